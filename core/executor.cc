@@ -1,0 +1,41 @@
+#include "core/executor.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace corosched {
+
+absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
+    ExecutorOptions options) {
+  if (options.workers < 0 || options.workers > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workers must be between 0 (one per core) and 1024, got ",
+                     options.workers));
+  }
+  if (options.max_tasks == 0) {
+    return absl::InvalidArgumentError(
+        "max_tasks must be at least 1: it bounds how many tasks may be live");
+  }
+  if (options.workers == 0) {
+    options.workers = std::max(1u, std::thread::hardware_concurrency());
+  }
+  Clock* clock = options.clock != nullptr ? options.clock : Clock::Real();
+  return std::unique_ptr<Executor>(new Executor(options, clock));
+}
+
+Executor::Executor(ExecutorOptions options, Clock* clock)
+    : clock_(clock),
+      timers_(std::make_unique<TimerDriver>(clock)),
+      scheduler_(std::make_shared<internal::Scheduler>(
+          options.workers, options.max_tasks, options.observer)) {
+  scheduler_->Start();
+}
+
+Executor::~Executor() { Shutdown(ShutdownMode::kCancel); }
+
+void Executor::Shutdown(ShutdownMode mode, absl::Duration drain_timeout) {
+  scheduler_->Shutdown(mode, drain_timeout);
+}
+
+}  // namespace corosched

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace corosched::internal {
+
+// Which workers are searching for work and which are parked, so that a new
+// task wakes at most one parked worker and only when nobody is already
+// looking (Tokio's `idle.rs`).
+//
+// Invariants:
+//   `state_` packs num_searching (low 32 bits) and num_unparked (high 32).
+//   A worker is in `sleepers_` iff it is parked (or about to park); those
+//   workers are not counted in num_unparked.
+//   Whenever work is queued, either a worker is searching or a parked
+//   worker is notified: a pusher's queue write precedes its seq_cst
+//   read-modify-write of `state_` (NotifyShouldWakeup), and the last
+//   searcher to park re-checks every queue after its own read-modify-write
+//   (TransitionWorkerToParked). Both are RMWs of one atomic, so one of the
+//   two always sees the other.
+//
+// Thread-safety: all methods from any thread.
+class Idle {
+ public:
+  explicit Idle(int num_workers);
+
+  // The worker to unpark for newly queued work, or nullopt when a worker is
+  // searching already or none is parked. The chosen worker is counted as
+  // unparked and searching.
+  std::optional<int> WorkerToNotify();
+
+  // Records that `worker` parks. True when it was the last searcher, in
+  // which case the caller must look for queued work once more.
+  bool TransitionWorkerToParked(int worker, bool is_searching);
+
+  // Lets at most half the workers search at once. True when the caller may
+  // search (and is now counted as searching).
+  bool TransitionWorkerToSearching();
+
+  // True when the caller was the last searcher: it must then notify another
+  // worker in case more work is queued.
+  bool TransitionWorkerFromSearching();
+
+  // True while `worker` is in the sleeper list (not yet notified).
+  bool IsParked(int worker);
+
+  size_t NumSearching() const;
+
+ private:
+  static constexpr uint64_t kUnparkedOne = uint64_t{1} << 32;
+  static constexpr uint64_t kSearchMask = kUnparkedOne - 1;
+
+  bool NotifyShouldWakeup();
+
+  const int num_workers_;
+  std::atomic<uint64_t> state_;
+  absl::Mutex mu_;
+  std::vector<int> sleepers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace corosched::internal

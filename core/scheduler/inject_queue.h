@@ -1,0 +1,43 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "core/task/header.h"
+
+namespace corosched::internal {
+
+// The shared FIFO that takes tasks woken or spawned from outside the
+// workers, and the overflow of full local queues. An intrusive list through
+// TaskHeader::queue_next under one mutex: pushes from foreign threads are
+// rare next to local pushes, and a mutex keeps this queue obviously right.
+//
+// Thread-safety: all methods from any thread.
+class InjectQueue {
+ public:
+  InjectQueue() = default;
+  InjectQueue(const InjectQueue&) = delete;
+  InjectQueue& operator=(const InjectQueue&) = delete;
+
+  void Push(TaskHeader* task);
+  // Pushes the list first -> ... -> last (linked through queue_next).
+  void PushBatch(TaskHeader* first, TaskHeader* last, size_t count);
+  TaskHeader* Pop();
+
+  // Lock-free reads, for metrics and for the quick "anything here?" check.
+  // Relaxed is enough: a pusher's store is ordered before its seq_cst
+  // read-modify-write of the idle state, and a parking worker reads the
+  // length after its own read-modify-write of that state (see Idle).
+  size_t Len() const { return len_.load(std::memory_order_relaxed); }
+  bool IsEmpty() const { return Len() == 0; }
+
+ private:
+  absl::Mutex mu_;
+  TaskHeader* head_ ABSL_GUARDED_BY(mu_) = nullptr;
+  TaskHeader* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::atomic<size_t> len_{0};
+};
+
+}  // namespace corosched::internal

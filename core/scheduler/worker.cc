@@ -1,0 +1,160 @@
+#include "core/scheduler/worker.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "core/scheduler/scheduler.h"
+#include "core/task/block_on.h"
+#include "core/task/harness.h"
+
+namespace corosched::internal {
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+
+uint64_t NextRandom(uint64_t& state) {
+  // xorshift64: cheap, and only spreads where stealing starts.
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+}  // namespace
+
+bool OnWorkerThread() { return tls_worker != nullptr; }
+
+Worker* Worker::Current() { return tls_worker; }
+
+Worker::Worker(Scheduler* scheduler, int index)
+    : scheduler_(scheduler),
+      index_(index),
+      rng_(0x9E3779B97F4A7C15ull * uint64_t(index + 1)) {}
+
+void Worker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::ScheduleLocal(TaskHeader* task, bool is_yield) {
+  bool should_notify = true;
+  if (is_yield) {
+    queue_.PushBack(task, scheduler_->inject());
+  } else {
+    TaskHeader* previous = std::exchange(lifo_slot_, task);
+    should_notify = previous != nullptr;
+    if (previous != nullptr) queue_.PushBack(previous, scheduler_->inject());
+  }
+  // Queued work another worker could take: make sure someone is looking.
+  if (should_notify) scheduler_->NotifyParked();
+}
+
+void Worker::Run() {
+  tls_worker = this;
+  while (!scheduler_->stopping()) {
+    ++tick_;
+    TaskHeader* task = NextTask();
+    if (task == nullptr) task = StealWork();
+    if (task != nullptr) {
+      RunTaskAndCount(task);
+    } else {
+      Park();
+    }
+  }
+  DrainOnExit();
+  tls_worker = nullptr;
+}
+
+TaskHeader* Worker::NextTask() {
+  if (tick_ % kGlobalQueueInterval == 0) {
+    if (TaskHeader* task = scheduler_->inject().Pop()) return task;
+  }
+  if (lifo_slot_ != nullptr) {
+    if (lifo_polls_ < kMaxLifoPolls) {
+      ++lifo_polls_;
+      return std::exchange(lifo_slot_, nullptr);
+    }
+    // Two tasks waking each other forever must not starve the queue.
+    queue_.PushBack(std::exchange(lifo_slot_, nullptr), scheduler_->inject());
+  }
+  lifo_polls_ = 0;
+  if (TaskHeader* task = queue_.Pop()) return task;
+  return scheduler_->inject().Pop();
+}
+
+TaskHeader* Worker::StealWork() {
+  if (!is_searching_)
+    is_searching_ = scheduler_->idle().TransitionWorkerToSearching();
+  if (!is_searching_) return nullptr;
+  const int workers = scheduler_->num_workers();
+  const int start = int(NextRandom(rng_) % uint64_t(workers));
+  for (int i = 0; i < workers; ++i) {
+    const int victim = (start + i) % workers;
+    if (victim == index_) continue;
+    if (TaskHeader* task =
+            scheduler_->worker(victim).queue().StealInto(queue_)) {
+      Bump(steals_);
+      return task;
+    }
+  }
+  return scheduler_->inject().Pop();
+}
+
+void Worker::RunTaskAndCount(TaskHeader* task) {
+  if (is_searching_) {
+    is_searching_ = false;
+    // The last searcher found work: another worker should look for more.
+    if (scheduler_->idle().TransitionWorkerFromSearching()) {
+      scheduler_->NotifyParked();
+    }
+  }
+  Bump(polls_);
+  const int64_t queued_at = task->queued_at_ns;
+  ExecutorObserver* observer = scheduler_->observer();
+  if (observer == nullptr || queued_at == 0) {
+    RunTask(task);
+    return;
+  }
+  const int64_t start = absl::GetCurrentTimeNanos();
+  RunTask(task);  // may free the task: read nothing from it after this
+  const int64_t end = absl::GetCurrentTimeNanos();
+  observer->OnPollSampled(index_, absl::Nanoseconds(start - queued_at),
+                          absl::Nanoseconds(end - start));
+}
+
+// Parking protocol, as a race between this worker (W) and a pusher (P):
+//  1. W finds every queue empty and records itself as parked (Idle). If it
+//     was the last searcher it looks at every queue once more and, if any
+//     holds work, notifies a parked worker, which may be W itself.
+//  2. P pushes, then asks Idle for a worker to notify; Idle unlists the
+//     worker and P unparks it. An unpark that lands before W sleeps makes
+//     its Park return at once.
+//  3. W wakes; if it is still listed the wake was spurious (or shutdown)
+//     and it parks again, else it was notified and searches.
+void Worker::Park() {
+  if (lifo_slot_ != nullptr || !queue_.IsEmpty()) return;
+  Bump(parks_);
+  const bool last_searcher =
+      scheduler_->idle().TransitionWorkerToParked(index_, is_searching_);
+  is_searching_ = false;
+  if (last_searcher) scheduler_->NotifyIfWorkPending();
+  while (!scheduler_->stopping()) {
+    parker_.Park();
+    if (!scheduler_->idle().IsParked(index_)) {
+      is_searching_ = true;  // WorkerToNotify counted us as searching
+      return;
+    }
+  }
+}
+
+void Worker::DrainOnExit() {
+  // Every task has finished by now (Scheduler::Shutdown waits for that), so
+  // these entries are stale: running them only drops their references.
+  if (lifo_slot_ != nullptr) RunTask(std::exchange(lifo_slot_, nullptr));
+  while (TaskHeader* task = queue_.Pop()) RunTask(task);
+}
+
+}  // namespace corosched::internal
