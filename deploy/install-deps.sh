@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Corosched needs, and nothing that is already there.
+#
+#   deploy/install-deps.sh [GROUP...]      GROUP: build (default), runtime, test, bench, all
+#
+#   build    compiler, CMake/Ninja, formatters, and every -dev package the build links
+#   runtime  only the shared libraries the daemon loads (for a slim container image)
+#   test     tools the test suites call (PostgreSQL and Prometheus servers are installed
+#            by the tests that need them, not here)
+#   bench    Rust and Tokio for the side-by-side executor benchmark
+#   all      build + test + bench (what a developer machine wants)
+#
+# Idempotent and non-interactive: it asks dpkg which packages are missing and only then
+# runs `apt-get update` once and installs exactly those. Runs as root, or through sudo.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+# clang-14 only recommends libclang-rt-14-dev, which holds the sanitizer runtimes; with
+# --no-install-recommends it must be named. llvm-14 provides llvm-symbolizer, which turns
+# sanitizer reports into file:line stacks.
+readonly BUILD_PACKAGES=(
+  cmake ninja-build make git pkg-config ca-certificates
+  clang-14 libclang-rt-14-dev llvm-14 clang-format clang-tidy
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libsqlite3-dev libpq-dev prometheus-cpp-dev
+)
+readonly RUNTIME_PACKAGES=(
+  libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623
+  libsqlite3-0 libspdlog1.10 libpq5
+  libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 ca-certificates
+)
+readonly TEST_PACKAGES=(procps python3 strace curl)
+readonly BENCH_PACKAGES=(cargo librust-tokio-dev)
+
+usage() {
+  echo "usage: $0 [build|runtime|test|bench|all]..." >&2
+  exit 2
+}
+
+wanted=()
+add_group() {
+  case "$1" in
+    build) wanted+=("${BUILD_PACKAGES[@]}") ;;
+    runtime) wanted+=("${RUNTIME_PACKAGES[@]}") ;;
+    test) wanted+=("${TEST_PACKAGES[@]}") ;;
+    bench) wanted+=("${BENCH_PACKAGES[@]}") ;;
+    all) add_group build && add_group test && add_group bench ;;
+    -h | --help) usage ;;
+    *)
+      echo "install-deps: unknown group '$1'" >&2
+      usage
+      ;;
+  esac
+}
+
+if [[ $# -eq 0 ]]; then
+  add_group build
+fi
+for group in "$@"; do
+  add_group "${group}"
+done
+
+# A package counts as present only when dpkg says "install ok installed"; a removed
+# package whose config files linger ("deinstall ok config-files") must be reinstalled.
+missing=()
+for package in "${wanted[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "${package}" 2>/dev/null || true)"
+  if [[ "${status}" != "install ok installed" ]]; then
+    case " ${missing[*]-} " in
+      *" ${package} "*) ;;
+      *) missing+=("${package}") ;;
+    esac
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all packages present ($*)"
+  exit 0
+fi
+
+if [[ "$(id -u)" -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo --preserve-env=DEBIAN_FRONTEND)
+else
+  echo "install-deps: these packages are missing: ${missing[*]}" >&2
+  echo "install-deps: run this script as root, or install sudo" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
