@@ -1,0 +1,77 @@
+#include "core/machine/definition_paths.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace corosched::machine::internal {
+
+std::string Quote(absl::string_view text) {
+  return absl::StrCat("\"", absl::CHexEscape(text), "\"");
+}
+
+std::string StatePath(absl::string_view state) {
+  return absl::StrCat("states[", Quote(state), "]");
+}
+
+std::vector<std::string> SortedStateNames(
+    const v1::TaskDefinition& definition) {
+  std::vector<std::string> names;
+  names.reserve(definition.states_size());
+  for (const auto& [name, state] : definition.states()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string JoinStateNames(const std::vector<std::string>& sorted_names) {
+  constexpr size_t kShown = 20;
+  if (sorted_names.empty()) return "(none)";
+  if (sorted_names.size() <= kShown) return absl::StrJoin(sorted_names, ", ");
+  std::vector<std::string> shown(sorted_names.begin(),
+                                 sorted_names.begin() + kShown);
+  return absl::StrCat(absl::StrJoin(shown, ", "), " and ",
+                      sorted_names.size() - kShown, " more");
+}
+
+void ForEachTarget(
+    const v1::State& state,
+    absl::FunctionRef<void(const std::string& field, const std::string& target)>
+        visit) {
+  switch (state.suspension_case()) {
+    case v1::State::kYield:
+      visit("yield.next", state.yield().next());
+      break;
+    case v1::State::kSleep:
+      visit("sleep.next", state.sleep().next());
+      break;
+    case v1::State::kAwait: {
+      std::vector<std::string> signals;
+      for (const auto& [signal, target] : state.await().signals()) {
+        signals.push_back(signal);
+      }
+      std::sort(signals.begin(), signals.end());
+      for (const std::string& signal : signals) {
+        visit(absl::StrCat("await.signals[", Quote(signal), "]"),
+              state.await().signals().at(signal));
+      }
+      if (state.await().has_timeout()) {
+        visit("await.onTimeout", state.await().on_timeout());
+      }
+      break;
+    }
+    case v1::State::kChoice: {
+      const v1::Choice& choice = state.choice();
+      for (int i = 0; i < choice.when_size(); ++i) {
+        visit(absl::StrCat("choice.when[", i, "].next"), choice.when(i).next());
+      }
+      visit("choice.otherwise", choice.otherwise());
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace corosched::machine::internal

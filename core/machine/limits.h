@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/time/time.h"
+
+namespace corosched::machine {
+
+// Bounds that keep one task definition, or one task, from exhausting the
+// daemon. The validator enforces the definition limits before a definition is
+// admitted; the interpreter enforces the runtime limits while a task runs
+// (refusing a wake, or failing the task with an error that names the limit).
+// docs/task-definitions.md lists them with their defaults.
+//
+// A plain value; copy it freely. The defaults are what the daemon uses.
+struct MachineLimits {
+  // --- Definition (checked by the validator) ---
+  // Serialized size of the whole TaskDefinition.
+  size_t max_definition_bytes = 256 * 1024;
+  // Size of a definition's JSON text, checked before parsing it.
+  size_t max_definition_json_bytes = 1024 * 1024;
+  int max_states = 256;
+  // Including the `emit` shorthand of the state.
+  int max_actions_per_state = 64;
+  int max_branches_per_choice = 64;
+  int max_signals_per_await = 64;
+  // Names of definitions, states, variables and signals; and the version.
+  size_t max_name_bytes = 128;
+  // Emit templates, string literals, results, errors, descriptions.
+  size_t max_text_bytes = 4096;
+  // Sleep durations and await timeouts.
+  absl::Duration max_duration = absl::Hours(24 * 366);
+
+  // --- Runtime (checked by the interpreter) ---
+  // Serialized size of one wake signal's payload.
+  size_t max_payload_bytes = 64 * 1024;
+  // Signals accepted but not yet consumed; past it a wake is refused.
+  int max_mailbox_signals = 1024;
+  // Variables one task may hold at once.
+  int max_variables = 1024;
+  // One string variable, or one emitted chunk after substitution.
+  size_t max_value_bytes = 64 * 1024;
+  // States entered in one poll before the task yields to the run queue.
+  int max_steps_per_poll = 64;
+  // States entered in a row without truly suspending before the task fails.
+  uint64_t max_steps_without_suspending = 10000;
+};
+
+}  // namespace corosched::machine

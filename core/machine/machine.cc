@@ -1,0 +1,314 @@
+#include "core/machine/machine.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/machine/definition_paths.h"
+
+namespace corosched::machine {
+namespace {
+
+using internal::Quote;
+using internal::StatePath;
+
+std::string ActionPath(const Program::State& state,
+                       const Program::Action& action) {
+  if (action.source_index < 0) return StatePath(state.name) + ".emit";
+  static constexpr absl::string_view kNames[] = {"emit", "set", "set", "add"};
+  return absl::StrCat(StatePath(state.name), ".actions[", action.source_index,
+                      "].", kNames[static_cast<int>(action.kind)]);
+}
+
+absl::string_view TestName(Program::Test test) {
+  static constexpr absl::string_view kNames[] = {
+      "equals",      "notEquals",      "lessThan", "lessOrEqual",
+      "greaterThan", "greaterOrEqual", "isSet"};
+  return kNames[static_cast<int>(test)];
+}
+
+const Value* Lookup(const Variables& variables, const std::string& name,
+                    std::string* error) {
+  auto it = variables.find(name);
+  if (it != variables.end()) return &it->second;
+  *error = absl::StrCat("variable ", Quote(name),
+                        " is not set; set it first or test it with isSet");
+  return nullptr;
+}
+
+// Sets `*holds` to whether `branch` holds; false with `error` set when the
+// comparison cannot be made.
+bool Evaluate(const Program::Branch& branch, const Variables& variables,
+              bool* holds, std::string* error) {
+  using Test = Program::Test;
+  if (branch.test == Test::kIsSet) {
+    *holds = variables.contains(branch.variable) == branch.is_set;
+    return true;
+  }
+  const Value* left = Lookup(variables, branch.variable, error);
+  if (left == nullptr) return false;
+  const Value* right = branch.literal.has_value()
+                           ? &*branch.literal
+                           : Lookup(variables, branch.operand_variable, error);
+  if (right == nullptr) return false;
+  if (branch.test == Test::kEquals || branch.test == Test::kNotEquals) {
+    if (left->index() != right->index()) {
+      *error = absl::StrCat("compares variable ", Quote(branch.variable),
+                            ", a ", TypeName(*left), ", with a ",
+                            TypeName(*right), "; compare like with like");
+      return false;
+    }
+    *holds = (*left == *right) == (branch.test == Test::kEquals);
+    return true;
+  }
+  const double* a = std::get_if<double>(left);
+  const double* b = std::get_if<double>(right);
+  if (a == nullptr || b == nullptr) {
+    *error = absl::StrCat(TestName(branch.test), " orders numbers, but ",
+                          a == nullptr ? "variable " + Quote(branch.variable)
+                                       : std::string("its operand"),
+                          " is a ", TypeName(a == nullptr ? *left : *right));
+    return false;
+  }
+  switch (branch.test) {
+    case Test::kLess:
+      *holds = *a < *b;
+      break;
+    case Test::kLessOrEqual:
+      *holds = *a <= *b;
+      break;
+    case Test::kGreater:
+      *holds = *a > *b;
+      break;
+    default:
+      *holds = *a >= *b;
+      break;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Machine::ended() const {
+  return status_ == v1::TASK_STATUS_COMPLETED ||
+         status_ == v1::TASK_STATUS_FAILED ||
+         status_ == v1::TASK_STATUS_CANCELLED;
+}
+
+const std::string& Machine::state_name() const { return current().name; }
+
+PollOutcome Machine::Poll(absl::Time now) {
+  return Poll(now, [](uint64_t, absl::string_view) {});
+}
+
+PollOutcome Machine::Poll(absl::Time now, OutputSink sink) {
+  PollOutcome outcome;
+  if (ended()) {
+    outcome.next = PollOutcome::Next::kEnded;
+    return outcome;
+  }
+  if (!Resume(now, &outcome)) return outcome;
+  RunSteps(now, sink, &outcome);
+  return outcome;
+}
+
+bool Machine::Resume(absl::Time now, PollOutcome* outcome) {
+  const Program::State& state = current();
+  if (status_ == v1::TASK_STATUS_SLEEPING) {
+    if (now < *deadline_) {
+      outcome->deadline = deadline_;
+      return false;
+    }
+    Enter(state.next);
+    return true;
+  }
+  if (status_ == v1::TASK_STATUS_AWAITING) {
+    if (TakeSignal(state, outcome)) return true;
+    if (outcome->next == PollOutcome::Next::kEnded) return false;
+    if (deadline_.has_value() && now >= *deadline_) {
+      Enter(state.on_timeout);
+      return true;
+    }
+    outcome->deadline = deadline_;
+    return false;
+  }
+  return true;  // READY
+}
+
+void Machine::RunSteps(absl::Time now, OutputSink sink, PollOutcome* outcome) {
+  const MachineLimits& limits = program_->limits();
+  for (;;) {
+    if (outcome->steps == limits.max_steps_per_poll) {
+      outcome->next = PollOutcome::Next::kRunAgain;
+      return;
+    }
+    if (outcome->steps++ == 0) ++polls_;
+    ++steps_total_;
+    const Program::State& state = current();
+    if (++steps_since_suspend_ > limits.max_steps_without_suspending) {
+      Fail(absl::StrCat(StatePath(state.name), ": entered ",
+                        steps_since_suspend_,
+                        " states in a row without suspending (the limit is ",
+                        limits.max_steps_without_suspending,
+                        "); a loop of choice states must reach a yield, "
+                        "sleep, await, complete or fail"),
+           outcome);
+      return;
+    }
+    if (!RunActions(state, sink, outcome)) return;
+    if (!Suspend(state, now, outcome)) return;
+  }
+}
+
+bool Machine::RunActions(const Program::State& state, OutputSink sink,
+                         PollOutcome* outcome) {
+  std::string error;
+  for (const Program::Action& action : state.actions) {
+    if (!RunAction(action, sink, &error)) {
+      Fail(absl::StrCat(ActionPath(state, action), ": ", error), outcome);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Machine::RunAction(const Program::Action& action, OutputSink sink,
+                        std::string* error) {
+  switch (action.kind) {
+    case Program::ActionKind::kEmit: {
+      absl::string_view text = action.text.literal();
+      if (!action.text.is_literal()) {
+        scratch_.clear();
+        absl::Status rendered = action.text.Render(variables_, &scratch_);
+        if (!rendered.ok()) {
+          *error = std::string(rendered.message());
+          return false;
+        }
+        if (scratch_.size() > program_->limits().max_value_bytes) {
+          *error =
+              absl::StrCat("renders ", scratch_.size(), " bytes; the limit is ",
+                           program_->limits().max_value_bytes);
+          return false;
+        }
+        text = scratch_;
+      }
+      sink(++output_sequence_, text);
+      return true;
+    }
+    case Program::ActionKind::kSetValue:
+      return SetVariable(action.variable, action.value, error);
+    case Program::ActionKind::kCopy: {
+      const Value* source = Lookup(variables_, action.copy_of, error);
+      return source != nullptr && SetVariable(action.variable, *source, error);
+    }
+    case Program::ActionKind::kAdd: {
+      auto it = variables_.find(action.variable);
+      double* number =
+          it == variables_.end() ? nullptr : std::get_if<double>(&it->second);
+      if (number == nullptr) {
+        *error =
+            absl::StrCat("variable ", Quote(action.variable),
+                         it == variables_.end()
+                             ? " is not set"
+                             : absl::StrCat(" is a ", TypeName(it->second)),
+                         "; add needs a number, so set it to one first");
+        return false;
+      }
+      *number += action.amount;
+      return true;
+    }
+  }
+  return true;
+}
+
+bool Machine::Suspend(const Program::State& state, absl::Time now,
+                      PollOutcome* outcome) {
+  using Suspension = Program::Suspension;
+  switch (state.suspension) {
+    case Suspension::kYield:
+      Enter(state.next);
+      steps_since_suspend_ = 0;
+      outcome->next = PollOutcome::Next::kRunAgain;
+      return false;
+    case Suspension::kSleep:
+      status_ = v1::TASK_STATUS_SLEEPING;
+      deadline_ = now + state.duration;
+      steps_since_suspend_ = 0;
+      outcome->deadline = deadline_;
+      return false;
+    case Suspension::kAwait:
+      status_ = v1::TASK_STATUS_AWAITING;
+      deadline_.reset();
+      if (state.has_timeout) deadline_ = now + state.duration;
+      if (TakeSignal(state, outcome)) return true;
+      if (outcome->next == PollOutcome::Next::kEnded) return false;
+      steps_since_suspend_ = 0;
+      outcome->deadline = deadline_;
+      return false;
+    case Suspension::kChoice: {
+      std::string error;
+      const int next = Choose(state, &error);
+      if (next < 0) {
+        Fail(error, outcome);
+        return false;
+      }
+      Enter(next);
+      return true;
+    }
+    case Suspension::kComplete:
+    case Suspension::kFail:
+      Finish(state, outcome);
+      return false;
+  }
+  return false;
+}
+
+void Machine::Finish(const Program::State& state, PollOutcome* outcome) {
+  const bool complete = state.suspension == Program::Suspension::kComplete;
+  scratch_.clear();
+  absl::Status rendered = state.end_text.Render(variables_, &scratch_);
+  if (!rendered.ok()) {
+    Fail(absl::StrCat(StatePath(state.name),
+                      complete ? ".complete.result: " : ".fail.error: ",
+                      rendered.message()),
+         outcome);
+    return;
+  }
+  if (complete) {
+    status_ = v1::TASK_STATUS_COMPLETED;
+    result_ = scratch_;
+  } else {
+    status_ = v1::TASK_STATUS_FAILED;
+    error_ = scratch_;
+  }
+  outcome->next = PollOutcome::Next::kEnded;
+}
+
+int Machine::Choose(const Program::State& state, std::string* error) const {
+  for (size_t i = 0; i < state.branches.size(); ++i) {
+    const Program::Branch& branch = state.branches[i];
+    bool holds = false;
+    if (!Evaluate(branch, variables_, &holds, error)) {
+      *error = absl::StrCat(StatePath(state.name), ".choice.when[", i, "].",
+                            TestName(branch.test), ": ", *error);
+      return -1;
+    }
+    if (holds) return branch.next;
+  }
+  return state.otherwise;
+}
+
+void Machine::Enter(int state) {
+  state_ = state;
+  status_ = v1::TASK_STATUS_READY;
+  deadline_.reset();
+}
+
+void Machine::Fail(std::string error, PollOutcome* outcome) {
+  status_ = v1::TASK_STATUS_FAILED;
+  error_ = std::move(error);
+  deadline_.reset();
+  outcome->next = PollOutcome::Next::kEnded;
+  outcome->deadline.reset();
+}
+
+}  // namespace corosched::machine

@@ -1,0 +1,183 @@
+// The lifecycle half of Machine: starting a task, snapshotting it, restoring
+// it, and cancelling it.
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/machine/definition_paths.h"
+#include "core/machine/machine.h"
+#include "core/machine/names.h"
+#include "core/machine/proto_time.h"
+
+namespace corosched::machine {
+namespace {
+
+absl::Status SnapshotError(absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("task snapshot does not fit its definition: ", what));
+}
+
+// Checks the status, state and deadline of `snapshot` against `program`,
+// returning the state's index.
+absl::StatusOr<int> CheckPosition(const Program& program,
+                                  const v1::TaskSnapshot& snapshot) {
+  std::optional<int> state = program.FindState(snapshot.state());
+  if (!state.has_value()) {
+    return SnapshotError(absl::StrCat(
+        "state ", internal::Quote(snapshot.state()), " is not in definition ",
+        internal::Quote(program.definition().name())));
+  }
+  const Program::State& compiled = program.state(*state);
+  switch (snapshot.status()) {
+    case v1::TASK_STATUS_SLEEPING:
+      if (compiled.suspension != Program::Suspension::kSleep ||
+          !snapshot.has_deadline()) {
+        return SnapshotError(
+            absl::StrCat("SLEEPING needs a sleep state and a deadline; state ",
+                         internal::Quote(compiled.name), " does not fit"));
+      }
+      break;
+    case v1::TASK_STATUS_AWAITING:
+      if (compiled.suspension != Program::Suspension::kAwait ||
+          snapshot.has_deadline() != compiled.has_timeout) {
+        return SnapshotError(absl::StrCat(
+            "AWAITING needs an await state, and a deadline exactly when it "
+            "has a timeout; state ",
+            internal::Quote(compiled.name), " does not fit"));
+      }
+      break;
+    case v1::TASK_STATUS_READY:
+    case v1::TASK_STATUS_COMPLETED:
+    case v1::TASK_STATUS_FAILED:
+    case v1::TASK_STATUS_CANCELLED:
+      break;
+    default:
+      return SnapshotError(
+          absl::StrCat("unknown status ", static_cast<int>(snapshot.status())));
+  }
+  return *state;
+}
+
+}  // namespace
+
+Machine::Machine(std::shared_ptr<const Program> program)
+    : program_(std::move(program)), state_(program_->initial_state()) {}
+
+absl::StatusOr<Machine> Machine::Start(
+    std::shared_ptr<const Program> program,
+    const google::protobuf::Map<std::string, v1::Value>& inputs) {
+  Machine machine(std::move(program));
+  const MachineLimits& limits = machine.program_->limits();
+  for (const auto& [name, proto] : inputs) {
+    std::optional<Value> value = ValueFromProto(proto);
+    std::string error;
+    if (!IsValidName(name) || name.size() > limits.max_name_bytes) {
+      error = absl::StrCat("is not a valid variable name; ", kNameRule,
+                           ", at most ", limits.max_name_bytes, " bytes");
+    } else if (!value.has_value()) {
+      error = "has no value; set one of string, number, bool";
+    } else {
+      machine.SetVariable(name, std::move(*value), &error);
+    }
+    if (!error.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input ", internal::Quote(name), ": ", error));
+    }
+  }
+  return machine;
+}
+
+absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
+                                         const v1::TaskSnapshot& snapshot) {
+  const v1::TaskDefinition& definition = program->definition();
+  if (snapshot.definition_name() != definition.name() ||
+      snapshot.definition_version() != definition.version()) {
+    return SnapshotError(absl::StrCat(
+        "it was taken from ", internal::Quote(snapshot.definition_name()),
+        " version ", internal::Quote(snapshot.definition_version()), ", not ",
+        internal::Quote(definition.name()), " version ",
+        internal::Quote(definition.version())));
+  }
+  absl::StatusOr<int> state = CheckPosition(*program, snapshot);
+  if (!state.ok()) return state.status();
+  absl::StatusOr<Machine> machine =
+      Start(std::move(program), snapshot.variables());
+  if (!machine.ok()) return SnapshotError(machine.status().message());
+  machine->state_ = *state;
+  machine->status_ = snapshot.status();
+  const bool waiting = snapshot.status() == v1::TASK_STATUS_SLEEPING ||
+                       snapshot.status() == v1::TASK_STATUS_AWAITING;
+  if (waiting && snapshot.has_deadline()) {
+    absl::StatusOr<absl::Time> deadline =
+        FromProtoTimestamp(snapshot.deadline());
+    if (!deadline.ok()) return SnapshotError(deadline.status().message());
+    machine->deadline_ = *deadline;
+  }
+  machine->output_sequence_ = snapshot.output_sequence();
+  machine->steps_total_ = snapshot.steps().total();
+  machine->polls_ = snapshot.steps().polls();
+  machine->steps_since_suspend_ = snapshot.steps().since_suspend();
+  machine->result_ = snapshot.result();
+  machine->error_ = snapshot.error();
+  // Replaying the mailbox through Deliver re-checks every signal; then the
+  // sequence numbers and arrival times are put back as they were.
+  const v1::TaskStatus status = machine->status_;
+  machine->status_ = v1::TASK_STATUS_READY;  // so Deliver accepts them
+  uint64_t last_sequence = 0;
+  for (const v1::PendingSignal& pending : snapshot.mailbox()) {
+    absl::StatusOr<absl::Time> received =
+        FromProtoTimestamp(pending.received_at());
+    if (!received.ok()) return SnapshotError(received.status().message());
+    if (pending.sequence() <= last_sequence ||
+        pending.sequence() > snapshot.signal_sequence()) {
+      return SnapshotError(
+          "mailbox sequence numbers must increase and not "
+          "pass signal_sequence");
+    }
+    absl::StatusOr<WakeReceipt> accepted =
+        machine->Deliver(pending.signal(), *received);
+    if (!accepted.ok()) return SnapshotError(accepted.status().message());
+    machine->mailbox_.back().sequence = last_sequence = pending.sequence();
+  }
+  machine->status_ = status;
+  machine->signal_sequence_ = snapshot.signal_sequence();
+  return machine;
+}
+
+v1::TaskSnapshot Machine::Snapshot() const {
+  v1::TaskSnapshot snapshot;
+  snapshot.set_definition_name(program_->definition().name());
+  snapshot.set_definition_version(program_->definition().version());
+  snapshot.set_status(status_);
+  snapshot.set_state(current().name);
+  auto& variables = *snapshot.mutable_variables();
+  for (const auto& [name, value] : variables_) {
+    variables[name] = ValueToProto(value);
+  }
+  for (const PendingSignal& pending : mailbox_) {
+    v1::PendingSignal& entry = *snapshot.add_mailbox();
+    *entry.mutable_signal() = pending.signal;
+    entry.set_sequence(pending.sequence);
+    *entry.mutable_received_at() = ToProtoTimestamp(pending.received_at);
+  }
+  if (deadline_.has_value()) {
+    *snapshot.mutable_deadline() = ToProtoTimestamp(*deadline_);
+  }
+  snapshot.set_output_sequence(output_sequence_);
+  snapshot.set_signal_sequence(signal_sequence_);
+  snapshot.mutable_steps()->set_total(steps_total_);
+  snapshot.mutable_steps()->set_polls(polls_);
+  snapshot.mutable_steps()->set_since_suspend(steps_since_suspend_);
+  snapshot.set_result(result_);
+  snapshot.set_error(error_);
+  return snapshot;
+}
+
+void Machine::Cancel(std::string reason) {
+  if (ended()) return;
+  status_ = v1::TASK_STATUS_CANCELLED;
+  error_ = std::move(reason);
+  deadline_.reset();
+}
+
+}  // namespace corosched::machine

@@ -1,0 +1,194 @@
+#include "core/machine/program.h"
+
+#include <algorithm>
+
+#include "core/machine/definition_analysis.h"
+#include "core/machine/definition_paths.h"
+#include "core/machine/proto_time.h"
+#include "core/machine/validator.h"
+
+namespace corosched::machine {
+namespace {
+
+// Every call below runs on a validated definition, so parses and lookups
+// cannot fail; value() on their results is an invariant, not input handling.
+
+TextTemplate ParseValid(const std::string& text) {
+  return TextTemplate::Parse(text).value();
+}
+
+absl::Duration DurationOf(const google::protobuf::Duration& proto) {
+  return FromProtoDuration(proto).value();
+}
+
+Program::Action CompileAction(const v1::Action& source, int index) {
+  Program::Action action{};
+  action.source_index = index;
+  switch (source.kind_case()) {
+    case v1::Action::kEmit:
+      action.kind = Program::ActionKind::kEmit;
+      action.text = ParseValid(source.emit());
+      break;
+    case v1::Action::kSet:
+      action.variable = source.set().variable();
+      if (source.set().has_value()) {
+        action.kind = Program::ActionKind::kSetValue;
+        action.value = ValueFromProto(source.set().value()).value();
+      } else {
+        action.kind = Program::ActionKind::kCopy;
+        action.copy_of = source.set().copy_of();
+      }
+      break;
+    default:  // kAdd; validation rejects KIND_NOT_SET
+      action.kind = Program::ActionKind::kAdd;
+      action.variable = source.add().variable();
+      action.amount = source.add().amount();
+      break;
+  }
+  return action;
+}
+
+Program::Test TestOf(const v1::Branch& branch) {
+  switch (branch.test_case()) {
+    case v1::Branch::kEquals:
+      return Program::Test::kEquals;
+    case v1::Branch::kNotEquals:
+      return Program::Test::kNotEquals;
+    case v1::Branch::kLessThan:
+      return Program::Test::kLess;
+    case v1::Branch::kLessOrEqual:
+      return Program::Test::kLessOrEqual;
+    case v1::Branch::kGreaterThan:
+      return Program::Test::kGreater;
+    case v1::Branch::kGreaterOrEqual:
+      return Program::Test::kGreaterOrEqual;
+    default:
+      return Program::Test::kIsSet;
+  }
+}
+
+Program::Branch CompileBranch(const v1::Branch& source, int next) {
+  Program::Branch branch;
+  branch.variable = source.variable();
+  branch.test = TestOf(source);
+  branch.next = next;
+  if (branch.test == Program::Test::kIsSet) {
+    branch.is_set = source.is_set();
+    return branch;
+  }
+  const v1::Operand& operand = internal::BranchOperand(source);
+  switch (operand.kind_case()) {
+    case v1::Operand::kString:
+      branch.literal = Value(operand.string());
+      break;
+    case v1::Operand::kNumber:
+      branch.literal = Value(operand.number());
+      break;
+    case v1::Operand::kBool:
+      branch.literal = Value(operand.bool_());
+      break;
+    default:
+      branch.operand_variable = operand.variable();
+      break;
+  }
+  return branch;
+}
+
+using StateIndex = absl::flat_hash_map<std::string, int>;
+
+void CompileAwait(const v1::Await& source, const StateIndex& index,
+                  Program::State* state) {
+  state->suspension = Program::Suspension::kAwait;
+  for (const auto& [signal, next] : source.signals()) {
+    state->signals.emplace_back(signal, index.at(next));
+  }
+  std::sort(state->signals.begin(), state->signals.end());
+  state->has_timeout = source.has_timeout();
+  if (state->has_timeout) {
+    state->duration = DurationOf(source.timeout());
+    state->on_timeout = index.at(source.on_timeout());
+  }
+}
+
+void CompileSuspension(const v1::State& source, const StateIndex& index,
+                       Program::State* state) {
+  using Suspension = Program::Suspension;
+  switch (source.suspension_case()) {
+    case v1::State::kYield:
+      state->suspension = Suspension::kYield;
+      state->next = index.at(source.yield().next());
+      break;
+    case v1::State::kSleep:
+      state->suspension = Suspension::kSleep;
+      state->next = index.at(source.sleep().next());
+      state->duration = DurationOf(source.sleep().duration());
+      break;
+    case v1::State::kAwait:
+      CompileAwait(source.await(), index, state);
+      break;
+    case v1::State::kChoice:
+      state->suspension = Suspension::kChoice;
+      for (const v1::Branch& branch : source.choice().when()) {
+        state->branches.push_back(
+            CompileBranch(branch, index.at(branch.next())));
+      }
+      state->otherwise = index.at(source.choice().otherwise());
+      break;
+    case v1::State::kComplete:
+      state->suspension = Suspension::kComplete;
+      state->end_text = ParseValid(source.complete().result());
+      break;
+    default:  // kFail; validation rejects SUSPENSION_NOT_SET
+      state->suspension = Suspension::kFail;
+      state->end_text = ParseValid(source.fail().error());
+      break;
+  }
+}
+
+Program::State CompileState(const std::string& name, const v1::State& source,
+                            const StateIndex& index) {
+  Program::State state;
+  state.name = name;
+  if (!source.emit().empty()) {
+    v1::Action emit;
+    emit.set_emit(source.emit());
+    state.actions.push_back(CompileAction(emit, -1));
+  }
+  for (int i = 0; i < source.actions_size(); ++i) {
+    state.actions.push_back(CompileAction(source.actions(i), i));
+  }
+  CompileSuspension(source, index, &state);
+  return state;
+}
+
+}  // namespace
+
+std::optional<int> Program::FindState(absl::string_view name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<const Program>> Program::Compile(
+    v1::TaskDefinition definition, const MachineLimits& limits) {
+  absl::Status valid = ValidateDefinition(definition, limits);
+  if (!valid.ok()) return valid;
+  std::shared_ptr<Program> program(new Program());
+  program->limits_ = limits;
+  program->signal_prefix_ = definition.has_signal_prefix()
+                                ? definition.signal_prefix()
+                                : std::string("signal.");
+  const std::vector<std::string> names = internal::SortedStateNames(definition);
+  for (size_t i = 0; i < names.size(); ++i) {
+    program->index_.emplace(names[i], static_cast<int>(i));
+  }
+  for (const std::string& name : names) {
+    program->states_.push_back(
+        CompileState(name, definition.states().at(name), program->index_));
+  }
+  program->initial_ = program->index_.at(definition.initial());
+  program->definition_ = std::move(definition);
+  return std::shared_ptr<const Program>(std::move(program));
+}
+
+}  // namespace corosched::machine

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/machine/limits.h"
+#include "core/machine/text_template.h"
+#include "core/machine/value.h"
+#include "corosched/v1/task_definition.pb.h"
+
+namespace corosched::machine {
+
+// A task definition that passed validation, compiled for the interpreter:
+// states are numbered, targets resolved, templates parsed. Compile once per
+// registered definition and share it among every task that runs it.
+//
+// Immutable after Compile; safe to use from any number of threads.
+class Program {
+ public:
+  // The compiled form of the language, read by Machine. Indices are into
+  // states(); every index is valid because Compile validated the definition.
+  enum class ActionKind { kEmit, kSetValue, kCopy, kAdd };
+  struct Action {
+    ActionKind kind;
+    // Index in State.actions; -1 for the state's `emit` shorthand.
+    int source_index;
+    TextTemplate text;     // kEmit
+    std::string variable;  // kSetValue, kCopy, kAdd
+    Value value;           // kSetValue
+    std::string copy_of;   // kCopy
+    double amount = 0;     // kAdd
+  };
+  enum class Test {
+    kEquals,
+    kNotEquals,
+    kLess,
+    kLessOrEqual,
+    kGreater,
+    kGreaterOrEqual,
+    kIsSet,
+  };
+  struct Branch {
+    std::string variable;
+    Test test;
+    bool is_set = false;           // kIsSet
+    std::optional<Value> literal;  // a literal operand, or
+    std::string operand_variable;  // a variable operand
+    int next = -1;
+  };
+  enum class Suspension { kYield, kSleep, kAwait, kChoice, kComplete, kFail };
+  struct State {
+    std::string name;
+    std::vector<Action> actions;
+    Suspension suspension;
+    int next = -1;             // kYield, kSleep
+    absl::Duration duration;   // kSleep; kAwait's timeout
+    bool has_timeout = false;  // kAwait
+    int on_timeout = -1;       // kAwait with a timeout
+    // kAwait: signal name -> state, sorted by name.
+    std::vector<std::pair<std::string, int>> signals;
+    std::vector<Branch> branches;  // kChoice
+    int otherwise = -1;            // kChoice
+    TextTemplate end_text;         // kComplete result, kFail error
+  };
+
+  // Validates `definition` (see FindDefinitionProblems) and compiles it.
+  // INVALID_ARGUMENT listing every problem when it is not valid.
+  static absl::StatusOr<std::shared_ptr<const Program>> Compile(
+      v1::TaskDefinition definition, const MachineLimits& limits = {});
+
+  const v1::TaskDefinition& definition() const { return definition_; }
+  const MachineLimits& limits() const { return limits_; }
+  const std::string& signal_prefix() const { return signal_prefix_; }
+  int initial_state() const { return initial_; }
+  int state_count() const { return static_cast<int>(states_.size()); }
+  const State& state(int index) const { return states_[index]; }
+  // The index of the state called `name`, if there is one.
+  std::optional<int> FindState(absl::string_view name) const;
+
+ private:
+  Program() = default;
+
+  v1::TaskDefinition definition_;
+  MachineLimits limits_;
+  std::string signal_prefix_;
+  int initial_ = 0;
+  std::vector<State> states_;
+  absl::flat_hash_map<std::string, int> index_;
+};
+
+}  // namespace corosched::machine

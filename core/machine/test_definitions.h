@@ -1,0 +1,62 @@
+#pragma once
+
+// Helpers for the machine's tests: definitions from JSON, and the output and
+// state of a Machine run, collected for assertions. Test-only.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "core/machine/definition_json.h"
+#include "core/machine/machine.h"
+#include "core/machine/program.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace corosched::machine::testing {
+
+// The seed's example, exactly as DESIGN.md writes it.
+inline constexpr absl::string_view kHelloJson =
+    R"({"name": "hello", "initial": "HELLO", "states": {
+  "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
+  "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
+  "END":   {"complete": {}}}})";
+
+// Parses `json` (no validation); fails the test when it does not parse.
+inline v1::TaskDefinition ParseOrDie(absl::string_view json) {
+  absl::StatusOr<v1::TaskDefinition> definition = ParseDefinitionJson(json);
+  EXPECT_TRUE(definition.ok()) << definition.status();
+  return definition.ok() ? *definition : v1::TaskDefinition();
+}
+
+// Parses and compiles `json`; fails the test when it is not valid.
+inline std::shared_ptr<const Program> CompileOrDie(
+    absl::string_view json, const MachineLimits& limits = {}) {
+  absl::StatusOr<std::shared_ptr<const Program>> program =
+      Program::Compile(ParseOrDie(json), limits);
+  EXPECT_TRUE(program.ok()) << program.status();
+  return program.ok() ? *program : nullptr;
+}
+
+// Polls `machine` at `now`, appending its output to `*output`.
+inline PollOutcome PollInto(Machine& machine, absl::Time now,
+                            std::string* output) {
+  return machine.Poll(now, [output](uint64_t, absl::string_view text) {
+    output->append(text.data(), text.size());
+  });
+}
+
+// A signal with a payload given as JSON ("{}" for none).
+inline v1::Signal MakeSignal(absl::string_view name,
+                             absl::string_view payload_json = "{}") {
+  v1::Signal signal;
+  signal.set_name(std::string(name));
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  std::string(payload_json), signal.mutable_payload())
+                  .ok())
+      << payload_json;
+  return signal;
+}
+
+}  // namespace corosched::machine::testing

@@ -1,0 +1,70 @@
+#include "core/machine/text_template.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/machine/names.h"
+
+namespace corosched::machine {
+
+absl::StatusOr<TextTemplate> TextTemplate::Parse(absl::string_view text) {
+  TextTemplate parsed;
+  std::string piece;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c != '$' || i + 1 == text.size()) {
+      piece.push_back(c);
+      ++i;
+      continue;
+    }
+    if (text[i + 1] == '$') {
+      piece.push_back('$');
+      i += 2;
+      continue;
+    }
+    if (text[i + 1] != '{') {
+      piece.push_back(c);
+      ++i;
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unterminated \"${\" at offset ", i,
+          "; close it with \"}\", or write \"$$\" for a literal \"$\""));
+    }
+    absl::string_view name = text.substr(i + 2, close - i - 2);
+    if (!IsValidName(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("placeholder \"${", name, "}\" at offset ", i,
+                       " is not a variable name; ", kNameRule));
+    }
+    parsed.literals_.push_back(std::exchange(piece, {}));
+    parsed.variables_.emplace_back(name);
+    i = close + 1;
+  }
+  parsed.literals_.push_back(std::move(piece));
+  if (parsed.variables_.empty()) parsed.literal_ = parsed.literals_.front();
+  return parsed;
+}
+
+absl::Status TextTemplate::Render(const Variables& variables,
+                                  std::string* out) const {
+  if (literals_.empty()) return absl::OkStatus();  // default-constructed
+  out->append(literals_[0]);
+  for (size_t i = 0; i < variables_.size(); ++i) {
+    auto it = variables.find(variables_[i]);
+    if (it == variables.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("variable \"", variables_[i],
+                       "\" is not set; set it in an earlier state, pass it as "
+                       "an input, or test it with isSet first"));
+    }
+    AppendValue(it->second, out);
+    out->append(literals_[i + 1]);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace corosched::machine
