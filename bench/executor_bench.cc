@@ -1,0 +1,504 @@
+// Executor benchmarks: the five workloads of the Tokio baseline
+// (bench/tokio/src/main.rs, same sizes, same timed regions) on Corosched's
+// executor with 1 and 2 workers, each without and with a metrics observer,
+// plus the memory a parked task costs. bench/run.sh runs both and prints the
+// side-by-side table; docs/PERFORMANCE.md has the figures and targets.
+//
+// Method: each repetition makes a fresh executor, runs the workload once
+// untimed (warm-up) and once timed; 3 repetitions, and run.sh keeps the best
+// (highest rate; for latency the repetition with the lowest p99), as the
+// baseline does. Counters come from the workload's own timed region, which
+// starts at its first spawn; Google Benchmark's real time also covers
+// starting the driver task.
+//
+// Flags: Google Benchmark's, plus --quick for small sizes (a smoke test).
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "core/executor.h"
+#include "core/sync/channel.h"
+
+namespace corosched {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Sizes {
+  int spawn_tasks;
+  int self_wake_tasks;
+  int wakes_per_task;
+  int round_trips;
+  int latency_samples;
+  int latency_warmup_samples;
+  int parked_tasks;
+};
+constexpr Sizes kFullSizes = {1'000'000, 10'000, 100,    1'000'000,
+                              10'000,    1'000,  100'000};
+constexpr Sizes kQuickSizes = {10'000, 100, 100, 10'000, 200, 50, 10'000};
+Sizes g_sizes = kFullSizes;
+
+// Between latency samples the measuring thread sleeps this long, so the
+// workers have parked before the next wake.
+constexpr auto kIdleGap = std::chrono::microseconds(200);
+
+double Seconds(SteadyClock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// Tokio's `async {}`: Ready at the first poll.
+struct NoOp {
+  using Output = void;
+  corosched::Poll<void> Poll(Context&) {
+    return corosched::Poll<void>::Ready();
+  }
+};
+
+// The seed's self-waking state machine: Pending `remaining` times, waking
+// itself each time, then Ready.
+class SelfWake {
+ public:
+  using Output = void;
+  explicit SelfWake(int remaining) : remaining_(remaining) {}
+
+  corosched::Poll<void> Poll(Context& cx) {
+    if (remaining_ == 0) return corosched::Poll<void>::Ready();
+    --remaining_;
+    cx.waker().WakeByRef();
+    return corosched::Poll<void>::Pending();
+  }
+
+ private:
+  int remaining_;
+};
+
+// A stand-in for the Prometheus observer: per-worker, cache-line-sized slots
+// summing what a histogram would record, so the run measures the executor's
+// hook cost (sampling, timestamps, the virtual call) rather than a library.
+class SummingObserver final : public ExecutorObserver {
+ public:
+  void OnPollSampled(int worker, absl::Duration schedule_delay,
+                     absl::Duration poll_duration) override {
+    Slot& slot = slots_[static_cast<size_t>(worker) % kSlots];
+    // Relaxed: each slot has one writer (its worker); totals are read after
+    // the executor joined its threads.
+    slot.samples.fetch_add(1, std::memory_order_relaxed);
+    slot.delay_ns.fetch_add(absl::ToInt64Nanoseconds(schedule_delay),
+                            std::memory_order_relaxed);
+    slot.poll_ns.fetch_add(absl::ToInt64Nanoseconds(poll_duration),
+                           std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr size_t kSlots = 64;
+  struct alignas(64) Slot {
+    std::atomic<int64_t> samples{0};
+    std::atomic<int64_t> delay_ns{0};
+    std::atomic<int64_t> poll_ns{0};
+  };
+  Slot slots_[kSlots];
+};
+
+// Runs `driver` as a task and blocks this plain thread until it finishes.
+absl::StatusOr<double> RunDriver(Executor& executor,
+                                 Co<absl::StatusOr<double>> driver) {
+  auto handle = executor.Spawn(std::move(driver));
+  if (!handle.ok()) return handle.status();
+  absl::StatusOr<absl::StatusOr<double>> joined = std::move(*handle).Wait();
+  if (!joined.ok()) return joined.status();
+  return *std::move(joined);
+}
+
+Co<absl::Status> JoinAll(std::vector<JoinHandle<void>>& handles) {
+  for (JoinHandle<void>& handle : handles) {
+    absl::Status done = co_await handle;
+    if (!done.ok()) co_return done;
+  }
+  co_return absl::OkStatus();
+}
+
+// Spawns `count` futures made by `make` from inside a task and awaits them
+// all; returns the elapsed seconds.
+template <typename MakeFuture>
+Co<absl::StatusOr<double>> SpawnAndJoin(Spawner spawner, int count,
+                                        MakeFuture make) {
+  const auto start = SteadyClock::now();
+  std::vector<JoinHandle<void>> handles;
+  handles.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    auto handle = spawner.Spawn(make());
+    if (!handle.ok()) co_return handle.status();
+    handles.push_back(*std::move(handle));
+  }
+  if (absl::Status done = co_await JoinAll(handles); !done.ok()) co_return done;
+  co_return Seconds(SteadyClock::now() - start);
+}
+
+// --- The workloads: each returns its rate from one timed run. ---
+
+absl::StatusOr<double> SpawnInside(Executor& executor) {
+  const int n = g_sizes.spawn_tasks;
+  auto seconds = RunDriver(
+      executor, SpawnAndJoin(executor.spawner(), n, [] { return NoOp{}; }));
+  if (!seconds.ok()) return seconds.status();
+  return n / *seconds;
+}
+
+// Spawns from this plain thread, then joins the way the baseline does: one
+// future awaiting every handle in turn, driven by BlockOn on this thread.
+absl::StatusOr<double> SpawnForeign(Executor& executor) {
+  const int n = g_sizes.spawn_tasks;
+  const auto start = SteadyClock::now();
+  std::vector<JoinHandle<void>> handles;
+  handles.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    auto handle = executor.Spawn(NoOp{});
+    if (!handle.ok()) return handle.status();
+    handles.push_back(*std::move(handle));
+  }
+  if (absl::Status done = BlockOn(JoinAll(handles)); !done.ok()) return done;
+  return n / Seconds(SteadyClock::now() - start);
+}
+
+absl::StatusOr<double> SelfWakes(Executor& executor) {
+  const int tasks = g_sizes.self_wake_tasks;
+  const int wakes = g_sizes.wakes_per_task;
+  auto seconds =
+      RunDriver(executor, SpawnAndJoin(executor.spawner(), tasks,
+                                       [wakes] { return SelfWake(wakes); }));
+  if (!seconds.ok()) return seconds.status();
+  return double{1.0} * tasks * wakes / *seconds;
+}
+
+Co<void> Ponger(ChannelReceiver<uint64_t> pings,
+                ChannelSender<uint64_t> pongs) {
+  for (;;) {
+    std::optional<uint64_t> ping = co_await pings.Recv();
+    if (!ping.has_value()) co_return;
+    if (!(co_await pongs.Send(*ping)).ok()) co_return;
+  }
+}
+
+// One round trip: a send on `pings` and the reply on `pongs` (capacity 1).
+Co<absl::StatusOr<double>> Pinger(ChannelSender<uint64_t> pings,
+                                  ChannelReceiver<uint64_t> pongs, int n) {
+  const auto start = SteadyClock::now();
+  for (int i = 0; i < n; ++i) {
+    if (absl::Status sent = co_await pings.Send(i); !sent.ok()) co_return sent;
+    if (!(co_await pongs.Recv()).has_value()) {
+      co_return absl::InternalError("ponger ended early");
+    }
+  }
+  co_return Seconds(SteadyClock::now() - start);
+}
+
+Co<absl::StatusOr<double>> PingPongDriver(Spawner spawner, int n) {
+  auto [ping_tx, ping_rx] = MakeChannel<uint64_t>(1);
+  auto [pong_tx, pong_rx] = MakeChannel<uint64_t>(1);
+  auto ponger = spawner.Spawn(Ponger(std::move(ping_rx), std::move(pong_tx)));
+  if (!ponger.ok()) co_return ponger.status();
+  auto pinger =
+      spawner.Spawn(Pinger(std::move(ping_tx), std::move(pong_rx), n));
+  if (!pinger.ok()) co_return pinger.status();
+  absl::StatusOr<absl::StatusOr<double>> seconds = co_await *pinger;
+  if (absl::Status done = co_await *ponger; !done.ok()) co_return done;
+  if (!seconds.ok()) co_return seconds.status();
+  co_return *std::move(seconds);
+}
+
+absl::StatusOr<double> PingPong(Executor& executor) {
+  const int n = g_sizes.round_trips;
+  auto seconds = RunDriver(executor, PingPongDriver(executor.spawner(), n));
+  if (!seconds.ok()) return seconds.status();
+  return n / *seconds;
+}
+
+// Carries the waiter task's wake-up times to the measuring thread without
+// ever blocking the task (the baseline uses std::sync::mpsc likewise).
+class WokeMailbox {
+ public:
+  void Push(SteadyClock::time_point woke) {
+    absl::MutexLock lock(&mu_);
+    times_.push_back(woke);
+  }
+  SteadyClock::time_point Pop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::deque<SteadyClock::time_point>* times) {
+          return !times->empty();
+        },
+        &times_));
+    SteadyClock::time_point woke = times_.front();
+    times_.pop_front();
+    return woke;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<SteadyClock::time_point> times_ ABSL_GUARDED_BY(mu_);
+};
+
+Co<void> Waiter(Notify& notify, WokeMailbox& mailbox, int n) {
+  for (int i = 0; i < n; ++i) {
+    co_await notify.Wait();
+    mailbox.Push(SteadyClock::now());
+  }
+}
+
+struct Percentiles {
+  double p50_us;
+  double p99_us;
+};
+
+// Nearest rank, as the baseline computes it.
+double PercentileUs(const std::vector<int64_t>& sorted_ns, double p) {
+  size_t rank = static_cast<size_t>(p * sorted_ns.size() + 0.999999);
+  rank = std::clamp<size_t>(rank, 1, sorted_ns.size());
+  return sorted_ns[rank - 1] / 1e3;
+}
+
+// From just before NotifyOne() on this plain thread to the first statement
+// the woken task runs, with the executor idle before every wake.
+absl::StatusOr<Percentiles> WakeLatency(Executor& executor, int n) {
+  Notify notify;
+  WokeMailbox mailbox;
+  auto waiter = executor.Spawn(Waiter(notify, mailbox, n));
+  if (!waiter.ok()) return waiter.status();
+  std::vector<int64_t> samples_ns;
+  samples_ns.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    std::this_thread::sleep_for(kIdleGap);
+    const auto before = SteadyClock::now();
+    notify.NotifyOne();
+    const auto woke = mailbox.Pop();
+    samples_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(woke - before)
+            .count());
+  }
+  if (absl::Status done = std::move(*waiter).Wait(); !done.ok()) return done;
+  std::sort(samples_ns.begin(), samples_ns.end());
+  return Percentiles{PercentileUs(samples_ns, 0.50),
+                     PercentileUs(samples_ns, 0.99)};
+}
+
+// Parks until cancelled, holding its waker the way a future waiting on an
+// event source does; counts its first poll.
+class ParkUntilCancelled {
+ public:
+  using Output = void;
+  explicit ParkUntilCancelled(std::atomic<int>* parked) : parked_(parked) {}
+
+  corosched::Poll<void> Poll(Context& cx) {
+    if (waker_.empty()) {
+      waker_ = cx.waker();
+      parked_->fetch_add(1, std::memory_order_release);
+    }
+    return corosched::Poll<void>::Pending();
+  }
+
+ private:
+  Waker waker_;
+  std::atomic<int>* parked_;
+};
+
+// Parks on a Notify, the usual way a task waits; counts its first Pending.
+class AwaitNotify {
+ public:
+  using Output = void;
+  AwaitNotify(Notify& notify, std::atomic<int>* parked)
+      : notified_(notify.Wait()), parked_(parked) {}
+
+  corosched::Poll<void> Poll(Context& cx) {
+    corosched::Poll<void> poll = notified_.Poll(cx);
+    if (poll.IsPending() && !counted_) {
+      counted_ = true;
+      parked_->fetch_add(1, std::memory_order_release);
+    }
+    return poll;
+  }
+
+ private:
+  Notify::Notified notified_;
+  std::atomic<int>* parked_;
+  bool counted_ = false;
+};
+
+// Heap bytes per parked task beyond sizeof(the future): spawns `n` futures
+// made by `make`, waits until every one has parked, and reads malloc's
+// in-use total (all arenas) before and after. Cancels them all afterwards.
+template <typename MakeFuture>
+absl::StatusOr<double> ParkedBytesPerTask(Executor& executor, int n,
+                                          const std::atomic<int>& parked,
+                                          MakeFuture make) {
+  std::vector<JoinHandle<void>> handles;
+  handles.reserve(n);
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < n; ++i) {
+    auto handle = executor.Spawn(make());
+    if (!handle.ok()) return handle.status();
+    handles.push_back(*std::move(handle));
+  }
+  while (parked.load(std::memory_order_acquire) < n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const size_t after = mallinfo2().uordblks;
+  for (JoinHandle<void>& handle : handles) handle.Cancel();
+  for (JoinHandle<void>& handle : handles) {
+    absl::Status done = std::move(handle).Wait();
+    if (!done.ok() && !absl::IsCancelled(done)) return done;
+  }
+  return (static_cast<double>(after) - static_cast<double>(before)) / n -
+         static_cast<double>(sizeof(decltype(make())));
+}
+
+// --- Google Benchmark glue ---
+
+// Arguments: workers, metrics (0 = no observer, 1 = SummingObserver).
+std::unique_ptr<Executor> MakeExecutor(benchmark::State& state,
+                                       ExecutorObserver* observer) {
+  auto executor =
+      Executor::Create({.workers = static_cast<int>(state.range(0)),
+                        .observer = state.range(1) != 0 ? observer : nullptr});
+  if (!executor.ok()) {
+    state.SkipWithError(executor.status().ToString().c_str());
+    return nullptr;
+  }
+  return *std::move(executor);
+}
+
+void RunRate(benchmark::State& state, const char* counter,
+             absl::StatusOr<double> (*workload)(Executor&)) {
+  SummingObserver observer;  // outlives the executor
+  std::unique_ptr<Executor> executor = MakeExecutor(state, &observer);
+  if (executor == nullptr) return;
+  absl::StatusOr<double> rate = workload(*executor);  // warm-up
+  for (auto _ : state) {
+    if (rate.ok()) rate = workload(*executor);
+    if (!rate.ok()) {
+      state.SkipWithError(rate.status().ToString().c_str());
+      break;
+    }
+    state.counters[counter] = *rate;
+  }
+  executor->Shutdown(ShutdownMode::kDrain);
+}
+
+void BM_SpawnInside(benchmark::State& state) {
+  RunRate(state, "tasks_per_s", SpawnInside);
+}
+void BM_SpawnForeign(benchmark::State& state) {
+  RunRate(state, "tasks_per_s", SpawnForeign);
+}
+void BM_SelfWake(benchmark::State& state) {
+  RunRate(state, "wakes_per_s", SelfWakes);
+}
+void BM_PingPong(benchmark::State& state) {
+  RunRate(state, "round_trips_per_s", PingPong);
+}
+
+void BM_WakeLatency(benchmark::State& state) {
+  SummingObserver observer;
+  std::unique_ptr<Executor> executor = MakeExecutor(state, &observer);
+  if (executor == nullptr) return;
+  auto result = WakeLatency(*executor, g_sizes.latency_warmup_samples);
+  for (auto _ : state) {
+    if (result.ok()) result = WakeLatency(*executor, g_sizes.latency_samples);
+    if (!result.ok()) {
+      state.SkipWithError(result.status().ToString().c_str());
+      break;
+    }
+    state.counters["p50_us"] = result->p50_us;
+    state.counters["p99_us"] = result->p99_us;
+  }
+  executor->Shutdown(ShutdownMode::kDrain);
+}
+
+// Argument: notify (0 = ParkUntilCancelled, 1 = AwaitNotify).
+void BM_ParkedTaskMemory(benchmark::State& state) {
+  const bool on_notify = state.range(0) != 0;
+  const int n = g_sizes.parked_tasks;
+  for (auto _ : state) {
+    auto executor = Executor::Create({.workers = 2});
+    if (!executor.ok()) {
+      state.SkipWithError(executor.status().ToString().c_str());
+      break;
+    }
+    Notify notify;
+    std::atomic<int> parked{0};
+    absl::StatusOr<double> bytes =
+        on_notify
+            ? ParkedBytesPerTask(**executor, n, parked,
+                                 [&] { return AwaitNotify(notify, &parked); })
+            : ParkedBytesPerTask(**executor, n, parked,
+                                 [&] { return ParkUntilCancelled(&parked); });
+    (*executor)->Shutdown(ShutdownMode::kDrain);
+    if (!bytes.ok()) {
+      state.SkipWithError(bytes.status().ToString().c_str());
+      break;
+    }
+    state.counters["bytes_per_task"] = *bytes;
+    state.counters["future_bytes"] = static_cast<double>(
+        on_notify ? sizeof(AwaitNotify) : sizeof(ParkUntilCancelled));
+  }
+}
+
+void ExecutorArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"workers", "metrics"});
+  // Each pair with and without metrics runs back to back, so a change in
+  // background load shifts both alike.
+  for (int workers : {1, 2}) {
+    for (int metrics : {0, 1}) b->Args({workers, metrics});
+  }
+  b->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(
+      benchmark::kMillisecond);
+}
+
+BENCHMARK(BM_SpawnInside)->Apply(ExecutorArgs);
+BENCHMARK(BM_SpawnForeign)->Apply(ExecutorArgs);
+BENCHMARK(BM_SelfWake)->Apply(ExecutorArgs);
+BENCHMARK(BM_PingPong)->Apply(ExecutorArgs);
+BENCHMARK(BM_WakeLatency)->Apply(ExecutorArgs);
+BENCHMARK(BM_ParkedTaskMemory)
+    ->ArgName("notify")
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace corosched
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      corosched::g_sizes = corosched::kQuickSizes;
+    } else {
+      std::fprintf(stderr, "executor_bench: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
