@@ -57,7 +57,7 @@ if [[ -f "$build_dir/CMakeCache.txt" ]]; then
       "from it are not comparable (configure with -DCMAKE_BUILD_TYPE=Release)"
   fi
   log "building executor_bench in $build_dir"
-  cmake --build "$build_dir" --target executor_bench -- -j"$(nproc)" >&2 ||
+  cmake --build "$build_dir" --target executor_bench -j "$(nproc)" >&2 ||
     log "could not build executor_bench; using what is in $build_dir, if anything"
 fi
 if [[ -x "$cxx_bench" ]]; then
@@ -212,11 +212,16 @@ if observed:
                   f"{cost * 100:+.1f}% |")
 
 if memory:
-    print("\nParked task memory (Corosched): ", end="")
-    per_run = [f"{m['bytes_per_task']:.0f}" for m in memory]
-    extra = ""
-    if "future_bytes" in memory[0]:
-        extra = f" (the parked future itself: {memory[0]['future_bytes']:.0f} bytes)"
-    print(f"{min(m['bytes_per_task'] for m in memory):.0f} bytes per task "
-          f"beyond the future, best of {len(per_run)}{extra}")
+    # One line per way of parking (the "notify" argument), best repetition.
+    print("\nParked task memory (Corosched, heap bytes per parked task beyond "
+          "sizeof(the future)):\n")
+    variants = {}
+    for m in memory:
+        _, args = parse_args(m["run_name"])
+        variants.setdefault(args.get("notify", 0), []).append(m)
+    how = {0: "future holding its own waker", 1: "awaiting a Notify"}
+    for notify, reps in sorted(variants.items()):
+        best_rep = min(reps, key=lambda r: r["bytes_per_task"])
+        print(f"- {how.get(notify, notify)}: {best_rep['bytes_per_task']:.0f} bytes "
+              f"(future: {best_rep.get('future_bytes', 0):.0f} bytes)")
 PY
