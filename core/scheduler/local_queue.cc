@@ -28,7 +28,8 @@ void LocalQueue::PushBack(TaskHeader* task, InjectQueue& overflow) {
   }
 }
 
-bool LocalQueue::PushOverflow(TaskHeader* task, uint32_t head, uint32_t tail,
+bool LocalQueue::PushOverflow(TaskHeader* task, uint32_t head,
+                              [[maybe_unused]] uint32_t tail,
                               InjectQueue& overflow) {
   constexpr uint32_t kHalf = kCapacity / 2;
   assert(tail - head == kCapacity);

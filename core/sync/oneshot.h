@@ -34,7 +34,8 @@ class OneShotSender {
   OneShotSender(OneShotSender&&) noexcept = default;
   OneShotSender& operator=(OneShotSender&&) noexcept = default;
   ~OneShotSender() {
-    if (state_ != nullptr) Finish(std::nullopt);
+    // A receiver that is gone already needs no news of this.
+    if (state_ != nullptr) Finish(std::nullopt).IgnoreError();
   }
 
   // FAILED_PRECONDITION when the receiver is gone (the value is dropped).

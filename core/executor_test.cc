@@ -1,0 +1,353 @@
+#include "core/executor.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "core/examples/hello.h"
+#include "core/testing/test_futures.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace corosched {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Tracked;
+using testing::WaitForNotify;
+using testing::YieldTimes;
+
+std::unique_ptr<Executor> NewExecutor(ExecutorOptions options = {}) {
+  if (options.workers == 0) options.workers = 2;
+  auto executor = Executor::Create(options);
+  EXPECT_TRUE(executor.ok()) << executor.status();
+  return std::move(executor).value();
+}
+
+TEST(ExecutorTest, RunsTheSeedHelloFuture) {
+  auto executor = NewExecutor();
+  std::string out;
+  auto handle = executor->Spawn(examples::HelloFuture(&out));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  EXPECT_EQ(out, "Hello, World!");
+}
+
+TEST(ExecutorTest, JoinHandleYieldsTheOutput) {
+  auto executor = NewExecutor();
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(YieldTimes(3, &live));
+  ASSERT_TRUE(handle.ok());
+  absl::StatusOr<int> result = std::move(*handle).Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(*result, 7);
+  EXPECT_EQ(live.load(), 0);
+}
+
+// Wakes itself `wakes` times during its first poll.
+class WakeManyTimesDuringPoll {
+ public:
+  using Output = int;
+  WakeManyTimesDuringPoll(int wakes, std::atomic<int>* polls)
+      : wakes_(wakes), polls_(polls) {}
+  corosched::Poll<int> Poll(Context& cx) {
+    const int poll = polls_->fetch_add(1) + 1;
+    if (poll > 1) return corosched::Poll<int>::Ready(poll);
+    for (int i = 0; i < wakes_; ++i) {
+      if (i % 2 == 0) {
+        cx.waker().WakeByRef();
+      } else {
+        Waker(cx.waker()).Wake();
+      }
+    }
+    return corosched::Poll<int>::Pending();
+  }
+
+ private:
+  int wakes_;
+  std::atomic<int>* polls_;
+};
+
+TEST(ExecutorTest, WakesDuringAPollCauseExactlyOneMorePoll) {
+  auto executor = NewExecutor();
+  std::atomic<int> polls{0};
+  auto handle = executor->Spawn(WakeManyTimesDuringPoll(10, &polls));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_EQ(std::move(*handle).Wait().value(), 2);
+  EXPECT_EQ(polls.load(), 2);
+}
+
+// Hands its waker to the test, then stays Pending until `done` is set.
+struct WakerSlot {
+  absl::Mutex mu;
+  Waker waker ABSL_GUARDED_BY(mu);
+  std::atomic<bool> done{false};
+  std::atomic<int> polls{0};
+};
+
+class ParkUntilDone {
+ public:
+  using Output = void;
+  explicit ParkUntilDone(WakerSlot* slot) : slot_(slot) {}
+  corosched::Poll<void> Poll(Context& cx) {
+    slot_->polls.fetch_add(1);
+    if (slot_->done.load()) return corosched::Poll<void>::Ready();
+    absl::MutexLock lock(&slot_->mu);
+    slot_->waker = cx.waker();
+    return corosched::Poll<void>::Pending();
+  }
+
+ private:
+  WakerSlot* slot_;
+};
+
+TEST(ExecutorTest, WakeFromAnotherThreadIsNotLost) {
+  auto executor = NewExecutor();
+  WakerSlot slot;
+  auto handle = executor->Spawn(ParkUntilDone(&slot));
+  ASSERT_TRUE(handle.ok());
+  std::thread waker_thread([&] {
+    for (;;) {
+      absl::MutexLock lock(&slot.mu);
+      if (!slot.waker.empty()) break;
+    }
+    slot.done.store(true);
+    absl::MutexLock lock(&slot.mu);
+    slot.waker.WakeByRef();
+  });
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  waker_thread.join();
+}
+
+TEST(ExecutorTest, WakeAfterCompletionDoesNothing) {
+  auto executor = NewExecutor();
+  WakerSlot slot;
+  auto handle = executor->Spawn(ParkUntilDone(&slot));
+  ASSERT_TRUE(handle.ok());
+  while (slot.polls.load() == 0) std::this_thread::yield();
+  slot.done.store(true);
+  Waker kept;
+  {
+    absl::MutexLock lock(&slot.mu);
+    kept = slot.waker;  // a second reference, outliving the task's end
+    slot.waker.WakeByRef();
+  }
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  const int polls = slot.polls.load();
+  for (int i = 0; i < 100; ++i) kept.WakeByRef();
+  Waker(kept).Wake();
+  executor->Shutdown(ShutdownMode::kDrain);
+  EXPECT_EQ(slot.polls.load(), polls);
+  // `kept` still refers to the finished task; destroying it last frees it
+  // (AddressSanitizer checks that nothing touched it after).
+}
+
+TEST(ExecutorTest, AdmissionBoundRefusesInsteadOfBlocking) {
+  auto executor = NewExecutor({.workers = 2, .max_tasks = 2});
+  Notify notify;
+  std::atomic<int> live{0};
+  auto first = executor->Spawn(WaitForNotify(&notify, &live));
+  auto second = executor->Spawn(WaitForNotify(&notify, &live));
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(second.ok());
+  auto third = executor->Spawn(WaitForNotify(&notify, &live));
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(third.status().message(), HasSubstr("admission bound of 2"));
+  EXPECT_EQ(executor->Stats().live_tasks, 2u);
+
+  // Waking admitted tasks works while the bound is reached.
+  notify.NotifyOne();
+  EXPECT_TRUE(std::move(*first).Wait().ok());
+  auto fourth = executor->Spawn(YieldTimes(1, &live));
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  EXPECT_TRUE(std::move(*fourth).Wait().ok());
+  notify.NotifyOne();
+  EXPECT_TRUE(std::move(*second).Wait().ok());
+  EXPECT_EQ(executor->Stats().live_tasks, 0u);
+}
+
+TEST(ExecutorTest, CancelDropsAPendingTaskAndYieldsCancelled) {
+  auto executor = NewExecutor();
+  Notify notify;
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(WaitForNotify(&notify, &live));
+  ASSERT_TRUE(handle.ok());
+  handle->Cancel();
+  handle->Cancel();  // idempotent
+  absl::Status result = std::move(*handle).Wait();
+  EXPECT_EQ(result.code(), absl::StatusCode::kCancelled);
+  executor->Shutdown(ShutdownMode::kDrain);
+  EXPECT_EQ(live.load(), 0);
+}
+
+TEST(ExecutorTest, CancelAfterCompletionKeepsTheResult) {
+  auto executor = NewExecutor();
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(YieldTimes(0, &live));
+  ASSERT_TRUE(handle.ok());
+  while (executor->Stats().live_tasks != 0) std::this_thread::yield();
+  handle->Cancel();
+  EXPECT_EQ(std::move(*handle).Wait().value(), 7);
+}
+
+TEST(ExecutorTest, DetachedTaskRunsToCompletion) {
+  auto executor = NewExecutor();
+  auto [sender, receiver] = MakeOneShot<int>();
+  auto handle = executor->Spawn([](OneShotSender<int> tx) -> Co<void> {
+    co_await examples::YieldNow();
+    (void)std::move(tx).Send(42);
+  }(std::move(sender)));
+  ASSERT_TRUE(handle.ok());
+  std::move(*handle).Detach();
+  EXPECT_EQ(BlockOn(receiver).value(), 42);
+}
+
+Co<int> SumOfChildren(Spawner spawner, int children) {
+  std::vector<JoinHandle<int>> handles;
+  std::atomic<int> live{0};
+  for (int i = 0; i < children; ++i) {
+    auto handle = spawner.Spawn(YieldTimes(i % 3, &live));
+    if (!handle.ok()) co_return -1;
+    handles.push_back(std::move(*handle));
+  }
+  int sum = 0;
+  for (auto& handle : handles) sum += (co_await handle).value();
+  co_return sum;
+}
+
+TEST(ExecutorTest, TasksSpawnAndAwaitChildren) {
+  auto executor = NewExecutor();
+  auto handle = executor->Spawn(SumOfChildren(executor->spawner(), 100));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_EQ(std::move(*handle).Wait().value(), 700);
+}
+
+TEST(ExecutorTest, WaitOnAWorkerThreadIsRefused) {
+  auto executor = NewExecutor();
+  auto outer = executor->Spawn([](Spawner spawner) -> Co<absl::Status> {
+    std::atomic<int> live{0};
+    auto inner = spawner.Spawn(YieldTimes(1, &live));
+    absl::Status status = std::move(*inner).Wait().status();
+    co_return status;
+  }(executor->spawner()));
+  ASSERT_TRUE(outer.ok());
+  absl::StatusOr<absl::Status> result = std::move(*outer).Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ExecutorTest, SpawnerOutlivesTheExecutorSafely) {
+  auto executor = NewExecutor();
+  Spawner spawner = executor->spawner();
+  std::atomic<int> live{0};
+  auto handle = spawner.Spawn(YieldTimes(2, &live));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  executor.reset();
+  auto late = spawner.Spawn(YieldTimes(2, &live));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(live.load(), 0);
+}
+
+// Ready at its first poll; counts polls.
+class CountPolls {
+ public:
+  using Output = void;
+  explicit CountPolls(std::atomic<int>* polls) : polls_(polls) {}
+  corosched::Poll<void> Poll(Context&) {
+    polls_->fetch_add(1);
+    return corosched::Poll<void>::Ready();
+  }
+
+ private:
+  std::atomic<int>* polls_;
+};
+
+TEST(ExecutorTest, DelayedStartWaitsForTheClock) {
+  ManualClock clock;
+  auto executor = NewExecutor({.workers = 2, .clock = &clock});
+  std::atomic<int> polls{0};
+  auto handle =
+      executor->SpawnAt(clock.Now() + absl::Seconds(5), CountPolls(&polls));
+  ASSERT_TRUE(handle.ok());
+  while (executor->timers().NumPending() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(4));
+  EXPECT_EQ(polls.load(), 0);
+  EXPECT_EQ(executor->timers().NumPending(), 1u);
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  EXPECT_EQ(polls.load(), 1);
+}
+
+TEST(ExecutorTest, TimeoutYieldsDeadlineExceeded) {
+  ManualClock clock;
+  auto executor = NewExecutor({.workers = 2, .clock = &clock});
+  Notify notify;
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(
+      executor->WithTimeout(WaitForNotify(&notify, &live), absl::Seconds(1)));
+  ASSERT_TRUE(handle.ok());
+  while (executor->timers().NumPending() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(1));
+  absl::StatusOr<absl::Status> result = std::move(*handle).Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(live.load(), 0);
+}
+
+TEST(ExecutorTest, TimeoutPassesTheOutputWhenInTime) {
+  ManualClock clock;
+  auto executor = NewExecutor({.workers = 2, .clock = &clock});
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(
+      executor->WithTimeout(YieldTimes(3, &live), absl::Seconds(1)));
+  ASSERT_TRUE(handle.ok());
+  absl::StatusOr<absl::StatusOr<int>> result = std::move(*handle).Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->value(), 7);
+}
+
+class RecordingObserver final : public ExecutorObserver {
+ public:
+  void OnPollSampled(int worker, absl::Duration schedule_delay,
+                     absl::Duration poll_duration) override {
+    EXPECT_GE(worker, 0);
+    EXPECT_LT(worker, 2);
+    EXPECT_GE(schedule_delay, absl::ZeroDuration());
+    EXPECT_GE(poll_duration, absl::ZeroDuration());
+    samples_.fetch_add(1);
+  }
+  int samples() const { return samples_.load(); }
+
+ private:
+  std::atomic<int> samples_{0};
+};
+
+TEST(ExecutorTest, ObserverReceivesSampledPolls) {
+  RecordingObserver observer;
+  auto executor = NewExecutor({.workers = 2, .observer = &observer});
+  std::atomic<int> live{0};
+  auto handle = executor->Spawn(YieldTimes(1000, &live));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_TRUE(std::move(*handle).Wait().ok());
+  executor->Shutdown(ShutdownMode::kDrain);
+  // 1001 polls, one wake in 64 sampled: at least a few samples, never more
+  // than the polls.
+  EXPECT_GE(observer.samples(), 5);
+  EXPECT_LE(observer.samples(), 1001);
+  EXPECT_GE(executor->Stats().polls, 1001u);
+}
+
+TEST(ExecutorTest, CreateRejectsBadOptions) {
+  EXPECT_EQ(Executor::Create({.workers = -1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Executor::Create({.workers = 1, .max_tasks = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace corosched
