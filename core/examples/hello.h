@@ -60,11 +60,6 @@ class YieldNow {
 };
 
 // The same machine as a C++20 coroutine: each state boundary is a yield.
-inline Co<void> HelloCoroutine(std::string* out) {
-  *out += "Hello, ";
-  co_await YieldNow();
-  *out += "World!";
-  co_await YieldNow();
-}
+Co<void> HelloCoroutine(std::string* out);
 
 }  // namespace corosched::examples

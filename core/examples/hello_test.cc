@@ -8,16 +8,17 @@
 namespace corosched::examples {
 namespace {
 
+void Ignore(const void*) {}
+void Count(const void* counter) {
+  ++*static_cast<int*>(const_cast<void*>(counter));
+}
+constexpr WakerVTable kCountingVTable = {&Ignore, &Count, &Count, &Ignore};
+
 TEST(HelloFutureTest, PrintsHelloWorldInThreePolls) {
   std::string out;
   HelloFuture hello(&out);
   int wakes = 0;
-  static constexpr WakerVTable kCounting = {
-      [](const void*) {},
-      [](const void* w) { ++*static_cast<int*>(const_cast<void*>(w)); },
-      [](const void* w) { ++*static_cast<int*>(const_cast<void*>(w)); },
-      [](const void*) {}};
-  Waker waker = Waker::FromRaw(&kCounting, &wakes);
+  Waker waker = Waker::FromRaw(&kCountingVTable, &wakes);
   Context cx(waker);
   EXPECT_TRUE(hello.Poll(cx).IsPending());
   EXPECT_EQ(out, "Hello, ");
