@@ -102,12 +102,13 @@ class Machine {
   PollOutcome Poll(absl::Time now, OutputSink sink);
   PollOutcome Poll(absl::Time now);  // discards output
 
-  // Accepts `signal` at time `now` into the mailbox, or refuses it because
-  // the task ended. INVALID_ARGUMENT for a bad name or payload (too big, a
-  // list or null, a field that is no variable name); RESOURCE_EXHAUSTED when
-  // the mailbox holds max_mailbox_signals. Consumed means: the task is
-  // awaiting this name, no earlier signal would be taken first, and the
-  // deadline has not passed, so its next poll takes this signal.
+  // Accepts `signal` at time `now` into the mailbox; once the task has ended,
+  // refuses any signal (kRefusedEnded). Otherwise INVALID_ARGUMENT for a bad
+  // name or payload (too big, a list or null, a field that is no variable
+  // name); RESOURCE_EXHAUSTED when the mailbox holds max_mailbox_signals.
+  // Consumed means: the task is awaiting this name, no earlier signal would be
+  // taken first, and the deadline has not passed, so its next poll takes this
+  // signal.
   absl::StatusOr<WakeReceipt> Deliver(v1::Signal signal, absl::Time now);
 
   // Ends the task as CANCELLED with `reason` as its error, unless it has

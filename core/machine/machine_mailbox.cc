@@ -40,6 +40,9 @@ absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
 
 absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
                                              absl::Time now) {
+  if (ended()) {
+    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
+  }
   const MachineLimits& limits = program_->limits();
   absl::Status name = CheckSignalName(signal.name(), limits.max_name_bytes);
   if (!name.ok()) return name;
@@ -54,9 +57,6 @@ absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
       FlattenPayload(signal.payload(), program_->signal_prefix(),
                      limits.max_name_bytes, &payload);
   if (!flat.ok()) return flat;
-  if (ended()) {
-    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
-  }
   if (mailbox_.size() >= static_cast<size_t>(limits.max_mailbox_signals)) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the task's mailbox already holds ", mailbox_.size(),
