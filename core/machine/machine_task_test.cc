@@ -1,0 +1,140 @@
+#include "core/machine/machine_task.h"
+
+#include <string>
+
+#include "core/machine/executor_harness.h"
+#include "core/machine/test_definitions.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace corosched::machine {
+namespace {
+
+using testing::CompileOrDie;
+using testing::ExecutorHarness;
+using ::testing::HasSubstr;
+using testing::MakeSignal;
+using Disposition = WakeReceipt::Disposition;
+
+constexpr absl::string_view kSleepThenAwait = R"({"name": "t", "initial": "A",
+  "states": {
+    "A": {"emit": "a", "sleep": {"duration": "5s", "next": "B"}},
+    "B": {"emit": "b", "await": {"signals": {"go": "END"}, "timeout": "10s",
+                                 "onTimeout": "LATE"}},
+    "END": {"complete": {"result": "got ${signal.n}"}},
+    "LATE": {"fail": {"error": "late"}}}})";
+
+TEST(MachineTaskTest, RunsTheSeedExample) {
+  ExecutorHarness harness;
+  harness.Start(testing::kHelloJson);
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(end->status, v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(harness.output(), "Hello, World!\n");
+  EXPECT_EQ(harness.task().Snapshot().steps().polls(), 3);
+}
+
+TEST(MachineTaskTest, SleepsOnTheExecutorsTimers) {
+  ExecutorHarness harness;
+  harness.Start(kSleepThenAwait);
+  harness.WaitFor(v1::TASK_STATUS_SLEEPING, "A", 1);
+  harness.Advance(absl::Seconds(4));
+  EXPECT_EQ(harness.task().status(), v1::TASK_STATUS_SLEEPING);
+  harness.Advance(absl::Seconds(1));
+  harness.WaitFor(v1::TASK_STATUS_AWAITING, "B", 2);
+  EXPECT_EQ(harness.Wake("go", R"({"n": 1})"), Disposition::kConsumed);
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->result, "got 1");
+  EXPECT_EQ(harness.output(), "ab");
+}
+
+TEST(MachineTaskTest, BuffersAWakeThatArrivesBeforeTheAwait) {
+  ExecutorHarness harness;
+  harness.Start(kSleepThenAwait);
+  harness.WaitFor(v1::TASK_STATUS_SLEEPING, "A", 1);
+  EXPECT_EQ(harness.Wake("go", R"({"n": 2})"), Disposition::kBuffered);
+  harness.Advance(absl::Seconds(5));
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->result, "got 2");
+}
+
+TEST(MachineTaskTest, TimesOutOnTheExecutorsTimers) {
+  ExecutorHarness harness;
+  harness.Start(kSleepThenAwait);
+  harness.WaitFor(v1::TASK_STATUS_SLEEPING, "A", 1);
+  harness.Advance(absl::Seconds(5));
+  harness.WaitFor(v1::TASK_STATUS_AWAITING, "B", 2);
+  harness.Advance(absl::Seconds(10));
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->status, v1::TASK_STATUS_FAILED);
+  EXPECT_EQ(end->error, "late");
+  EXPECT_EQ(harness.Wake("go"), Disposition::kRefusedEnded);
+}
+
+TEST(MachineTaskTest, CancellingRefusesLaterWakes) {
+  ExecutorHarness harness;
+  harness.Start(kSleepThenAwait);
+  harness.WaitFor(v1::TASK_STATUS_SLEEPING, "A", 1);
+  harness.handle().Cancel();
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  EXPECT_EQ(end.status().code(), absl::StatusCode::kCancelled);
+  harness.WaitFor([](const v1::TaskSnapshot& snapshot) {
+    return snapshot.status() == v1::TASK_STATUS_CANCELLED;
+  });
+  EXPECT_EQ(harness.Wake("go"), Disposition::kRefusedEnded);
+}
+
+TEST(MachineTaskTest, ARestoredTaskResumesFromItsSnapshot) {
+  std::shared_ptr<const Program> program = CompileOrDie(kSleepThenAwait);
+  ExecutorHarness harness;
+  Machine original = *Machine::Start(program);
+  original.Poll(harness.clock().Now());  // sleeping until now + 5s
+  ASSERT_TRUE(
+      original.Deliver(MakeSignal("go", R"({"n": 3})"), harness.clock().Now())
+          .ok());
+  absl::StatusOr<Machine> restored =
+      Machine::Restore(program, original.Snapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  harness.Spawn(*std::move(restored));
+  harness.WaitFor(v1::TASK_STATUS_SLEEPING, "A", 1);
+  harness.Advance(absl::Seconds(5));
+  absl::StatusOr<TaskEnd> end = harness.Join();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->result, "got 3");
+  EXPECT_EQ(harness.output(), "b");  // "a" was emitted before the snapshot
+}
+
+TEST(MachineTaskTest, OutputCallbackMayWakeItsOwnTask) {
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 2, .clock = &clock});
+  std::shared_ptr<MachineTask> task;
+  task = MachineTask::Create(
+      *Machine::Start(CompileOrDie(R"({"name": "t", "initial": "A",
+        "states": {"A": {"emit": "ping", "await": {"signals": {"pong": "END"}}},
+                   "END": {"complete": {}}}})")),
+      &executor->timers(), [&task](uint64_t, absl::string_view) {
+        EXPECT_TRUE(task->Wake(MakeSignal("pong")).ok());
+      });
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(task->MakeFuture());
+  ASSERT_TRUE(handle.ok());
+  absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->status, v1::TASK_STATUS_COMPLETED);
+}
+
+TEST(MachineTaskTest, WakeChecksTheSignal) {
+  ExecutorHarness harness;
+  harness.Start(kSleepThenAwait);
+  absl::StatusOr<WakeReceipt> receipt =
+      harness.task().Wake(MakeSignal("go", R"({"list": []})"));
+  EXPECT_EQ(receipt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(receipt.status().message(), HasSubstr("is a list or null"));
+}
+
+}  // namespace
+}  // namespace corosched::machine
