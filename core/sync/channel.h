@@ -39,29 +39,28 @@ class ChannelSender {
    public:
     using Output = absl::Status;
     corosched::Poll<absl::Status> Poll(Context& cx) {
-      Waker receiver;
-      {
-        absl::MutexLock lock(&state_->mu);
-        if (state_->receiver_gone) {
-          return corosched::Poll<absl::Status>::Ready(
-              absl::FailedPreconditionError("channel receiver was dropped"));
-        }
-        if (state_->buffer.size() >= state_->capacity) {
-          state_->blocked_senders.push_back(cx.waker());
-          return corosched::Poll<absl::Status>::Pending();
-        }
-        state_->buffer.push_back(std::move(*value_));
-        receiver = std::move(state_->receiver);
+      absl::MutexLock lock(&state_->mu);
+      if (state_->receiver_gone) {
+        return corosched::Poll<absl::Status>::Ready(
+            absl::FailedPreconditionError("channel receiver was dropped"));
       }
-      std::move(receiver).Wake();
+      if (state_->buffer.size() >= state_->capacity) {
+        state_->blocked_senders.push_back(cx.waker());
+        return corosched::Poll<absl::Status>::Pending();
+      }
+      state_->buffer.push_back(std::move(*value_));
+      // Woken by reference, under the lock: the receiver keeps its
+      // registered Waker, so a steady stream costs no reference counting.
+      // Waking takes only scheduler locks, which never wait for this one.
+      state_->receiver.WakeByRef();
       return corosched::Poll<absl::Status>::Ready(absl::OkStatus());
     }
 
    private:
     friend class ChannelSender;
-    SendFuture(std::shared_ptr<internal::ChannelState<T>> state, T value)
-        : state_(std::move(state)), value_(std::move(value)) {}
-    std::shared_ptr<internal::ChannelState<T>> state_;
+    SendFuture(internal::ChannelState<T>* state, T value)
+        : state_(state), value_(std::move(value)) {}
+    internal::ChannelState<T>* state_;
     std::optional<T> value_;
   };
 
@@ -83,8 +82,9 @@ class ChannelSender {
     std::move(receiver).Wake();
   }
 
+  // REQUIRES: the sender outlives the returned future.
   SendFuture Send(T value) const {
-    return SendFuture(state_, std::move(value));
+    return SendFuture(state_.get(), std::move(value));
   }
 
  private:
