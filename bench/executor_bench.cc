@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -270,9 +271,10 @@ struct Percentiles {
 
 // Nearest rank, as the baseline computes it.
 double PercentileUs(const std::vector<int64_t>& sorted_ns, double p) {
-  size_t rank = static_cast<size_t>(p * sorted_ns.size() + 0.999999);
-  rank = std::clamp<size_t>(rank, 1, sorted_ns.size());
-  return sorted_ns[rank - 1] / 1e3;
+  const double n = static_cast<double>(sorted_ns.size());
+  const size_t rank = std::clamp<size_t>(static_cast<size_t>(std::ceil(p * n)),
+                                         1, sorted_ns.size());
+  return static_cast<double>(sorted_ns[rank - 1]) / 1e3;
 }
 
 // From just before NotifyOne() on this plain thread to the first statement
