@@ -40,6 +40,8 @@ out_dir="$(mktemp -d)"
 trap 'rm -rf "$out_dir"' EXIT
 
 log() { echo "run.sh: $*" >&2; }
+# Other work on the machine skews every figure; the table says how busy it was.
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Tokio. Cargo reads .cargo/config.toml from the working directory, so build
 # from inside bench/tokio for the offline source replacement to apply.
@@ -72,12 +74,14 @@ if [[ -n "$keep_dir" ]]; then
   cp "$out_dir"/* "$keep_dir"/
 fi
 
-python3 - "$out_dir/tokio.jsonl" "$out_dir/corosched.json" "$cxx_bench" <<'PY'
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$out_dir/tokio.jsonl" "$out_dir/corosched.json" "$cxx_bench" \
+  "$load_before" "$load_after" <<'PY'
 import json
 import os
 import sys
 
-tokio_path, cxx_path, cxx_bench = sys.argv[1:4]
+tokio_path, cxx_path, cxx_bench, load_before, load_after = sys.argv[1:6]
 
 # Google Benchmark function -> (workload, counter, unit). Latency rows carry
 # two counters and are split into p50 and p99 rows.
@@ -224,4 +228,7 @@ if memory:
         best_rep = min(reps, key=lambda r: r["bytes_per_task"])
         print(f"- {how.get(notify, notify)}: {best_rep['bytes_per_task']:.0f} bytes "
               f"(future: {best_rep.get('future_bytes', 0):.0f} bytes)")
+
+print(f"\nLoad average (1, 5, 15 min) before the run: {load_before}; after: "
+      f"{load_after}.")
 PY
