@@ -1,0 +1,256 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+
+namespace corosched::server {
+namespace {
+
+// Applies one option's value; the error says what the option accepts (the
+// caller prefixes where the value came from).
+using Setter = absl::Status (*)(absl::string_view value, ServerConfig& config);
+
+struct Option {
+  const char* flag;
+  const char* env;
+  const char* value_name;
+  const char* default_text;
+  const char* help;
+  Setter set;
+};
+
+absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
+                        uint64_t* out) {
+  if (!absl::SimpleAtoi(value, out) || *out < min || *out > max ||
+      absl::StartsWith(value, "+")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a whole number from ", min, " to ", max));
+  }
+  return absl::OkStatus();
+}
+
+// host:port with a numeric port, [v6]:port, or unix:/path.
+absl::Status SetListen(absl::string_view value, ServerConfig& config) {
+  const absl::Status bad = absl::InvalidArgumentError(
+      "expected host:port (such as 127.0.0.1:50051, [::1]:0 or "
+      "0.0.0.0:50051) or unix:/path");
+  if (absl::StartsWith(value, "unix:")) {
+    if (value.size() == 5) return bad;
+  } else {
+    size_t colon = value.rfind(':');
+    uint64_t port = 0;
+    if (colon == absl::string_view::npos || colon == 0 ||
+        !ParseCount(value.substr(colon + 1), 0, 65535, &port).ok()) {
+      return bad;
+    }
+  }
+  config.listen = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetWorkers(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 1024, &n);
+  config.workers = static_cast<int>(n);
+  return ok;
+}
+
+absl::Status SetMaxTasks(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 1, uint64_t{1} << 24, &n);
+  config.max_tasks = n;
+  return ok;
+}
+
+absl::Status SetMaxMessageBytes(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 1024, INT32_MAX, &n);
+  config.max_message_bytes = static_cast<int>(n);
+  return ok;
+}
+
+absl::Status SetDataDir(absl::string_view value, ServerConfig& config) {
+  if (value.empty()) return absl::InvalidArgumentError("expected a path");
+  config.data_dir = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetDrainTimeout(absl::string_view value, ServerConfig& config) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
+      d > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "expected a duration from 0s to 1h, such as 10s or 500ms");
+  }
+  config.drain_timeout = d;
+  return absl::OkStatus();
+}
+
+absl::Status SetReadyFile(absl::string_view value, ServerConfig& config) {
+  if (value.empty()) return absl::InvalidArgumentError("expected a path");
+  config.ready_file = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetRetainFinished(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 100000000, &n);
+  config.retain_finished = n;
+  return ok;
+}
+
+absl::Status SetLogLevel(absl::string_view value, ServerConfig& config) {
+  for (absl::string_view level :
+       {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (value == level) {
+      config.log_level = std::string(value);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(
+      "expected one of trace, debug, info, warn, error, off");
+}
+
+constexpr Option kOptions[] = {
+    {"listen", "COROSCHED_LISTEN", "HOST:PORT", "127.0.0.1:50051",
+     "Address to serve gRPC on; port 0 picks a free port (see --ready-file).",
+     SetListen},
+    {"workers", "COROSCHED_WORKERS", "N", "0 (one per core)",
+     "Executor worker threads.", SetWorkers},
+    {"max-tasks", "COROSCHED_MAX_TASKS", "N", "100000",
+     "Admission bound: unfinished tasks at most. Past it SubmitTask answers "
+     "RESOURCE_EXHAUSTED at once.",
+     SetMaxTasks},
+    {"max-message-bytes", "COROSCHED_MAX_MESSAGE_BYTES", "BYTES", "1048576",
+     "Largest request message accepted; larger ones fail with "
+     "RESOURCE_EXHAUSTED.",
+     SetMaxMessageBytes},
+    {"data-dir", "COROSCHED_DATA_DIR", "PATH", "none",
+     "Directory for the durable store. Created and checked for write access "
+     "now; tasks are kept in memory only until the durable store lands.",
+     SetDataDir},
+    {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION", "10s",
+     "On SIGTERM/SIGINT, how long to let unfinished tasks finish before "
+     "stopping them; the daemon exits within it.",
+     SetDrainTimeout},
+    {"ready-file", "COROSCHED_READY_FILE", "PATH", "none",
+     "Once serving, write the bound address (such as 127.0.0.1:43127) here.",
+     SetReadyFile},
+    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "100000",
+     "Finished tasks kept for GetTask, ListTasks and WatchTask; older ones "
+     "are forgotten (NOT_FOUND).",
+     SetRetainFinished},
+    {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL", "info",
+     "trace, debug, info, warn, error or off. Logs go to stderr.", SetLogLevel},
+};
+
+const Option* FindOption(absl::string_view flag) {
+  for (const Option& option : kOptions) {
+    if (flag == option.flag) return &option;
+  }
+  return nullptr;
+}
+
+absl::Status Apply(const Option& option, absl::string_view source,
+                   absl::string_view value, ServerConfig& config) {
+  absl::Status status = option.set(value, config);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, "=", value, ": ", status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args, EnvLookup env) {
+  CommandLine result;
+  for (const Option& option : kOptions) {
+    std::optional<std::string> value = env(option.env);
+    if (!value.has_value()) continue;
+    absl::Status status = Apply(option, option.env, *value, result.config);
+    if (!status.ok()) return status;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      result.help = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected argument \"", arg, "\"; flags start with --"));
+    }
+    absl::string_view name = arg.substr(0, arg.find('='));
+    const Option* option = FindOption(name);
+    if (option == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, "; see --help"));
+    }
+    std::string value;
+    if (name.size() < arg.size()) {
+      value = std::string(arg.substr(name.size() + 1));
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " needs a value (", option->value_name, ")"));
+    }
+    absl::Status status =
+        Apply(*option, absl::StrCat("--", name), value, result.config);
+    if (!status.ok()) return status;
+  }
+  return result;
+}
+
+std::string HelpText() {
+  std::string text =
+      "Usage: corosched-server [flags]\n\n"
+      "The Corosched daemon: serves corosched.v1.Scheduler, grpc.health.v1 "
+      "and\nserver reflection over gRPC. Each flag can also be set by its "
+      "environment\nvariable; a flag given on the command line wins.\n\n";
+  for (const Option& option : kOptions) {
+    absl::StrAppendFormat(&text, "  --%s %s\n      env %s, default %s\n",
+                          option.flag, option.value_name, option.env,
+                          option.default_text);
+    absl::StrAppendFormat(&text, "      %s\n", option.help);
+  }
+  absl::StrAppend(
+      &text,
+      "  --help\n      Print this text and exit.\n\n"
+      "Signals: SIGTERM or SIGINT drains (health NOT_SERVING, new submissions "
+      "UNAVAILABLE,\nunfinished tasks get --drain-timeout to finish) and "
+      "exits 0. See docs/service.md.\n");
+  return text;
+}
+
+absl::Status PrepareDataDir(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--data-dir ", dir, ": cannot create it: ", error.message()));
+  }
+  if (!std::filesystem::is_directory(dir, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--data-dir ", dir, ": not a directory"));
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--data-dir ", dir, ": not writable: ",
+        std::error_code(errno, std::generic_category()).message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace corosched::server

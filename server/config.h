@@ -1,0 +1,72 @@
+#pragma once
+
+// The daemon's configuration: command-line flags and COROSCHED_* environment
+// variables, flags winning. Parsing is pure (the environment is passed in) so
+// tests can check every rule; PrepareDataDir is the one step that touches the
+// file system.
+//
+//   absl::StatusOr<CommandLine> parsed = ParseCommandLine(args, GetEnv);
+//   if (!parsed.ok()) { print parsed.status().message(); exit 2; }
+//   if (parsed->help) { print HelpText(); exit 0; }
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace corosched::server {
+
+struct ServerConfig {
+  // Where gRPC listens: host:port ("127.0.0.1:0" picks a free port), or
+  // unix:/path.
+  std::string listen = "127.0.0.1:50051";
+  // Executor worker threads; 0: one per hardware thread.
+  int workers = 0;
+  // The admission bound: tasks admitted and not yet finished.
+  size_t max_tasks = 100000;
+  // Largest request message accepted; bigger ones fail RESOURCE_EXHAUSTED.
+  int max_message_bytes = 1 << 20;
+  // For the durable store (next release); validated and created now.
+  std::string data_dir;
+  // How long SIGTERM/SIGINT waits for unfinished tasks before stopping.
+  absl::Duration drain_timeout = absl::Seconds(10);
+  // Written with the bound address once the daemon serves; empty: none.
+  std::string ready_file;
+  // Finished tasks kept in memory for GetTask/ListTasks/WatchTask.
+  size_t retain_finished = 100000;
+  // trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+};
+
+struct CommandLine {
+  ServerConfig config;
+  // --help was given: print HelpText() and exit 0.
+  bool help = false;
+};
+
+// Returns the value of an environment variable, or nullopt when unset.
+using EnvLookup =
+    absl::FunctionRef<std::optional<std::string>(const char* name)>;
+
+// Parses `args` (without the program name): `--flag value` or
+// `--flag=value`, each also settable by its environment variable, which
+// `env` looks up. INVALID_ARGUMENT with a message naming the flag or
+// variable and what it accepts, e.g.
+//   --workers=abc: expected a whole number from 0 to 1024
+//   COROSCHED_DRAIN_TIMEOUT=ten: expected a duration such as 10s or 500ms
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args, EnvLookup env);
+
+// Every flag with its environment variable, default and meaning.
+std::string HelpText();
+
+// Creates `dir` (and parents) if missing and checks it is a writable
+// directory. FAILED_PRECONDITION saying what is wrong otherwise.
+absl::Status PrepareDataDir(const std::string& dir);
+
+}  // namespace corosched::server

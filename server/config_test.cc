@@ -1,0 +1,157 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace corosched::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FakeEnv {
+ public:
+  explicit FakeEnv(std::map<std::string, std::string> vars = {})
+      : vars_(std::move(vars)) {}
+  std::optional<std::string> operator()(const char* name) const {
+    auto it = vars_.find(name);
+    if (it == vars_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
+absl::StatusOr<CommandLine> Parse(std::vector<std::string> args,
+                                  std::map<std::string, std::string> env = {}) {
+  FakeEnv fake(std::move(env));
+  return ParseCommandLine(args, fake);
+}
+
+TEST(ConfigTest, DefaultsMatchTheDocumentation) {
+  auto parsed = Parse({});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const ServerConfig& config = parsed->config;
+  EXPECT_EQ(config.listen, "127.0.0.1:50051");
+  EXPECT_EQ(config.workers, 0);
+  EXPECT_EQ(config.max_tasks, 100000u);
+  EXPECT_EQ(config.max_message_bytes, 1 << 20);
+  EXPECT_EQ(config.data_dir, "");
+  EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
+  EXPECT_EQ(config.ready_file, "");
+  EXPECT_EQ(config.log_level, "info");
+  EXPECT_FALSE(parsed->help);
+}
+
+TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
+  auto parsed = Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks",
+                       "10", "--max-message-bytes=4096", "--data-dir", "/tmp/x",
+                       "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
+                       "--retain-finished=5", "--log-level", "debug"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const ServerConfig& config = parsed->config;
+  EXPECT_EQ(config.listen, "127.0.0.1:0");
+  EXPECT_EQ(config.workers, 3);
+  EXPECT_EQ(config.max_tasks, 10u);
+  EXPECT_EQ(config.max_message_bytes, 4096);
+  EXPECT_EQ(config.data_dir, "/tmp/x");
+  EXPECT_EQ(config.drain_timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(config.ready_file, "/tmp/ready");
+  EXPECT_EQ(config.retain_finished, 5u);
+  EXPECT_EQ(config.log_level, "debug");
+}
+
+TEST(ConfigTest, EnvironmentSetsWhatFlagsDoNotAndFlagsWin) {
+  auto parsed = Parse({"--workers", "2"}, {{"COROSCHED_WORKERS", "7"},
+                                           {"COROSCHED_MAX_TASKS", "33"},
+                                           {"COROSCHED_LISTEN", "[::1]:0"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.workers, 2);
+  EXPECT_EQ(parsed->config.max_tasks, 33u);
+  EXPECT_EQ(parsed->config.listen, "[::1]:0");
+}
+
+TEST(ConfigTest, AGoodFlagDoesNotExcuseABadEnvironmentValue) {
+  auto parsed = Parse({"--workers", "2"}, {{"COROSCHED_WORKERS", "many"}});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(), HasSubstr("COROSCHED_WORKERS=many"));
+}
+
+TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--workers=abc"}, "--workers=abc: expected a whole number from 0"},
+      {{"--workers", "-1"}, "--workers=-1: expected a whole number"},
+      {{"--max-tasks", "0"}, "--max-tasks=0: expected a whole number from 1"},
+      {{"--max-message-bytes=10"}, "expected a whole number from 1024"},
+      {{"--listen", "localhost"}, "--listen=localhost: expected host:port"},
+      {{"--listen", "h:99999"}, "expected host:port"},
+      {{"--drain-timeout", "ten"}, "--drain-timeout=ten: expected a duration"},
+      {{"--drain-timeout", "-1s"}, "expected a duration"},
+      {{"--log-level", "loud"}, "expected one of trace"},
+      {{"--data-dir="}, "--data-dir=: expected a path"},
+      {{"--bogus"}, "unknown flag --bogus; see --help"},
+      {{"--listen"}, "--listen needs a value (HOST:PORT)"},
+      {{"serve"}, "unexpected argument \"serve\""},
+  };
+  for (const Case& c : cases) {
+    auto parsed = Parse(c.args);
+    ASSERT_FALSE(parsed.ok()) << c.args[0];
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(c.message));
+  }
+}
+
+TEST(ConfigTest, EnvironmentErrorsNameTheVariable) {
+  auto parsed = Parse({}, {{"COROSCHED_DRAIN_TIMEOUT", "soon"}});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr("COROSCHED_DRAIN_TIMEOUT=soon: expected a duration"));
+}
+
+TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
+  auto parsed = Parse({"--help"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed->help);
+  const std::string help = HelpText();
+  for (const char* text :
+       {"--listen", "COROSCHED_LISTEN", "--workers", "COROSCHED_WORKERS",
+        "--max-tasks", "COROSCHED_MAX_TASKS", "--max-message-bytes",
+        "COROSCHED_MAX_MESSAGE_BYTES", "--data-dir", "COROSCHED_DATA_DIR",
+        "--drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "--ready-file",
+        "COROSCHED_READY_FILE", "--retain-finished", "--log-level",
+        "durable store"}) {
+    EXPECT_THAT(help, HasSubstr(text));
+  }
+}
+
+TEST(ConfigTest, PrepareDataDirCreatesMissingDirectories) {
+  const std::filesystem::path base =
+      std::filesystem::path(::testing::TempDir()) /
+      ("config_test_" + std::to_string(getpid()));
+  const std::filesystem::path dir = base / "a" / "b";
+  EXPECT_TRUE(PrepareDataDir(dir.string()).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(dir));
+  EXPECT_TRUE(PrepareDataDir(dir.string()).ok());  // already there
+
+  const std::filesystem::path file = base / "file";
+  std::ofstream(file) << "x";
+  absl::Status status = PrepareDataDir(file.string());
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("--data-dir"));
+  std::filesystem::remove_all(base);
+}
+
+}  // namespace
+}  // namespace corosched::server

@@ -1,0 +1,254 @@
+#include "server/store/memory_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/store/store_keys.h"
+
+namespace corosched::server {
+namespace {
+
+absl::Status TaskNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("no task with id \"", id, "\""));
+}
+
+// Where a newest-first listing starts: just after the token's position.
+absl::StatusOr<uint64_t> ListStart(const std::string& page_token) {
+  if (page_token.empty()) return UINT64_MAX;
+  absl::StatusOr<uint64_t> after = DecodePageToken(page_token);
+  if (!after.ok()) return after.status();
+  return *after - 1;
+}
+
+}  // namespace
+
+absl::StatusOr<PutDefinitionResult> MemoryStore::PutDefinition(
+    const v1::TaskDefinition& definition, absl::Time now) {
+  DefinitionKey key(definition.name(), definition.version());
+  absl::MutexLock lock(&mu_);
+  auto it = definitions_.find(key);
+  if (it != definitions_.end()) {
+    if (DeterministicBytes(it->second.record.definition) !=
+        DeterministicBytes(definition)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "definition \"", key.first, "\" version \"", key.second,
+          "\" is already registered with different contents; register the "
+          "change under a new version"));
+    }
+    return PutDefinitionResult{it->second.record, false};
+  }
+  StoredDefinition stored{{definition, now}, next_position_++};
+  definitions_by_position_.emplace(stored.position, key);
+  latest_version_[key.first] = key.second;
+  it = definitions_.emplace(std::move(key), std::move(stored)).first;
+  return PutDefinitionResult{it->second.record, true};
+}
+
+absl::StatusOr<DefinitionRecord> MemoryStore::GetDefinition(
+    absl::string_view name, absl::string_view version) {
+  absl::MutexLock lock(&mu_);
+  std::string wanted(version);
+  if (wanted.empty()) {
+    auto latest = latest_version_.find(name);
+    if (latest == latest_version_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no definition named \"", name, "\" is registered"));
+    }
+    wanted = latest->second;
+  }
+  auto it = definitions_.find(DefinitionKey(std::string(name), wanted));
+  if (it == definitions_.end()) {
+    return absl::NotFoundError(absl::StrCat("no definition \"", name,
+                                            "\" version \"", version,
+                                            "\" is registered"));
+  }
+  return it->second.record;
+}
+
+absl::StatusOr<DefinitionPage> MemoryStore::ListDefinitions(
+    const DefinitionQuery& query) {
+  absl::StatusOr<uint64_t> start = ListStart(query.page_token);
+  if (!start.ok()) return start.status();
+  DefinitionPage page;
+  absl::MutexLock lock(&mu_);
+  uint64_t last_position = 0;
+  for (auto it = definitions_by_position_.lower_bound(*start);
+       it != definitions_by_position_.end(); ++it) {
+    if (!query.name.empty() && it->second.first != query.name) continue;
+    if (static_cast<int>(page.definitions.size()) == query.page_size) {
+      page.next_page_token = EncodePageToken(last_position);
+      break;
+    }
+    page.definitions.push_back(definitions_.at(it->second).record);
+    last_position = it->first;
+  }
+  return page;
+}
+
+absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
+    const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
+  absl::MutexLock lock(&mu_);
+  if (StoredTask* existing = FindTask(record.id)) {
+    if (existing->record.request_fingerprint.empty() ||
+        existing->record.request_fingerprint != record.request_fingerprint) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "task id \"", record.id,
+          "\" was already used by a different submit request; choose another "
+          "id, or repeat the original request exactly"));
+    }
+    return CreateTaskResult{existing->record, false};
+  }
+  StoredTask& task = tasks_[record.id];
+  task.record = record;
+  task.position = next_position_++;
+  ++status_counts_[task.record.snapshot.status()];
+  AppendEvents(task, std::move(first_events));
+  tasks_by_position_.emplace(task.position, record.id);
+  return CreateTaskResult{task.record, true};
+}
+
+absl::StatusOr<TaskRecord> MemoryStore::GetTask(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  return task->record;
+}
+
+bool MemoryStore::Matches(const StoredTask& task, const TaskQuery& query) {
+  const TaskRecord& record = task.record;
+  if (query.status != v1::TASK_STATUS_UNSPECIFIED &&
+      record.snapshot.status() != query.status) {
+    return false;
+  }
+  if (!query.definition_name.empty() &&
+      record.definition.name() != query.definition_name) {
+    return false;
+  }
+  return std::all_of(
+      query.labels.begin(), query.labels.end(), [&record](const auto& label) {
+        auto it = record.labels.find(label.first);
+        return it != record.labels.end() && it->second == label.second;
+      });
+}
+
+absl::StatusOr<TaskPage> MemoryStore::ListTasks(const TaskQuery& query) {
+  absl::StatusOr<uint64_t> start = ListStart(query.page_token);
+  if (!start.ok()) return start.status();
+  TaskPage page;
+  absl::MutexLock lock(&mu_);
+  uint64_t last_position = 0;
+  for (auto it = tasks_by_position_.lower_bound(*start);
+       it != tasks_by_position_.end(); ++it) {
+    const StoredTask& task = tasks_.at(it->second);
+    if (!Matches(task, query)) continue;
+    if (static_cast<int>(page.tasks.size()) == query.page_size) {
+      page.next_page_token = EncodePageToken(last_position);
+      break;
+    }
+    page.tasks.push_back(task.record);
+    last_position = it->first;
+  }
+  return page;
+}
+
+absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
+                                                     TaskProgress progress) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  SetSnapshot(*task, std::move(progress.snapshot));
+  AppendEvents(*task, std::move(progress.events));
+  const uint64_t last = task->record.last_event_sequence;
+  if (progress.finished_at.has_value() &&
+      !task->record.finished_at.has_value()) {
+    task->record.finished_at = progress.finished_at;
+    finished_order_.push_back(task->record.id);
+    EvictFinished();  // may forget `task`
+  }
+  return last;
+}
+
+absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
+                                                   uint64_t after_sequence,
+                                                   int max_events) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  EventBatch batch;
+  batch.last_sequence = task->events.size();
+  batch.task_ended =
+      !task->events.empty() && task->events.back().has_finished();
+  for (uint64_t i = after_sequence;
+       i < task->events.size() &&
+       static_cast<int>(batch.events.size()) < max_events;
+       ++i) {
+    batch.events.push_back(task->events[i]);
+  }
+  return batch;
+}
+
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+MemoryStore::CountTasksByStatus() {
+  absl::MutexLock lock(&mu_);
+  std::map<v1::TaskStatus, uint64_t> counts;
+  for (const auto& [status, count] : status_counts_) {
+    if (count > 0) counts.emplace(status, count);
+  }
+  return counts;
+}
+
+absl::StatusOr<std::optional<WakeRecord>> MemoryStore::FindWake(
+    absl::string_view id, absl::string_view request_id) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  auto it = task->wakes.find(request_id);
+  if (it == task->wakes.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status MemoryStore::RecordWake(absl::string_view id,
+                                     absl::string_view request_id,
+                                     const WakeRecord& wake,
+                                     const v1::TaskSnapshot& snapshot) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  if (!request_id.empty()) task->wakes.emplace(request_id, wake);
+  SetSnapshot(*task, snapshot);
+  return absl::OkStatus();
+}
+
+MemoryStore::StoredTask* MemoryStore::FindTask(absl::string_view id) {
+  auto it = tasks_.find(id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+void MemoryStore::SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot) {
+  --status_counts_[task.record.snapshot.status()];
+  ++status_counts_[snapshot.status()];
+  task.record.snapshot = std::move(snapshot);
+}
+
+void MemoryStore::AppendEvents(StoredTask& task,
+                               std::vector<v1::TaskEvent> events) {
+  for (v1::TaskEvent& event : events) {
+    event.set_sequence(task.events.size() + 1);
+    task.events.push_back(std::move(event));
+  }
+  task.record.last_event_sequence = task.events.size();
+}
+
+void MemoryStore::EvictFinished() {
+  while (finished_order_.size() > options_.retain_finished) {
+    auto it = tasks_.find(finished_order_.front());
+    finished_order_.pop_front();
+    if (it == tasks_.end()) continue;
+    --status_counts_[it->second.record.snapshot.status()];
+    tasks_by_position_.erase(it->second.position);
+    tasks_.erase(it);
+  }
+}
+
+}  // namespace corosched::server

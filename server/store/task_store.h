@@ -1,0 +1,186 @@
+#pragma once
+
+// What the daemon records and queries: registered definitions, tasks with
+// their latest snapshot, each task's event log (for WatchTask), wake
+// request ids (for de-duplication) and the idempotency fingerprints of
+// client-chosen task ids.
+//
+// Every method returns copies: no implementation hands out pointers into its
+// storage, so an SQL-backed store can implement the same interface. Errors
+// are canonical: NOT_FOUND for an unknown task or definition, ALREADY_EXISTS
+// for a taken key with different contents, INVALID_ARGUMENT for a page token
+// the store did not issue, and whatever the storage engine reports
+// (UNAVAILABLE, DATA_LOSS, ...).
+//
+// Thread-safety: implementations are safe to call from any thread. Each
+// method is atomic on its own; callers that need a read-then-write to be
+// atomic for one task (wake de-duplication) serialize it themselves.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "corosched/v1/task_definition.pb.h"
+#include "corosched/v1/task_state.pb.h"
+#include "google/protobuf/map.h"
+
+namespace corosched::server {
+
+struct DefinitionRecord {
+  v1::TaskDefinition definition;
+  absl::Time registered_at;
+};
+
+struct PutDefinitionResult {
+  DefinitionRecord record;
+  // False when this exact definition was registered before.
+  bool created = false;
+};
+
+struct DefinitionQuery {
+  // Only this name's versions; empty: every definition.
+  std::string name;
+  // REQUIRES: > 0. Callers apply the API's default and maximum.
+  int page_size = 50;
+  std::string page_token;
+};
+
+struct DefinitionPage {
+  // Newest registration first.
+  std::vector<DefinitionRecord> definitions;
+  // Empty on the last page.
+  std::string next_page_token;
+};
+
+// A task as stored. `snapshot` is the runtime state as of the last poll or
+// wake; the rest is fixed at submission, except `finished_at` and
+// `last_event_sequence`.
+struct TaskRecord {
+  std::string id;
+  // Identifies the submit request that created the task, so that the same
+  // task id with the same request can be recognised (empty when the daemon
+  // chose the id). Stable across restarts.
+  std::string request_fingerprint;
+  // The definition the task runs (inline or resolved from the registry), so
+  // the task can be restored after a restart.
+  v1::TaskDefinition definition;
+  google::protobuf::Map<std::string, v1::Value> inputs;
+  std::map<std::string, std::string> labels;
+  absl::Time created_at;
+  std::optional<absl::Time> start_at;
+  std::optional<absl::Time> finished_at;
+  v1::TaskSnapshot snapshot;
+  uint64_t last_event_sequence = 0;
+};
+
+struct CreateTaskResult {
+  TaskRecord record;
+  // False when the id was taken by a task with the same fingerprint; the
+  // existing task is returned and nothing is written.
+  bool created = false;
+};
+
+struct TaskQuery {
+  // TASK_STATUS_UNSPECIFIED: any.
+  v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;
+  // Empty: any.
+  std::string definition_name;
+  // Tasks carrying every one of these labels.
+  std::map<std::string, std::string> labels;
+  // REQUIRES: > 0. Callers apply the API's default and maximum.
+  int page_size = 50;
+  std::string page_token;
+};
+
+struct TaskPage {
+  // Newest first (by submission order).
+  std::vector<TaskRecord> tasks;
+  // Empty on the last page.
+  std::string next_page_token;
+};
+
+// What one poll (or the task's end) changed.
+struct TaskProgress {
+  v1::TaskSnapshot snapshot;
+  // New events; the store assigns their sequence numbers, continuing from
+  // the task's last_event_sequence.
+  std::vector<v1::TaskEvent> events;
+  // Set once, when the task ended.
+  std::optional<absl::Time> finished_at;
+};
+
+struct EventBatch {
+  // Consecutive events, oldest first.
+  std::vector<v1::TaskEvent> events;
+  // The task's latest sequence number, and whether its final event (the
+  // `finished` one) has been recorded.
+  uint64_t last_sequence = 0;
+  bool task_ended = false;
+};
+
+// The first answer to a wake request id, replayed for repeats.
+struct WakeRecord {
+  v1::WakeTaskResponse::Disposition disposition =
+      v1::WakeTaskResponse::DISPOSITION_UNSPECIFIED;
+  uint64_t sequence = 0;
+};
+
+class TaskStore {
+ public:
+  virtual ~TaskStore() = default;
+
+  // --- Definitions, keyed by (name, version) ---
+
+  // Registers `definition` at `now`. The same definition again returns the
+  // first registration (created = false); a different one under the same
+  // key is ALREADY_EXISTS.
+  virtual absl::StatusOr<PutDefinitionResult> PutDefinition(
+      const v1::TaskDefinition& definition, absl::Time now) = 0;
+  // `version` empty: the most recently registered version of `name`.
+  virtual absl::StatusOr<DefinitionRecord> GetDefinition(
+      absl::string_view name, absl::string_view version) = 0;
+  virtual absl::StatusOr<DefinitionPage> ListDefinitions(
+      const DefinitionQuery& query) = 0;
+
+  // --- Tasks ---
+
+  // Creates the task with its first events (sequence numbers from 1). When
+  // `record.id` is taken: the existing task if its fingerprint equals
+  // `record.request_fingerprint` (created = false), else ALREADY_EXISTS.
+  virtual absl::StatusOr<CreateTaskResult> CreateTask(
+      const TaskRecord& record, std::vector<v1::TaskEvent> first_events) = 0;
+  virtual absl::StatusOr<TaskRecord> GetTask(absl::string_view id) = 0;
+  virtual absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) = 0;
+  // Records a poll's outcome; returns the task's new last_event_sequence.
+  virtual absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
+                                                  TaskProgress progress) = 0;
+  // Up to `max_events` events with sequence > `after_sequence`.
+  virtual absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
+                                                uint64_t after_sequence,
+                                                int max_events) = 0;
+  // Tasks by status, unfinished and retained finished ones alike.
+  virtual absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+  CountTasksByStatus() = 0;
+
+  // --- Wakes ---
+
+  // The first answer to `request_id` for task `id`, if any. NOT_FOUND when
+  // the task is unknown.
+  virtual absl::StatusOr<std::optional<WakeRecord>> FindWake(
+      absl::string_view id, absl::string_view request_id) = 0;
+  // Records an accepted wake: the task's snapshot with the signal in its
+  // mailbox and, when `request_id` is not empty, the answer to replay.
+  virtual absl::Status RecordWake(absl::string_view id,
+                                  absl::string_view request_id,
+                                  const WakeRecord& wake,
+                                  const v1::TaskSnapshot& snapshot) = 0;
+};
+
+}  // namespace corosched::server
