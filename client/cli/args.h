@@ -1,0 +1,143 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "corosched/v1/task_definition.pb.h"
+#include "corosched/v1/task_state.pb.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace corosched::cli {
+
+// The `corosched` command line, parsed and checked, but not yet run: this
+// module does no I/O, so every way of writing a command can be unit tested.
+// docs/cli.md is the reference for the commands and flags below.
+
+inline constexpr absl::string_view kDefaultAddress = "127.0.0.1:50051";
+inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
+
+enum class OutputFormat { kText, kJson };
+
+// Flags every command accepts, before or after the command's name.
+struct GlobalOptions {
+  // --addr, else $COROSCHED_ADDR, else kDefaultAddress.
+  std::string address;
+  // --timeout: each unary call's deadline. `watch` and `submit --wait` have
+  // no deadline unless --timeout is given (timeout_given).
+  absl::Duration timeout = kDefaultTimeout;
+  bool timeout_given = false;
+  // --output text|json.
+  OutputFormat output = OutputFormat::kText;
+};
+
+struct SubmitCommand {
+  // Exactly one of the two: -f FILE (inline definition) or --definition NAME
+  // (registered; --version picks one, default the latest).
+  std::string file;
+  std::string definition_name;
+  std::string definition_version;
+  std::map<std::string, v1::Value> inputs;
+  std::map<std::string, std::string> labels;
+  std::string task_id;
+  std::optional<absl::Duration> start_after;
+  bool wait = false;
+};
+
+struct WakeCommand {
+  std::string task_id;
+  std::string signal;
+  std::optional<google::protobuf::Struct> payload;
+  std::string request_id;
+};
+
+struct GetCommand {
+  std::string task_id;
+};
+
+struct ListCommand {
+  v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;
+  std::string definition_name;
+  std::map<std::string, std::string> labels;
+  int32_t page_size = 0;  // 0: the daemon's default
+  std::string page_token;
+};
+
+struct WatchCommand {
+  std::string task_id;
+  uint64_t after_sequence = 0;
+};
+
+struct CancelCommand {
+  std::string task_id;
+  std::string reason;
+};
+
+struct RegisterDefinitionCommand {
+  std::string file;
+};
+
+struct GetDefinitionCommand {
+  std::string name;
+  std::string version;  // empty: the latest
+};
+
+struct ListDefinitionsCommand {
+  std::string name;  // empty: every definition
+  int32_t page_size = 0;
+  std::string page_token;
+};
+
+struct StatsCommand {};
+
+struct HealthCommand {
+  std::string service;  // empty: the daemon as a whole
+};
+
+// `help [COMMAND]`, `--help`, `-h`: print usage to stdout, exit 0.
+struct HelpCommand {
+  std::string topic;  // a command name ("submit", "definitions register")
+};
+
+struct VersionCommand {};
+
+using Command =
+    std::variant<SubmitCommand, WakeCommand, GetCommand, ListCommand,
+                 WatchCommand, CancelCommand, RegisterDefinitionCommand,
+                 GetDefinitionCommand, ListDefinitionsCommand, StatsCommand,
+                 HealthCommand, HelpCommand, VersionCommand>;
+
+// A parsed command line.
+struct Invocation {
+  GlobalOptions globals;
+  Command command;
+};
+
+// What ParseCommandLine found.
+struct ParsedCommandLine {
+  // OK, or INVALID_ARGUMENT saying what is wrong with the command line (the
+  // tool prints it with the command's usage and exits 2).
+  absl::Status error;
+  // The command as far as it was recognized ("submit", "definitions get";
+  // empty before a command was found): whose usage goes with the error.
+  std::string command_name;
+  // Valid when error is OK.
+  Invocation invocation;
+};
+
+// Parses `args` (argv without the program name). `env_address` is
+// $COROSCHED_ADDR ("" when unset).
+//
+// Flags take their value as `--flag VALUE` or `--flag=VALUE`; `-f` is
+// `--file`; `--` ends the flags. Repeatable flags (--var, --label) may be
+// given many times; any other flag given twice is an error.
+ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
+                                   absl::string_view env_address);
+
+}  // namespace corosched::cli

@@ -1,0 +1,191 @@
+#include "client/cli/format.h"
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "client/cli/values.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace corosched::cli {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+
+// A string shown in a line: quoted with JSON-style escapes, so spaces and
+// newlines cannot break the line apart.
+std::string Quoted(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(&out, "\\u00",
+                          absl::Hex(static_cast<int>(c), absl::kZeroPad2));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Sorted, so output is stable across runs (protobuf maps are unordered).
+template <typename Map>
+std::string JoinMap(const Map& map, absl::string_view separator,
+                    std::string (*show)(const typename Map::mapped_type&)) {
+  std::vector<std::string> items;
+  for (const auto& [key, value] : map) {
+    items.push_back(absl::StrCat(key, "=", show(value)));
+  }
+  std::sort(items.begin(), items.end());
+  return absl::StrJoin(items, separator);
+}
+
+std::string Plain(const std::string& text) { return text; }
+std::string Number(const uint64_t& n) { return absl::StrCat(n); }
+
+std::string Time(const google::protobuf::Timestamp& time) {
+  return TimeUtil::ToString(time);
+}
+
+}  // namespace
+
+std::string ValueText(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kString:
+      return Quoted(value.string());
+    case v1::Value::kNumber:
+      return absl::StrCat(value.number());
+    case v1::Value::kBool:
+      return value.bool_() ? "true" : "false";
+    case v1::Value::KIND_NOT_SET:
+      break;
+  }
+  return "(unset)";
+}
+
+std::string DefinitionText(absl::string_view name, absl::string_view version) {
+  return version.empty() ? std::string(name) : absl::StrCat(name, "@", version);
+}
+
+std::string TaskLine(const v1::Task& task) {
+  std::string line = absl::StrCat(
+      task.id(), " status=", TaskStatusName(task.status()),
+      " state=", task.state(), " definition=",
+      DefinitionText(task.definition_name(), task.definition_version()));
+  if (!task.labels().empty()) {
+    absl::StrAppend(&line, " labels=", JoinMap(task.labels(), ",", Plain));
+  }
+  if (!task.result().empty()) {
+    absl::StrAppend(&line, " result=", Quoted(task.result()));
+  }
+  if (!task.error().empty()) {
+    absl::StrAppend(&line, " error=", Quoted(task.error()));
+  }
+  return line;
+}
+
+std::string TaskDetails(const v1::Task& task) {
+  std::string text = absl::StrCat(
+      "id:          ", task.id(), "\n", "definition:  ",
+      DefinitionText(task.definition_name(), task.definition_version()), "\n",
+      "status:      ", TaskStatusName(task.status()), "\n",
+      "state:       ", task.state(), "\n");
+  if (!task.labels().empty()) {
+    absl::StrAppend(&text, "labels:      ", JoinMap(task.labels(), " ", Plain),
+                    "\n");
+  }
+  if (!task.variables().empty()) {
+    absl::StrAppend(&text,
+                    "variables:   ", JoinMap(task.variables(), " ", ValueText),
+                    "\n");
+  }
+  absl::StrAppend(&text, "mailbox:     ", task.mailbox_size(), " signal(s)\n");
+  absl::StrAppend(&text, "created:     ", Time(task.created_at()), "\n");
+  if (task.has_start_at()) {
+    absl::StrAppend(&text, "start at:    ", Time(task.start_at()), "\n");
+  }
+  if (task.has_deadline()) {
+    absl::StrAppend(&text, "deadline:    ", Time(task.deadline()), "\n");
+  }
+  if (task.has_finished_at()) {
+    absl::StrAppend(&text, "finished:    ", Time(task.finished_at()), "\n");
+  }
+  if (!task.result().empty()) {
+    absl::StrAppend(&text, "result:      ", Quoted(task.result()), "\n");
+  }
+  if (!task.error().empty()) {
+    absl::StrAppend(&text, "error:       ", Quoted(task.error()), "\n");
+  }
+  absl::StrAppend(&text, "last event:  ", task.last_event_sequence(), "\n");
+  return text;
+}
+
+std::string DefinitionLine(const v1::DefinitionSummary& definition) {
+  return absl::StrCat(DefinitionText(definition.name(), definition.version()),
+                      "  registered ", Time(definition.registered_at()));
+}
+
+std::string ReceiptText(const v1::WakeTaskResponse& receipt) {
+  std::string disposition = absl::AsciiStrToLower(
+      v1::WakeTaskResponse::Disposition_Name(receipt.disposition()));
+  std::string text =
+      absl::StrCat(disposition, " (signal #", receipt.sequence());
+  if (receipt.duplicate()) {
+    absl::StrAppend(&text, ", duplicate request: not delivered again");
+  }
+  return text + ")";
+}
+
+std::string FinishedLine(absl::string_view task_id,
+                         const v1::TaskResult& result) {
+  std::string line =
+      absl::StrCat("task ", task_id, " ",
+                   absl::AsciiStrToLower(TaskStatusName(result.status())));
+  if (!result.error().empty()) {
+    absl::StrAppend(&line, ": ", result.error());
+  } else if (!result.result().empty()) {
+    absl::StrAppend(&line, ": ", result.result());
+  }
+  return line;
+}
+
+std::string StatsText(const v1::QueueStats& stats) {
+  std::string text =
+      absl::StrCat("run queue depth: ", stats.run_queue_depth(), " (injection ",
+                   stats.injection_queue_depth(), ", workers ",
+                   absl::StrJoin(stats.worker_queue_depths(), " "), ")\n",
+                   "workers:         ", stats.workers(), "\n",
+                   "admission:       ", stats.admission_in_use(), " of ",
+                   stats.admission_capacity(), " in use\n");
+  std::map<std::string, uint64_t> by_status;
+  for (const auto& [name, count] : stats.tasks_by_status()) {
+    absl::string_view shown = name;
+    absl::ConsumePrefix(&shown, "TASK_STATUS_");
+    by_status[std::string(shown)] = count;
+  }
+  absl::StrAppend(&text, "tasks:           ",
+                  by_status.empty() ? "none" : JoinMap(by_status, " ", Number),
+                  "\n");
+  return text;
+}
+
+}  // namespace corosched::cli

@@ -1,0 +1,113 @@
+#include "client/cli/format.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace corosched::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+v1::Task ApprovalTask() {
+  v1::Task task;
+  task.set_id("t1");
+  task.set_definition_name("approval");
+  task.set_definition_version("1");
+  task.set_status(v1::TASK_STATUS_FAILED);
+  task.set_state("DENIED");
+  (*task.mutable_labels())["team"] = "ops";
+  (*task.mutable_labels())["env"] = "dev";
+  (*task.mutable_variables())["item"].set_string("laptop");
+  (*task.mutable_variables())["n"].set_number(2);
+  task.set_error("rejected by ana");
+  task.mutable_created_at()->set_seconds(1714557600);
+  return task;
+}
+
+TEST(TaskLineTest, ShowsATaskOnOneLine) {
+  EXPECT_EQ(TaskLine(ApprovalTask()),
+            "t1 status=FAILED state=DENIED definition=approval@1 "
+            "labels=env=dev,team=ops error=\"rejected by ana\"");
+}
+
+TEST(TaskLineTest, KeepsMultiLineTextOnOneLine) {
+  v1::Task task;
+  task.set_id("t");
+  task.set_result("a\nb");
+  EXPECT_THAT(TaskLine(task), HasSubstr("result=\"a\\nb\""));
+  EXPECT_THAT(TaskLine(task), Not(HasSubstr("\n")));
+}
+
+TEST(TaskDetailsTest, ShowsEveryFieldThatIsSet) {
+  const std::string details = TaskDetails(ApprovalTask());
+  EXPECT_THAT(details, HasSubstr("id:          t1\n"));
+  EXPECT_THAT(details, HasSubstr("definition:  approval@1\n"));
+  EXPECT_THAT(details, HasSubstr("labels:      env=dev team=ops\n"));
+  EXPECT_THAT(details, HasSubstr("variables:   item=\"laptop\" n=2\n"));
+  EXPECT_THAT(details, HasSubstr("created:     2024-05-01T10:00:00Z\n"));
+  EXPECT_THAT(details, HasSubstr("error:       \"rejected by ana\"\n"));
+  EXPECT_THAT(details, Not(HasSubstr("finished:")));
+}
+
+TEST(ValueTextTest, WritesValuesAsOnTheCommandLine) {
+  v1::Value value;
+  value.set_bool_(true);
+  EXPECT_EQ(ValueText(value), "true");
+  value.set_number(-2.5);
+  EXPECT_EQ(ValueText(value), "-2.5");
+  value.set_string("say \"hi\"");
+  EXPECT_EQ(ValueText(value), "\"say \\\"hi\\\"\"");
+}
+
+TEST(ReceiptTextTest, SaysWhatHappenedToTheSignal) {
+  v1::WakeTaskResponse receipt;
+  receipt.set_disposition(v1::WakeTaskResponse::BUFFERED);
+  receipt.set_sequence(1);
+  EXPECT_EQ(ReceiptText(receipt), "buffered (signal #1)");
+  receipt.set_disposition(v1::WakeTaskResponse::CONSUMED);
+  receipt.set_duplicate(true);
+  EXPECT_EQ(ReceiptText(receipt),
+            "consumed (signal #1, duplicate request: not delivered again)");
+}
+
+TEST(FinishedLineTest, NamesTheOutcome) {
+  v1::TaskResult result;
+  result.set_status(v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(FinishedLine("t1", result), "task t1 completed");
+  result.set_result("approved by ana");
+  EXPECT_EQ(FinishedLine("t1", result), "task t1 completed: approved by ana");
+  result.set_status(v1::TASK_STATUS_FAILED);
+  result.set_error("rejected by bo");
+  EXPECT_EQ(FinishedLine("t1", result), "task t1 failed: rejected by bo");
+}
+
+TEST(StatsTextTest, ShowsQueueAdmissionAndTasks) {
+  v1::QueueStats stats;
+  stats.set_run_queue_depth(3);
+  stats.add_worker_queue_depths(1);
+  stats.add_worker_queue_depths(1);
+  stats.set_injection_queue_depth(1);
+  stats.set_workers(2);
+  stats.set_admission_capacity(1024);
+  stats.set_admission_in_use(5);
+  (*stats.mutable_tasks_by_status())["TASK_STATUS_AWAITING"] = 2;
+  (*stats.mutable_tasks_by_status())["TASK_STATUS_COMPLETED"] = 3;
+  EXPECT_EQ(StatsText(stats),
+            "run queue depth: 3 (injection 1, workers 1 1)\n"
+            "workers:         2\n"
+            "admission:       5 of 1024 in use\n"
+            "tasks:           AWAITING=2 COMPLETED=3\n");
+}
+
+TEST(DefinitionLineTest, ShowsNameVersionAndTime) {
+  v1::DefinitionSummary summary;
+  summary.set_name("hello");
+  summary.mutable_registered_at()->set_seconds(1714557600);
+  EXPECT_EQ(DefinitionLine(summary), "hello  registered 2024-05-01T10:00:00Z");
+  summary.set_version("2");
+  EXPECT_THAT(DefinitionLine(summary), HasSubstr("hello@2 "));
+}
+
+}  // namespace
+}  // namespace corosched::cli
