@@ -44,3 +44,17 @@ ensure_packages() {
     "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
   fi
 }
+
+# yaml_python: prints a Python 3 that can `import yaml`, installing Debian's python3-yaml
+# for /usr/bin/python3 if no python3 on PATH has it.
+yaml_python() {
+  local python
+  for python in python3 /usr/bin/python3; do
+    if "${python}" -c 'import yaml' 2>/dev/null; then
+      echo "${python}"
+      return 0
+    fi
+  done
+  ensure_packages python3 python3-yaml >&2
+  echo /usr/bin/python3
+}
