@@ -19,7 +19,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(
         "max_tasks must be at least 1: it bounds how many tasks may be live");
   }
   if (options.workers == 0) {
-    options.workers = std::max(1u, std::thread::hardware_concurrency());
+    options.workers =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's
   // debug-only deadlock detector on: a global lock graph updated on every

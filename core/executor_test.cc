@@ -227,16 +227,19 @@ TEST(ExecutorTest, TasksSpawnAndAwaitChildren) {
 
 TEST(ExecutorTest, WaitOnAWorkerThreadIsRefused) {
   auto executor = NewExecutor();
-  auto outer = executor->Spawn([](Spawner spawner) -> Co<absl::Status> {
-    std::atomic<int> live{0};
-    auto inner = spawner.Spawn(YieldTimes(1, &live));
-    absl::Status status = std::move(*inner).Wait().status();
-    co_return status;
-  }(executor->spawner()));
+  std::atomic<int> live{0};  // outlives every task: the executor stops first
+  auto outer = executor->Spawn(
+      [](Spawner spawner, std::atomic<int>* inner_live) -> Co<absl::Status> {
+        auto inner = spawner.Spawn(YieldTimes(1, inner_live));
+        absl::Status status = std::move(*inner).Wait().status();
+        co_return status;
+      }(executor->spawner(), &live));
   ASSERT_TRUE(outer.ok());
   absl::StatusOr<absl::Status> result = std::move(*outer).Wait();
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->code(), absl::StatusCode::kFailedPrecondition);
+  executor->Shutdown(ShutdownMode::kDrain);
+  EXPECT_EQ(live.load(), 0);
 }
 
 TEST(ExecutorTest, SpawnerOutlivesTheExecutorSafely) {

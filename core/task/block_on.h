@@ -70,8 +70,8 @@ typename F::Output BlockOn(F& future) {
 }
 
 template <Future F>
-typename F::Output BlockOn(F&& future) {
-  F local(std::move(future));
+requires(!std::is_reference_v<F>) typename F::Output BlockOn(F&& future) {
+  F local(std::forward<F>(future));
   return BlockOn(local);
 }
 

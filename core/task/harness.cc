@@ -59,13 +59,15 @@ class BorrowedTaskWaker {
 // REQUIRES: the caller owns the task (kRunning) and holds the running
 // reference, which this consumes.
 void Complete(TaskHeader* task) {
+  // The admission slot is freed before anyone hears of the end, so a
+  // joiner that spawns again at once is admitted.
+  const uint64_t references = task->scheduler->Release(task) ? 2 : 1;
   const uint64_t previous = task->state.TransitionToComplete();
   if (!(previous & TaskState::kJoinInterest)) {
     task->vtable->drop_output(task);
   } else if (previous & TaskState::kJoinWaker) {
     task->join_waker.WakeByRef();
   }
-  const uint64_t references = task->scheduler->Release(task) ? 2 : 1;
   if (task->state.TransitionToTerminal(references)) task->vtable->dealloc(task);
 }
 
