@@ -264,8 +264,7 @@ Client::SubmitTasks(absl::Span<const v1::SubmitTaskRequest> requests,
     if (response.code() == 0) {
       results.emplace_back(std::move(*response.mutable_response()));
     } else {
-      results.emplace_back(FromGrpcStatus(grpc::Status(
-          static_cast<grpc::StatusCode>(response.code()), response.message())));
+      results.emplace_back(FromStatusCode(response.code(), response.message()));
     }
   }
   while (stream->Read(&response)) {

@@ -3,15 +3,18 @@
 namespace corosched {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  const int code = static_cast<int>(status.error_code());
-  // Codes outside the canonical range cannot come from a conforming peer;
-  // absl::Status would turn them into UNKNOWN anyway, say so explicitly.
+  return FromStatusCode(static_cast<int>(status.error_code()),
+                        status.error_message());
+}
+
+absl::Status FromStatusCode(int code, absl::string_view message) {
+  if (code == 0) return absl::OkStatus();
+  // A number outside the canonical range cannot come from a conforming peer;
+  // absl::Status would turn it into UNKNOWN anyway, say so explicitly.
   if (code < 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
-    return absl::UnknownError(status.error_message());
+    return absl::UnknownError(message);
   }
-  return absl::Status(static_cast<absl::StatusCode>(code),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
 }
 
 }  // namespace corosched

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/status.h"
 
 namespace corosched {
@@ -9,5 +10,9 @@ namespace corosched {
 // one (both follow google.rpc.Code); the message is kept as the daemon wrote
 // it, because the daemon's messages are written for people.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The same for a code that arrived as a number (SubmitTasksResponse.code):
+// a number outside the canonical range becomes UNKNOWN.
+absl::Status FromStatusCode(int code, absl::string_view message);
 
 }  // namespace corosched

@@ -21,11 +21,14 @@ TEST(FromGrpcStatusTest, KeepsEveryCanonicalCodeAndTheMessage) {
       absl::StatusCode::kNotFound);
 }
 
-TEST(FromGrpcStatusTest, TurnsAnUnknownCodeIntoUnknown) {
-  absl::Status status =
-      FromGrpcStatus(grpc::Status(static_cast<grpc::StatusCode>(99), "odd"));
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);
-  EXPECT_EQ(status.message(), "odd");
+TEST(FromStatusCodeTest, MapsNumbersAndTurnsStrangeOnesIntoUnknown) {
+  EXPECT_TRUE(FromStatusCode(0, "ignored").ok());
+  EXPECT_EQ(FromStatusCode(5, "gone").code(), absl::StatusCode::kNotFound);
+  for (int strange : {-1, 17, 99}) {
+    absl::Status status = FromStatusCode(strange, "odd");
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnknown) << strange;
+    EXPECT_EQ(status.message(), "odd");
+  }
 }
 
 }  // namespace
