@@ -233,14 +233,44 @@ absl::StatusOr<TaskOutcome> Client::SubmitAndWait(
   return WaitForTask(submitted->task().id(), Remaining(call, end), on_event);
 }
 
+namespace {
+
+using SubmitStream = grpc::ClientReaderWriterInterface<v1::SubmitTaskRequest,
+                                                       v1::SubmitTasksResponse>;
+
+// Reads SubmitTasks answers into `results` until the stream ends; INTERNAL
+// (and the call cancelled) when an answer comes out of order.
+absl::Status ReadSubmitAnswers(
+    SubmitStream* stream, grpc::ClientContext* context,
+    std::vector<absl::StatusOr<v1::SubmitTaskResponse>>* results) {
+  v1::SubmitTasksResponse response;
+  while (stream->Read(&response)) {
+    if (response.index() != results->size()) {
+      context->TryCancel();
+      while (stream->Read(&response)) {
+      }
+      return absl::InternalError(absl::StrCat("SubmitTasks answered item ",
+                                              response.index(), " where item ",
+                                              results->size(), " was due"));
+    }
+    if (response.code() == 0) {
+      results->emplace_back(std::move(*response.mutable_response()));
+    } else {
+      results->emplace_back(
+          FromStatusCode(response.code(), response.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<absl::StatusOr<v1::SubmitTaskResponse>>>
 Client::SubmitTasks(absl::Span<const v1::SubmitTaskRequest> requests,
                     const CallOptions& call) {
   grpc::ClientContext context;
   SetDeadline(&context, call, /*streaming=*/true);
-  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SubmitTaskRequest,
-                                                    v1::SubmitTasksResponse>>
-      stream = stub_->SubmitTasks(&context);
+  std::unique_ptr<SubmitStream> stream = stub_->SubmitTasks(&context);
   // Writing and reading at once keeps both directions' flow-control windows
   // moving; writing everything first could deadlock on a long batch.
   std::thread writer([&stream, requests] {
@@ -251,24 +281,7 @@ Client::SubmitTasks(absl::Span<const v1::SubmitTaskRequest> requests,
   });
   std::vector<absl::StatusOr<v1::SubmitTaskResponse>> results;
   results.reserve(requests.size());
-  v1::SubmitTasksResponse response;
-  absl::Status order;
-  while (stream->Read(&response)) {
-    if (response.index() != results.size()) {
-      order = absl::InternalError(absl::StrCat("SubmitTasks answered item ",
-                                               response.index(), " where item ",
-                                               results.size(), " was due"));
-      context.TryCancel();
-      break;
-    }
-    if (response.code() == 0) {
-      results.emplace_back(std::move(*response.mutable_response()));
-    } else {
-      results.emplace_back(FromStatusCode(response.code(), response.message()));
-    }
-  }
-  while (stream->Read(&response)) {
-  }
+  absl::Status order = ReadSubmitAnswers(stream.get(), &context, &results);
   writer.join();
   absl::Status status = FromGrpcStatus(stream->Finish());
   if (!order.ok()) return order;
