@@ -246,12 +246,13 @@ absl::Status ReadSubmitAnswers(
   v1::SubmitTasksResponse response;
   while (stream->Read(&response)) {
     if (response.index() != results->size()) {
+      absl::Status error = absl::InternalError(
+          absl::StrCat("SubmitTasks answered item ", response.index(),
+                       " where item ", results->size(), " was due"));
       context->TryCancel();
       while (stream->Read(&response)) {
       }
-      return absl::InternalError(absl::StrCat("SubmitTasks answered item ",
-                                              response.index(), " where item ",
-                                              results->size(), " was due"));
+      return error;
     }
     if (response.code() == 0) {
       results->emplace_back(std::move(*response.mutable_response()));
