@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 
@@ -170,6 +171,29 @@ absl::Status Apply(const Option& option, absl::string_view source,
       absl::StrCat(source, "=", value, ": ", status.message()));
 }
 
+// Appends `paragraph` indented by six spaces, wrapped at 80 columns.
+void AppendWrapped(absl::string_view paragraph, std::string* text) {
+  constexpr size_t kIndent = 6;
+  constexpr size_t kWidth = 80;
+  size_t column = 0;
+  for (absl::string_view word : absl::StrSplit(paragraph, ' ')) {
+    if (column > kIndent && column + 1 + word.size() > kWidth) {
+      text->push_back('\n');
+      column = 0;
+    }
+    if (column == 0) {
+      text->append(kIndent, ' ');
+      column = kIndent;
+    } else {
+      text->push_back(' ');
+      ++column;
+    }
+    absl::StrAppend(text, word);
+    column += word.size();
+  }
+  text->push_back('\n');
+}
+
 }  // namespace
 
 absl::StatusOr<CommandLine> ParseCommandLine(
@@ -223,7 +247,7 @@ std::string HelpText() {
     absl::StrAppendFormat(&text, "  --%s %s\n      env %s, default %s\n",
                           option.flag, option.value_name, option.env,
                           option.default_text);
-    absl::StrAppendFormat(&text, "      %s\n", option.help);
+    AppendWrapped(option.help, &text);
   }
   absl::StrAppend(
       &text,

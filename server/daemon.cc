@@ -1,0 +1,141 @@
+#include "server/daemon.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/logging.h"
+#include "server/store/memory_store.h"
+#include "spdlog/spdlog.h"
+
+namespace corosched::server {
+namespace {
+
+// "127.0.0.1:0" with port 43127 -> "127.0.0.1:43127"; unix: as it is.
+std::string BoundAddress(const std::string& listen, int port) {
+  if (absl::StartsWith(listen, "unix:")) return listen;
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
+    const ServerConfig& config) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config));
+  auto executor = Executor::Create(
+      {.workers = config.workers, .max_tasks = config.max_tasks});
+  if (!executor.ok()) return executor.status();
+  daemon->executor_ = *std::move(executor);
+  daemon->store_ = std::make_unique<MemoryStore>(
+      MemoryStoreOptions{.retain_finished = config.retain_finished});
+  daemon->hub_ = std::make_unique<StreamHub>();
+  daemon->runner_ = std::make_unique<TaskRunner>(
+      *daemon->executor_, *daemon->store_, *daemon->hub_);
+  daemon->tasks_ = std::make_unique<TaskService>(
+      *daemon->executor_, *daemon->store_, *daemon->runner_);
+  daemon->service_ = std::make_unique<SchedulerService>(
+      *daemon->tasks_, *daemon->store_, *daemon->hub_);
+  if (absl::Status built = daemon->BuildServer(); !built.ok()) return built;
+  spdlog::info("event=listening address={} workers={}",
+               LogValue(daemon->address_),
+               daemon->executor_->Stats().worker_queue_depths.size());
+  // Anything that must happen before serving (recovering tasks from a
+  // durable store) goes here, while health says NOT_SERVING.
+  daemon->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (absl::Status ready = daemon->WriteReadyFile(); !ready.ok()) {
+    return ready;
+  }
+  spdlog::info("event=ready address={}", LogValue(daemon->address_));
+  return daemon;
+}
+
+absl::Status Daemon::BuildServer() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service_.get());
+  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
+  // the same port and steal half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Keepalive abuse: a client pinging more often than every 10 s without
+  // sending data gets a strike; after 2 strikes its connection is closed
+  // (GOAWAY too_many_pings).
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // Find clients that vanished without closing (a watch on a dead peer).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config_.listen,
+        ": the address is already in use or cannot be bound (is another "
+        "corosched-server running there?)"));
+  }
+  address_ = BoundAddress(config_.listen, port);
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::WriteReadyFile() const {
+  if (config_.ready_file.empty()) return absl::OkStatus();
+  // Write, then rename: a reader never sees a half-written address.
+  const std::string temporary = config_.ready_file + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << address_ << "\n";
+    if (!out.flush()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--ready-file ", config_.ready_file, ": cannot write ", temporary));
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, config_.ready_file, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--ready-file ", config_.ready_file, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::Drain() {
+  const absl::Time begin = absl::Now();
+  const absl::Time deadline = begin + config_.drain_timeout;
+  spdlog::info("event=drain_begin unfinished_tasks={} timeout={}",
+               runner_->live_count(),
+               absl::FormatDuration(config_.drain_timeout));
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  tasks_->BeginDrain();
+  // Keep part of the budget for stopping the executor and closing calls.
+  const absl::Duration reserve =
+      std::min(config_.drain_timeout / 4, absl::Seconds(2));
+  runner_->WaitUntilIdle(deadline - reserve);
+  const size_t unfinished = runner_->live_count();
+  Stop(deadline);
+  spdlog::info("event=drain_end took={} unfinished_tasks={}",
+               absl::FormatDuration(absl::Now() - begin), unfinished);
+}
+
+void Daemon::Stop(absl::Time deadline) {
+  if (stopped_) return;
+  stopped_ = true;
+  if (runner_ != nullptr) runner_->BeginShutdown();
+  if (executor_ != nullptr) executor_->Shutdown(ShutdownMode::kCancel);
+  if (hub_ != nullptr) hub_->CloseAll();
+  if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
+}
+
+Daemon::~Daemon() { Stop(absl::Now()); }
+
+}  // namespace corosched::server

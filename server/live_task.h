@@ -1,0 +1,123 @@
+#pragma once
+
+// Internal to TaskRunner (server/task_runner.cc): the daemon's side of one
+// task that runs on the executor.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/executor.h"
+#include "core/machine/machine_task.h"
+#include "core/machine/program.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "server/store/task_store.h"
+
+namespace corosched::server {
+
+// Called once with the task as recorded after a requested cancel took
+// effect (or after it ended some other way first).
+using CancelCallback =
+    absl::AnyInvocable<void(absl::StatusOr<TaskRecord> task) &&>;
+
+// What a poll of the task's future should do first.
+enum class PollGate {
+  kRun,     // the task is recorded: poll the machine
+  kWait,    // not recorded yet: stay pending until Open()
+  kCancel,  // a cancel (or a lost creation race) is pending: end the task
+};
+
+// One task the daemon has spawned and not yet seen end. Shared between its
+// future (which the executor polls), the runner's map of live tasks, and
+// RPC handlers that wake or cancel it.
+//
+// Lifecycle:
+//  1. Created, spawned (admission), entered in the runner's map.
+//  2. Recorded in the store (`created`), then Open(): polls may run the
+//     machine. A task that lost a race for its id is `discarded` instead:
+//     its future ends at its first poll and nothing is recorded.
+//  3. Every poll: Enter() stores the task's Waker (so Cancel can wake it)
+//     and says whether to run, wait or end.
+//  4. The end (completed, failed, cancelled) is recorded once; `ended` is
+//     set and the cancel callbacks fire.
+//
+// Thread-safety: fields are guarded as annotated; `poll_output` is touched
+// only inside the task's own poll, which the executor never runs twice at
+// once.
+class LiveTask {
+ public:
+  LiveTask(std::string task_id,
+           std::shared_ptr<const machine::Program> task_program)
+      : id(std::move(task_id)), program(std::move(task_program)) {}
+
+  PollGate Enter(const Waker& polled_by) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    if (!waker.WillWake(polled_by)) waker = polled_by;
+    if (cancel_reason.has_value()) return PollGate::kCancel;
+    return open ? PollGate::kRun : PollGate::kWait;
+  }
+
+  // Marks the task recorded and lets its polls run the machine.
+  void Open() ABSL_LOCKS_EXCLUDED(mu) {
+    Waker to_wake;
+    {
+      absl::MutexLock lock(&mu);
+      created = true;
+      open = true;
+      to_wake = waker;
+    }
+    std::move(to_wake).Wake();
+  }
+
+  // Asks the task to end at its next poll. Returns false when it already
+  // ended (then `done` was not taken).
+  bool RequestCancel(std::string reason, CancelCallback& done,
+                     bool discard = false) ABSL_LOCKS_EXCLUDED(mu) {
+    Waker to_wake;
+    {
+      absl::MutexLock lock(&mu);
+      if (ended) return false;
+      if (!cancel_reason.has_value()) cancel_reason = std::move(reason);
+      if (discard) discarded = true;
+      if (done) cancel_waiters.push_back(std::move(done));
+      to_wake = waker;
+    }
+    std::move(to_wake).Wake();
+    return true;
+  }
+
+  const std::string id;
+  const std::shared_ptr<const machine::Program> program;
+  // Set before the task is spawned; never changed after.
+  std::shared_ptr<machine::MachineTask> task;
+
+  absl::Mutex mu;
+  bool created ABSL_GUARDED_BY(mu) = false;
+  bool open ABSL_GUARDED_BY(mu) = false;
+  bool discarded ABSL_GUARDED_BY(mu) = false;
+  bool ended ABSL_GUARDED_BY(mu) = false;
+  Waker waker ABSL_GUARDED_BY(mu);
+  std::optional<std::string> cancel_reason ABSL_GUARDED_BY(mu);
+  std::vector<CancelCallback> cancel_waiters ABSL_GUARDED_BY(mu);
+
+  // Serializes "take a snapshot, write it to the store" between polls and
+  // wakes, so an older snapshot never overwrites a newer one. Taken before
+  // the MachineTask's own lock.
+  absl::Mutex record_mu;
+  v1::TaskStatus last_status ABSL_GUARDED_BY(record_mu) = v1::TASK_STATUS_READY;
+  std::string last_state ABSL_GUARDED_BY(record_mu);
+  uint64_t last_steps ABSL_GUARDED_BY(record_mu) = 0;
+
+  // Output events of the poll in progress.
+  std::vector<v1::TaskEvent> poll_output;
+};
+
+}  // namespace corosched::server

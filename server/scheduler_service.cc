@@ -1,0 +1,101 @@
+#include "server/scheduler_service.h"
+
+#include <utility>
+
+#include "server/grpc_status.h"
+#include "server/submit_stream.h"
+#include "server/watch_reactor.h"
+
+namespace corosched::server {
+namespace {
+
+// Finishes a unary call with `result`.
+template <typename Response>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 absl::StatusOr<Response> result,
+                                 Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SchedulerService::RegisterDefinition(
+    grpc::CallbackServerContext* context,
+    const v1::RegisterDefinitionRequest* request,
+    v1::RegisterDefinitionResponse* response) {
+  return Answer(context, tasks_.RegisterDefinition(*request), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::GetDefinition(
+    grpc::CallbackServerContext* context,
+    const v1::GetDefinitionRequest* request,
+    v1::GetDefinitionResponse* response) {
+  return Answer(context, tasks_.GetDefinition(*request), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::ListDefinitions(
+    grpc::CallbackServerContext* context,
+    const v1::ListDefinitionsRequest* request,
+    v1::ListDefinitionsResponse* response) {
+  return Answer(context, tasks_.ListDefinitions(*request), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::SubmitTask(
+    grpc::CallbackServerContext* context, const v1::SubmitTaskRequest* request,
+    v1::SubmitTaskResponse* response) {
+  return Answer(context, tasks_.SubmitTask(*request), response);
+}
+
+grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
+SchedulerService::SubmitTasks(grpc::CallbackServerContext* /*context*/) {
+  return SubmitStream::Start(tasks_, hub_);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::WakeTask(
+    grpc::CallbackServerContext* context, const v1::WakeTaskRequest* request,
+    v1::WakeTaskResponse* response) {
+  return Answer(context, tasks_.WakeTask(*request), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::GetTask(
+    grpc::CallbackServerContext* context, const v1::GetTaskRequest* request,
+    v1::Task* response) {
+  return Answer(context, tasks_.GetTask(*request), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::ListTasks(
+    grpc::CallbackServerContext* context, const v1::ListTasksRequest* request,
+    v1::ListTasksResponse* response) {
+  return Answer(context, tasks_.ListTasks(*request), response);
+}
+
+grpc::ServerWriteReactor<v1::TaskEvent>* SchedulerService::WatchTask(
+    grpc::CallbackServerContext* /*context*/,
+    const v1::WatchTaskRequest* request) {
+  return WatchReactor::Start(store_, hub_, *request);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::CancelTask(
+    grpc::CallbackServerContext* context, const v1::CancelTaskRequest* request,
+    v1::Task* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // The reactor and `response` stay valid until Finish (gRPC calls OnDone
+  // only after it), whichever thread records the cancel.
+  tasks_.CancelTask(*request,
+                    [reactor, response](absl::StatusOr<v1::Task> task) {
+                      if (task.ok()) *response = *std::move(task);
+                      reactor->Finish(ToGrpcStatus(task.status()));
+                    });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulerService::GetQueueStats(
+    grpc::CallbackServerContext* context,
+    const v1::GetQueueStatsRequest* /*request*/, v1::QueueStats* response) {
+  return Answer(context, tasks_.GetQueueStats(), response);
+}
+
+}  // namespace corosched::server

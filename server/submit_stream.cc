@@ -1,0 +1,154 @@
+#include "server/submit_stream.h"
+
+#include <utility>
+
+#include "server/grpc_status.h"
+
+namespace corosched::server {
+
+grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
+SubmitStream::Start(TaskService& tasks, StreamHub& hub) {
+  std::shared_ptr<SubmitStream> stream(new SubmitStream(tasks, hub));
+  stream->self_ = stream;
+  std::optional<StreamHub::Token> token =
+      hub.Add("", std::weak_ptr<OpenStream>(stream));
+  if (!token.has_value()) {
+    stream->OnShutdown();
+    return stream.get();
+  }
+  {
+    absl::MutexLock lock(&stream->mu_);
+    stream->token_ = token;
+    stream->reading_ = true;
+  }
+  stream->StartRead(&stream->request_);
+  return stream.get();
+}
+
+v1::SubmitTasksResponse SubmitStream::Answer(uint64_t index) {
+  v1::SubmitTasksResponse answer;
+  answer.set_index(index);
+  absl::StatusOr<v1::SubmitTaskResponse> result = tasks_.SubmitTask(request_);
+  if (result.ok()) {
+    *answer.mutable_response() = *std::move(result);
+  } else {
+    answer.set_code(static_cast<int32_t>(result.status().code()));
+    answer.set_message(std::string(result.status().message()));
+  }
+  return answer;
+}
+
+bool SubmitStream::ShouldRead() const {
+  return !reading_ && !reads_done_ && !finished_ &&
+         !finish_after_write_.has_value() && answers_.size() < kMaxQueued;
+}
+
+void SubmitStream::OnReadDone(bool ok) {
+  uint64_t index = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (finished_) return;
+    if (!ok) {
+      reads_done_ = true;
+      // With answers still to write, OnWriteDone finishes after the last.
+      if (writing_ || !answers_.empty()) return;
+      finished_ = true;
+    } else {
+      index = next_index_++;
+    }
+  }
+  if (!ok) {
+    Finish(grpc::Status::OK);  // half-closed and every answer written
+    return;
+  }
+  v1::SubmitTasksResponse answer = Answer(index);
+  const v1::SubmitTasksResponse* write = nullptr;
+  bool read = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    answers_.push_back(std::move(answer));
+    if (!writing_) {
+      writing_ = true;
+      write = &answers_.front();
+    }
+    read = ShouldRead();
+    reading_ = reading_ || read;
+  }
+  if (write != nullptr) StartWrite(write);
+  if (read) StartRead(&request_);
+}
+
+void SubmitStream::OnWriteDone(bool ok) {
+  const v1::SubmitTasksResponse* write = nullptr;
+  std::optional<grpc::Status> finish_with;
+  bool read = false;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    answers_.pop_front();
+    if (!ok && !finish_after_write_.has_value()) {
+      finish_after_write_ =
+          grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    }
+    if (finished_) return;
+    if (finish_after_write_.has_value()) {
+      finished_ = true;
+      finish_with = std::move(finish_after_write_);
+    } else if (!answers_.empty()) {
+      writing_ = true;
+      write = &answers_.front();
+    } else if (reads_done_) {
+      finished_ = true;
+      finish_with = grpc::Status::OK;
+    }
+    read = ShouldRead();
+    reading_ = reading_ || read;
+  }
+  if (finish_with.has_value()) {
+    Finish(*std::move(finish_with));
+    return;
+  }
+  if (write != nullptr) StartWrite(write);
+  if (read) StartRead(&request_);
+}
+
+void SubmitStream::RequestFinish(grpc::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (writing_) {
+      if (!finish_after_write_.has_value()) {
+        finish_after_write_ = std::move(status);
+      }
+      return;
+    }
+    finished_ = true;
+  }
+  Finish(std::move(status));
+}
+
+void SubmitStream::OnCancel() {
+  RequestFinish(grpc::Status(grpc::StatusCode::CANCELLED,
+                             "the submission stream was cancelled"));
+}
+
+void SubmitStream::OnShutdown() {
+  RequestFinish(grpc::Status(
+      grpc::StatusCode::UNAVAILABLE,
+      "the daemon is shutting down; submit the rest once it is back"));
+}
+
+void SubmitStream::OnDone() {
+  std::optional<StreamHub::Token> token;
+  {
+    absl::MutexLock lock(&mu_);
+    token = token_;
+  }
+  if (token.has_value()) hub_.Remove(*token);
+  std::shared_ptr<SubmitStream> self = std::move(self_);
+  // `self` may be the last owner: nothing touches members after this.
+}
+
+}  // namespace corosched::server

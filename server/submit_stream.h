@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "server/stream_hub.h"
+#include "server/task_service.h"
+
+namespace corosched::server {
+
+// One SubmitTasks stream: each request is submitted as SubmitTask would,
+// and answered in request order with its index and status; a failed item
+// does not end the stream. Reading and writing overlap (a read is kept
+// outstanding while answers are written) up to kMaxQueued unwritten
+// answers, past which reading pauses until the client takes some.
+//
+// Ends with OK once the client half-closes and every answer is written,
+// CANCELLED when the client goes away, UNAVAILABLE at daemon shutdown.
+//
+// Ownership: the reactor owns itself (self_) from Start until OnDone.
+// Thread-safety: reactions and hub calls may run concurrently; mu_ orders
+// them. StartRead, StartWrite and Finish are called outside mu_.
+class SubmitStream final
+    : public grpc::ServerBidiReactor<v1::SubmitTaskRequest,
+                                     v1::SubmitTasksResponse>,
+      public OpenStream {
+ public:
+  static constexpr size_t kMaxQueued = 64;
+
+  static grpc::ServerBidiReactor<v1::SubmitTaskRequest,
+                                 v1::SubmitTasksResponse>*
+  Start(TaskService& tasks, StreamHub& hub);
+
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnDone() override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnTaskEvents() override {}
+  void OnShutdown() override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  SubmitStream(TaskService& tasks, StreamHub& hub) : tasks_(tasks), hub_(hub) {}
+
+  // Answers request_ (the read just completed).
+  v1::SubmitTasksResponse Answer(uint64_t index);
+  // Finishes with `status` now, or after the write in flight.
+  void RequestFinish(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether to start another read now. REQUIRES: mu_ held.
+  bool ShouldRead() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  TaskService& tasks_;
+  StreamHub& hub_;
+  std::shared_ptr<SubmitStream> self_;
+  // The read buffer; only touched between StartRead and OnReadDone.
+  v1::SubmitTaskRequest request_;
+
+  absl::Mutex mu_;
+  std::optional<StreamHub::Token> token_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  // Answers not yet written; the front one is being written when writing_.
+  // A deque, so pushing keeps the front's address stable.
+  std::deque<v1::SubmitTasksResponse> answers_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_after_write_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace corosched::server

@@ -1,0 +1,443 @@
+#include "server/task_runner.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "core/machine/proto_time.h"
+#include "server/logging.h"
+#include "spdlog/spdlog.h"
+
+namespace corosched::server {
+namespace {
+
+v1::TaskEvent OutputEvent(uint64_t sequence, absl::string_view text) {
+  v1::TaskEvent event;
+  v1::OutputChunk* output = event.mutable_output();
+  output->set_sequence(sequence);
+  output->set_text(text.data(), text.size());
+  return event;
+}
+
+v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status) {
+  v1::TaskEvent event;
+  event.mutable_transition()->set_state(state);
+  event.mutable_transition()->set_status(status);
+  return event;
+}
+
+// True when some await of `program` lists `signal`.
+bool AwaitsSignal(const machine::Program& program, const std::string& signal) {
+  for (int i = 0; i < program.state_count(); ++i) {
+    for (const auto& [name, target] : program.state(i).signals) {
+      if (name == signal) return true;
+    }
+  }
+  return false;
+}
+
+absl::Status NoSuchAwait(const machine::Program& program,
+                         const std::string& signal) {
+  std::vector<std::string> names;
+  for (int i = 0; i < program.state_count(); ++i) {
+    for (const auto& [name, target] : program.state(i).signals) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return absl::InvalidArgumentError(absl::StrCat(
+      "signal: no state of definition \"", program.definition().name(),
+      "\" awaits signal \"", signal, "\"; it awaits ",
+      names.empty() ? "no signals" : absl::StrJoin(names, ", ")));
+}
+
+v1::WakeTaskResponse WakeResponse(const WakeRecord& wake, bool duplicate) {
+  v1::WakeTaskResponse response;
+  response.set_disposition(wake.disposition);
+  response.set_sequence(wake.sequence);
+  response.set_duplicate(duplicate);
+  return response;
+}
+
+// "COMPLETED" for TASK_STATUS_COMPLETED.
+std::string StatusName(v1::TaskStatus status) {
+  const std::string& full = v1::TaskStatus_Name(status);
+  return std::string(absl::StripPrefix(full, "TASK_STATUS_"));
+}
+
+absl::Status TaskEnded(const std::string& id, v1::TaskStatus status) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("task \"", id, "\" has ended (", StatusName(status),
+                   ") and takes no more signals"));
+}
+
+absl::Status NotRunning(const std::string& id) {
+  return absl::UnavailableError(
+      absl::StrCat("task \"", id,
+                   "\" is not running here: the daemon is shutting down; "
+                   "retry once it is back"));
+}
+
+// The answer to a submit whose id names an existing task.
+absl::StatusOr<StartedTask> Resubmitted(TaskRecord existing,
+                                        const std::string& fingerprint) {
+  if (existing.request_fingerprint.empty() ||
+      existing.request_fingerprint != fingerprint) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "task id \"", existing.id,
+        "\" was already used by a different submit request; choose another "
+        "id, or repeat the original request exactly"));
+  }
+  return StartedTask{std::move(existing), false};
+}
+
+void Discard(LiveTask& live) {
+  CancelCallback none;
+  live.RequestCancel("discarded before it was recorded", none,
+                     /*discard=*/true);
+}
+
+}  // namespace
+
+// The future that runs one task; see TaskRunner's class comment.
+class TrackedFuture {
+ public:
+  using Output = machine::TaskEnd;
+
+  TrackedFuture(TaskRunner* runner, std::shared_ptr<LiveTask> live,
+                machine::MachineFuture inner, std::optional<Sleep> start_delay)
+      : runner_(runner),
+        live_(std::move(live)),
+        inner_(std::move(inner)),
+        start_delay_(std::move(start_delay)) {}
+  TrackedFuture(TrackedFuture&&) noexcept = default;
+  TrackedFuture& operator=(TrackedFuture&&) = delete;
+  ~TrackedFuture() {
+    if (live_ == nullptr) return;  // ended, or moved from
+    inner_.reset();                // cancels the machine
+    runner_->RecordDrop(*live_);
+  }
+
+  corosched::Poll<machine::TaskEnd> Poll(Context& cx) {
+    switch (live_->Enter(cx.waker())) {
+      case PollGate::kWait:
+        return corosched::Poll<machine::TaskEnd>::Pending();
+      case PollGate::kCancel:
+        inner_.reset();  // the machine ends as CANCELLED
+        runner_->RecordCancel(*live_);
+        return End(machine::TaskEnd{v1::TASK_STATUS_CANCELLED, "", ""});
+      case PollGate::kRun:
+        break;
+    }
+    if (start_delay_.has_value()) {
+      if (start_delay_->Poll(cx).IsPending()) {
+        return corosched::Poll<machine::TaskEnd>::Pending();
+      }
+      start_delay_.reset();
+    }
+    corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
+    if (poll.IsPending()) {
+      runner_->RecordPoll(*live_, nullptr);
+      return poll;
+    }
+    machine::TaskEnd end = std::move(poll).value();
+    runner_->RecordPoll(*live_, &end);
+    return End(std::move(end));
+  }
+
+ private:
+  corosched::Poll<machine::TaskEnd> End(machine::TaskEnd end) {
+    live_.reset();
+    inner_.reset();
+    start_delay_.reset();
+    return corosched::Poll<machine::TaskEnd>::Ready(std::move(end));
+  }
+
+  TaskRunner* runner_;
+  std::shared_ptr<LiveTask> live_;  // null once the end is recorded
+  std::optional<machine::MachineFuture> inner_;
+  std::optional<Sleep> start_delay_;
+};
+
+absl::StatusOr<StartedTask> TaskRunner::Start(
+    TaskRecord record, std::shared_ptr<const machine::Program> program,
+    machine::Machine machine) {
+  if (!record.request_fingerprint.empty()) {
+    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
+    if (existing.ok()) {
+      return Resubmitted(*std::move(existing), record.request_fingerprint);
+    }
+    if (!absl::IsNotFound(existing.status())) return existing.status();
+  }
+  record.snapshot = machine.Snapshot();
+  auto live = std::make_shared<LiveTask>(record.id, std::move(program));
+  LiveTask* output_to = live.get();  // the MachineTask lives inside it
+  live->task = machine::MachineTask::Create(
+      std::move(machine), &executor_.timers(),
+      [output_to](uint64_t sequence, absl::string_view text) {
+        output_to->poll_output.push_back(OutputEvent(sequence, text));
+      });
+  std::optional<Sleep> delay;
+  if (record.start_at.has_value()) {
+    delay.emplace(executor_.SleepUntil(*record.start_at));
+  }
+  auto handle = executor_.Spawn(
+      TrackedFuture(this, live, live->task->MakeFuture(), std::move(delay)));
+  if (!handle.ok()) {
+    if (absl::IsResourceExhausted(handle.status())) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the daemon is at its admission bound of ",
+          executor_.Stats().max_tasks,
+          " unfinished tasks (--max-tasks); retry after some finish"));
+    }
+    return absl::UnavailableError(
+        "the daemon is shutting down and accepts no new tasks");
+  }
+  std::move(*handle).Detach();  // cancels go through LiveTask, not the handle
+  bool entered;
+  {
+    absl::MutexLock lock(&mu_);
+    entered = live_.try_emplace(record.id, live).second;
+  }
+  if (!entered) {  // the same id is being submitted, or runs, right now
+    Discard(*live);
+    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
+    if (existing.ok()) {
+      return Resubmitted(*std::move(existing), record.request_fingerprint);
+    }
+    return absl::AbortedError(
+        absl::StrCat("another submit with task id \"", record.id,
+                     "\" is in progress; retry to get its answer"));
+  }
+  return Record(live, record);
+}
+
+absl::StatusOr<StartedTask> TaskRunner::Record(
+    const std::shared_ptr<LiveTask>& live, const TaskRecord& record) {
+  v1::TaskEvent first =
+      TransitionEvent(record.snapshot.state(), record.snapshot.status());
+  *first.mutable_time() = machine::ToProtoTimestamp(record.created_at);
+  absl::StatusOr<CreateTaskResult> created =
+      store_.CreateTask(record, {std::move(first)});
+  if (!created.ok() || !created->created) {
+    {
+      absl::MutexLock lock(&mu_);
+      live_.erase(record.id);
+    }
+    Discard(*live);
+    if (!created.ok()) return created.status();
+    return StartedTask{std::move(created->record), false};
+  }
+  {
+    absl::MutexLock lock(&live->record_mu);
+    live->last_status = record.snapshot.status();
+    live->last_state = record.snapshot.state();
+  }
+  live->Open();
+  return StartedTask{std::move(created->record), true};
+}
+
+std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
+  std::shared_ptr<LiveTask> live;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return nullptr;
+    live = it->second;
+  }
+  absl::MutexLock lock(&live->mu);
+  return live->created ? live : nullptr;
+}
+
+absl::StatusOr<v1::WakeTaskResponse> TaskRunner::Wake(
+    const std::string& id, v1::Signal signal, const std::string& request_id) {
+  std::shared_ptr<LiveTask> live = FindCreated(id);
+  if (live == nullptr) return WakeRecorded(id, request_id);
+  absl::MutexLock lock(&live->record_mu);
+  if (!request_id.empty()) {
+    auto first = store_.FindWake(id, request_id);
+    if (!first.ok()) return first.status();
+    if (first->has_value()) return WakeResponse(**first, true);
+  }
+  if (!AwaitsSignal(*live->program, signal.name())) {
+    return NoSuchAwait(*live->program, signal.name());
+  }
+  absl::StatusOr<machine::WakeReceipt> receipt =
+      live->task->Wake(std::move(signal));
+  if (!receipt.ok()) return receipt.status();
+  using Disposition = machine::WakeReceipt::Disposition;
+  if (receipt->disposition == Disposition::kRefusedEnded) {
+    return TaskEnded(id, live->task->status());
+  }
+  WakeRecord wake{receipt->disposition == Disposition::kConsumed
+                      ? v1::WakeTaskResponse::CONSUMED
+                      : v1::WakeTaskResponse::BUFFERED,
+                  receipt->sequence};
+  absl::Status recorded =
+      store_.RecordWake(id, request_id, wake, live->task->Snapshot());
+  if (!recorded.ok()) return recorded;
+  return WakeResponse(wake, false);
+}
+
+absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(
+    const std::string& id, const std::string& request_id) {
+  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
+  if (!record.ok()) return record.status();
+  if (!request_id.empty()) {
+    auto first = store_.FindWake(id, request_id);
+    if (!first.ok()) return first.status();
+    if (first->has_value()) return WakeResponse(**first, true);
+  }
+  if (record->finished_at.has_value()) {
+    return TaskEnded(id, record->snapshot.status());
+  }
+  return NotRunning(id);
+}
+
+void TaskRunner::Cancel(const std::string& id, std::string reason,
+                        CancelCallback done) {
+  std::shared_ptr<LiveTask> live = FindCreated(id);
+  if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
+  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
+  if (record.ok() && !record->finished_at.has_value()) {
+    std::move(done)(NotRunning(id));
+    return;
+  }
+  std::move(done)(std::move(record));
+}
+
+void TaskRunner::RecordPoll(LiveTask& live, const machine::TaskEnd* end) {
+  TaskProgress progress;
+  progress.events = std::move(live.poll_output);
+  live.poll_output.clear();
+  {
+    absl::MutexLock lock(&live.record_mu);
+    progress.snapshot = live.task->Snapshot();
+    if (end == nullptr && progress.events.empty() &&
+        progress.snapshot.steps().total() == live.last_steps) {
+      return;  // e.g. an await that found no signal: nothing to record
+    }
+    if (end != nullptr) {
+      v1::TaskResult* result =
+          progress.events.emplace_back().mutable_finished();
+      result->set_status(end->status);
+      result->set_result(end->result);
+      result->set_error(end->error);
+    }
+    WriteProgress(live, std::move(progress), executor_.clock()->Now());
+  }
+  hub_.Publish(live.id);
+  if (end != nullptr) Forget(live);
+}
+
+void TaskRunner::RecordCancel(LiveTask& live) {
+  std::string reason;
+  {
+    absl::MutexLock lock(&live.mu);
+    if (live.discarded || !live.created) {
+      live.ended = true;
+      return;
+    }
+    reason = live.cancel_reason.value_or("cancelled");
+  }
+  {
+    absl::MutexLock lock(&live.record_mu);
+    TaskProgress progress;
+    progress.snapshot = live.task->Snapshot();
+    progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
+    progress.snapshot.set_error(reason);
+    v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
+    result->set_status(v1::TASK_STATUS_CANCELLED);
+    result->set_error(reason);
+    WriteProgress(live, std::move(progress), executor_.clock()->Now());
+  }
+  hub_.Publish(live.id);
+  Forget(live);
+}
+
+void TaskRunner::RecordDrop(LiveTask& live) {
+  {
+    absl::MutexLock lock(&live.mu);
+    if (!live.created || live.discarded || live.ended) return;
+    if (!live.cancel_reason.has_value()) {
+      if (!shutting_down_.load()) {
+        live.cancel_reason = "the executor dropped the task";
+      }
+    }
+  }
+  if (shutting_down_.load()) {
+    Forget(live);  // left unfinished in the store; see the class comment
+    return;
+  }
+  RecordCancel(live);
+}
+
+void TaskRunner::WriteProgress(LiveTask& live, TaskProgress progress,
+                               absl::Time now) {
+  const v1::TaskSnapshot& snapshot = progress.snapshot;
+  if (snapshot.status() != live.last_status ||
+      snapshot.state() != live.last_state) {
+    live.last_status = snapshot.status();
+    live.last_state = snapshot.state();
+    // Before the `finished` event, which is always last.
+    auto at = progress.events.end();
+    if (!progress.events.empty() && progress.events.back().has_finished()) --at;
+    progress.events.insert(
+        at, TransitionEvent(snapshot.state(), snapshot.status()));
+  }
+  live.last_steps = snapshot.steps().total();
+  if (!progress.events.empty() && progress.events.back().has_finished()) {
+    progress.finished_at = now;
+  }
+  const google::protobuf::Timestamp time = machine::ToProtoTimestamp(now);
+  for (v1::TaskEvent& event : progress.events) *event.mutable_time() = time;
+  absl::StatusOr<uint64_t> written =
+      store_.RecordProgress(live.id, std::move(progress));
+  if (!written.ok()) {
+    spdlog::error("event=store_error op=record_progress task={} {}",
+                  LogValue(live.id), LogStatus(written.status()));
+  }
+}
+
+void TaskRunner::Forget(LiveTask& live) {
+  std::vector<CancelCallback> waiters;
+  {
+    absl::MutexLock lock(&live.mu);
+    live.ended = true;
+    waiters.swap(live.cancel_waiters);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(live.id);
+    if (it != live_.end() && it->second.get() == &live) live_.erase(it);
+  }
+  if (waiters.empty()) return;
+  absl::StatusOr<TaskRecord> record = store_.GetTask(live.id);
+  for (CancelCallback& done : waiters) std::move(done)(record);
+}
+
+size_t TaskRunner::live_count() {
+  absl::MutexLock lock(&mu_);
+  return live_.size();
+}
+
+bool TaskRunner::WaitUntilIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle_or_stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return live_.empty() || stop_waiting_;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&idle_or_stopped), deadline);
+  return live_.empty();
+}
+
+void TaskRunner::StopWaiting() {
+  absl::MutexLock lock(&mu_);
+  stop_waiting_ = true;
+}
+
+}  // namespace corosched::server

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/executor.h"
+#include "core/machine/machine.h"
+#include "core/machine/program.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "server/live_task.h"
+#include "server/store/task_store.h"
+#include "server/stream_hub.h"
+
+namespace corosched::server {
+
+struct StartedTask {
+  TaskRecord record;
+  // False when the id named a task the same request had created before.
+  bool created = false;
+};
+
+// Runs tasks on the executor and keeps the store in step with them: after
+// every poll it records the task's snapshot and its new events (output,
+// state and status transitions, and finally its result), then tells the
+// StreamHub so watchers wake up. Wakes and cancels of running tasks go
+// through here too.
+//
+// Each task runs as a TrackedFuture wrapping the interpreter's
+// MachineFuture: it passes the task's gate (not polled before it is
+// recorded), honours a requested cancel at its next poll, waits out a
+// delayed start, then polls the machine and records what changed. Nothing
+// here blocks beyond short mutexes and store calls.
+//
+// Shutdown: after BeginShutdown, tasks the executor drops (Executor::
+// Shutdown) are left as last recorded, unfinished, rather than recorded as
+// cancelled: a durable store resumes them on the next start.
+//
+// Thread-safety: every method from any thread. REQUIRES: the executor is
+// shut down (every future dropped) before the runner is destroyed.
+class TaskRunner {
+ public:
+  TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub)
+      : executor_(executor), store_(store), hub_(hub) {}
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // Admits `machine` as task `record` (id, definition, inputs, labels,
+  // created_at, start_at and fingerprint set; the snapshot is taken here),
+  // records it with its first event, and lets it run. Errors:
+  // RESOURCE_EXHAUSTED at the admission bound, ALREADY_EXISTS for an id
+  // used by a different request, ABORTED while another submit of the same
+  // id is in progress, UNAVAILABLE once the executor stopped; store errors.
+  absl::StatusOr<StartedTask> Start(
+      TaskRecord record, std::shared_ptr<const machine::Program> program,
+      machine::Machine machine) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Delivers `signal`; a repeated non-empty `request_id` gets the first
+  // answer back with duplicate = true. NOT_FOUND for an unknown task,
+  // FAILED_PRECONDITION once it ended, INVALID_ARGUMENT for a signal no
+  // state of its definition awaits (or a bad payload).
+  absl::StatusOr<v1::WakeTaskResponse> Wake(const std::string& id,
+                                            v1::Signal signal,
+                                            const std::string& request_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Ends the task as CANCELLED with `reason` as its error and calls `done`
+  // with it once that is recorded; with an ended task, at once, as it is.
+  // NOT_FOUND for an unknown task.
+  void Cancel(const std::string& id, std::string reason, CancelCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Tasks spawned and not yet ended.
+  size_t live_count() ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks (the drain thread only) until no task is live, StopWaiting is
+  // called, or `deadline`; true when no task is live.
+  bool WaitUntilIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  void StopWaiting() ABSL_LOCKS_EXCLUDED(mu_);
+  // See "Shutdown" above. Call before Executor::Shutdown.
+  void BeginShutdown() { shutting_down_.store(true); }
+
+ private:
+  friend class TrackedFuture;
+
+  std::shared_ptr<LiveTask> FindCreated(const std::string& id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the task with its first event and opens its gate; on failure
+  // (or a lost race for the id) discards the spawned task.
+  absl::StatusOr<StartedTask> Record(const std::shared_ptr<LiveTask>& live,
+                                     const TaskRecord& record)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<v1::WakeTaskResponse> WakeRecorded(
+      const std::string& id, const std::string& request_id);
+
+  // From the task's future, on the polling thread: what the poll changed,
+  // with `end` when the machine finished.
+  void RecordPoll(LiveTask& live, const machine::TaskEnd* end);
+  // From the task's future: a cancel took effect (the machine is dropped).
+  void RecordCancel(LiveTask& live);
+  // From the task's future's destructor: dropped without ending (shutdown).
+  void RecordDrop(LiveTask& live);
+  // Records `progress` (plus a transition when state or status changed).
+  void WriteProgress(LiveTask& live, TaskProgress progress, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu);
+  // The end is recorded: forget the task and answer its cancel callbacks.
+  void Forget(LiveTask& live) ABSL_LOCKS_EXCLUDED(mu_);
+
+  Executor& executor_;
+  TaskStore& store_;
+  StreamHub& hub_;
+  std::atomic<bool> shutting_down_{false};
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<LiveTask>> live_
+      ABSL_GUARDED_BY(mu_);
+  bool stop_waiting_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace corosched::server

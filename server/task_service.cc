@@ -1,0 +1,235 @@
+#include "server/task_service.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/machine/machine.h"
+#include "core/machine/proto_time.h"
+#include "server/request_checks.h"
+#include "server/store/store_keys.h"
+#include "server/task_view.h"
+
+namespace corosched::server {
+namespace {
+
+uint64_t RandomSalt() {
+  std::random_device device;
+  return (uint64_t{device()} << 32) ^ device();
+}
+
+absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(field, ": ", status.message()));
+}
+
+absl::Status Required(absl::string_view field) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+}
+
+}  // namespace
+
+TaskService::TaskService(Executor& executor, TaskStore& store,
+                         TaskRunner& runner)
+    : executor_(executor),
+      store_(store),
+      runner_(runner),
+      id_salt_(RandomSalt()) {}
+
+absl::StatusOr<v1::RegisterDefinitionResponse> TaskService::RegisterDefinition(
+    const v1::RegisterDefinitionRequest& request) {
+  auto program = programs_.Get(request.definition());
+  if (!program.ok()) return Prefixed("definition", program.status());
+  auto put =
+      store_.PutDefinition(request.definition(), executor_.clock()->Now());
+  if (!put.ok()) return put.status();
+  v1::RegisterDefinitionResponse response;
+  response.set_name(request.definition().name());
+  response.set_version(request.definition().version());
+  response.set_created(put->created);
+  return response;
+}
+
+absl::StatusOr<v1::GetDefinitionResponse> TaskService::GetDefinition(
+    const v1::GetDefinitionRequest& request) {
+  if (request.name().empty()) return Required("name");
+  auto record = store_.GetDefinition(request.name(), request.version());
+  if (!record.ok()) return record.status();
+  v1::GetDefinitionResponse response;
+  *response.mutable_definition() = std::move(record->definition);
+  *response.mutable_registered_at() =
+      machine::ToProtoTimestamp(record->registered_at);
+  return response;
+}
+
+absl::StatusOr<v1::ListDefinitionsResponse> TaskService::ListDefinitions(
+    const v1::ListDefinitionsRequest& request) {
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  auto page = store_.ListDefinitions(
+      {request.name(), *page_size, request.page_token()});
+  if (!page.ok()) return page.status();
+  v1::ListDefinitionsResponse response;
+  for (const DefinitionRecord& record : page->definitions) {
+    *response.add_definitions() = ToDefinitionSummary(record);
+  }
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+absl::StatusOr<std::shared_ptr<const machine::Program>>
+TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
+  switch (request.definition_source_case()) {
+    case v1::SubmitTaskRequest::kDefinition: {
+      auto program = programs_.Get(request.definition());
+      if (!program.ok()) return Prefixed("definition", program.status());
+      return program;
+    }
+    case v1::SubmitTaskRequest::kDefinitionRef: {
+      const v1::DefinitionRef& ref = request.definition_ref();
+      if (ref.name().empty()) return Required("definition_ref.name");
+      auto record = store_.GetDefinition(ref.name(), ref.version());
+      if (!record.ok()) return Prefixed("definition_ref", record.status());
+      return programs_.Get(record->definition);
+    }
+    case v1::SubmitTaskRequest::DEFINITION_SOURCE_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "definition, definition_ref: set one of them (an inline definition, "
+      "or the name of a registered one)");
+}
+
+absl::StatusOr<v1::SubmitTaskResponse> TaskService::SubmitTask(
+    const v1::SubmitTaskRequest& request) {
+  if (draining()) {
+    return absl::UnavailableError(
+        "the daemon is draining (shutting down) and accepts no new tasks; "
+        "retry once it is back, or submit to another instance");
+  }
+  if (!request.task_id().empty()) {
+    absl::Status id = CheckTaskId(request.task_id(), "task_id");
+    if (!id.ok()) return id;
+  }
+  absl::Status labels = CheckLabels(request.labels());
+  if (!labels.ok()) return labels;
+  const absl::Time now = executor_.clock()->Now();
+  absl::StatusOr<std::optional<absl::Time>> start = StartTime(request, now);
+  if (!start.ok()) return start.status();
+  auto program = ResolveProgram(request);
+  if (!program.ok()) return program.status();
+  absl::StatusOr<machine::Machine> machine =
+      machine::Machine::Start(*program, request.inputs());
+  if (!machine.ok()) return Prefixed("inputs", machine.status());
+
+  TaskRecord record;
+  if (request.task_id().empty()) {
+    record.id = NewTaskId();
+  } else {
+    record.id = request.task_id();
+    record.request_fingerprint = DeterministicBytes(request);
+  }
+  record.definition = (*program)->definition();
+  record.inputs = request.inputs();
+  record.labels.insert(request.labels().begin(), request.labels().end());
+  record.created_at = now;
+  record.start_at = *start;
+  auto started = runner_.Start(std::move(record), *std::move(program),
+                               *std::move(machine));
+  if (!started.ok()) return started.status();
+  v1::SubmitTaskResponse response;
+  *response.mutable_task() = ToTaskMessage(started->record);
+  response.set_created(started->created);
+  return response;
+}
+
+absl::StatusOr<v1::WakeTaskResponse> TaskService::WakeTask(
+    const v1::WakeTaskRequest& request) {
+  if (request.task_id().empty()) return Required("task_id");
+  if (request.signal().empty()) return Required("signal");
+  if (request.request_id().size() > kMaxTaskIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: longer than the limit of ", kMaxTaskIdBytes, " bytes"));
+  }
+  v1::Signal signal;
+  signal.set_name(request.signal());
+  *signal.mutable_payload() = request.payload();
+  return runner_.Wake(request.task_id(), std::move(signal),
+                      request.request_id());
+}
+
+absl::StatusOr<v1::Task> TaskService::GetTask(
+    const v1::GetTaskRequest& request) {
+  if (request.task_id().empty()) return Required("task_id");
+  absl::StatusOr<TaskRecord> record = store_.GetTask(request.task_id());
+  if (!record.ok()) return record.status();
+  return ToTaskMessage(*record);
+}
+
+absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
+    const v1::ListTasksRequest& request) {
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  TaskQuery query;
+  query.status = request.status();
+  query.definition_name = request.definition_name();
+  query.labels.insert(request.labels().begin(), request.labels().end());
+  query.page_size = *page_size;
+  query.page_token = request.page_token();
+  auto page = store_.ListTasks(query);
+  if (!page.ok()) return page.status();
+  v1::ListTasksResponse response;
+  for (const TaskRecord& record : page->tasks) {
+    *response.add_tasks() = ToTaskMessage(record);
+  }
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+void TaskService::CancelTask(
+    const v1::CancelTaskRequest& request,
+    absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done) {
+  if (request.task_id().empty()) {
+    std::move(done)(Required("task_id"));
+    return;
+  }
+  std::string reason =
+      request.reason().empty() ? "cancelled by request" : request.reason();
+  runner_.Cancel(
+      request.task_id(), std::move(reason),
+      [done = std::move(done)](absl::StatusOr<TaskRecord> record) mutable {
+        if (!record.ok()) {
+          std::move(done)(record.status());
+        } else {
+          std::move(done)(ToTaskMessage(*record));
+        }
+      });
+}
+
+absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
+  const ExecutorStats executor = executor_.Stats();
+  auto counts = store_.CountTasksByStatus();
+  if (!counts.ok()) return counts.status();
+  v1::QueueStats stats;
+  uint64_t depth = executor.injection_queue_depth;
+  for (size_t worker_depth : executor.worker_queue_depths) {
+    stats.add_worker_queue_depths(worker_depth);
+    depth += worker_depth;
+  }
+  stats.set_run_queue_depth(depth);
+  stats.set_injection_queue_depth(executor.injection_queue_depth);
+  for (const auto& [status, count] : *counts) {
+    (*stats.mutable_tasks_by_status())[v1::TaskStatus_Name(status)] = count;
+  }
+  stats.set_admission_capacity(executor.max_tasks);
+  stats.set_admission_in_use(executor.live_tasks);
+  stats.set_workers(executor.worker_queue_depths.size());
+  return stats;
+}
+
+std::string TaskService::NewTaskId() {
+  return absl::StrCat(absl::Hex(id_salt_, absl::kZeroPad16),
+                      absl::Hex(next_id_.fetch_add(1), absl::kZeroPad8));
+}
+
+}  // namespace corosched::server
