@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the tests/deploy scripts (sourced, not run).
 
 # ensure_command COMMAND PACKAGE: makes COMMAND available, installing Debian's PACKAGE if
