@@ -1,8 +1,9 @@
 // Executor benchmarks: the five workloads of the Tokio baseline
 // (bench/tokio/src/main.rs, same sizes, same timed regions) on Corosched's
-// executor with 1 and 2 workers, each without and with a metrics observer,
-// plus the memory a parked task costs. bench/run.sh runs both and prints the
-// side-by-side table; docs/PERFORMANCE.md has the figures and targets.
+// executor with 1 and 2 workers, each without and with the Prometheus
+// metrics observer (core/metrics), plus the memory a parked task costs.
+// bench/run.sh runs both and prints the side-by-side table; docs/PERFORMANCE.md
+// has the figures and targets.
 //
 // Method: each repetition makes a fresh executor, runs the workload once
 // untimed (warm-up) and once timed; 3 repetitions, and run.sh keeps the best
@@ -33,9 +34,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "core/executor.h"
+#include "core/metrics/executor_metrics.h"
 #include "core/sync/channel.h"
 
 namespace corosched {
@@ -89,33 +90,6 @@ class SelfWake {
 
  private:
   int remaining_;
-};
-
-// A stand-in for the Prometheus observer: per-worker, cache-line-sized slots
-// summing what a histogram would record, so the run measures the executor's
-// hook cost (sampling, timestamps, the virtual call) rather than a library.
-class SummingObserver final : public ExecutorObserver {
- public:
-  void OnPollSampled(int worker, absl::Duration schedule_delay,
-                     absl::Duration poll_duration) override {
-    Slot& slot = slots_[static_cast<size_t>(worker) % kSlots];
-    // Relaxed: each slot has one writer (its worker); totals are read after
-    // the executor joined its threads.
-    slot.samples.fetch_add(1, std::memory_order_relaxed);
-    slot.delay_ns.fetch_add(absl::ToInt64Nanoseconds(schedule_delay),
-                            std::memory_order_relaxed);
-    slot.poll_ns.fetch_add(absl::ToInt64Nanoseconds(poll_duration),
-                           std::memory_order_relaxed);
-  }
-
- private:
-  static constexpr size_t kSlots = 64;
-  struct alignas(64) Slot {
-    std::atomic<int64_t> samples{0};
-    std::atomic<int64_t> delay_ns{0};
-    std::atomic<int64_t> poll_ns{0};
-  };
-  Slot slots_[kSlots];
 };
 
 // Runs `driver` as a task and blocks this plain thread until it finishes.
@@ -373,7 +347,8 @@ absl::StatusOr<double> ParkedBytesPerTask(Executor& executor, int n,
 
 // --- Google Benchmark glue ---
 
-// Arguments: workers, metrics (0 = no observer, 1 = SummingObserver).
+// Arguments: workers, metrics (0 = no observer, 1 = the Prometheus
+// ExecutorMetrics, recording but never scraped during the run).
 std::unique_ptr<Executor> MakeExecutor(benchmark::State& state,
                                        ExecutorObserver* observer) {
   auto executor =
@@ -388,8 +363,9 @@ std::unique_ptr<Executor> MakeExecutor(benchmark::State& state,
 
 void RunRate(benchmark::State& state, const char* counter,
              absl::StatusOr<double> (*workload)(Executor&)) {
-  SummingObserver observer;  // outlives the executor
-  std::unique_ptr<Executor> executor = MakeExecutor(state, &observer);
+  // Declared first so it outlives the executor that reports to it.
+  ExecutorMetrics metrics(static_cast<int>(state.range(0)));
+  std::unique_ptr<Executor> executor = MakeExecutor(state, &metrics);
   if (executor == nullptr) return;
   absl::StatusOr<double> rate = workload(*executor);  // warm-up
   for (auto _ : state) {
@@ -417,8 +393,8 @@ void BM_PingPong(benchmark::State& state) {
 }
 
 void BM_WakeLatency(benchmark::State& state) {
-  SummingObserver observer;
-  std::unique_ptr<Executor> executor = MakeExecutor(state, &observer);
+  ExecutorMetrics metrics(static_cast<int>(state.range(0)));
+  std::unique_ptr<Executor> executor = MakeExecutor(state, &metrics);
   if (executor == nullptr) return;
   auto result = WakeLatency(*executor, g_sizes.latency_warmup_samples);
   for (auto _ : state) {
