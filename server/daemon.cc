@@ -122,7 +122,9 @@ void Daemon::Drain() {
       std::min(config_.drain_timeout / 4, absl::Seconds(2));
   runner_->WaitUntilIdle(deadline - reserve);
   const size_t unfinished = runner_->live_count();
-  Stop(deadline);
+  // Calls still open get at most the reserve: an idle client that is slow
+  // to acknowledge the GOAWAY must not hold the exit to the full deadline.
+  Stop(std::min(deadline, absl::Now() + reserve));
   spdlog::info("event=drain_end took={} unfinished_tasks={}",
                absl::FormatDuration(absl::Now() - begin), unfinished);
 }
@@ -132,8 +134,10 @@ void Daemon::Stop(absl::Time deadline) {
   stopped_ = true;
   if (runner_ != nullptr) runner_->BeginShutdown();
   if (executor_ != nullptr) executor_->Shutdown(ShutdownMode::kCancel);
+  spdlog::debug("event=executor_stopped");
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
+  spdlog::debug("event=grpc_stopped");
 }
 
 Daemon::~Daemon() { Stop(absl::Now()); }

@@ -34,7 +34,8 @@ namespace corosched::server {
 //  3. Stop the executor: polls in progress finish, the rest are dropped
 //     (left unfinished in the store).
 //  4. Close open streams (WatchTask ends UNAVAILABLE with the sequence to
-//     resume from), then shut the gRPC server down by the deadline.
+//     resume from), then shut the gRPC server down, giving calls still open
+//     the time kept in reserve (a quarter of the timeout, at most 2 s).
 //
 // Thread-safety: Start, Drain and destruction on one thread; Hurry from any.
 class Daemon {
