@@ -1,0 +1,321 @@
+#include "server/store/sqlite_store.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "server/store/sqlite_queries.h"
+#include "server/store/sqlite_schema.h"
+#include "server/store/sqlite_writes.h"
+
+namespace corosched::server {
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    SqliteStoreOptions options) {
+  absl::StatusOr<std::unique_ptr<DataDirLock>> lock =
+      DataDirLock::Acquire(options.data_dir);
+  if (!lock.ok()) return lock.status();
+  SqliteConnection::Options connection{
+      .path = absl::StrCat(options.data_dir, "/", kDatabaseFile),
+      .vfs = options.vfs,
+      .writer = true};
+  absl::StatusOr<std::unique_ptr<SqliteConnection>> writer =
+      SqliteConnection::Open(connection);
+  if (!writer.ok()) return writer.status();
+  absl::Status schema =
+      PrepareSchema(**writer, {.quick_check = options.quick_check});
+  if (!schema.ok()) return schema;
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(
+      *std::move(lock), connection.path, options.purge_chunk_tasks));
+  connection.writer = false;
+  store->readers_ = std::make_unique<SqliteReaderPool>(
+      connection, std::max(1, options.max_readers));
+  store->writer_ = std::make_unique<GroupCommitWriter>(
+      *std::move(writer),
+      GroupCommitOptions{.max_batch_writes = options.max_batch_writes,
+                         .checkpoint_wal_pages = options.checkpoint_wal_pages,
+                         .observer = options.observer,
+                         .on_fatal_error = std::move(options.on_fatal_error)});
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  writer_->Stop();   // callbacks of the last writes may still read
+  readers_.reset();  // then readers, so the writer closes last (and
+  writer_.reset();   // checkpoints the WAL into the database)
+}
+
+// --- Plumbing ----------------------------------------------------------------
+
+template <typename T>
+void SqliteStore::Submit(
+    absl::AnyInvocable<absl::StatusOr<T>(SqliteConnection&)> apply,
+    Done<T> done, bool durable) {
+  // Written by `apply` and read by `done`, both on the writer thread.
+  auto result = std::make_shared<std::optional<absl::StatusOr<T>>>();
+  writer_->Submit(
+      {.apply =
+           [apply = std::move(apply),
+            result](SqliteConnection& connection) mutable {
+             *result = apply(connection);
+             return (*result)->status();
+           },
+       .done =
+           [done = std::move(done), result](absl::Status status) mutable {
+             if (!done) return;
+             if (!status.ok()) {
+               std::move(done)(std::move(status));  // refused, or not on disk
+             } else if (!result->has_value()) {
+               std::move(done)(absl::InternalError("write finished unapplied"));
+             } else {
+               std::move(done)(std::move(**result));
+             }
+           },
+       .durable = durable});
+}
+
+template <typename T>
+absl::StatusOr<T> SqliteStore::Await(absl::FunctionRef<void(Done<T>)> start) {
+  if (writer_->OnWriterThread()) {
+    return absl::FailedPreconditionError(
+        "a synchronous store write was called on the store's writer thread "
+        "(from a write's completion callback), where it would wait for "
+        "itself; use the Async form there");
+  }
+  absl::Notification committed;
+  std::optional<absl::StatusOr<T>> result;
+  start([&](absl::StatusOr<T> outcome) {
+    result = std::move(outcome);
+    committed.Notify();
+  });
+  committed.WaitForNotification();
+  return *std::move(result);
+}
+
+template <typename T>
+absl::StatusOr<T> SqliteStore::Read(
+    absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read) {
+  std::optional<absl::StatusOr<T>> result;
+  absl::Status status = readers_->Run([&](SqliteConnection& connection) {
+    result = read(connection);
+    return result->status();
+  });
+  if (!status.ok() || !result.has_value()) return status;
+  return *std::move(result);
+}
+
+// --- Writes ------------------------------------------------------------------
+
+void SqliteStore::PutDefinitionAsync(v1::TaskDefinition definition,
+                                     absl::Time now,
+                                     Done<PutDefinitionResult> done) {
+  Submit<PutDefinitionResult>(
+      [definition = std::move(definition), now](SqliteConnection& c) {
+        return WriteDefinition(c, definition, now);
+      },
+      std::move(done), /*durable=*/true);
+}
+
+void SqliteStore::CreateTaskAsync(TaskRecord record,
+                                  std::vector<v1::TaskEvent> first_events,
+                                  Done<CreateTaskResult> done) {
+  Submit<CreateTaskResult>(
+      [record = std::move(record),
+       events = std::move(first_events)](SqliteConnection& c) mutable {
+        return WriteNewTask(c, record, std::move(events));
+      },
+      std::move(done), /*durable=*/true);
+}
+
+void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
+                                  WakeRecord wake, v1::TaskSnapshot snapshot,
+                                  absl::AnyInvocable<void(absl::Status)> done) {
+  Submit<bool>(
+      [id = std::move(id), request_id = std::move(request_id), wake,
+       snapshot =
+           std::move(snapshot)](SqliteConnection& c) -> absl::StatusOr<bool> {
+        absl::Status written = WriteWake(c, id, request_id, wake, snapshot);
+        if (!written.ok()) return written;
+        return true;
+      },
+      [done = std::move(done)](absl::StatusOr<bool> written) mutable {
+        if (done) std::move(done)(written.status());
+      },
+      /*durable=*/true);
+}
+
+void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
+                                      Done<uint64_t> done) {
+  Submit<uint64_t>(
+      [id = std::move(id),
+       progress = std::move(progress)](SqliteConnection& c) mutable {
+        return WriteProgress(c, id, std::move(progress));
+      },
+      std::move(done), /*durable=*/false);
+}
+
+void SqliteStore::PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
+                                           Done<int> done) {
+  PurgeChunk(cutoff, max_rows, 0, std::move(done));
+}
+
+void SqliteStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
+                             Done<int> done) {
+  const int chunk = std::min(remaining, std::max(1, purge_chunk_tasks_));
+  if (chunk <= 0) {
+    std::move(done)(deleted);
+    return;
+  }
+  Submit<int>(
+      [cutoff, chunk](SqliteConnection& c) {
+        return DeleteFinishedBefore(c, cutoff, chunk);
+      },
+      [this, cutoff, remaining, deleted, chunk,
+       done = std::move(done)](absl::StatusOr<int> removed) mutable {
+        if (!removed.ok()) {
+          std::move(done)(removed.status());
+        } else if (*removed < chunk) {
+          std::move(done)(deleted + *removed);  // nothing older is left
+        } else {
+          // The next chunk queues behind whatever arrived meanwhile.
+          PurgeChunk(cutoff, remaining - *removed, deleted + *removed,
+                     std::move(done));
+        }
+      },
+      /*durable=*/false);
+}
+
+absl::StatusOr<PutDefinitionResult> SqliteStore::PutDefinition(
+    const v1::TaskDefinition& definition, absl::Time now) {
+  return Await<PutDefinitionResult>([&](Done<PutDefinitionResult> done) {
+    PutDefinitionAsync(definition, now, std::move(done));
+  });
+}
+
+absl::StatusOr<CreateTaskResult> SqliteStore::CreateTask(
+    const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
+  return Await<CreateTaskResult>([&](Done<CreateTaskResult> done) {
+    CreateTaskAsync(record, std::move(first_events), std::move(done));
+  });
+}
+
+absl::StatusOr<uint64_t> SqliteStore::RecordProgress(absl::string_view id,
+                                                     TaskProgress progress) {
+  return Await<uint64_t>([&](Done<uint64_t> done) {
+    // The synchronous form is durable: its caller waits for the fsync.
+    Submit<uint64_t>(
+        [id = std::string(id),
+         progress = std::move(progress)](SqliteConnection& c) mutable {
+          return WriteProgress(c, id, std::move(progress));
+        },
+        std::move(done), /*durable=*/true);
+  });
+}
+
+absl::Status SqliteStore::RecordWake(absl::string_view id,
+                                     absl::string_view request_id,
+                                     const WakeRecord& wake,
+                                     const v1::TaskSnapshot& snapshot) {
+  return Await<bool>([&](Done<bool> done) {
+           RecordWakeAsync(std::string(id), std::string(request_id), wake,
+                           snapshot,
+                           [done = std::move(done)](absl::Status s) mutable {
+                             if (s.ok()) {
+                               std::move(done)(true);
+                             } else {
+                               std::move(done)(std::move(s));
+                             }
+                           });
+         })
+      .status();
+}
+
+absl::StatusOr<int> SqliteStore::PurgeFinishedBefore(absl::Time cutoff,
+                                                     int max_rows) {
+  return Await<int>([&](Done<int> done) {
+    PurgeFinishedBeforeAsync(cutoff, max_rows, std::move(done));
+  });
+}
+
+// --- Reads -------------------------------------------------------------------
+
+absl::StatusOr<DefinitionRecord> SqliteStore::GetDefinition(
+    absl::string_view name, absl::string_view version) {
+  return Read<DefinitionRecord>(
+      [&](SqliteConnection& c) { return QueryDefinition(c, name, version); });
+}
+
+absl::StatusOr<DefinitionPage> SqliteStore::ListDefinitions(
+    const DefinitionQuery& query) {
+  return Read<DefinitionPage>(
+      [&](SqliteConnection& c) { return QueryDefinitions(c, query); });
+}
+
+absl::StatusOr<TaskRecord> SqliteStore::GetTask(absl::string_view id) {
+  return Read<TaskRecord>(
+      [&](SqliteConnection& c) -> absl::StatusOr<TaskRecord> {
+        absl::StatusOr<std::optional<TaskRecord>> found = FindTask(c, id);
+        if (!found.ok()) return found.status();
+        if (!found->has_value()) return TaskNotFoundError(id);
+        return **std::move(found);
+      });
+}
+
+absl::StatusOr<TaskPage> SqliteStore::ListTasks(const TaskQuery& query) {
+  return Read<TaskPage>(
+      [&](SqliteConnection& c) { return QueryTasks(c, query); });
+}
+
+absl::StatusOr<EventBatch> SqliteStore::ReadEvents(absl::string_view id,
+                                                   uint64_t after_sequence,
+                                                   int max_events) {
+  return Read<EventBatch>([&](SqliteConnection& c) {
+    return QueryEvents(c, id, after_sequence, max_events);
+  });
+}
+
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+SqliteStore::CountTasksByStatus() {
+  return Read<std::map<v1::TaskStatus, uint64_t>>(
+      [&](SqliteConnection& c) { return QueryStatusCounts(c); });
+}
+
+absl::StatusOr<std::optional<WakeRecord>> SqliteStore::FindWake(
+    absl::string_view id, absl::string_view request_id) {
+  return Read<std::optional<WakeRecord>>(
+      [&](SqliteConnection& c) { return QueryWake(c, id, request_id); });
+}
+
+absl::Status SqliteStore::ForEachUnfinishedTask(
+    absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size) {
+  page_size = std::max(1, page_size);
+  int64_t after = 0;
+  for (;;) {
+    std::vector<std::pair<int64_t, TaskRecord>> page;
+    absl::Status read = readers_->Run([&](SqliteConnection& c) {
+      return QueryUnfinished(c, after, page_size, page);
+    });
+    if (!read.ok()) return read;
+    for (auto& [position, record] : page) {
+      if (absl::Status visited = visit(std::move(record)); !visited.ok()) {
+        return visited;
+      }
+    }
+    if (static_cast<int>(page.size()) < page_size) return absl::OkStatus();
+    after = page.back().first;
+  }
+}
+
+absl::StatusOr<uint64_t> SqliteStore::CountUnfinishedTasks() {
+  return Read<uint64_t>([](SqliteConnection& c) -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<int64_t> count =
+        c.QueryInt("SELECT count(*) FROM tasks WHERE finished_at_ns IS NULL");
+    if (!count.ok()) return count.status();
+    return static_cast<uint64_t>(*count);
+  });
+}
+
+}  // namespace corosched::server

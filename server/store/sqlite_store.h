@@ -1,0 +1,184 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
+#include "server/store/data_dir_lock.h"
+#include "server/store/group_commit.h"
+#include "server/store/sqlite_reader_pool.h"
+#include "server/store/task_store.h"
+
+namespace corosched::server {
+
+struct SqliteStoreOptions {
+  // The data directory (must exist): holds corosched.db (+ -wal, -shm) and
+  // the LOCK file.
+  std::string data_dir;
+  // Called once, on the writer thread, when the store fails for good (a
+  // failed write or fsync): the daemon logs it and exits non-zero. Must not
+  // block, call synchronous writes, or destroy the store.
+  absl::AnyInvocable<void(const absl::Status&)> on_fatal_error;
+  // Commit latency, batch sizes, failures. Not owned; outlives the store.
+  CommitObserver* observer = nullptr;
+  // PRAGMA quick_check at open; see sqlite_schema.h for its cost.
+  bool quick_check = true;
+  int max_batch_writes = 512;
+  int max_readers = 4;
+  // PurgeFinishedBefore deletes at most this many tasks per write, so that
+  // other writes queue behind one small delete at most.
+  int purge_chunk_tasks = 100;
+  int checkpoint_wal_pages = 4000;
+  // The SQLite VFS; empty: the default. Tests inject faults through one.
+  std::string vfs;
+};
+
+// The durable TaskStore (`--durability=sync`): one SQLite database in WAL
+// mode under the data directory, with group commit. Design, schema and the
+// failure rules: docs/durability.md.
+//
+//   SqliteStoreOptions options{.data_dir = config.data_dir};
+//   options.on_fatal_error = [](const absl::Status& s) { log; exit soon; };
+//   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+//       SqliteStore::Open(std::move(options));
+//   if (!store.ok()) { log store.status(); exit non-zero; }  // clear message
+//   (*store)->ForEachUnfinishedTask(resume);  // before SERVING
+//
+// Writes: every write goes through one writer thread that commits whatever
+// is queued as one transaction (group_commit.h). The synchronous TaskStore
+// methods queue their write and wait for its commit, so concurrent callers
+// share one fsync. The ...Async forms queue it and return at once; `done`
+// runs on the writer thread after the commit is on disk (never OK for
+// anything that is not), and must not block. RecordProgressAsync is the
+// exception: its commit may skip the fsync and a crash may lose it (the
+// task then repeats its last state on restart: at-least-once per state).
+//
+// Reads run on their own connections (WAL readers never block the writer)
+// and see every write whose commit has returned, so a caller that waited
+// for a write (or is in its `done`) reads it back.
+//
+// Failures: a storage failure makes every later write UNAVAILABLE, and
+// on_fatal_error fires once. Reads keep working while they can.
+//
+// Thread-safety: every method may be called from any thread, except that the
+// synchronous writes refuse (FAILED_PRECONDITION) on the writer thread,
+// where waiting for a commit would wait forever.
+class SqliteStore final : public TaskStore {
+ public:
+  static constexpr const char* kDatabaseFile = "corosched.db";
+
+  template <typename T>
+  using Done = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
+  // Locks the data directory, opens (or creates) the database, checks it
+  // and applies migrations (sqlite_schema.h), and starts the writer.
+  // FAILED_PRECONDITION when another store holds the directory or the
+  // database is from a newer release; DATA_LOSS when it is damaged.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      SqliteStoreOptions options);
+
+  // Commits and answers every queued write, then closes the database and
+  // releases the lock. REQUIRES: no other call is running or starts.
+  ~SqliteStore() override;
+
+  // --- TaskStore ---
+  absl::StatusOr<PutDefinitionResult> PutDefinition(
+      const v1::TaskDefinition& definition, absl::Time now) override;
+  absl::StatusOr<DefinitionRecord> GetDefinition(
+      absl::string_view name, absl::string_view version) override;
+  absl::StatusOr<DefinitionPage> ListDefinitions(
+      const DefinitionQuery& query) override;
+  absl::StatusOr<CreateTaskResult> CreateTask(
+      const TaskRecord& record,
+      std::vector<v1::TaskEvent> first_events) override;
+  absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override;
+  absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override;
+  absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
+                                          TaskProgress progress) override;
+  absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
+                                        uint64_t after_sequence,
+                                        int max_events) override;
+  absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
+      override;
+  absl::StatusOr<std::optional<WakeRecord>> FindWake(
+      absl::string_view id, absl::string_view request_id) override;
+  absl::Status RecordWake(absl::string_view id, absl::string_view request_id,
+                          const WakeRecord& wake,
+                          const v1::TaskSnapshot& snapshot) override;
+
+  // --- Asynchronous writes: same meaning as the synchronous ones ---
+  void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
+                          Done<PutDefinitionResult> done);
+  void CreateTaskAsync(TaskRecord record,
+                       std::vector<v1::TaskEvent> first_events,
+                       Done<CreateTaskResult> done);
+  void RecordWakeAsync(std::string id, std::string request_id, WakeRecord wake,
+                       v1::TaskSnapshot snapshot,
+                       absl::AnyInvocable<void(absl::Status)> done);
+  // Fire-and-forget (`done` may be empty): batched, may skip the fsync, and
+  // is lost if the process dies before its commit. Ordered with every other
+  // write: a later RecordWake's snapshot is never overwritten by it.
+  void RecordProgressAsync(std::string id, TaskProgress progress,
+                           Done<uint64_t> done = nullptr);
+
+  // --- Recovery ---
+
+  // Calls `visit` with every unfinished task (finished_at unset), oldest
+  // first, with its definition, inputs, labels, start_at, latest snapshot
+  // (mailbox and deadlines included) and last_event_sequence. Reads
+  // `page_size` tasks per read transaction and visits them outside it.
+  // Stops at, and returns, the first error of `visit`.
+  absl::Status ForEachUnfinishedTask(
+      absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size = 1000);
+  absl::StatusOr<uint64_t> CountUnfinishedTasks();
+
+  // --- Retention ---
+
+  // Deletes up to `max_rows` tasks that finished before `cutoff`, with their
+  // events, labels and wake ids, in writes of purge_chunk_tasks that queue
+  // behind other writes (never one long transaction). Returns how many it
+  // deleted; fewer than `max_rows` means none older are left. Not fsynced
+  // on its own: a crash may bring some back, for the next purge.
+  absl::StatusOr<int> PurgeFinishedBefore(absl::Time cutoff, int max_rows);
+  void PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
+                                Done<int> done);
+
+  // OK, or why the store stopped accepting writes.
+  absl::Status failure() const { return writer_->failure(); }
+  const std::string& database_path() const { return database_path_; }
+
+ private:
+  SqliteStore(std::unique_ptr<DataDirLock> lock, std::string database_path,
+              int purge_chunk_tasks)
+      : lock_(std::move(lock)),
+        database_path_(std::move(database_path)),
+        purge_chunk_tasks_(purge_chunk_tasks) {}
+
+  // Queues `apply` for the writer and hands its result to `done`.
+  template <typename T>
+  void Submit(absl::AnyInvocable<absl::StatusOr<T>(SqliteConnection&)> apply,
+              Done<T> done, bool durable);
+  // Starts a write with `start` and waits for its result.
+  template <typename T>
+  absl::StatusOr<T> Await(absl::FunctionRef<void(Done<T>)> start);
+  // Runs `read` in a read transaction on a reader connection.
+  template <typename T>
+  absl::StatusOr<T> Read(
+      absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read);
+  void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
+                  Done<int> done);
+
+  // Destroyed last: the lock outlives every connection.
+  const std::unique_ptr<DataDirLock> lock_;
+  const std::string database_path_;
+  const int purge_chunk_tasks_;
+  std::unique_ptr<SqliteReaderPool> readers_;
+  std::unique_ptr<GroupCommitWriter> writer_;
+};
+
+}  // namespace corosched::server

@@ -1,0 +1,313 @@
+// The TaskStore contract (task_store.h), run against both implementations:
+// the in-memory reference and the SQLite store on a real file in a temporary
+// directory. What the daemon relies on must hold for either.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/store/memory_store.h"
+#include "server/store/sqlite_store.h"
+#include "server/store/sqlite_store_test_records.h"
+#include "server/store/sqlite_test_dir.h"
+
+namespace corosched::server {
+namespace {
+
+using test_records::Definition;
+using test_records::Finished;
+using test_records::Ids;
+using test_records::kT0;
+using test_records::Output;
+using test_records::Task;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+struct StoreKind {
+  std::string name;
+  bool durable = false;
+};
+
+class TaskStoreContractTest : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().durable) {
+      store_ = std::make_unique<MemoryStore>();
+      return;
+    }
+    ASSERT_FALSE(dir_.path().empty());
+    auto opened = SqliteStore::Open({.data_dir = dir_.path()});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+  }
+
+  TaskStore& store() { return *store_; }
+
+  SqliteTestDir dir_;
+  std::unique_ptr<TaskStore> store_;
+};
+
+TEST_P(TaskStoreContractTest, RegistersDefinitionsOnceAndRefusesChanges) {
+  auto first = store().PutDefinition(Definition("hello", "1"), kT0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->created);
+  auto again =
+      store().PutDefinition(Definition("hello", "1"), kT0 + absl::Hours(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->record.registered_at, kT0);
+  auto changed = store().PutDefinition(Definition("hello", "1", "bye"), kT0);
+  EXPECT_EQ(changed.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(changed.status().message(), HasSubstr("new version"));
+}
+
+TEST_P(TaskStoreContractTest, GetsLatestVersionWhenVersionIsEmpty) {
+  ASSERT_TRUE(store().PutDefinition(Definition("hello", "2"), kT0).ok());
+  ASSERT_TRUE(store().PutDefinition(Definition("hello", "1"), kT0).ok());
+  auto latest = store().GetDefinition("hello", "");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->definition.version(), "1");  // registered last
+  EXPECT_EQ(store().GetDefinition("hello", "3").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().GetDefinition("nope", "").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(TaskStoreContractTest, ListsDefinitionsNewestFirstInPages) {
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(
+        store().PutDefinition(Definition("a", absl::StrCat(i)), kT0).ok());
+    ASSERT_TRUE(
+        store().PutDefinition(Definition("b", absl::StrCat(i)), kT0).ok());
+  }
+  DefinitionQuery query{.name = "a", .page_size = 2};
+  std::vector<std::string> versions;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().ListDefinitions(query);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& record : page->definitions) {
+      EXPECT_EQ(record.definition.name(), "a");
+      versions.push_back(record.definition.version());
+    }
+    if (page->next_page_token.empty()) break;
+    query.page_token = page->next_page_token;
+  }
+  EXPECT_THAT(versions, ElementsAre("5", "4", "3", "2", "1"));
+}
+
+TEST_P(TaskStoreContractTest, CreateIsIdempotentForTheSameFingerprint) {
+  TaskRecord record = Task("t1", v1::TASK_STATUS_READY);
+  record.request_fingerprint = "request-a";
+  auto created = store().CreateTask(record, {Output("x")});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(created->record.last_event_sequence, 1u);
+
+  auto repeated = store().CreateTask(record, {Output("y")});
+  ASSERT_TRUE(repeated.ok());
+  EXPECT_FALSE(repeated->created);
+  EXPECT_EQ(repeated->record.last_event_sequence, 1u);  // nothing written
+
+  record.request_fingerprint = "request-b";
+  EXPECT_EQ(store().CreateTask(record, {}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_P(TaskStoreContractTest, DaemonChosenIdsAreNeverReused) {
+  TaskRecord record = Task("t1", v1::TASK_STATUS_READY);  // no fingerprint
+  ASSERT_TRUE(store().CreateTask(record, {}).ok());
+  EXPECT_EQ(store().CreateTask(record, {}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_P(TaskStoreContractTest, KeepsEveryFieldOfATask) {
+  TaskRecord record = Task("t", v1::TASK_STATUS_SLEEPING, "hello",
+                           {{"team", "x"}, {"tier", "gold"}});
+  record.request_fingerprint = std::string("\0binary\xff", 8);
+  record.inputs["n"].set_number(3);
+  record.inputs["who"].set_string("ana");
+  record.start_at = kT0 + absl::Nanoseconds(1500);
+  record.snapshot.mutable_deadline()->set_seconds(1700000100);
+  record.snapshot.add_mailbox()->set_sequence(4);
+  ASSERT_TRUE(store().CreateTask(record, {}).ok());
+  auto stored = store().GetTask("t");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->request_fingerprint, record.request_fingerprint);
+  EXPECT_EQ(stored->definition.SerializeAsString(),
+            record.definition.SerializeAsString());
+  EXPECT_EQ(stored->inputs.at("n").number(), 3);
+  EXPECT_EQ(stored->inputs.at("who").string(), "ana");
+  EXPECT_EQ(stored->labels, record.labels);
+  EXPECT_EQ(stored->created_at, kT0);
+  EXPECT_EQ(stored->start_at, record.start_at);
+  EXPECT_FALSE(stored->finished_at.has_value());
+  EXPECT_EQ(stored->snapshot.SerializeAsString(),
+            record.snapshot.SerializeAsString());
+}
+
+TEST_P(TaskStoreContractTest, UnknownTaskIsNotFoundEverywhere) {
+  EXPECT_EQ(store().GetTask("x").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().ReadEvents("x", 0, 10).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().RecordProgress("x", {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().FindWake("x", "r").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().RecordWake("x", "r", {}, {}).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
+  ASSERT_TRUE(
+      store().CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("a")}).ok());
+  auto unended = store().ReadEvents("t", 0, 10);
+  ASSERT_TRUE(unended.ok());
+  EXPECT_FALSE(unended->task_ended);
+  TaskProgress progress;
+  progress.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
+  progress.events = {Output("b"), Finished(v1::TASK_STATUS_COMPLETED)};
+  progress.finished_at = kT0;
+  auto last = store().RecordProgress("t", std::move(progress));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(*last, 3u);
+
+  auto batch = store().ReadEvents("t", 1, 10);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->events.size(), 2u);
+  EXPECT_EQ(batch->events[0].sequence(), 2u);
+  EXPECT_EQ(batch->events[0].output().text(), "b");
+  EXPECT_TRUE(batch->events[1].has_finished());
+  EXPECT_TRUE(batch->task_ended);
+  EXPECT_EQ(batch->last_sequence, 3u);
+
+  auto limited = store().ReadEvents("t", 0, 1);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->events.size(), 1u);
+  EXPECT_EQ(limited->events[0].sequence(), 1u);
+  auto past_end = store().ReadEvents("t", 9, 10);
+  ASSERT_TRUE(past_end.ok());
+  EXPECT_THAT(past_end->events, IsEmpty());
+
+  auto record = store().GetTask("t");
+  ASSERT_TRUE(record.ok());
+  EXPECT_EQ(record->finished_at, kT0);
+  EXPECT_EQ(record->snapshot.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(record->last_event_sequence, 3u);
+}
+
+TEST_P(TaskStoreContractTest, ListsTasksNewestFirstWithFiltersAndPages) {
+  for (int i = 0; i < 7; ++i) {
+    TaskRecord record =
+        Task(absl::StrCat("t", i),
+             i % 2 == 0 ? v1::TASK_STATUS_AWAITING : v1::TASK_STATUS_READY,
+             i < 5 ? "hello" : "other", {{"team", i % 3 == 0 ? "x" : "y"}});
+    ASSERT_TRUE(store().CreateTask(record, {}).ok());
+  }
+  TaskQuery all{.page_size = 100};
+  EXPECT_THAT(Ids(*store().ListTasks(all)),
+              ElementsAre("t6", "t5", "t4", "t3", "t2", "t1", "t0"));
+  TaskQuery awaiting{.status = v1::TASK_STATUS_AWAITING, .page_size = 100};
+  EXPECT_THAT(Ids(*store().ListTasks(awaiting)),
+              ElementsAre("t6", "t4", "t2", "t0"));
+  TaskQuery hello_x{
+      .definition_name = "hello", .labels = {{"team", "x"}}, .page_size = 100};
+  EXPECT_THAT(Ids(*store().ListTasks(hello_x)), ElementsAre("t3", "t0"));
+  TaskQuery two_labels{.labels = {{"team", "x"}, {"missing", "label"}},
+                       .page_size = 100};
+  EXPECT_THAT(Ids(*store().ListTasks(two_labels)), IsEmpty());
+
+  TaskQuery paged{.page_size = 3};
+  std::vector<std::string> ids;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().ListTasks(paged);
+    ASSERT_TRUE(page.ok());
+    EXPECT_LE(page->tasks.size(), 3u);
+    for (const std::string& id : Ids(*page)) ids.push_back(id);
+    if (page->next_page_token.empty()) break;
+    paged.page_token = page->next_page_token;
+  }
+  EXPECT_THAT(ids, ElementsAre("t6", "t5", "t4", "t3", "t2", "t1", "t0"));
+}
+
+TEST_P(TaskStoreContractTest, RefusesPageTokensItDidNotIssue) {
+  TaskQuery query{.page_size = 10, .page_token = "garbage"};
+  auto page = store().ListTasks(query);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(page.status().message(), HasSubstr("page_token"));
+  DefinitionQuery definitions{.page_size = 10, .page_token = "p1.x"};
+  EXPECT_EQ(store().ListDefinitions(definitions).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(TaskStoreContractTest, CountsTasksByStatusAcrossChanges) {
+  ASSERT_TRUE(store().CreateTask(Task("a", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(store().CreateTask(Task("b", v1::TASK_STATUS_READY), {}).ok());
+  TaskProgress progress;
+  progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  ASSERT_TRUE(store().RecordProgress("a", progress).ok());
+  auto counts = store().CountTasksByStatus();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts,
+            (std::map<v1::TaskStatus, uint64_t>{
+                {v1::TASK_STATUS_READY, 1}, {v1::TASK_STATUS_AWAITING, 1}}));
+}
+
+TEST_P(TaskStoreContractTest, RemembersTheFirstAnswerToAWakeRequestId) {
+  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  auto none = store().FindWake("t", "r1");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  v1::TaskSnapshot snapshot;
+  snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  snapshot.add_mailbox()->set_sequence(1);
+  ASSERT_TRUE(
+      store()
+          .RecordWake("t", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, snapshot)
+          .ok());
+  ASSERT_TRUE(
+      store()
+          .RecordWake("t", "r1", {v1::WakeTaskResponse::CONSUMED, 2}, snapshot)
+          .ok());
+  auto found = store().FindWake("t", "r1");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->disposition, v1::WakeTaskResponse::BUFFERED);
+  EXPECT_EQ((*found)->sequence, 1u);
+  EXPECT_EQ(store().GetTask("t")->snapshot.mailbox_size(), 1);
+  EXPECT_FALSE(store().FindWake("t", "r2")->has_value());
+}
+
+TEST_P(TaskStoreContractTest, ConcurrentCreatesOfOneIdCreateItOnce) {
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      TaskRecord record = Task("same", v1::TASK_STATUS_READY);
+      record.request_fingerprint = "f";
+      auto result = store().CreateTask(record, {Output("x")});
+      ASSERT_TRUE(result.ok()) << result.status();
+      if (result->created) created.fetch_add(1);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(store().ReadEvents("same", 0, 10)->events.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, TaskStoreContractTest,
+                         ::testing::Values(StoreKind{"Memory", false},
+                                           StoreKind{"Sqlite", true}),
+                         [](const ::testing::TestParamInfo<StoreKind>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace corosched::server

@@ -1,0 +1,68 @@
+#include "server/store/sqlite_task_rows.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/store/store_keys.h"
+
+namespace corosched::server {
+namespace {
+
+absl::Status Unparsable(absl::string_view id, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(
+      "task \"", id, "\": its stored ", what,
+      " cannot be parsed; the database is damaged or was written by an "
+      "incompatible build"));
+}
+
+}  // namespace
+
+bool ParseStored(absl::string_view bytes,
+                 google::protobuf::MessageLite& message) {
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+int64_t ToStoredTime(absl::Time time) { return absl::ToUnixNanos(time); }
+
+absl::Time FromStoredTime(int64_t nanos) { return absl::FromUnixNanos(nanos); }
+
+std::string EncodeInputsAndLabels(const TaskRecord& record) {
+  v1::SubmitTaskRequest holder;
+  *holder.mutable_inputs() = record.inputs;
+  holder.mutable_labels()->insert(record.labels.begin(), record.labels.end());
+  return DeterministicBytes(holder);
+}
+
+int64_t DefinitionDigest(absl::string_view bytes) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return static_cast<int64_t>(hash);  // SQLite integers are signed
+}
+
+absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row) {
+  TaskRecord record;
+  record.id = std::string(row.Text(1));
+  record.request_fingerprint = std::string(row.Blob(2));
+  if (!ParseStored(row.Blob(3), record.definition)) {
+    return Unparsable(record.id, "definition");
+  }
+  v1::SubmitTaskRequest holder;
+  if (!ParseStored(row.Blob(4), holder)) {
+    return Unparsable(record.id, "inputs and labels");
+  }
+  record.inputs.swap(*holder.mutable_inputs());
+  record.labels.insert(holder.labels().begin(), holder.labels().end());
+  record.created_at = FromStoredTime(row.Int(5));
+  if (!row.IsNull(6)) record.start_at = FromStoredTime(row.Int(6));
+  if (!row.IsNull(7)) record.finished_at = FromStoredTime(row.Int(7));
+  if (!ParseStored(row.Blob(8), record.snapshot)) {
+    return Unparsable(record.id, "snapshot");
+  }
+  record.last_event_sequence = static_cast<uint64_t>(row.Int(9));
+  return record;
+}
+
+}  // namespace corosched::server

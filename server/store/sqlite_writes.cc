@@ -1,0 +1,265 @@
+#include "server/store/sqlite_writes.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/store/sqlite_queries.h"
+#include "server/store/sqlite_task_rows.h"
+#include "server/store/store_keys.h"
+
+namespace corosched::server {
+namespace {
+
+// What a write needs to know of an existing task.
+struct TaskKey {
+  int64_t position = 0;
+  uint64_t last_event_sequence = 0;
+  std::string request_fingerprint;
+};
+
+absl::StatusOr<std::optional<TaskKey>> FindTaskKey(SqliteConnection& connection,
+                                                   absl::string_view id) {
+  absl::StatusOr<SqliteStatement> select = connection.Prepare(
+      "SELECT position, last_event_sequence, request_fingerprint FROM tasks "
+      "WHERE id = ?1");
+  if (!select.ok()) return select.status();
+  select->BindText(1, id);
+  absl::StatusOr<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::nullopt;
+  return TaskKey{select->Int(0), static_cast<uint64_t>(select->Int(1)),
+                 std::string(select->Blob(2))};
+}
+
+// The id of `definition` in task_definitions, stored now if it is new.
+absl::StatusOr<int64_t> StoreTaskDefinition(
+    SqliteConnection& connection, const v1::TaskDefinition& definition) {
+  const std::string bytes = DeterministicBytes(definition);
+  const int64_t digest = DefinitionDigest(bytes);
+  absl::StatusOr<SqliteStatement> select = connection.Prepare(
+      "SELECT id FROM task_definitions WHERE digest = ?1 AND definition = ?2");
+  if (!select.ok()) return select.status();
+  select->BindInt(1, digest);
+  select->BindBlob(2, bytes);
+  absl::StatusOr<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (*row) return select->Int(0);
+  absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+      "INSERT INTO task_definitions (digest, definition) VALUES (?1, ?2)");
+  if (!insert.ok()) return insert.status();
+  insert->BindInt(1, digest);
+  insert->BindBlob(2, bytes);
+  if (absl::Status run = insert->Run(); !run.ok()) return run;
+  return connection.last_insert_rowid();
+}
+
+absl::Status InsertLabels(SqliteConnection& connection, int64_t task,
+                          const std::map<std::string, std::string>& labels) {
+  for (const auto& [key, value] : labels) {
+    absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+        "INSERT INTO task_labels (task, key, value) VALUES (?1, ?2, ?3)");
+    if (!insert.ok()) return insert.status();
+    insert->BindInt(1, task);
+    insert->BindText(2, key);
+    insert->BindText(3, value);
+    if (absl::Status run = insert->Run(); !run.ok()) return run;
+  }
+  return absl::OkStatus();
+}
+
+// Appends `events` numbered after `last_sequence`; returns the new last.
+absl::StatusOr<uint64_t> AppendEvents(SqliteConnection& connection,
+                                      int64_t task, uint64_t last_sequence,
+                                      std::vector<v1::TaskEvent>& events) {
+  for (v1::TaskEvent& event : events) {
+    event.set_sequence(++last_sequence);
+    absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+        "INSERT INTO events (task, sequence, event) VALUES (?1, ?2, ?3)");
+    if (!insert.ok()) return insert.status();
+    insert->BindInt(1, task);
+    insert->BindInt(2, static_cast<int64_t>(last_sequence));
+    insert->BindBlob(3, event.SerializeAsString());
+    if (absl::Status run = insert->Run(); !run.ok()) return run;
+  }
+  return last_sequence;
+}
+
+absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
+                                   const TaskRecord& record,
+                                   int64_t definition_id) {
+  absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+      "INSERT INTO tasks (id, request_fingerprint, definition_id, "
+      "definition_name, inputs_and_labels, created_at_ns, start_at_ns, "
+      "finished_at_ns, status, snapshot, last_event_sequence) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)");
+  if (!insert.ok()) return insert.status();
+  insert->BindText(1, record.id);
+  insert->BindBlob(2, record.request_fingerprint);
+  insert->BindInt(3, definition_id);
+  insert->BindText(4, record.definition.name());
+  insert->BindBlob(5, EncodeInputsAndLabels(record));
+  insert->BindInt(6, ToStoredTime(record.created_at));
+  if (record.start_at.has_value()) {
+    insert->BindInt(7, ToStoredTime(*record.start_at));
+  }
+  if (record.finished_at.has_value()) {
+    insert->BindInt(8, ToStoredTime(*record.finished_at));
+  }
+  insert->BindInt(9, record.snapshot.status());
+  insert->BindBlob(10, record.snapshot.SerializeAsString());
+  if (absl::Status run = insert->Run(); !run.ok()) return run;
+  return connection.last_insert_rowid();
+}
+
+// Sets the task's event counters after AppendEvents.
+absl::Status UpdateEventCounters(SqliteConnection& connection, int64_t task,
+                                 uint64_t last_sequence,
+                                 const std::vector<v1::TaskEvent>& events) {
+  if (events.empty()) return absl::OkStatus();
+  absl::StatusOr<SqliteStatement> update = connection.Prepare(
+      "UPDATE tasks SET last_event_sequence = ?2, ended = ?3 "
+      "WHERE position = ?1");
+  if (!update.ok()) return update.status();
+  update->BindInt(1, task);
+  update->BindInt(2, static_cast<int64_t>(last_sequence));
+  update->BindInt(3, events.back().has_finished() ? 1 : 0);
+  return update->Run();
+}
+
+absl::Status UpdateSnapshot(SqliteConnection& connection, int64_t task,
+                            const v1::TaskSnapshot& snapshot,
+                            std::optional<absl::Time> finished_at) {
+  absl::StatusOr<SqliteStatement> update = connection.Prepare(
+      "UPDATE tasks SET snapshot = ?2, status = ?3, "
+      "finished_at_ns = coalesce(finished_at_ns, ?4) WHERE position = ?1");
+  if (!update.ok()) return update.status();
+  update->BindInt(1, task);
+  update->BindBlob(2, snapshot.SerializeAsString());
+  update->BindInt(3, snapshot.status());
+  if (finished_at.has_value()) update->BindInt(4, ToStoredTime(*finished_at));
+  return update->Run();
+}
+
+}  // namespace
+
+absl::StatusOr<PutDefinitionResult> WriteDefinition(
+    SqliteConnection& connection, const v1::TaskDefinition& definition,
+    absl::Time now) {
+  auto existing =
+      FindDefinition(connection, definition.name(), definition.version());
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    if (DeterministicBytes((*existing)->definition) !=
+        DeterministicBytes(definition)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "definition \"", definition.name(), "\" version \"",
+          definition.version(),
+          "\" is already registered with different contents; register the "
+          "change under a new version"));
+    }
+    return PutDefinitionResult{**std::move(existing), false};
+  }
+  absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+      "INSERT INTO definitions (name, version, definition, registered_at_ns) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!insert.ok()) return insert.status();
+  insert->BindText(1, definition.name());
+  insert->BindText(2, definition.version());
+  insert->BindBlob(3, DeterministicBytes(definition));
+  insert->BindInt(4, ToStoredTime(now));
+  if (absl::Status run = insert->Run(); !run.ok()) return run;
+  return PutDefinitionResult{{definition, now}, true};
+}
+
+absl::StatusOr<CreateTaskResult> WriteNewTask(
+    SqliteConnection& connection, const TaskRecord& record,
+    std::vector<v1::TaskEvent> first_events) {
+  auto existing = FindTaskKey(connection, record.id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    const std::string& fingerprint = (*existing)->request_fingerprint;
+    if (fingerprint.empty() || fingerprint != record.request_fingerprint) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "task id \"", record.id,
+          "\" was already used by a different submit request; choose another "
+          "id, or repeat the original request exactly"));
+    }
+    auto found = FindTask(connection, record.id);
+    if (!found.ok()) return found.status();
+    return CreateTaskResult{**std::move(found), false};
+  }
+  auto definition_id = StoreTaskDefinition(connection, record.definition);
+  if (!definition_id.ok()) return definition_id.status();
+  auto task = InsertTask(connection, record, *definition_id);
+  if (!task.ok()) return task.status();
+  if (absl::Status labels = InsertLabels(connection, *task, record.labels);
+      !labels.ok()) {
+    return labels;
+  }
+  auto last = AppendEvents(connection, *task, 0, first_events);
+  if (!last.ok()) return last.status();
+  absl::Status counted =
+      UpdateEventCounters(connection, *task, *last, first_events);
+  if (!counted.ok()) return counted;
+  CreateTaskResult result{record, true};
+  result.record.last_event_sequence = *last;
+  return result;
+}
+
+absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
+                                       absl::string_view id,
+                                       TaskProgress progress) {
+  auto task = FindTaskKey(connection, id);
+  if (!task.ok()) return task.status();
+  if (!task->has_value()) return TaskNotFoundError(id);
+  const int64_t position = (*task)->position;
+  absl::Status updated = UpdateSnapshot(connection, position, progress.snapshot,
+                                        progress.finished_at);
+  if (!updated.ok()) return updated;
+  auto last = AppendEvents(connection, position, (*task)->last_event_sequence,
+                           progress.events);
+  if (!last.ok()) return last.status();
+  absl::Status counted =
+      UpdateEventCounters(connection, position, *last, progress.events);
+  if (!counted.ok()) return counted;
+  return *last;
+}
+
+absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
+                       absl::string_view request_id, const WakeRecord& wake,
+                       const v1::TaskSnapshot& snapshot) {
+  auto task = FindTaskKey(connection, id);
+  if (!task.ok()) return task.status();
+  if (!task->has_value()) return TaskNotFoundError(id);
+  const int64_t position = (*task)->position;
+  if (!request_id.empty()) {
+    // The first answer stays: a repeated request id changes nothing here.
+    absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+        "INSERT INTO wakes (task, request_id, disposition, sequence) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
+    if (!insert.ok()) return insert.status();
+    insert->BindInt(1, position);
+    insert->BindText(2, request_id);
+    insert->BindInt(3, wake.disposition);
+    insert->BindInt(4, static_cast<int64_t>(wake.sequence));
+    if (absl::Status run = insert->Run(); !run.ok()) return run;
+  }
+  return UpdateSnapshot(connection, position, snapshot, std::nullopt);
+}
+
+absl::StatusOr<int> DeleteFinishedBefore(SqliteConnection& connection,
+                                         absl::Time cutoff, int max_tasks) {
+  absl::StatusOr<SqliteStatement> remove = connection.Prepare(
+      "DELETE FROM tasks WHERE position IN (SELECT position FROM tasks "
+      "WHERE finished_at_ns < ?1 ORDER BY finished_at_ns LIMIT ?2)");
+  if (!remove.ok()) return remove.status();
+  remove->BindInt(1, ToStoredTime(cutoff));
+  remove->BindInt(2, max_tasks);
+  if (absl::Status run = remove->Run(); !run.ok()) return run;
+  return connection.changes();
+}
+
+}  // namespace corosched::server
