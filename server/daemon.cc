@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
                daemon->executor_->Stats().worker_queue_depths.size());
   // Anything that must happen before serving (recovering tasks from a
   // durable store) goes here, while health says NOT_SERVING.
-  daemon->server_->GetHealthCheckService()->SetServingStatus(true);
+  daemon->SetServing(true);
   if (absl::Status ready = daemon->WriteReadyFile(); !ready.ok()) {
     return ready;
   }
@@ -84,8 +84,14 @@ absl::Status Daemon::BuildServer() {
         "corosched-server running there?)"));
   }
   address_ = BoundAddress(config_.listen, port);
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  SetServing(false);
   return absl::OkStatus();
+}
+
+void Daemon::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(v1::Scheduler::service_full_name(), serving);
+  health->SetServingStatus(serving);  // every service, and "" (the server)
 }
 
 absl::Status Daemon::WriteReadyFile() const {
@@ -115,7 +121,7 @@ void Daemon::Drain() {
   spdlog::info("event=drain_begin unfinished_tasks={} timeout={}",
                runner_->live_count(),
                absl::FormatDuration(config_.drain_timeout));
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  SetServing(false);
   tasks_->BeginDrain();
   // Keep part of the budget for stopping the executor and closing calls.
   const absl::Duration reserve =

@@ -58,6 +58,8 @@ class Daemon {
   explicit Daemon(const ServerConfig& config) : config_(config) {}
 
   absl::Status BuildServer();
+  // Health for the server ("") and corosched.v1.Scheduler.
+  void SetServing(bool serving);
   absl::Status WriteReadyFile() const;
   // Steps 3 and 4 of Drain, with the gRPC server given until `deadline`.
   void Stop(absl::Time deadline);

@@ -33,6 +33,10 @@ TEST(LifecycleTest, HealthIsServingOnceReadyAndUnreachableAfterExit) {
   auto channel = (*server)->NewChannel();
   EXPECT_EQ(testing::CheckHealth(channel).value_or(-1),
             testing::kHealthServing);
+  EXPECT_EQ(
+      testing::CheckHealth(channel, absl::Seconds(5), "corosched.v1.Scheduler")
+          .value_or(-1),
+      testing::kHealthServing);
   EXPECT_THAT((*server)->Stderr(), HasSubstr("event=ready address="));
   absl::StatusOr<int> code = (*server)->Stop();
   ASSERT_TRUE(code.ok());
@@ -62,6 +66,10 @@ TEST(LifecycleTest, GracefulDrainLetsTasksInFlightFinish) {
     return testing::CheckHealth(channel).value_or(-1) ==
            testing::kHealthNotServing;
   }));
+  EXPECT_EQ(
+      testing::CheckHealth(channel, absl::Seconds(5), "corosched.v1.Scheduler")
+          .value_or(-1),
+      testing::kHealthNotServing);
   v1::SubmitTaskRequest request;
   *request.mutable_definition() = LoadExample("hello.json");
   v1::SubmitTaskResponse response;
