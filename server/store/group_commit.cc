@@ -188,12 +188,15 @@ void GroupCommitWriter::Fail(const absl::Status& cause,
     }
     reason = failure_;
   }
+  if (first) {  // the daemon hears of it before any client does
+    if (options_.observer != nullptr) {
+      options_.observer->OnStorageFailure(reason);
+    }
+    if (options_.on_fatal_error) options_.on_fatal_error(reason);
+  }
   for (Write& write : batch) {
     if (write.done) std::move(write.done)(reason);
   }
-  if (!first) return;
-  if (options_.observer != nullptr) options_.observer->OnStorageFailure(reason);
-  if (options_.on_fatal_error) options_.on_fatal_error(reason);
 }
 
 int GroupCommitWriter::OnWalCommit(void* self, sqlite3* /*db*/,

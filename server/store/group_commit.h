@@ -27,7 +27,8 @@
 // puts the writer in a failed state for good:
 //   - every write of the batch, every queued write and every later one is
 //     answered UNAVAILABLE with the reason; none is ever answered OK;
-//   - the observer's OnStorageFailure and then `on_fatal_error` run once.
+//   - the observer's OnStorageFailure and then `on_fatal_error` run once,
+//     before any write is answered with the failure.
 // A caller answered UNAVAILABLE does not know whether its write reached the
 // disk (the fsync may have failed after the data was written): it retries
 // with the same idempotency key, on a restarted daemon.

@@ -100,12 +100,14 @@ END;
 constexpr const char* kMigrations[] = {kSchemaV1};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
-absl::Status Unreadable(const SqliteConnection& connection,
-                        const absl::Status& error) {
+// DATA_LOSS errors (SQLITE_CORRUPT, SQLITE_NOTADB) get what to do next;
+// others (an I/O error, say) pass as they are.
+absl::Status Unreadable(const std::string& path, const absl::Status& error) {
+  if (!absl::IsDataLoss(error)) return error;
   return absl::DataLossError(absl::StrCat(
-      "the store's database ", connection.path(),
-      " cannot be read: ", error.message(),
-      ". It was left as it is. Restore it from a backup, or move it (with "
+      "the store's database ", path,
+      " is damaged or is not a SQLite database (", error.message(),
+      "). It was left as it is: restore it from a backup, or move it (with "
       "its -wal and -shm files) out of the data directory to start with an "
       "empty store; corosched-server never replaces it by itself"));
 }
@@ -113,18 +115,19 @@ absl::Status Unreadable(const SqliteConnection& connection,
 absl::Status QuickCheck(SqliteConnection& connection) {
   absl::StatusOr<SqliteStatement> check =
       connection.Prepare("PRAGMA quick_check(5)");
-  if (!check.ok()) return Unreadable(connection, check.status());
+  if (!check.ok()) return Unreadable(connection.path(), check.status());
   std::vector<std::string> findings;
   for (;;) {
     absl::StatusOr<bool> row = check->Step();
-    if (!row.ok()) return Unreadable(connection, row.status());
+    if (!row.ok()) return Unreadable(connection.path(), row.status());
     if (!*row) break;
     if (check->Text(0) != "ok") findings.emplace_back(check->Text(0));
   }
   if (findings.empty()) return absl::OkStatus();
-  return Unreadable(connection, absl::DataLossError(absl::StrCat(
-                                    "the file is corrupt (quick_check: ",
-                                    absl::StrJoin(findings, "; "), ")")));
+  return Unreadable(
+      connection.path(),
+      absl::DataLossError(absl::StrCat("the file is corrupt (quick_check: ",
+                                       absl::StrJoin(findings, "; "), ")")));
 }
 
 // Refuses files this build must not change: another program's database, or
@@ -134,8 +137,9 @@ absl::Status CheckOwner(SqliteConnection& connection, int64_t version) {
       connection.QueryInt("PRAGMA application_id");
   absl::StatusOr<int64_t> tables =
       connection.QueryInt("SELECT count(*) FROM sqlite_schema");
-  if (!application.ok()) return Unreadable(connection, application.status());
-  if (!tables.ok()) return Unreadable(connection, tables.status());
+  if (!application.ok())
+    return Unreadable(connection.path(), application.status());
+  if (!tables.ok()) return Unreadable(connection.path(), tables.status());
   const bool empty = version == 0 && *tables == 0;
   if (!empty && *application != kSqliteApplicationId) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -183,11 +187,26 @@ absl::Status Migrate(SqliteConnection& connection) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenStoreDatabase(
+    const SqliteConnection::Options& options, const SchemaOptions& schema) {
+  absl::StatusOr<std::unique_ptr<SqliteConnection>> connection =
+      SqliteConnection::Open(options);
+  if (absl::IsDataLoss(connection.status())) {
+    return Unreadable(options.path, connection.status());
+  }
+  if (!connection.ok()) return connection.status();
+  if (absl::Status prepared = PrepareSchema(**connection, schema);
+      !prepared.ok()) {
+    return prepared;
+  }
+  return connection;
+}
+
 absl::Status PrepareSchema(SqliteConnection& connection,
                            const SchemaOptions& options) {
   // The first read of the header: an unreadable file fails here.
   absl::StatusOr<int64_t> version = connection.QueryInt("PRAGMA user_version");
-  if (!version.ok()) return Unreadable(connection, version.status());
+  if (!version.ok()) return Unreadable(connection.path(), version.status());
   if (options.quick_check) {
     if (absl::Status checked = QuickCheck(connection); !checked.ok()) {
       return checked;

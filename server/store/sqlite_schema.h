@@ -5,11 +5,11 @@
 // sqlite_schema.cc.
 //
 // The schema version is `PRAGMA user_version`; `PRAGMA application_id` marks
-// the file as Corosched's. PrepareSchema runs once at start-up, on the
-// writer connection, before anything else touches the file:
+// the file as Corosched's. OpenStoreDatabase opens the writer connection at
+// start-up and prepares the schema before anything else touches the file:
 //
 //   1. Read the header. A file SQLite cannot read (SQLITE_NOTADB, CORRUPT)
-//      stops start-up with DATA_LOSS naming the file.
+//      stops start-up with DATA_LOSS naming the file and what to do.
 //   2. `PRAGMA quick_check` (when asked). Any finding stops start-up with
 //      DATA_LOSS naming the file and the first findings.
 //   3. A schema newer than this build's, or a database some other program
@@ -20,7 +20,10 @@
 // Nothing here ever deletes or replaces the file; every refusal says what
 // the operator can do instead.
 
+#include <memory>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "server/store/sqlite_connection.h"
 
 namespace corosched::server {
@@ -38,7 +41,13 @@ struct SchemaOptions {
   bool quick_check = true;
 };
 
-// REQUIRES: `connection` is the only writer and no transaction is open.
+// Opens the store's writer connection with `options` (options.writer set)
+// and prepares the schema, as above.
+absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenStoreDatabase(
+    const SqliteConnection::Options& options, const SchemaOptions& schema);
+
+// Steps 1 to 4 on an open connection. REQUIRES: `connection` is the only
+// writer and no transaction is open.
 absl::Status PrepareSchema(SqliteConnection& connection,
                            const SchemaOptions& options);
 

@@ -22,11 +22,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       .vfs = options.vfs,
       .writer = true};
   absl::StatusOr<std::unique_ptr<SqliteConnection>> writer =
-      SqliteConnection::Open(connection);
+      OpenStoreDatabase(connection, {.quick_check = options.quick_check});
   if (!writer.ok()) return writer.status();
-  absl::Status schema =
-      PrepareSchema(**writer, {.quick_check = options.quick_check});
-  if (!schema.ok()) return schema;
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(
       *std::move(lock), connection.path, options.purge_chunk_tasks));

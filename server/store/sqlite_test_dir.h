@@ -1,8 +1,11 @@
 #pragma once
 
-// A fresh directory for one test's data directory, removed with everything
-// in it when the test ends. Under $TEST_TMPDIR when set, else /tmp.
+// Test helpers for the SQLite store: a fresh directory for one test's data
+// directory, removed with everything in it when the test ends (under
+// $TEST_TMPDIR when set, else /tmp), and raw SQL on a database file, to set
+// up or inspect what the store must cope with.
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <cstdlib>
@@ -34,5 +37,38 @@ class SqliteTestDir {
  private:
   std::string path_;
 };
+
+// Runs `sql` on the database at `path` through a connection of its own.
+// Returns "" or SQLite's error message.
+inline std::string RunSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string error;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) !=
+      SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+  } else if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) !=
+             SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+  }
+  sqlite3_close(db);
+  return error;
+}
+
+// The first column of the first row of `sql`, or -1.
+inline int64_t QuerySqlInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* statement = nullptr;
+  int64_t value = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW) {
+    value = sqlite3_column_int64(statement, 0);
+  }
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return value;
+}
 
 }  // namespace corosched::server

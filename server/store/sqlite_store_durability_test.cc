@@ -1,0 +1,209 @@
+// The SQLite store across restarts: what was acknowledged is there after a
+// reopen, the data directory is locked, and a database the store must not
+// touch (newer schema, damaged, someone else's) stops it with a clear
+// message and is left as it was.
+
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/store/sqlite_schema.h"
+#include "server/store/sqlite_store.h"
+#include "server/store/sqlite_store_test_records.h"
+#include "server/store/sqlite_test_dir.h"
+
+namespace corosched::server {
+namespace {
+
+using test_records::Definition;
+using test_records::Finish;
+using test_records::Ids;
+using test_records::kT0;
+using test_records::Output;
+using test_records::Task;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class SqliteStoreDurabilityTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<std::unique_ptr<SqliteStore>> Open() {
+    return SqliteStore::Open({.data_dir = dir_.path()});
+  }
+  std::unique_ptr<SqliteStore> OpenOrDie() {
+    auto store = Open();
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  std::string database() const { return dir_.file(SqliteStore::kDatabaseFile); }
+
+  std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  SqliteTestDir dir_;
+};
+
+TEST_F(SqliteStoreDurabilityTest, EverythingAcknowledgedIsThereAfterReopen) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->PutDefinition(Definition("hello", "1"), kT0).ok());
+    TaskRecord task =
+        Task("t1", v1::TASK_STATUS_AWAITING, "hello", {{"team", "x"}});
+    task.request_fingerprint = "request-1";
+    task.start_at = kT0 + absl::Seconds(5);
+    ASSERT_TRUE(store->CreateTask(task, {Output("a")}).ok());
+    ASSERT_TRUE(store->CreateTask(Task("t2", v1::TASK_STATUS_READY), {}).ok());
+    v1::TaskSnapshot woken = task.snapshot;
+    woken.add_mailbox()->set_sequence(1);
+    ASSERT_TRUE(
+        store
+            ->RecordWake("t1", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, woken)
+            .ok());
+    ASSERT_TRUE(
+        store->RecordProgress("t2", Finish(v1::TASK_STATUS_COMPLETED, kT0))
+            .ok());
+  }
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->GetDefinition("hello", "1").ok());
+  auto t1 = store->GetTask("t1");
+  ASSERT_TRUE(t1.ok()) << t1.status();
+  EXPECT_EQ(t1->snapshot.mailbox_size(), 1);
+  EXPECT_EQ(t1->start_at, kT0 + absl::Seconds(5));
+  EXPECT_EQ(t1->labels.at("team"), "x");
+  EXPECT_EQ((*store->FindWake("t1", "r1"))->sequence, 1u);
+  EXPECT_EQ(store->ReadEvents("t1", 0, 10)->events[0].output().text(), "a");
+  auto t2 = store->GetTask("t2");
+  ASSERT_TRUE(t2.ok());
+  EXPECT_EQ(t2->finished_at, kT0);
+  EXPECT_TRUE(store->ReadEvents("t2", 0, 10)->task_ended);
+  EXPECT_THAT(Ids(*store->ListTasks({.page_size = 10})),
+              ElementsAre("t2", "t1"));
+  // Idempotency keys still de-duplicate after the restart.
+  TaskRecord again = Task("t1", v1::TASK_STATUS_AWAITING);
+  again.request_fingerprint = "request-1";
+  auto repeated = store->CreateTask(again, {});
+  ASSERT_TRUE(repeated.ok());
+  EXPECT_FALSE(repeated->created);
+  again.request_fingerprint = "request-2";
+  EXPECT_EQ(store->CreateTask(again, {}).status().code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(SqliteStoreDurabilityTest, ClosingCommitsAndAnswersQueuedWrites) {
+  constexpr int kTasks = 50;
+  std::vector<absl::Status> answers(kTasks, absl::UnknownError("unanswered"));
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < kTasks; ++i) {
+      store->CreateTaskAsync(
+          Task(absl::StrCat("t", i), v1::TASK_STATUS_READY), {},
+          [&answers, i](absl::StatusOr<CreateTaskResult> result) {
+            answers[i] = result.status();
+          });
+    }
+  }  // destroyed at once, with writes still queued
+  for (const absl::Status& answer : answers) EXPECT_TRUE(answer.ok()) << answer;
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->ListTasks({.page_size = 100})->tasks.size(),
+            static_cast<size_t>(kTasks));
+}
+
+TEST_F(SqliteStoreDurabilityTest, CreatesTheSchemaInWalMode) {
+  { ASSERT_NE(OpenOrDie(), nullptr); }
+  EXPECT_EQ(QuerySqlInt(database(), "PRAGMA user_version"),
+            kSqliteSchemaVersion);
+  EXPECT_EQ(QuerySqlInt(database(), "PRAGMA application_id"),
+            kSqliteApplicationId);
+  EXPECT_EQ(RunSql(database(),
+                   "SELECT 1 FROM pragma_journal_mode "
+                   "WHERE journal_mode = 'wal'"),
+            "");
+}
+
+TEST_F(SqliteStoreDurabilityTest, ASecondStoreOnTheSameDirectoryIsRefused) {
+  auto first = OpenOrDie();
+  ASSERT_NE(first, nullptr);
+  auto second = Open();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()),
+              AllOf(HasSubstr(dir_.path()), HasSubstr("in use"),
+                    HasSubstr(absl::StrCat("pid ", getpid())),
+                    HasSubstr("--data-dir")));
+  first.reset();  // the lock goes with the store
+  EXPECT_TRUE(Open().ok());
+}
+
+TEST_F(SqliteStoreDurabilityTest, RefusesADatabaseFromANewerSchema) {
+  { ASSERT_NE(OpenOrDie(), nullptr); }
+  ASSERT_EQ(RunSql(database(), "PRAGMA user_version = 99"), "");
+  auto store = Open();
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()),
+              AllOf(HasSubstr(database()), HasSubstr("schema version 99"),
+                    HasSubstr("newer")));
+  EXPECT_EQ(QuerySqlInt(database(), "PRAGMA user_version"), 99);  // untouched
+}
+
+TEST_F(SqliteStoreDurabilityTest, RefusesAFileThatIsNotADatabase) {
+  const std::string garbage(8192, 'x');
+  std::ofstream(database(), std::ios::binary) << garbage;
+  auto store = Open();
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(store.status().message()),
+              AllOf(HasSubstr(database()), HasSubstr("damaged"),
+                    HasSubstr("backup"), HasSubstr("never replaces")));
+  EXPECT_EQ(ReadFile(database()), garbage);
+}
+
+TEST_F(SqliteStoreDurabilityTest, RefusesACorruptDatabase) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(store
+                      ->CreateTask(
+                          Task(absl::StrCat("task-", i), v1::TASK_STATUS_READY),
+                          {Output(std::string(100, 'o'))})
+                      .ok());
+    }
+  }  // closed: the WAL is checkpointed into the database file
+  std::string bytes = ReadFile(database());
+  ASSERT_GT(bytes.size(), 8 * 4096u);
+  for (size_t i = 2 * 4096; i < 6 * 4096; ++i) bytes[i] = '\xA5';
+  std::ofstream(database(), std::ios::binary | std::ios::trunc) << bytes;
+  auto store = Open();
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(
+      std::string(store.status().message()),
+      AllOf(HasSubstr(database()), HasSubstr("damaged"), HasSubstr("backup")));
+  EXPECT_EQ(ReadFile(database()), bytes);
+}
+
+TEST_F(SqliteStoreDurabilityTest, RefusesAnotherProgramsDatabase) {
+  ASSERT_EQ(RunSql(database(), "CREATE TABLE accounts (id INTEGER)"),
+            "unable to open database file");  // RunSql never creates files
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE accounts (id INTEGER)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open();
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()),
+              AllOf(HasSubstr(database()), HasSubstr("another program")));
+}
+
+}  // namespace
+}  // namespace corosched::server
