@@ -65,6 +65,7 @@ TEST(ExecutorMetricsStressTest, ConcurrentRecordingWhileScrapingIsExact) {
   // All workers start together, so their recording overlaps.
   std::atomic<int> ready{0};
   std::vector<std::thread> workers;
+  workers.reserve(kWorkers);
   for (int w = 0; w < kWorkers; ++w) {
     workers.emplace_back([&metrics, &ready, w] {
       ready.fetch_add(1);
@@ -106,6 +107,7 @@ TEST(ExecutorMetricsStressTest, ScrapingARunningExecutorIsRaceFree) {
 
   std::atomic<int> live{0};
   std::vector<JoinHandle<int>> handles;
+  handles.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     handles.push_back(
         executor->Spawn(testing::YieldTimes(kYields, &live)).value());

@@ -117,6 +117,7 @@ TEST(ExecutorMetricsTest, RecordsARealExecutorsPollsAndSamples) {
   metrics.SetStatsSource([&executor] { return executor->Stats(); });
   std::atomic<int> live{0};
   std::vector<JoinHandle<int>> handles;
+  handles.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     handles.push_back(
         executor->Spawn(testing::YieldTimes(kYields, &live)).value());

@@ -27,8 +27,10 @@ int main() {
   metrics->SetStatsSource([e = executor->get()] { return e->Stats(); });
 
   std::atomic<int> live{0};
+  constexpr int kTasks = 100;
   std::vector<corosched::JoinHandle<int>> handles;
-  for (int i = 0; i < 100; ++i) {
+  handles.reserve(kTasks);
+  for (int i = 0; i < kTasks; ++i) {
     auto handle = (*executor)->Spawn(corosched::testing::YieldTimes(64, &live));
     if (!handle.ok()) {
       std::cerr << "executor_exposition: " << handle.status() << "\n";
