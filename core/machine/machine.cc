@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
 
@@ -96,25 +97,62 @@ bool Machine::ended() const {
 
 const std::string& Machine::state_name() const { return current().name; }
 
+namespace {
+const std::string& NoText() {
+  static const auto* const kEmpty = new std::string();
+  return *kEmpty;
+}
+}  // namespace
+
+const Variables& Machine::variables() const {
+  static const auto* const kNone = new Variables();
+  return holdings_ != nullptr ? holdings_->variables : *kNone;
+}
+
+const std::vector<Machine::AcceptedSignal>& Machine::mailbox() const {
+  static const auto* const kNone = new std::vector<AcceptedSignal>();
+  return holdings_ != nullptr ? holdings_->mailbox : *kNone;
+}
+
+const std::string& Machine::result() const {
+  return holdings_ != nullptr ? holdings_->result : NoText();
+}
+
+const std::string& Machine::error() const {
+  return holdings_ != nullptr ? holdings_->error : NoText();
+}
+
+Machine::Holdings& Machine::holdings() {
+  if (holdings_ == nullptr) holdings_ = std::make_unique<Holdings>();
+  return *holdings_;
+}
+
 PollOutcome Machine::Poll(absl::Time now) {
   return Poll(now, [](uint64_t, absl::string_view) {});
 }
 
 PollOutcome Machine::Poll(absl::Time now, OutputSink sink) {
+  return Poll([now] { return now; }, sink);
+}
+
+PollOutcome Machine::Poll(TimeSource source, OutputSink sink) {
   PollOutcome outcome;
   if (ended()) {
     outcome.next = PollOutcome::Next::kEnded;
     return outcome;
   }
-  if (!Resume(now, &outcome)) return outcome;
+  PollTime now(source);
+  if (status_ != v1::TASK_STATUS_READY && !Resume(now, &outcome)) {
+    return outcome;
+  }
   RunSteps(now, sink, &outcome);
   return outcome;
 }
 
-bool Machine::Resume(absl::Time now, PollOutcome* outcome) {
+bool Machine::Resume(PollTime& now, PollOutcome* outcome) {
   const Program::State& state = current();
   if (status_ == v1::TASK_STATUS_SLEEPING) {
-    if (now < *deadline_) {
+    if (now() < *deadline_) {
       outcome->deadline = deadline_;
       return false;
     }
@@ -124,7 +162,7 @@ bool Machine::Resume(absl::Time now, PollOutcome* outcome) {
   if (status_ == v1::TASK_STATUS_AWAITING) {
     if (TakeSignal(state, outcome)) return true;
     if (outcome->next == PollOutcome::Next::kEnded) return false;
-    if (deadline_.has_value() && now >= *deadline_) {
+    if (deadline_.has_value() && now() >= *deadline_) {
       Enter(state.on_timeout);
       return true;
     }
@@ -134,7 +172,9 @@ bool Machine::Resume(absl::Time now, PollOutcome* outcome) {
   return true;  // READY
 }
 
-void Machine::RunSteps(absl::Time now, OutputSink sink, PollOutcome* outcome) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE void Machine::RunSteps(PollTime& now,
+                                                    OutputSink sink,
+                                                    PollOutcome* outcome) {
   const MachineLimits& limits = program_->limits();
   for (;;) {
     if (outcome->steps == limits.max_steps_per_poll) {
@@ -154,7 +194,7 @@ void Machine::RunSteps(absl::Time now, OutputSink sink, PollOutcome* outcome) {
            outcome);
       return;
     }
-    if (!RunActions(state, sink, outcome)) return;
+    if (!state.actions.empty() && !RunActions(state, sink, outcome)) return;
     if (!Suspend(state, now, outcome)) return;
   }
 }
@@ -177,19 +217,20 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
     case Program::ActionKind::kEmit: {
       absl::string_view text = action.text.literal();
       if (!action.text.is_literal()) {
-        scratch_.clear();
-        absl::Status rendered = action.text.Render(variables_, &scratch_);
+        std::string& scratch = holdings().scratch;
+        scratch.clear();
+        absl::Status rendered = action.text.Render(variables(), &scratch);
         if (!rendered.ok()) {
           *error = std::string(rendered.message());
           return false;
         }
-        if (scratch_.size() > program_->limits().max_value_bytes) {
+        if (scratch.size() > program_->limits().max_value_bytes) {
           *error =
-              absl::StrCat("renders ", scratch_.size(), " bytes; the limit is ",
+              absl::StrCat("renders ", scratch.size(), " bytes; the limit is ",
                            program_->limits().max_value_bytes);
           return false;
         }
-        text = scratch_;
+        text = scratch;
       }
       sink(++output_sequence_, text);
       return true;
@@ -197,17 +238,18 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
     case Program::ActionKind::kSetValue:
       return SetVariable(action.variable, action.value, error);
     case Program::ActionKind::kCopy: {
-      const Value* source = Lookup(variables_, action.copy_of, error);
+      const Value* source = Lookup(variables(), action.copy_of, error);
       return source != nullptr && SetVariable(action.variable, *source, error);
     }
     case Program::ActionKind::kAdd: {
-      auto it = variables_.find(action.variable);
+      Variables& variables = holdings().variables;
+      auto it = variables.find(action.variable);
       double* number =
-          it == variables_.end() ? nullptr : std::get_if<double>(&it->second);
+          it == variables.end() ? nullptr : std::get_if<double>(&it->second);
       if (number == nullptr) {
         *error =
             absl::StrCat("variable ", Quote(action.variable),
-                         it == variables_.end()
+                         it == variables.end()
                              ? " is not set"
                              : absl::StrCat(" is a ", TypeName(it->second)),
                          "; add needs a number, so set it to one first");
@@ -220,8 +262,9 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
   return true;
 }
 
-bool Machine::Suspend(const Program::State& state, absl::Time now,
-                      PollOutcome* outcome) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE bool Machine::Suspend(const Program::State& state,
+                                                   PollTime& now,
+                                                   PollOutcome* outcome) {
   using Suspension = Program::Suspension;
   switch (state.suspension) {
     case Suspension::kYield:
@@ -231,14 +274,14 @@ bool Machine::Suspend(const Program::State& state, absl::Time now,
       return false;
     case Suspension::kSleep:
       status_ = v1::TASK_STATUS_SLEEPING;
-      deadline_ = now + state.duration;
+      deadline_ = now() + state.duration;
       steps_since_suspend_ = 0;
       outcome->deadline = deadline_;
       return false;
     case Suspension::kAwait:
       status_ = v1::TASK_STATUS_AWAITING;
       deadline_.reset();
-      if (state.has_timeout) deadline_ = now + state.duration;
+      if (state.has_timeout) deadline_ = now() + state.duration;
       if (TakeSignal(state, outcome)) return true;
       if (outcome->next == PollOutcome::Next::kEnded) return false;
       steps_since_suspend_ = 0;
@@ -264,21 +307,22 @@ bool Machine::Suspend(const Program::State& state, absl::Time now,
 
 void Machine::Finish(const Program::State& state, PollOutcome* outcome) {
   const bool complete = state.suspension == Program::Suspension::kComplete;
-  scratch_.clear();
-  absl::Status rendered = state.end_text.Render(variables_, &scratch_);
-  if (!rendered.ok()) {
-    Fail(absl::StrCat(StatePath(state.name),
-                      complete ? ".complete.result: " : ".fail.error: ",
-                      rendered.message()),
-         outcome);
-    return;
-  }
-  if (complete) {
-    status_ = v1::TASK_STATUS_COMPLETED;
-    result_ = scratch_;
+  std::string text;
+  if (state.end_text.is_literal()) {
+    text = state.end_text.literal();  // usually empty: no allocation
   } else {
-    status_ = v1::TASK_STATUS_FAILED;
-    error_ = scratch_;
+    absl::Status rendered = state.end_text.Render(variables(), &text);
+    if (!rendered.ok()) {
+      Fail(absl::StrCat(StatePath(state.name),
+                        complete ? ".complete.result: " : ".fail.error: ",
+                        rendered.message()),
+           outcome);
+      return;
+    }
+  }
+  status_ = complete ? v1::TASK_STATUS_COMPLETED : v1::TASK_STATUS_FAILED;
+  if (!text.empty()) {
+    (complete ? holdings().result : holdings().error) = std::move(text);
   }
   outcome->next = PollOutcome::Next::kEnded;
 }
@@ -287,7 +331,7 @@ int Machine::Choose(const Program::State& state, std::string* error) const {
   for (size_t i = 0; i < state.branches.size(); ++i) {
     const Program::Branch& branch = state.branches[i];
     bool holds = false;
-    if (!Evaluate(branch, variables_, &holds, error)) {
+    if (!Evaluate(branch, variables(), &holds, error)) {
       *error = absl::StrCat(StatePath(state.name), ".choice.when[", i, "].",
                             TestName(branch.test), ": ", *error);
       return -1;
@@ -297,7 +341,7 @@ int Machine::Choose(const Program::State& state, std::string* error) const {
   return state.otherwise;
 }
 
-void Machine::Enter(int state) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE void Machine::Enter(int state) {
   state_ = state;
   status_ = v1::TASK_STATUS_READY;
   deadline_.reset();
@@ -305,7 +349,7 @@ void Machine::Enter(int state) {
 
 void Machine::Fail(std::string error, PollOutcome* outcome) {
   status_ = v1::TASK_STATUS_FAILED;
-  error_ = std::move(error);
+  holdings().error = std::move(error);
   deadline_.reset();
   outcome->next = PollOutcome::Next::kEnded;
   outcome->deadline.reset();

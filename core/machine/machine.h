@@ -1,10 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -51,9 +51,18 @@ struct WakeReceipt {
   uint64_t sequence = 0;
 };
 
+// The RESOURCE_EXHAUSTED answer to a signal for a task whose mailbox holds
+// `pending` signals, the limit.
+absl::Status MailboxFullError(size_t pending, absl::string_view signal);
+
 // Receives each emitted chunk of output, in order, during Poll.
 using OutputSink =
     absl::FunctionRef<void(uint64_t sequence, absl::string_view text)>;
+
+// Tells Poll the current time; called at most once per poll, and only when
+// the poll needs the time (to leave a sleep or await, or to start one), so a
+// poll that only yields never reads a clock.
+using TimeSource = absl::FunctionRef<absl::Time()>;
 
 // The interpreter: one task running one Program, as a deterministic state
 // machine. It knows nothing of executors or threads; time is passed in. The
@@ -86,7 +95,9 @@ class Machine {
   // or inputs over max_variables / max_value_bytes.
   static absl::StatusOr<Machine> Start(
       std::shared_ptr<const Program> program,
-      const google::protobuf::Map<std::string, v1::Value>& inputs = {});
+      const google::protobuf::Map<std::string, v1::Value>& inputs);
+  // A new task with no inputs; never fails.
+  static Machine Start(std::shared_ptr<const Program> program);
 
   // The task `snapshot` describes, which must have been taken from a task
   // running `program` (same definition name and version). INVALID_ARGUMENT
@@ -99,6 +110,7 @@ class Machine {
 
   // Runs the task as described above, at time `now`; each emitted chunk goes
   // to `sink` before Poll returns. Polling an ended task returns kEnded.
+  PollOutcome Poll(TimeSource now, OutputSink sink);
   PollOutcome Poll(absl::Time now, OutputSink sink);
   PollOutcome Poll(absl::Time now);  // discards output
 
@@ -111,6 +123,29 @@ class Machine {
   // signal.
   absl::StatusOr<WakeReceipt> Deliver(v1::Signal signal, absl::Time now);
 
+  // A signal that passed CheckSignal, numbered and timed by its receiver.
+  struct AcceptedSignal {
+    v1::Signal signal;
+    // PendingSignal.sequence and .received_at.
+    uint64_t sequence;
+    absl::Time received_at;
+    // The payload flattened under the program's prefix (from CheckSignal).
+    PayloadVariables payload;
+  };
+
+  // What Deliver checks of the signal itself (name, payload size and
+  // shape), with its errors; returns the flattened payload. Reads only the
+  // program, so any thread may call it.
+  static absl::StatusOr<PayloadVariables> CheckSignal(const Program& program,
+                                                      const v1::Signal& signal);
+
+  // Appends a checked signal to the mailbox whatever the task's status (an
+  // ended task keeps it, accepted but never taken), for a receiver that
+  // numbers and times signals itself (MachineTask).
+  // REQUIRES: `sequence` above every earlier one, and `received_at` not
+  // before theirs.
+  void Accept(AcceptedSignal signal);
+
   // Ends the task as CANCELLED with `reason` as its error, unless it has
   // ended already. Later signals are refused.
   void Cancel(std::string reason);
@@ -119,40 +154,57 @@ class Machine {
   v1::TaskSnapshot Snapshot() const;
 
   const Program& program() const { return *program_; }
+  const std::shared_ptr<const Program>& shared_program() const {
+    return program_;
+  }
   v1::TaskStatus status() const { return status_; }
   bool ended() const;
   const std::string& state_name() const;
-  const Variables& variables() const { return variables_; }
-  size_t mailbox_size() const { return mailbox_.size(); }
+  // The current state's index in program().
+  int state_index() const { return state_; }
+  const Variables& variables() const;
+  size_t mailbox_size() const { return mailbox().size(); }
   std::optional<absl::Time> deadline() const { return deadline_; }
   uint64_t output_sequence() const { return output_sequence_; }
+  // Sequence number of the last signal accepted (0: none yet).
+  uint64_t signal_sequence() const { return signal_sequence_; }
   // Set when COMPLETED.
-  const std::string& result() const { return result_; }
+  const std::string& result() const;
   // Set when FAILED or CANCELLED.
-  const std::string& error() const { return error_; }
+  const std::string& error() const;
 
  private:
-  struct PendingSignal {
-    v1::Signal signal;
-    uint64_t sequence;
-    absl::Time received_at;
-    PayloadVariables payload;  // signal.payload, flattened under the prefix
+  // The time of one poll, read from its TimeSource on first use.
+  class PollTime {
+   public:
+    explicit PollTime(TimeSource source) : source_(source) {}
+    absl::Time operator()() {
+      if (!now_.has_value()) now_ = source_();
+      return *now_;
+    }
+
+   private:
+    TimeSource source_;
+    std::optional<absl::Time> now_;
   };
 
   explicit Machine(std::shared_ptr<const Program> program);
 
+  // Restore's second half: checks and accepts the snapshot's mailbox.
+  absl::Status RestoreMailbox(const v1::TaskSnapshot& snapshot);
+
   // Leaves a due sleep or await; false when the task must keep waiting (or
   // failed), with `outcome` set.
-  bool Resume(absl::Time now, PollOutcome* outcome);
+  bool Resume(PollTime& now, PollOutcome* outcome);
   // Enters states until one suspends or ends, or the budget runs out.
-  void RunSteps(absl::Time now, OutputSink sink, PollOutcome* outcome);
+  void RunSteps(PollTime& now, OutputSink sink, PollOutcome* outcome);
   // Runs the state's actions; false when one failed the task.
   bool RunActions(const Program::State& state, OutputSink sink,
                   PollOutcome* outcome);
   bool RunAction(const Program::Action& action, OutputSink sink,
                  std::string* error);
   // Runs the state's suspension; true when the task goes on in this poll.
-  bool Suspend(const Program::State& state, absl::Time now,
+  bool Suspend(const Program::State& state, PollTime& now,
                PollOutcome* outcome);
   // Ends the task by the state's complete or fail.
   void Finish(const Program::State& state, PollOutcome* outcome);
@@ -168,20 +220,31 @@ class Machine {
   void Enter(int state);
   const Program::State& current() const { return program_->state(state_); }
 
+  // What every poll reads comes first, to share as few cache lines as
+  // possible: a poll of a task that only yields touches nothing below
+  // `deadline_`.
   std::shared_ptr<const Program> program_;
   v1::TaskStatus status_ = v1::TASK_STATUS_READY;
   int state_ = 0;
-  Variables variables_;
-  std::deque<PendingSignal> mailbox_;
-  std::optional<absl::Time> deadline_;
-  uint64_t output_sequence_ = 0;
-  uint64_t signal_sequence_ = 0;
   uint64_t steps_total_ = 0;
   uint64_t polls_ = 0;
   uint64_t steps_since_suspend_ = 0;
-  std::string result_;
-  std::string error_;
-  std::string scratch_;  // reused to render templates
+  uint64_t output_sequence_ = 0;
+  std::optional<absl::Time> deadline_;
+  uint64_t signal_sequence_ = 0;
+  // What a task holds beyond its position, allocated on first use: a task
+  // without variables or signals stays small, and moving one is cheap.
+  struct Holdings {
+    Variables variables;
+    // Arrival order; a vector, because it is usually empty.
+    std::vector<AcceptedSignal> mailbox;
+    std::string result;
+    std::string error;
+    std::string scratch;  // reused to render templates
+  };
+  Holdings& holdings();
+  const std::vector<AcceptedSignal>& mailbox() const;
+  std::unique_ptr<Holdings> holdings_;
 };
 
 }  // namespace corosched::machine

@@ -212,7 +212,7 @@ TEST(MachineChoiceTest, CompleteAndFailRenderTheirTexts) {
   failed.Poll(kStart);
   EXPECT_EQ(failed.status(), v1::TASK_STATUS_FAILED);
   EXPECT_EQ(failed.error(), "no ana");
-  Machine broken = *Machine::Start(CompileOrDie(
+  Machine broken = Machine::Start(CompileOrDie(
       R"({"name": "t", "initial": "S", "states": {"S":
         {"complete": {"result": "${nobody}"}}}})"));
   broken.Poll(kStart);
@@ -221,7 +221,7 @@ TEST(MachineChoiceTest, CompleteAndFailRenderTheirTexts) {
 }
 
 TEST(MachineChoiceTest, CancelEndsTheTaskAndRefusesLaterSignals) {
-  Machine machine = *Machine::Start(CompileOrDie(testing::kHelloJson));
+  Machine machine = Machine::Start(CompileOrDie(testing::kHelloJson));
   machine.Poll(kStart);
   machine.Cancel("operator asked");
   EXPECT_EQ(machine.status(), v1::TASK_STATUS_CANCELLED);

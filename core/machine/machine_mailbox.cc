@@ -13,16 +13,6 @@
 namespace corosched::machine {
 namespace {
 
-// The state an await moves to on `signal`, or -1 when it does not listen.
-int TargetOf(const Program::State& state, absl::string_view signal) {
-  auto it = std::lower_bound(state.signals.begin(), state.signals.end(), signal,
-                             [](const auto& entry, absl::string_view name) {
-                               return entry.first < name;
-                             });
-  if (it == state.signals.end() || it->first != signal) return -1;
-  return it->second;
-}
-
 absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
   if (!IsValidName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -38,12 +28,17 @@ absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
 
 }  // namespace
 
-absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
-                                             absl::Time now) {
-  if (ended()) {
-    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
-  }
-  const MachineLimits& limits = program_->limits();
+absl::Status MailboxFullError(size_t pending, absl::string_view signal) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the task's mailbox already holds ", pending,
+      " signals it has not awaited (the limit); wait until it takes some, "
+      "or check that it awaits signal ",
+      internal::Quote(signal)));
+}
+
+absl::StatusOr<PayloadVariables> Machine::CheckSignal(
+    const Program& program, const v1::Signal& signal) {
+  const MachineLimits& limits = program.limits();
   absl::Status name = CheckSignalName(signal.name(), limits.max_name_bytes);
   if (!name.ok()) return name;
   const size_t payload_bytes = signal.payload().ByteSizeLong();
@@ -53,43 +48,56 @@ absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
                      " bytes; the limit is ", limits.max_payload_bytes));
   }
   PayloadVariables payload;
-  absl::Status flat =
-      FlattenPayload(signal.payload(), program_->signal_prefix(),
-                     limits.max_name_bytes, &payload);
+  absl::Status flat = FlattenPayload(signal.payload(), program.signal_prefix(),
+                                     limits.max_name_bytes, &payload);
   if (!flat.ok()) return flat;
-  if (mailbox_.size() >= static_cast<size_t>(limits.max_mailbox_signals)) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the task's mailbox already holds ", mailbox_.size(),
-        " signals it has not awaited (the limit); wait until it takes some, "
-        "or check that it awaits signal ",
-        internal::Quote(signal.name())));
+  return payload;
+}
+
+absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
+                                             absl::Time now) {
+  if (ended()) {
+    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
+  }
+  absl::StatusOr<PayloadVariables> payload = CheckSignal(*program_, signal);
+  if (!payload.ok()) return payload.status();
+  const int max_mailbox = program_->limits().max_mailbox_signals;
+  if (mailbox().size() >= static_cast<size_t>(max_mailbox)) {
+    return MailboxFullError(mailbox().size(), signal.name());
   }
   bool consumed = status_ == v1::TASK_STATUS_AWAITING &&
-                  TargetOf(current(), signal.name()) >= 0 &&
+                  current().SignalTarget(signal.name()) >= 0 &&
                   (!deadline_.has_value() || now <= *deadline_);
-  for (const PendingSignal& pending : mailbox_) {
+  for (const AcceptedSignal& pending : mailbox()) {
     if (!consumed) break;
     // An earlier signal this await listens for is taken first.
-    if (TargetOf(current(), pending.signal.name()) >= 0) consumed = false;
+    if (current().SignalTarget(pending.signal.name()) >= 0) consumed = false;
   }
-  mailbox_.push_back(
-      {std::move(signal), ++signal_sequence_, now, std::move(payload)});
+  const uint64_t sequence = signal_sequence_ + 1;
+  Accept({std::move(signal), sequence, now, *std::move(payload)});
   return WakeReceipt{consumed ? WakeReceipt::Disposition::kConsumed
                               : WakeReceipt::Disposition::kBuffered,
-                     signal_sequence_};
+                     sequence};
+}
+
+void Machine::Accept(AcceptedSignal signal) {
+  signal_sequence_ = signal.sequence;
+  holdings().mailbox.push_back(std::move(signal));
 }
 
 bool Machine::TakeSignal(const Program::State& state, PollOutcome* outcome) {
-  for (auto it = mailbox_.begin(); it != mailbox_.end(); ++it) {
+  if (holdings_ == nullptr) return false;  // no signals
+  std::vector<AcceptedSignal>& mailbox = holdings_->mailbox;
+  for (auto it = mailbox.begin(); it != mailbox.end(); ++it) {
     // Arrival order: once one arrived after the deadline, all later did too.
     if (deadline_.has_value() && it->received_at > *deadline_) break;
-    const int target = TargetOf(state, it->signal.name());
+    const int target = state.SignalTarget(it->signal.name());
     if (target < 0) continue;
-    PendingSignal taken = std::move(*it);
-    mailbox_.erase(it);
+    AcceptedSignal taken = std::move(*it);
+    mailbox.erase(it);
     const std::string& prefix = program_->signal_prefix();
     if (!prefix.empty()) {
-      absl::erase_if(variables_, [&prefix](const auto& entry) {
+      absl::erase_if(holdings_->variables, [&prefix](const auto& entry) {
         return absl::StartsWith(entry.first, prefix);
       });
     }
@@ -120,17 +128,18 @@ bool Machine::SetVariable(const std::string& name, Value value,
                           limits.max_value_bytes);
     return false;
   }
-  auto it = variables_.find(name);
-  if (it != variables_.end()) {
+  Variables& variables = holdings().variables;
+  auto it = variables.find(name);
+  if (it != variables.end()) {
     it->second = std::move(value);
     return true;
   }
-  if (variables_.size() >= static_cast<size_t>(limits.max_variables)) {
+  if (variables.size() >= static_cast<size_t>(limits.max_variables)) {
     *error = absl::StrCat("setting ", internal::Quote(name), " would exceed ",
                           limits.max_variables, " variables, the limit");
     return false;
   }
-  variables_.emplace(name, std::move(value));
+  variables.emplace(name, std::move(value));
   return true;
 }
 

@@ -63,6 +63,10 @@ absl::StatusOr<int> CheckPosition(const Program& program,
 Machine::Machine(std::shared_ptr<const Program> program)
     : program_(std::move(program)), state_(program_->initial_state()) {}
 
+Machine Machine::Start(std::shared_ptr<const Program> program) {
+  return Machine(std::move(program));
+}
+
 absl::StatusOr<Machine> Machine::Start(
     std::shared_ptr<const Program> program,
     const google::protobuf::Map<std::string, v1::Value>& inputs) {
@@ -117,31 +121,43 @@ absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
   machine->steps_total_ = snapshot.steps().total();
   machine->polls_ = snapshot.steps().polls();
   machine->steps_since_suspend_ = snapshot.steps().since_suspend();
-  machine->result_ = snapshot.result();
-  machine->error_ = snapshot.error();
-  // Replaying the mailbox through Deliver re-checks every signal; then the
-  // sequence numbers and arrival times are put back as they were.
-  const v1::TaskStatus status = machine->status_;
-  machine->status_ = v1::TASK_STATUS_READY;  // so Deliver accepts them
+  if (!snapshot.result().empty())
+    machine->holdings().result = snapshot.result();
+  if (!snapshot.error().empty()) machine->holdings().error = snapshot.error();
+  absl::Status mailbox = machine->RestoreMailbox(snapshot);
+  if (!mailbox.ok()) return mailbox;
+  machine->signal_sequence_ = snapshot.signal_sequence();
+  return machine;
+}
+
+absl::Status Machine::RestoreMailbox(const v1::TaskSnapshot& snapshot) {
+  if (snapshot.mailbox_size() > program_->limits().max_mailbox_signals) {
+    return SnapshotError(absl::StrCat(
+        "the mailbox holds ", snapshot.mailbox_size(),
+        " signals; the limit is ", program_->limits().max_mailbox_signals));
+  }
   uint64_t last_sequence = 0;
+  absl::Time last_received = absl::InfinitePast();
   for (const v1::PendingSignal& pending : snapshot.mailbox()) {
     absl::StatusOr<absl::Time> received =
         FromProtoTimestamp(pending.received_at());
     if (!received.ok()) return SnapshotError(received.status().message());
     if (pending.sequence() <= last_sequence ||
-        pending.sequence() > snapshot.signal_sequence()) {
+        pending.sequence() > snapshot.signal_sequence() ||
+        *received < last_received) {
       return SnapshotError(
-          "mailbox sequence numbers must increase and not "
-          "pass signal_sequence");
+          "mailbox sequence numbers and arrival times must increase, and "
+          "the numbers not pass signal_sequence");
     }
-    absl::StatusOr<WakeReceipt> accepted =
-        machine->Deliver(pending.signal(), *received);
-    if (!accepted.ok()) return SnapshotError(accepted.status().message());
-    machine->mailbox_.back().sequence = last_sequence = pending.sequence();
+    absl::StatusOr<PayloadVariables> payload =
+        CheckSignal(*program_, pending.signal());
+    if (!payload.ok()) return SnapshotError(payload.status().message());
+    Accept(
+        {pending.signal(), pending.sequence(), *received, *std::move(payload)});
+    last_sequence = pending.sequence();
+    last_received = *received;
   }
-  machine->status_ = status;
-  machine->signal_sequence_ = snapshot.signal_sequence();
-  return machine;
+  return absl::OkStatus();
 }
 
 v1::TaskSnapshot Machine::Snapshot() const {
@@ -150,11 +166,11 @@ v1::TaskSnapshot Machine::Snapshot() const {
   snapshot.set_definition_version(program_->definition().version());
   snapshot.set_status(status_);
   snapshot.set_state(current().name);
-  auto& variables = *snapshot.mutable_variables();
-  for (const auto& [name, value] : variables_) {
-    variables[name] = ValueToProto(value);
+  auto& proto_variables = *snapshot.mutable_variables();
+  for (const auto& [name, value] : variables()) {
+    proto_variables[name] = ValueToProto(value);
   }
-  for (const PendingSignal& pending : mailbox_) {
+  for (const AcceptedSignal& pending : mailbox()) {
     v1::PendingSignal& entry = *snapshot.add_mailbox();
     *entry.mutable_signal() = pending.signal;
     entry.set_sequence(pending.sequence);
@@ -168,15 +184,15 @@ v1::TaskSnapshot Machine::Snapshot() const {
   snapshot.mutable_steps()->set_total(steps_total_);
   snapshot.mutable_steps()->set_polls(polls_);
   snapshot.mutable_steps()->set_since_suspend(steps_since_suspend_);
-  snapshot.set_result(result_);
-  snapshot.set_error(error_);
+  snapshot.set_result(result());
+  snapshot.set_error(error());
   return snapshot;
 }
 
 void Machine::Cancel(std::string reason) {
   if (ended()) return;
   status_ = v1::TASK_STATUS_CANCELLED;
-  error_ = std::move(reason);
+  holdings().error = std::move(reason);
   deadline_.reset();
 }
 

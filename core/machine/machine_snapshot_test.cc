@@ -50,7 +50,7 @@ TEST(MachineSnapshotTest, HoldsTheWholeState) {
 
 TEST(MachineSnapshotTest, ARestoredTaskKeepsItsDeadlineAndMailbox) {
   std::shared_ptr<const Program> program = CompileOrDie(kWaiter);
-  Machine machine = *Machine::Start(program);
+  Machine machine = Machine::Start(program);
   machine.Poll(kStart);                     // sleeps until +5s
   machine.Poll(kStart + absl::Seconds(5));  // awaits until +14s
   ASSERT_TRUE(machine.Deliver(MakeSignal("other"), kStart).ok());
@@ -68,7 +68,7 @@ TEST(MachineSnapshotTest, ARestoredTaskKeepsItsDeadlineAndMailbox) {
 }
 
 TEST(MachineSnapshotTest, RefusesASnapshotOfAnotherDefinition) {
-  Machine hello = *Machine::Start(CompileOrDie(testing::kHelloJson));
+  Machine hello = Machine::Start(CompileOrDie(testing::kHelloJson));
   absl::StatusOr<Machine> restored =
       Machine::Restore(CompileOrDie(kWaiter), hello.Snapshot());
   EXPECT_EQ(restored.status().code(), absl::StatusCode::kInvalidArgument);
@@ -79,7 +79,7 @@ TEST(MachineSnapshotTest, RefusesASnapshotOfAnotherDefinition) {
 
 TEST(MachineSnapshotTest, RefusesSnapshotsThatDoNotFit) {
   std::shared_ptr<const Program> program = CompileOrDie(kWaiter);
-  Machine machine = *Machine::Start(program);
+  Machine machine = Machine::Start(program);
   machine.Poll(kStart);
   const v1::TaskSnapshot good = machine.Snapshot();
   auto restore_error = [&](auto mutate) {
@@ -103,12 +103,13 @@ TEST(MachineSnapshotTest, RefusesSnapshotsThatDoNotFit) {
                 (*s.mutable_variables())["bad name"].set_number(1);
               }),
               HasSubstr("input \"bad name\""));
-  EXPECT_THAT(restore_error([](v1::TaskSnapshot& s) {
-                v1::PendingSignal& pending = *s.add_mailbox();
-                pending.mutable_signal()->set_name("go");
-                pending.set_sequence(7);  // past signal_sequence (0)
-              }),
-              HasSubstr("mailbox sequence numbers must increase"));
+  EXPECT_THAT(
+      restore_error([](v1::TaskSnapshot& s) {
+        v1::PendingSignal& pending = *s.add_mailbox();
+        pending.mutable_signal()->set_name("go");
+        pending.set_sequence(7);  // past signal_sequence (0)
+      }),
+      HasSubstr("mailbox sequence numbers and arrival times must increase"));
   EXPECT_THAT(restore_error([](v1::TaskSnapshot& s) {
                 s.set_signal_sequence(1);
                 v1::PendingSignal& pending = *s.add_mailbox();

@@ -1,6 +1,6 @@
-// Wakes delivered from several threads while the executor polls the task:
-// every accepted wake is consumed exactly once or is still in the mailbox,
-// none is lost and none is counted twice.
+// Wakes delivered from several threads while the executor polls the task,
+// and snapshots taken meanwhile: every accepted wake is consumed exactly once
+// or is still in the mailbox, none is lost and none is counted twice.
 
 #include <atomic>
 #include <string>

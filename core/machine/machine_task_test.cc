@@ -90,7 +90,7 @@ TEST(MachineTaskTest, CancellingRefusesLaterWakes) {
 TEST(MachineTaskTest, ARestoredTaskResumesFromItsSnapshot) {
   std::shared_ptr<const Program> program = CompileOrDie(kSleepThenAwait);
   ExecutorHarness harness;
-  Machine original = *Machine::Start(program);
+  Machine original = Machine::Start(program);
   original.Poll(harness.clock().Now());  // sleeping until now + 5s
   ASSERT_TRUE(
       original.Deliver(MakeSignal("go", R"({"n": 3})"), harness.clock().Now())
@@ -111,16 +111,19 @@ TEST(MachineTaskTest, OutputCallbackMayWakeItsOwnTask) {
   ManualClock clock;
   std::unique_ptr<Executor> executor =
       *Executor::Create({.workers = 2, .clock = &clock});
+  // The callback needs the task, which Create makes: it reads it through
+  // `task`, set before the future is spawned.
   std::shared_ptr<MachineTask> task;
-  task = MachineTask::Create(
-      *Machine::Start(CompileOrDie(R"({"name": "t", "initial": "A",
+  auto [created, future] = MachineTask::Create(
+      Machine::Start(CompileOrDie(R"({"name": "t", "initial": "A",
         "states": {"A": {"emit": "ping", "await": {"signals": {"pong": "END"}}},
                    "END": {"complete": {}}}})")),
       &executor->timers(), [&task](uint64_t, absl::string_view) {
         EXPECT_TRUE(task->Wake(MakeSignal("pong")).ok());
       });
+  task = created;
   absl::StatusOr<JoinHandle<TaskEnd>> handle =
-      executor->Spawn(task->MakeFuture());
+      executor->Spawn(std::move(future));
   ASSERT_TRUE(handle.ok());
   absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
   ASSERT_TRUE(end.ok());

@@ -123,7 +123,7 @@ TEST(MachineTest, CopyOfAnUnsetVariableFails) {
 TEST(MachineTest, EnforcesVariableLimits) {
   MachineLimits limits;
   limits.max_variables = 1;
-  Machine machine = *Machine::Start(
+  Machine machine = Machine::Start(
       CompileOrDie(R"({"name": "t", "initial": "S", "states": {"S":
         {"actions": [{"set": {"variable": "a", "value": {"number": 1}}},
                      {"set": {"variable": "a", "value": {"number": 2}}},
@@ -291,7 +291,7 @@ TEST(MachineTest, RejectsBadSignals) {
   MachineLimits limits;
   limits.max_payload_bytes = 48;
   limits.max_mailbox_signals = 1;
-  Machine machine = *Machine::Start(CompileOrDie(
+  Machine machine = Machine::Start(CompileOrDie(
       R"({"name": "t", "initial": "S", "states": {"S": {"await":
          {"signals": {"ok": "END"}}}, "END": {"complete": {}}}})",
       limits));

@@ -163,6 +163,15 @@ Program::State CompileState(const std::string& name, const v1::State& source,
 
 }  // namespace
 
+int Program::State::SignalTarget(absl::string_view signal) const {
+  auto it = std::lower_bound(signals.begin(), signals.end(), signal,
+                             [](const auto& entry, absl::string_view wanted) {
+                               return entry.first < wanted;
+                             });
+  if (it == signals.end() || it->first != signal) return -1;
+  return it->second;
+}
+
 std::optional<int> Program::FindState(absl::string_view name) const {
   auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;

@@ -56,10 +56,10 @@ class Program {
   };
   enum class Suspension { kYield, kSleep, kAwait, kChoice, kComplete, kFail };
   struct State {
-    std::string name;
-    std::vector<Action> actions;
+    // Read by every step, so first.
     Suspension suspension;
-    int next = -1;             // kYield, kSleep
+    int next = -1;  // kYield, kSleep
+    std::vector<Action> actions;
     absl::Duration duration;   // kSleep; kAwait's timeout
     bool has_timeout = false;  // kAwait
     int on_timeout = -1;       // kAwait with a timeout
@@ -68,6 +68,10 @@ class Program {
     std::vector<Branch> branches;  // kChoice
     int otherwise = -1;            // kChoice
     TextTemplate end_text;         // kComplete result, kFail error
+    std::string name;
+
+    // kAwait: the state `signal` leads to, or -1 when it is not awaited.
+    int SignalTarget(absl::string_view signal) const;
   };
 
   // Validates `definition` (see FindDefinitionProblems) and compiles it.
