@@ -1,0 +1,65 @@
+#include "server/request_checks.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace corosched::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RequestChecksTest, TaskIdsAreShortAndPlain) {
+  EXPECT_TRUE(CheckTaskId("order-17:retry.2_x", "task_id").ok());
+  for (const std::string& bad : {std::string(""), std::string("has space"),
+                                 std::string("a/b"), std::string(129, 'a')}) {
+    absl::Status status = CheckTaskId(bad, "task_id");
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("task_id: "));
+  }
+}
+
+TEST(RequestChecksTest, LabelsNameTheKeyAtFault) {
+  google::protobuf::Map<std::string, std::string> labels;
+  labels["team"] = "a";
+  labels["app.kubernetes.io/name"] = "x";
+  EXPECT_TRUE(CheckLabels(labels).ok());
+  labels["Bad Key"] = "x";
+  absl::Status status = CheckLabels(labels);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("labels[\"Bad Key\"]"));
+  labels.erase("Bad Key");
+  labels["long"] = std::string(kMaxLabelValueBytes + 1, 'v');
+  EXPECT_THAT(CheckLabels(labels).message(), HasSubstr("labels[\"long\"]"));
+  google::protobuf::Map<std::string, std::string> many;
+  for (int i = 0; i <= kMaxLabels; ++i) many["k" + std::to_string(i)] = "v";
+  EXPECT_THAT(CheckLabels(many).message(), HasSubstr("the limit is"));
+}
+
+TEST(RequestChecksTest, PageSizeDefaultsAndCaps) {
+  EXPECT_EQ(*PageSize(0), kDefaultPageSize);
+  EXPECT_EQ(*PageSize(7), 7);
+  EXPECT_EQ(*PageSize(1000000), kMaxPageSize);
+  EXPECT_THAT(PageSize(-1).status().message(), HasSubstr("page_size"));
+}
+
+TEST(RequestChecksTest, StartTimeTakesAtMostOneOfTheTwo) {
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  v1::SubmitTaskRequest request;
+  EXPECT_FALSE(StartTime(request, now)->has_value());
+  request.mutable_start_after()->set_seconds(5);
+  EXPECT_EQ(**StartTime(request, now), now + absl::Seconds(5));
+  request.mutable_start_at()->set_seconds(2000);
+  EXPECT_THAT(StartTime(request, now).status().message(),
+              HasSubstr("start_at, start_after"));
+  request.clear_start_after();
+  EXPECT_EQ(**StartTime(request, now), absl::FromUnixSeconds(2000));
+  request.clear_start_at();
+  request.mutable_start_after()->set_seconds(-1);
+  EXPECT_THAT(StartTime(request, now).status().message(),
+              HasSubstr("start_after"));
+}
+
+}  // namespace
+}  // namespace corosched::server
