@@ -2,12 +2,20 @@
 
 #include <utility>
 
-#include "absl/base/attributes.h"
 #include "absl/synchronization/notification.h"
 #include "core/machine/proto_time.h"
 
 namespace corosched::machine {
 namespace {
+
+constexpr absl::string_view kCancelled =
+    "the task was cancelled before it finished";
+
+bool Ended(v1::TaskStatus status) {
+  return status == v1::TASK_STATUS_COMPLETED ||
+         status == v1::TASK_STATUS_FAILED ||
+         status == v1::TASK_STATUS_CANCELLED;
+}
 
 // Calls each of `requests` with a snapshot of `machine`. Outside every lock.
 void Answer(std::vector<SnapshotCallback> requests, const Machine& machine) {
@@ -30,22 +38,26 @@ void AppendInbox(const std::vector<Machine::AcceptedSignal>& inbox,
 
 }  // namespace
 
-std::pair<std::shared_ptr<MachineTask>, MachineFuture> MachineTask::Create(
-    Machine machine, TimerDriver* timers, OutputCallback on_output) {
-  auto task =
-      std::make_shared<MachineTask>(ConstructionToken(), machine, timers);
-  MachineFuture future(task, std::move(machine), std::move(on_output));
-  return {std::move(task), std::move(future)};
+std::shared_ptr<MachineTask> MachineTask::Create(Machine machine,
+                                                 TimerDriver* timers,
+                                                 OutputCallback on_output) {
+  return std::make_shared<MachineTask>(ConstructionToken(), std::move(machine),
+                                       timers, std::move(on_output));
 }
 
-// No lock: no other thread can see the task yet (and a lock here would be
-// paid by every task, however short).
-MachineTask::MachineTask(ConstructionToken, const Machine& machine,
-                         TimerDriver* timers) ABSL_NO_THREAD_SAFETY_ANALYSIS
-    : program_(&machine.program()),
-      timers_(timers) {
+MachineTask::MachineTask(ConstructionToken, Machine machine,
+                         TimerDriver* timers, OutputCallback on_output)
+    : program_(&machine.program()), timers_(timers) {
+  absl::MutexLock lock(&mu_);
   signal_sequence_ = machine.signal_sequence();
   Publish(machine, Waker());
+  unstarted_.emplace(std::move(machine));
+  on_output_ = std::move(on_output);
+}
+
+MachineFuture MachineTask::MakeFuture() {
+  absl::MutexLock lock(&mu_);
+  return MachineFuture(shared_from_this(), std::move(on_output_));
 }
 
 void MachineTask::Publish(const Machine& machine, const Waker& waker) {
@@ -58,25 +70,29 @@ void MachineTask::Publish(const Machine& machine, const Waker& waker) {
   if (!waker_.WillWake(waker)) waker_ = waker;
 }
 
+const Machine* MachineTask::IdleMachine() const {
+  if (unstarted_.has_value()) return &*unstarted_;
+  if (ended_ != nullptr) return ended_.get();
+  return waiting_;
+}
+
 absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
   Waker to_wake;
   WakeReceipt receipt{WakeReceipt::Disposition::kBuffered, 0};
   {
-    PlainMutexLock lock(&mu_);
+    absl::MutexLock lock(&mu_);
     // An ended task may have outlived its executor and timer driver: answer
     // without reading their clock. Until the future retires (under mu_) it
     // is alive, and so are the executor and its driver.
-    if (view_.status == v1::TASK_STATUS_COMPLETED ||
-        view_.status == v1::TASK_STATUS_FAILED ||
-        view_.status == v1::TASK_STATUS_CANCELLED) {
+    if (Ended(view_.status)) {
       return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
     }
     absl::StatusOr<PayloadVariables> payload =
         Machine::CheckSignal(*program_, signal);
     if (!payload.ok()) return payload.status();
     const size_t pending = view_.mailbox_size + inbox_.size();
-    if (pending >=
-        static_cast<size_t>(program_->limits().max_mailbox_signals)) {
+    const int limit = program_->limits().max_mailbox_signals;
+    if (pending >= static_cast<size_t>(limit)) {
       return MailboxFullError(pending, signal.name());
     }
     const absl::Time now = timers_->clock()->Now();
@@ -92,7 +108,6 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
     receipt.sequence = ++signal_sequence_;
     inbox_.push_back(
         {std::move(signal), receipt.sequence, now, *std::move(payload)});
-    attention_.store(true, std::memory_order_relaxed);
     if (consumed) {
       receipt.disposition = WakeReceipt::Disposition::kConsumed;
       to_wake = waker_;
@@ -105,11 +120,10 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
 void MachineTask::RequestSnapshot(SnapshotCallback done) {
   v1::TaskSnapshot snapshot;
   {
-    PlainMutexLock lock(&mu_);
-    const Machine* idle = parked_ != nullptr ? parked_.get() : waiting_;
-    if (idle == nullptr) {  // running: its worker answers
+    absl::MutexLock lock(&mu_);
+    const Machine* idle = IdleMachine();
+    if (idle == nullptr) {  // a poll runs: its end answers
       requests_.push_back(std::move(done));
-      attention_.store(true, std::memory_order_relaxed);
       return;
     }
     // Read only: the future may be reading the same machine meanwhile.
@@ -131,7 +145,7 @@ v1::TaskSnapshot MachineTask::Snapshot() {
 }
 
 v1::TaskStatus MachineTask::status() const {
-  PlainMutexLock lock(&mu_);
+  absl::MutexLock lock(&mu_);
   return view_.status;
 }
 
@@ -140,56 +154,82 @@ MachineFuture::~MachineFuture() {
 }
 
 corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {
-  if (machine_.status() != v1::TASK_STATUS_READY ||
-      ++unsynced_polls_ >= MachineTask::kRequestCheckPolls) {
-    MaybeResume();
+  if (!machine_.has_value()) {
+    Start();
+  } else if (observed_) {
+    Resume();
   }
   for (;;) {
     const PollOutcome outcome = RunMachine();
-    switch (outcome.next) {
-      case PollOutcome::Next::kRunAgain:
-        if (sleep_.has_value()) sleep_.reset();
-        cx.waker().WakeByRef();
-        return corosched::Poll<TaskEnd>::Pending();
-      case PollOutcome::Next::kWait:
-        if (!Park(cx.waker())) continue;  // signals arrived
-        ArmTimer(outcome.deadline, cx);
-        return corosched::Poll<TaskEnd>::Pending();
-      case PollOutcome::Next::kEnded:
-        break;
+    if (outcome.next == PollOutcome::Next::kEnded) break;
+    if (observed_ && !Publish(cx.waker())) continue;  // signals arrived
+    if (outcome.next == PollOutcome::Next::kRunAgain) {
+      if (sleep_.has_value()) sleep_.reset();
+      cx.waker().WakeByRef();
+    } else {
+      ArmTimer(outcome.deadline, cx);
     }
-    sleep_.reset();
-    return corosched::Poll<TaskEnd>::Ready(Retire(/*cancel=*/false));
+    return corosched::Poll<TaskEnd>::Pending();
   }
+  sleep_.reset();
+  return corosched::Poll<TaskEnd>::Ready(Retire(/*cancel=*/false));
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE PollOutcome MachineFuture::RunMachine() {
-  return machine_.Poll([this] { return timers_->clock()->Now(); },
-                       [this](uint64_t sequence, absl::string_view text) {
-                         if (on_output_) on_output_(sequence, text);
-                       });
+PollOutcome MachineFuture::RunMachine() {
+  return machine_->Poll([this] { return timers_->clock()->Now(); },
+                        [this](uint64_t sequence, absl::string_view text) {
+                          if (on_output_) on_output_(sequence, text);
+                        });
 }
 
-void MachineFuture::MaybeResume() {
-  unsynced_polls_ = 0;
-  // A running task (or a new one, whose view already says so) needs mu_
-  // only when outside code left it signals or requests.
-  if (machine_.status() == v1::TASK_STATUS_READY &&
-      !task_->attention_.load(std::memory_order_relaxed)) {
-    return;
-  }
+void MachineFuture::Start() {
   std::vector<SnapshotCallback> requests;
   {
-    PlainMutexLock lock(&task_->mu_);
-    task_->waiting_ = nullptr;           // the machine is the future's again
+    absl::MutexLock lock(&task_->mu_);
+    machine_.emplace(*std::move(task_->unstarted_));
+    task_->unstarted_.reset();
+    // No weak references exist, so holders can only get fewer from now on.
+    observed_ = task_.use_count() > 1;
     task_->view_ = MachineTask::View();  // running
-    task_->waker_ = Waker();
+    task_->view_.mailbox_size = machine_->mailbox_size();
     DrainInbox();
-    // An upper bound while it runs: running only ever takes signals out.
-    task_->view_.mailbox_size = machine_.mailbox_size();
     requests = TakeRequests();
   }
-  Answer(std::move(requests), machine_);
+  Answer(std::move(requests), *machine_);
+}
+
+void MachineFuture::Resume() {
+  absl::MutexLock lock(&task_->mu_);
+  task_->waiting_ = nullptr;  // the machine is the future's again
+  task_->view_.status = v1::TASK_STATUS_READY;
+  task_->view_.awaiting = nullptr;
+  DrainInbox();
+}
+
+bool MachineFuture::Publish(const Waker& waker) {
+  std::vector<SnapshotCallback> requests;
+  {
+    absl::MutexLock lock(&task_->mu_);
+    // A signal that came during the poll may be the one it now awaits.
+    if (DrainInbox() && machine_->status() == v1::TASK_STATUS_AWAITING) {
+      return false;
+    }
+    task_->Publish(*machine_, waker);
+    task_->waiting_ = &*machine_;
+    requests = TakeRequests();
+  }
+  Answer(std::move(requests), *machine_);  // reads only, like outside readers
+  return true;
+}
+
+bool MachineFuture::DrainInbox() {
+  if (task_->inbox_.empty()) return false;
+  for (Machine::AcceptedSignal& signal : task_->inbox_) {
+    machine_->Accept(std::move(signal));
+  }
+  task_->inbox_.clear();
+  task_->view_.mailbox_size = machine_->mailbox_size();
+  return true;
 }
 
 std::vector<SnapshotCallback> MachineFuture::TakeRequests() {
@@ -198,58 +238,31 @@ std::vector<SnapshotCallback> MachineFuture::TakeRequests() {
   return requests;
 }
 
-bool MachineFuture::DrainInbox() {
-  task_->attention_.store(false, std::memory_order_relaxed);
-  if (task_->inbox_.empty()) return false;
-  for (Machine::AcceptedSignal& signal : task_->inbox_) {
-    machine_.Accept(std::move(signal));
-  }
-  task_->inbox_.clear();
-  return true;
-}
-
-bool MachineFuture::Park(const Waker& waker) {
-  std::vector<SnapshotCallback> requests;
-  {
-    PlainMutexLock lock(&task_->mu_);
-    // A signal that came while the task ran may be the one it now awaits.
-    if (DrainInbox() && machine_.status() == v1::TASK_STATUS_AWAITING) {
-      return false;
-    }
-    task_->Publish(machine_, waker);
-    task_->waiting_ = &machine_;
-    requests = TakeRequests();
-  }
-  Answer(std::move(requests), machine_);  // reads only, like outside readers
-  return true;
-}
-
 TaskEnd MachineFuture::Retire(bool cancel) {
-  constexpr absl::string_view kCancelled =
-      "the task was cancelled before it finished";
-  // Nobody else holds the task, and nobody left it signals or requests: no
-  // one can ever ask for this machine again, so it need not be kept. (The
-  // last other holder's release of its reference ordered its writes before
-  // this read.)
-  if (task_.use_count() == 1 &&
-      !task_->attention_.load(std::memory_order_relaxed)) {
-    if (cancel) machine_.Cancel(std::string(kCancelled));
+  if (machine_.has_value() && !observed_) {
+    // Nobody else held the task at its first poll, so nobody can ask for
+    // the machine again: it need not be kept, and there is nothing to meet.
+    if (cancel) machine_->Cancel(std::string(kCancelled));
     task_.reset();
-    return {machine_.status(), machine_.result(), machine_.error()};
+    return {machine_->status(), machine_->result(), machine_->error()};
   }
   TaskEnd end;
   std::vector<SnapshotCallback> requests;
   std::optional<v1::TaskSnapshot> snapshot;
   {
-    PlainMutexLock lock(&task_->mu_);
+    absl::MutexLock lock(&task_->mu_);
+    if (!machine_.has_value()) {  // dropped before its first poll
+      machine_.emplace(*std::move(task_->unstarted_));
+      task_->unstarted_.reset();
+    }
     task_->waiting_ = nullptr;  // outside readers are done with it
-    if (cancel) machine_.Cancel(std::string(kCancelled));
-    end = {machine_.status(), machine_.result(), machine_.error()};
+    if (cancel) machine_->Cancel(std::string(kCancelled));
+    end = {machine_->status(), machine_->result(), machine_->error()};
     DrainInbox();  // accepted, never taken: kept in the final mailbox
-    task_->Publish(machine_, Waker());
+    task_->Publish(*machine_, Waker());
     requests = TakeRequests();
-    if (!requests.empty()) snapshot = machine_.Snapshot();
-    task_->parked_ = std::make_unique<Machine>(std::move(machine_));
+    if (!requests.empty()) snapshot = machine_->Snapshot();
+    task_->ended_ = std::make_unique<Machine>(*std::move(machine_));
   }
   task_.reset();  // the machine is the task's now; nothing to cancel on drop
   for (SnapshotCallback& done : requests) done(*snapshot);
@@ -270,10 +283,10 @@ void MachineFuture::ArmTimer(std::optional<absl::Time> deadline, Context& cx) {
 
 absl::StatusOr<SpawnedMachine> SpawnMachine(Executor& executor, Machine machine,
                                             OutputCallback on_output) {
-  auto [task, future] = MachineTask::Create(
+  std::shared_ptr<MachineTask> task = MachineTask::Create(
       std::move(machine), &executor.timers(), std::move(on_output));
   absl::StatusOr<JoinHandle<TaskEnd>> handle =
-      executor.Spawn(std::move(future));
+      executor.Spawn(task->MakeFuture());
   if (!handle.ok()) return handle.status();
   return SpawnedMachine{std::move(task), *std::move(handle)};
 }

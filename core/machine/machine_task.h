@@ -11,9 +11,9 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "core/executor.h"
 #include "core/machine/machine.h"
-#include "core/machine/plain_mutex.h"
 #include "corosched/v1/task_state.pb.h"
 
 namespace corosched::machine {
@@ -30,7 +30,7 @@ struct TaskEnd {
 // Called on a worker thread with each chunk of a task's output, in order,
 // during the poll that emitted it and outside every lock. It may call
 // MachineTask::Wake and RequestSnapshot, including on its own task, but not
-// the blocking Snapshot.
+// the blocking Snapshot of its own task.
 using OutputCallback =
     absl::AnyInvocable<void(uint64_t sequence, absl::string_view text)>;
 
@@ -45,121 +45,125 @@ class MachineFuture;
 //
 //   auto spawned = SpawnMachine(*executor, std::move(machine), on_output);
 //   spawned->task->Wake(signal);             // any thread
+//   v1::TaskSnapshot now = spawned->task->Snapshot();
 //   absl::StatusOr<TaskEnd> end = std::move(spawned->handle).Wait();
 //
-// The future owns the Machine and polls it without taking a lock, so a task
-// that only yields costs the executor little more than a native future.
-// Everything else meets under mu_: the future "parks" there whenever it
-// stops to wait (sleep, await) or ends, publishing what Wake needs to know
-// (status, the awaited signals, the deadline); Wake puts signals in an inbox
-// the future drains into the machine when it parks or resumes, and every
-// kRequestCheckPolls polls while it runs.
+// The machine moves into the future at its first poll. From then on the
+// future polls it without any lock when nobody else holds this MachineTask
+// (a detached task: nobody can wake or observe it, so there is nothing to
+// meet). An observed task meets outside code under mu_ twice a poll: at the
+// start (signals Wake left in the inbox move into the machine) and at the
+// end, where the future publishes what Wake needs to know (status, the
+// awaited signals, the deadline) and lets outside code read the machine
+// until its next poll. Whether a task is observed is decided at its first
+// poll: whoever holds the MachineTask then (besides the future) can observe
+// it, and nobody can obtain it later.
 //
 // Invariants:
-//  - Only the future changes the Machine. Outside code reads it, under mu_,
-//    only while it is parked (`waiting_`) or after it retired (`parked_`).
-//  - `view_` is the machine's state as of its last park: exact while the
-//    task is parked, and "running" while the future works.
+//  - Only the future changes the machine once it took it. Outside code reads
+//    it, under mu_, only between polls (`waiting_`) or after the future
+//    retired (`ended_`); before the first poll it is `unstarted_`.
+//  - `view_` is the machine's state as of the end of its last poll (or its
+//    start); while a poll runs it says READY.
 //  - Every accepted signal is in the inbox or in the machine's mailbox, or
-//    was taken by an await: none is lost, none is taken twice. (A signal
-//    that arrives while the task runs reaches the mailbox when it next
-//    parks: an await entered meanwhile suspends once before taking it.)
+//    was taken by an await: none is lost, none is taken twice.
 //
 // Races, and why no wake is lost (mu_ orders every step):
-//  1. Wake while the task runs: the signal goes to the inbox, receipt
-//     kBuffered. If the run then reaches an await, parking drains the inbox
-//     into the machine and polls again, so the await sees the signal.
-//  2. Wake while the task is parked on an await of that name (and no
-//     earlier signal of those names is queued, and the deadline has not
-//     passed): receipt kConsumed, and the Waker stored at park is woken
-//     after mu_ is released; the next poll drains the inbox and takes it.
+//  1. Wake during a poll: the signal goes to the inbox, receipt kBuffered.
+//     The poll's end drains the inbox into the machine; if the machine is
+//     awaiting, it is polled again at once, so the await sees the signal.
+//  2. Wake between polls of a task awaiting that name (no earlier signal of
+//     those names queued, deadline not passed): receipt kConsumed, and the
+//     Waker stored at the end of the last poll is woken after mu_ is
+//     released; the next poll drains the inbox and takes the signal.
 //  3. Wake after the task ended or its future was dropped (cancelled, or
 //     executor shutdown): kRefusedEnded.
 //
 // Thread-safety: every method may be called from any thread.
-class MachineTask {
+class MachineTask : public std::enable_shared_from_this<MachineTask> {
  public:
-  // The task, and the future that runs it (it owns the Machine from now
-  // on). Spawn the future yourself, or use SpawnMachine.
-  static std::pair<std::shared_ptr<MachineTask>, MachineFuture> Create(
-      Machine machine, TimerDriver* timers, OutputCallback on_output = {});
+  // A task for `machine`; spawn MakeFuture() on the executor that owns
+  // `timers` (or use SpawnMachine). `on_output` gets the task's output.
+  // REQUIRES: `timers` outlives the task's future, and also the task itself
+  // if the future is never made.
+  static std::shared_ptr<MachineTask> Create(Machine machine,
+                                             TimerDriver* timers,
+                                             OutputCallback on_output = {});
 
   // For Create only (it lets make_shared reach the constructor).
   class ConstructionToken {
     friend class MachineTask;
     ConstructionToken() = default;
   };
-  MachineTask(ConstructionToken, const Machine& machine, TimerDriver* timers);
+  MachineTask(ConstructionToken, Machine machine, TimerDriver* timers,
+              OutputCallback on_output);
+
+  // The future that runs this task. REQUIRES: called once.
+  MachineFuture MakeFuture() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Delivers a wake signal at the clock's current time; see
   // Machine::Deliver for the receipt and the errors.
   absl::StatusOr<WakeReceipt> Wake(v1::Signal signal) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Calls `done` with the task's whole state between two polls: at once
-  // (on this thread) when the task is parked or ended; otherwise from the
-  // worker running it, at its first poll, within kRequestCheckPolls polls,
-  // or when it next parks. Never blocks.
+  // Calls `done` with the task's whole state between two polls: at once, on
+  // this thread, unless a poll is running; then from its worker when the
+  // poll ends (or when the future is dropped). Never blocks.
   void RequestSnapshot(SnapshotCallback done) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // RequestSnapshot, waiting for the answer. For tests and tools.
-  // REQUIRES: not called on a worker of the executor running this task.
+  // The task's whole state between two polls, waiting for a running poll to
+  // end. REQUIRES: not called from this task's own poll (its output
+  // callback); anywhere else is fine, including the worker after the poll.
   v1::TaskSnapshot Snapshot() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // The status as of the task's last park: READY while it runs.
-  // (Cheaper than a snapshot: it never waits for a running task.)
+  // The status as of the end of the last poll; READY while a poll runs.
   v1::TaskStatus status() const ABSL_LOCKS_EXCLUDED(mu_);
-
-  // A running task looks for new requests every this many polls.
-  static constexpr int kRequestCheckPolls = 64;
 
  private:
   friend class MachineFuture;
 
-  // What Wake needs to know of the machine, published at each park.
+  // What Wake needs to know of the machine, published after each poll.
   struct View {
     v1::TaskStatus status = v1::TASK_STATUS_READY;
-    // The await the task is parked on, or null.
+    // The await the task waits in, or null.
     const Program::State* awaiting = nullptr;
     std::optional<absl::Time> deadline;
-    // Signals in the machine's mailbox at park time.
+    // Signals in the machine's mailbox (an upper bound while a poll runs:
+    // polls only take signals out).
     size_t mailbox_size = 0;
   };
 
-  // Sets view_ from `machine`, which is not running.
+  // Sets view_ from `machine`, which is not running, and keeps `waker`.
   void Publish(const Machine& machine, const Waker& waker)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The machine outside code may read now, or null while a poll runs.
+  const Machine* IdleMachine() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Kept alive by the machine, which is always either in the future (which
-  // retires into parked_ before it dies) or in parked_; a plain pointer
-  // spares every task an atomic increment on the shared Program's count.
+  // Kept alive by the machine, which is always in unstarted_, in the
+  // future (which retires into ended_ before it dies), or in ended_; a
+  // plain pointer spares each task an atomic increment on a count every
+  // task of the definition shares.
   const Program* const program_;
   TimerDriver* const timers_;
 
-  // Set when the inbox or the snapshot requests grew; read and cleared by
-  // the future. Relaxed is enough: the future takes mu_ before it reads
-  // what the flag points at.
-  std::atomic<bool> attention_{false};
-
-  mutable PlainMutex mu_;
-  // The machine once the task ended (or its future was dropped), kept for
-  // snapshots; null before, and when nobody else held the task then.
-  std::unique_ptr<Machine> parked_ ABSL_GUARDED_BY(mu_);
-  // The future's machine while the task is parked (sleeping or awaiting):
-  // the future does not change it before it takes mu_ to resume, so outside
-  // code may read it under mu_. Null while the task runs.
+  mutable absl::Mutex mu_;
+  std::optional<Machine> unstarted_ ABSL_GUARDED_BY(mu_);
+  OutputCallback on_output_ ABSL_GUARDED_BY(mu_);  // until MakeFuture
+  // The future's machine between its polls (observed tasks only).
   const Machine* waiting_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // The machine once the future retired; null when nobody observed it.
+  std::unique_ptr<Machine> ended_ ABSL_GUARDED_BY(mu_);
   View view_ ABSL_GUARDED_BY(mu_);
   std::vector<Machine::AcceptedSignal> inbox_ ABSL_GUARDED_BY(mu_);
   uint64_t signal_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<SnapshotCallback> requests_ ABSL_GUARDED_BY(mu_);
-  // The task's Waker as of its last park; empty while it runs.
+  // The task's Waker as of the end of its last poll.
   Waker waker_ ABSL_GUARDED_BY(mu_);
 };
 
 // The Future that runs a MachineTask: each poll runs Machine::Poll with the
 // timer driver's clock, then re-wakes itself (yield, step budget), arms a
-// timer (sleep, await timeout) and parks, or finishes. Dropping it before
-// the task ended cancels the machine, so later wakes are refused.
+// timer (sleep, await timeout), or finishes. Dropping it before the task
+// ended cancels the machine, so later wakes are refused.
 //
 // Thread-safety: a single-owner future, polled by one thread at a time.
 class MachineFuture {
@@ -174,41 +178,36 @@ class MachineFuture {
 
  private:
   friend class MachineTask;
-  MachineFuture(std::shared_ptr<MachineTask> task, Machine machine,
-                OutputCallback on_output)
+  MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output)
       : task_(std::move(task)),
         timers_(task_->timers_),
-        machine_(std::move(machine)),
         on_output_(std::move(on_output)) {}
 
-  // Runs the machine once; returns its outcome.
-  PollOutcome RunMachine();
-  // Called when the task was parked, on its first poll, and every
-  // kRequestCheckPolls polls while it runs. Takes mu_ when the task was
-  // parked or outside code left signals or requests: moves the inbox into
-  // the machine, answers snapshot requests, and marks the task running.
-  void MaybeResume();
-  // With the machine waiting (kWait): publishes that and stores the Waker.
-  // Returns false instead when signals arrived meanwhile (they are now in
-  // the machine): poll it again.
-  bool Park(const Waker& waker);
-  // With the machine ended, or when dropped (`cancel`): hands it to the
-  // task for good.
+  // The first poll: takes the machine and decides whether it is observed.
+  void Start();
+  // An observed task's poll start: the machine is the future's again; the
+  // inbox moves into it.
+  void Resume();
+  // An observed task's poll end: publishes the machine and stores `waker`.
+  // Returns false instead when it took in signals the machine awaits: then
+  // poll the machine again.
+  bool Publish(const Waker& waker);
+  // With the machine ended, or when dropped (`cancel`): hands it over to the
+  // task for good when someone may still ask for it.
   TaskEnd Retire(bool cancel);
   // Arms the timer for `deadline`, if any.
   void ArmTimer(std::optional<absl::Time> deadline, Context& cx);
+  PollOutcome RunMachine();
   // Under mu_: moves the inbox into the machine; true when it held any.
   bool DrainInbox() ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_->mu_);
-  // Under mu_: takes the snapshot requests.
   std::vector<SnapshotCallback> TakeRequests()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_->mu_);
 
-  // The hot part first: a poll that only yields reads nothing else.
+  // What a poll reads comes first.
   std::shared_ptr<MachineTask> task_;
   TimerDriver* timers_;
-  Machine machine_;
-  // Polls since the future last looked for requests; the first poll looks.
-  int unsynced_polls_ = MachineTask::kRequestCheckPolls - 1;
+  std::optional<Machine> machine_;  // from the first poll
+  bool observed_ = false;
   OutputCallback on_output_;
   // The timer for the current deadline, if any.
   std::optional<Sleep> sleep_;

@@ -111,19 +111,16 @@ TEST(MachineTaskTest, OutputCallbackMayWakeItsOwnTask) {
   ManualClock clock;
   std::unique_ptr<Executor> executor =
       *Executor::Create({.workers = 2, .clock = &clock});
-  // The callback needs the task, which Create makes: it reads it through
-  // `task`, set before the future is spawned.
   std::shared_ptr<MachineTask> task;
-  auto [created, future] = MachineTask::Create(
+  task = MachineTask::Create(
       Machine::Start(CompileOrDie(R"({"name": "t", "initial": "A",
         "states": {"A": {"emit": "ping", "await": {"signals": {"pong": "END"}}},
                    "END": {"complete": {}}}})")),
       &executor->timers(), [&task](uint64_t, absl::string_view) {
         EXPECT_TRUE(task->Wake(MakeSignal("pong")).ok());
       });
-  task = created;
   absl::StatusOr<JoinHandle<TaskEnd>> handle =
-      executor->Spawn(std::move(future));
+      executor->Spawn(task->MakeFuture());
   ASSERT_TRUE(handle.ok());
   absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
   ASSERT_TRUE(end.ok());
