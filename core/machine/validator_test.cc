@@ -250,6 +250,24 @@ TEST(ValidatorTest, EnforcesLimits) {
           HasSubstr("states[\"W\"].await.signals: 2 signals; the limit is 1")));
 }
 
+TEST(ValidatorTest, ChecksTheTopLevelTexts) {
+  MachineLimits limits;
+  limits.max_text_bytes = 4;
+  limits.max_name_bytes = 8;
+  EXPECT_THAT(
+      Problems(R"({"name": "t", "version": "123456789", "description": "hello",
+                   "signalPrefix": "in put.", "initial": "END",
+                   "states": {"END": {"complete": {}}}})",
+               limits),
+      ElementsAre(HasSubstr("version: version name is 9 bytes; the limit is 8"),
+                  "description: 5 bytes of text; the limit is 4",
+                  HasSubstr("signalPrefix: prefix name \"in put.\" is not "
+                            "valid")));
+  EXPECT_THAT(Problems(R"({"name": "t", "signalPrefix": "", "initial": "END",
+                           "states": {"END": {"complete": {}}}})"),
+              IsEmpty());
+}
+
 TEST(ValidatorTest, EnforcesTheTotalSize) {
   MachineLimits limits;
   limits.max_definition_bytes = 100;
