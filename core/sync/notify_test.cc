@@ -1,0 +1,288 @@
+#include "core/sync/notify.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "core/sync/oneshot.h"
+#include "core/task/block_on.h"
+#include "core/task/waker.h"
+#include "gtest/gtest.h"
+
+namespace corosched {
+namespace {
+
+// A wake target that counts wakes and the references its Wakers hold.
+struct WakeCounter {
+  int wakes = 0;
+  int refs = 1;  // the test's own Waker
+};
+
+WakeCounter* Counter(const void* data) {
+  return static_cast<WakeCounter*>(const_cast<void*>(data));
+}
+
+constexpr WakerVTable kCounterVTable = {
+    [](const void* data) { ++Counter(data)->refs; },
+    [](const void* data) {
+      ++Counter(data)->wakes;
+      --Counter(data)->refs;
+    },
+    [](const void* data) { ++Counter(data)->wakes; },
+    [](const void* data) { --Counter(data)->refs; },
+};
+
+// One waiting party: its counter and the Waker it polls with. The counter
+// must outlive every copy of the Waker, so declare it before the futures.
+struct Party {
+  WakeCounter counter;
+  Waker waker = Waker::FromRaw(&kCounterVTable, &counter);
+
+  template <typename F>
+  auto Poll(F& future) {
+    Context cx(waker);
+    return future.Poll(cx);
+  }
+};
+
+TEST(NotifyTest, StoresAPermitWhenNobodyWaits) {
+  Notify notify;
+  notify.NotifyOne();
+  Party party;
+  Notify::Notified notified = notify.Wait();
+  EXPECT_TRUE(party.Poll(notified).IsReady());
+  EXPECT_EQ(party.counter.refs, 1);  // no Waker kept
+}
+
+TEST(NotifyTest, APermitIsConsumedByOneWaiter) {
+  Notify notify;
+  notify.NotifyOne();
+  Party first;
+  Party second;
+  Notify::Notified a = notify.Wait();
+  Notify::Notified b = notify.Wait();
+  EXPECT_TRUE(first.Poll(a).IsReady());
+  EXPECT_TRUE(second.Poll(b).IsPending());
+}
+
+TEST(NotifyTest, PermitsDoNotAccumulate) {
+  Notify notify;
+  notify.NotifyOne();
+  notify.NotifyOne();
+  notify.NotifyOne();
+  Party party;
+  Notify::Notified first = notify.Wait();
+  Notify::Notified second = notify.Wait();
+  EXPECT_TRUE(party.Poll(first).IsReady());
+  EXPECT_TRUE(party.Poll(second).IsPending());
+}
+
+TEST(NotifyTest, WaiterIsPendingWithoutANotification) {
+  Notify notify;
+  Party party;
+  Notify::Notified notified = notify.Wait();
+  EXPECT_TRUE(party.Poll(notified).IsPending());
+  EXPECT_TRUE(party.Poll(notified).IsPending());
+  EXPECT_EQ(party.counter.wakes, 0);
+  EXPECT_EQ(party.counter.refs, 2);  // one Waker kept, not one per poll
+}
+
+TEST(NotifyTest, NotifyOneWakesOnlyTheOldestWaiter) {
+  Notify notify;
+  Party first;
+  Party second;
+  Party third;
+  Notify::Notified a = notify.Wait();
+  Notify::Notified b = notify.Wait();
+  Notify::Notified c = notify.Wait();
+  ASSERT_TRUE(first.Poll(a).IsPending());
+  ASSERT_TRUE(second.Poll(b).IsPending());
+  ASSERT_TRUE(third.Poll(c).IsPending());
+
+  notify.NotifyOne();
+  EXPECT_EQ(first.counter.wakes, 1);
+  EXPECT_EQ(second.counter.wakes, 0);
+  EXPECT_EQ(third.counter.wakes, 0);
+  EXPECT_TRUE(first.Poll(a).IsReady());
+  EXPECT_TRUE(second.Poll(b).IsPending());
+  EXPECT_TRUE(third.Poll(c).IsPending());
+
+  notify.NotifyOne();
+  EXPECT_EQ(second.counter.wakes, 1);
+  EXPECT_EQ(third.counter.wakes, 0);
+  EXPECT_TRUE(second.Poll(b).IsReady());
+}
+
+TEST(NotifyTest, NotifyOneWakesTheWakerOfTheLatestPoll) {
+  Notify notify;
+  Party old_task;
+  Party new_task;
+  Notify::Notified notified = notify.Wait();
+  ASSERT_TRUE(old_task.Poll(notified).IsPending());
+  ASSERT_TRUE(new_task.Poll(notified).IsPending());
+  EXPECT_EQ(old_task.counter.refs, 1);
+  notify.NotifyOne();
+  EXPECT_EQ(old_task.counter.wakes, 0);
+  EXPECT_EQ(new_task.counter.wakes, 1);
+}
+
+TEST(NotifyTest, NotifyAllWakesEveryWaiterAndStoresNoPermit) {
+  Notify notify;
+  Party first;
+  Party second;
+  Party later;
+  Notify::Notified a = notify.Wait();
+  Notify::Notified b = notify.Wait();
+  ASSERT_TRUE(first.Poll(a).IsPending());
+  ASSERT_TRUE(second.Poll(b).IsPending());
+
+  notify.NotifyAll();
+  EXPECT_EQ(first.counter.wakes, 1);
+  EXPECT_EQ(second.counter.wakes, 1);
+  EXPECT_TRUE(first.Poll(a).IsReady());
+  EXPECT_TRUE(second.Poll(b).IsReady());
+
+  Notify::Notified c = notify.Wait();
+  EXPECT_TRUE(later.Poll(c).IsPending());
+}
+
+TEST(NotifyTest, NotifyAllWithNoWaiterStoresNoPermit) {
+  Notify notify;
+  notify.NotifyAll();
+  Party party;
+  Notify::Notified notified = notify.Wait();
+  EXPECT_TRUE(party.Poll(notified).IsPending());
+}
+
+TEST(NotifyTest, ADroppedChosenWaiterPassesItsNotificationOn) {
+  Notify notify;
+  Party first;
+  Party second;
+  Notify::Notified b = notify.Wait();
+  {
+    Notify::Notified a = notify.Wait();
+    ASSERT_TRUE(first.Poll(a).IsPending());
+    ASSERT_TRUE(second.Poll(b).IsPending());
+    notify.NotifyOne();
+    ASSERT_EQ(first.counter.wakes, 1);
+  }  // dropped before it saw the notification
+  EXPECT_EQ(second.counter.wakes, 1);
+  EXPECT_TRUE(second.Poll(b).IsReady());
+}
+
+TEST(NotifyTest, ADroppedChosenWaiterWithNoSuccessorLeavesThePermit) {
+  Notify notify;
+  Party first;
+  {
+    Notify::Notified a = notify.Wait();
+    ASSERT_TRUE(first.Poll(a).IsPending());
+    notify.NotifyOne();
+  }
+  Party later;
+  Notify::Notified b = notify.Wait();
+  EXPECT_TRUE(later.Poll(b).IsReady());
+}
+
+TEST(NotifyTest, AWaiterThatSawItsNotificationPassesNothingOn) {
+  Notify notify;
+  Party first;
+  Party second;
+  Notify::Notified b = notify.Wait();
+  {
+    Notify::Notified a = notify.Wait();
+    ASSERT_TRUE(first.Poll(a).IsPending());
+    ASSERT_TRUE(second.Poll(b).IsPending());
+    notify.NotifyOne();
+    ASSERT_TRUE(first.Poll(a).IsReady());
+  }
+  EXPECT_EQ(second.counter.wakes, 0);
+  EXPECT_TRUE(second.Poll(b).IsPending());
+}
+
+TEST(NotifyTest, ADroppedUnnotifiedWaiterLeavesTheQueue) {
+  Notify notify;
+  Party first;
+  Party second;
+  Notify::Notified b = notify.Wait();
+  {
+    Notify::Notified a = notify.Wait();
+    ASSERT_TRUE(first.Poll(a).IsPending());
+    ASSERT_TRUE(second.Poll(b).IsPending());
+  }
+  EXPECT_EQ(first.counter.refs, 1);  // its Waker was released
+  notify.NotifyOne();
+  EXPECT_EQ(first.counter.wakes, 0);
+  EXPECT_EQ(second.counter.wakes, 1);
+}
+
+TEST(NotifyTest, AWaiterNotifiedByAllPassesNothingOnWhenDropped) {
+  Notify notify;
+  Party first;
+  {
+    Notify::Notified a = notify.Wait();
+    ASSERT_TRUE(first.Poll(a).IsPending());
+    notify.NotifyAll();
+  }
+  Party later;
+  Notify::Notified b = notify.Wait();
+  EXPECT_TRUE(later.Poll(b).IsPending());
+}
+
+TEST(NotifyTest, BlockOnReturnsOnceAPermitIsStored) {
+  Notify notify;
+  notify.NotifyOne();
+  BlockOn(notify.Wait());
+  Party party;
+  Notify::Notified after = notify.Wait();
+  EXPECT_TRUE(party.Poll(after).IsPending());  // the permit was used up
+}
+
+TEST(OneShotTest, DeliversTheSentValue) {
+  auto [sender, receiver] = MakeOneShot<int>();
+  EXPECT_TRUE(std::move(sender).Send(42).ok());
+  absl::StatusOr<int> value = BlockOn(receiver);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, 42);
+}
+
+TEST(OneShotTest, SendWakesAWaitingReceiver) {
+  Party party;
+  auto [sender, receiver] = MakeOneShot<int>();
+  ASSERT_TRUE(party.Poll(receiver).IsPending());
+  EXPECT_TRUE(std::move(sender).Send(7).ok());
+  EXPECT_EQ(party.counter.wakes, 1);
+  auto poll = party.Poll(receiver);
+  ASSERT_TRUE(poll.IsReady());
+  ASSERT_TRUE(poll.value().ok());
+  EXPECT_EQ(*poll.value(), 7);
+}
+
+TEST(OneShotTest, DroppedSenderCancelsTheReceiver) {
+  Party party;
+  auto [sender, receiver] = MakeOneShot<int>();
+  ASSERT_TRUE(party.Poll(receiver).IsPending());
+  { auto dropped = std::move(sender); }
+  EXPECT_EQ(party.counter.wakes, 1);
+  auto poll = party.Poll(receiver);
+  ASSERT_TRUE(poll.IsReady());
+  EXPECT_EQ(poll.value().status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(OneShotTest, SendFailsOnceTheReceiverIsDropped) {
+  auto [sender, receiver] = MakeOneShot<int>();
+  { auto dropped = std::move(receiver); }
+  absl::Status sent = std::move(sender).Send(1);
+  EXPECT_EQ(sent.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(OneShotTest, SecondSendFails) {
+  auto [sender, receiver] = MakeOneShot<int>();
+  ASSERT_TRUE(std::move(sender).Send(1).ok());
+  // NOLINTNEXTLINE(bugprone-use-after-move): a second Send is the point.
+  absl::Status again = std::move(sender).Send(2);
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*BlockOn(receiver), 1);
+}
+
+}  // namespace
+}  // namespace corosched
