@@ -148,7 +148,7 @@ constexpr Option kOptions[] = {
     {"ready-file", "COROSCHED_READY_FILE", "PATH", "none",
      "Once serving, write the bound address (such as 127.0.0.1:43127) here.",
      SetReadyFile},
-    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "100000",
+    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "10000",
      "Finished tasks kept for GetTask, ListTasks and WatchTask; older ones "
      "are forgotten (NOT_FOUND).",
      SetRetainFinished},

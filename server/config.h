@@ -38,7 +38,7 @@ struct ServerConfig {
   // Written with the bound address once the daemon serves; empty: none.
   std::string ready_file;
   // Finished tasks kept in memory for GetTask/ListTasks/WatchTask.
-  size_t retain_finished = 100000;
+  size_t retain_finished = 10000;
   // trace, debug, info, warn, error or off.
   std::string log_level = "info";
 };

@@ -47,6 +47,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.data_dir, "");
   EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
   EXPECT_EQ(config.ready_file, "");
+  EXPECT_EQ(config.retain_finished, 10000u);
   EXPECT_EQ(config.log_level, "info");
   EXPECT_FALSE(parsed->help);
 }

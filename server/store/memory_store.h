@@ -21,7 +21,7 @@ struct MemoryStoreOptions {
   // Finished tasks kept (with their events and wake ids); past this the
   // oldest-finished are forgotten, and then are NOT_FOUND like any unknown
   // id. Unfinished tasks are always kept.
-  size_t retain_finished = 100000;
+  size_t retain_finished = 10000;
 };
 
 // TaskStore in process memory: everything is lost when the process exits.
