@@ -109,7 +109,7 @@ class FakeScheduler final : public v1::Scheduler::Service {
       writer->Write(Output(1, "tick"));
       // Bounded: the client cancels well before this.
       for (int i = 0; i < 1000 && !context->IsCancelled(); ++i) {
-        client_gone_.WaitForNotificationWithTimeout(absl::Milliseconds(10));
+        client_gone.WaitForNotificationWithTimeout(absl::Milliseconds(10));
       }
       return grpc::Status::OK;
     }
@@ -121,7 +121,7 @@ class FakeScheduler final : public v1::Scheduler::Service {
                              v1::QueueStats* stats) override {
     // Slow until released: lets a test miss its deadline.
     for (int i = 0; i < 1000 && !context->IsCancelled(); ++i) {
-      if (release_stats_.WaitForNotificationWithTimeout(
+      if (release_stats.WaitForNotificationWithTimeout(
               absl::Milliseconds(10))) {
         break;
       }
@@ -130,8 +130,8 @@ class FakeScheduler final : public v1::Scheduler::Service {
     return grpc::Status::OK;
   }
 
-  absl::Notification release_stats_;
-  absl::Notification client_gone_;
+  absl::Notification release_stats;
+  absl::Notification client_gone;
 };
 
 class ClientTest : public ::testing::Test {
@@ -150,10 +150,10 @@ class ClientTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!service_.release_stats_.HasBeenNotified()) {
-      service_.release_stats_.Notify();
+    if (!service_.release_stats.HasBeenNotified()) {
+      service_.release_stats.Notify();
     }
-    service_.client_gone_.Notify();
+    service_.client_gone.Notify();
     server_->Shutdown();
   }
 
@@ -180,7 +180,7 @@ TEST_F(ClientTest, GivesUpAtTheCallsDeadline) {
   absl::StatusOr<v1::QueueStats> stats =
       client_->GetQueueStats({.timeout = absl::Milliseconds(50)});
   EXPECT_EQ(stats.status().code(), absl::StatusCode::kDeadlineExceeded);
-  service_.release_stats_.Notify();
+  service_.release_stats.Notify();
   stats = client_->GetQueueStats();
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(stats->workers(), 2u);

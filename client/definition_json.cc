@@ -1,10 +1,10 @@
 #include "client/definition_json.h"
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -68,9 +68,10 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
       return absl::PermissionDeniedError(
           absl::StrCat(path, ": permission denied"));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": cannot open: ",
-                     open_error != 0 ? std::strerror(open_error) : "unknown"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": cannot open: ",
+        open_error != 0 ? std::generic_category().message(open_error)
+                        : "unknown"));
   }
   std::ostringstream text;
   text << file.rdbuf();

@@ -159,9 +159,10 @@ absl::Status ReadGlobals(const RawCommand& raw, absl::string_view env_address,
 absl::Status CheckPositionals(const CommandSpec& spec,
                               const std::vector<std::string>& positionals) {
   if (positionals.size() < spec.required_positionals) {
-    std::vector<absl::string_view> missing(
-        spec.positionals.begin() + positionals.size(),
-        spec.positionals.begin() + spec.required_positionals);
+    std::vector<absl::string_view> missing;
+    for (size_t i = positionals.size(); i < spec.required_positionals; ++i) {
+      missing.push_back(spec.positionals[i]);
+    }
     return Usage(absl::StrCat("missing ", absl::StrJoin(missing, " and ")));
   }
   if (positionals.size() > spec.positionals.size()) {

@@ -52,6 +52,7 @@ template <typename Map>
 std::string JoinMap(const Map& map, absl::string_view separator,
                     std::string (*show)(const typename Map::mapped_type&)) {
   std::vector<std::string> items;
+  items.reserve(map.size());
   for (const auto& [key, value] : map) {
     items.push_back(absl::StrCat(key, "=", show(value)));
   }

@@ -16,6 +16,7 @@ namespace {
 // gRPC logs connection trouble to stderr itself; the tool reports every
 // failure as a status already, so stay quiet unless GRPC_VERBOSITY asks.
 void SilenceGrpcLogs() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
   if (std::getenv("GRPC_VERBOSITY") == nullptr) {
     gpr_set_log_function([](gpr_log_func_args*) {});
   }
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   namespace cli = ::corosched::cli;
   SilenceGrpcLogs();
   std::vector<std::string> args(argv + 1, argv + argc);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
   const char* env_address = std::getenv("COROSCHED_ADDR");
   cli::ParsedCommandLine parsed =
       cli::ParseCommandLine(args, env_address != nullptr ? env_address : "");

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
-extern char** environ;
+extern char** environ;  // NOLINT: POSIX
 
 namespace corosched::testing {
 namespace {
@@ -22,6 +22,7 @@ namespace {
 std::vector<std::string> ChildEnvironment(
     const std::vector<std::string>& extra) {
   std::vector<std::string> env;
+  env.reserve(extra.size() + 64);
   for (char** entry = environ; *entry != nullptr; ++entry) {
     if (!absl::StartsWith(*entry, "COROSCHED_ADDR=")) env.push_back(*entry);
   }
@@ -31,6 +32,7 @@ std::vector<std::string> ChildEnvironment(
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
   for (std::string& s : strings) pointers.push_back(s.data());
   pointers.push_back(nullptr);
   return pointers;
@@ -57,7 +59,8 @@ absl::StatusOr<std::unique_ptr<CliProcess>> CliProcess::Start(
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("pipe: ", std::generic_category().message(errno)));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -80,8 +83,8 @@ absl::StatusOr<std::unique_ptr<CliProcess>> CliProcess::Start(
   if (spawned != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
-    return absl::InternalError(
-        absl::StrCat("cannot run ", binary, ": ", std::strerror(spawned)));
+    return absl::InternalError(absl::StrCat(
+        "cannot run ", binary, ": ", std::generic_category().message(spawned)));
   }
   return std::unique_ptr<CliProcess>(
       new CliProcess(pid, out_pipe[0], err_pipe[0]));

@@ -138,6 +138,7 @@ TEST_F(CliTasksTest, WatchResumesAfterASequenceNumber) {
 TEST_F(CliTasksTest, ListFiltersByLabelStateAndDefinitionInPages) {
   const std::string label = UniqueLabel();
   std::vector<std::string> ids;
+  ids.reserve(3);
   for (int i = 0; i < 3; ++i) {
     ids.push_back(Submit({"-f", Example("hello.json"), "--label", label}));
   }
