@@ -51,8 +51,6 @@ class LocalQueue {
   // A snapshot, for metrics and for deciding whether to look here.
   size_t Len() const;
   bool IsEmpty() const { return Len() == 0; }
-  // True when the owner could push without overflowing. Owner thread only.
-  bool HasTasks() const { return !IsEmpty(); }
 
  private:
   static constexpr uint32_t kMask = kCapacity - 1;

@@ -182,7 +182,7 @@ TEST(LocalQueueTest, LenCountsPushesAndPops) {
     queue.PushBack(&tasks[i], overflow);
     EXPECT_EQ(queue.Len(), i + 1);
   }
-  EXPECT_TRUE(queue.HasTasks());
+  EXPECT_FALSE(queue.IsEmpty());
   queue.Pop();
   queue.Pop();
   EXPECT_EQ(queue.Len(), 3u);

@@ -135,10 +135,12 @@ class ChannelReceiver {
   ~ChannelReceiver() {
     if (state_ == nullptr) return;
     std::vector<Waker> senders;
+    Waker receiver;  // released outside the lock, with the task it holds
     {
       absl::MutexLock lock(&state_->mu);
       state_->receiver_gone = true;
       senders.swap(state_->blocked_senders);
+      receiver = std::move(state_->receiver);
     }
     for (Waker& sender : senders) std::move(sender).Wake();
   }

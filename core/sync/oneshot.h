@@ -32,7 +32,8 @@ template <typename T>
 class OneShotSender {
  public:
   OneShotSender(OneShotSender&&) noexcept = default;
-  OneShotSender& operator=(OneShotSender&&) noexcept = default;
+  // No move-assignment: it would drop a channel without telling its peer.
+  OneShotSender& operator=(OneShotSender&&) = delete;
   ~OneShotSender() {
     // A receiver that is gone already needs no news of this.
     if (state_ != nullptr) Finish(std::nullopt).IgnoreError();
@@ -79,7 +80,7 @@ class OneShotReceiver {
   using Output = absl::StatusOr<T>;
 
   OneShotReceiver(OneShotReceiver&&) noexcept = default;
-  OneShotReceiver& operator=(OneShotReceiver&&) noexcept = default;
+  OneShotReceiver& operator=(OneShotReceiver&&) = delete;
   ~OneShotReceiver() {
     if (state_ == nullptr) return;
     absl::MutexLock lock(&state_->mu);

@@ -25,7 +25,15 @@ class Sleep {
     entry_->deadline = deadline;
   }
   Sleep(Sleep&&) noexcept = default;
-  Sleep& operator=(Sleep&&) noexcept = default;
+  // Cancels this Sleep's own timer before taking the other's.
+  Sleep& operator=(Sleep&& other) noexcept {
+    if (this != &other) {
+      if (entry_ != nullptr) driver_->CancelEntry(entry_.get());
+      driver_ = other.driver_;
+      entry_ = std::move(other.entry_);
+    }
+    return *this;
+  }
   ~Sleep() {
     if (entry_ != nullptr) driver_->CancelEntry(entry_.get());
   }

@@ -73,18 +73,31 @@ void TimerDriver::FireExpired() {
   for (Waker& waker : due) std::move(waker).Wake();
 }
 
+// Fires timers of a real clock: sleeps until the earliest deadline, then
+// fires what is due. A clock that moves only by hand fires from Advance()
+// alone (RealTimeUntil is infinite), so Advance returns only after every
+// wake it made due was issued, never racing this thread for them.
 void TimerDriver::Run() {
   for (;;) {
-    FireExpired();
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    if (heap_.empty()) {
-      cv_.Wait(&mu_);
-    } else {
-      const absl::Duration wait = clock_->RealTimeUntil(heap_.Top()->deadline);
-      if (wait > absl::ZeroDuration()) cv_.WaitWithTimeout(&mu_, wait);
+    {
+      absl::MutexLock lock(&mu_);
+      for (;;) {
+        if (stopping_) return;
+        if (heap_.empty()) {
+          cv_.Wait(&mu_);
+          continue;
+        }
+        const absl::Duration wait =
+            clock_->RealTimeUntil(heap_.Top()->deadline);
+        if (wait <= absl::ZeroDuration()) break;
+        if (wait == absl::InfiniteDuration()) {
+          cv_.Wait(&mu_);
+        } else {
+          cv_.WaitWithTimeout(&mu_, wait);
+        }
+      }
     }
-    if (stopping_) return;
+    FireExpired();
   }
 }
 

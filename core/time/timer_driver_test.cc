@@ -241,5 +241,21 @@ TEST_F(TimerDriverTest, ASleepMovedAfterPollingStillFires) {
   EXPECT_TRUE(PollWith(moved, waker).IsReady());
 }
 
+TEST_F(TimerDriverTest, MoveAssigningASleepCancelsItsOldTimer) {
+  WakeTarget old_target;
+  WakeTarget new_target;
+  Waker old_waker = TargetWaker(&old_target);
+  Waker new_waker = TargetWaker(&new_target);
+  Sleep sleep = SleepFor(absl::Seconds(10));
+  ASSERT_TRUE(PollWith(sleep, old_waker).IsPending());
+  sleep = SleepFor(absl::Seconds(20));
+  EXPECT_EQ(driver_.NumPending(), 0u);
+  ASSERT_TRUE(PollWith(sleep, new_waker).IsPending());
+  clock_.Advance(absl::Seconds(30));
+  EXPECT_EQ(old_target.wakes, 0);
+  EXPECT_EQ(old_target.copies(), 0);
+  EXPECT_EQ(new_target.wakes, 1);
+}
+
 }  // namespace
 }  // namespace corosched
