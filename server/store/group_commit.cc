@@ -117,7 +117,7 @@ std::vector<GroupCommitWriter::Write> GroupCommitWriter::TakeBatch(
 absl::Status GroupCommitWriter::CommitBatch(
     std::vector<Write>& batch, std::vector<absl::Status>& results) {
   sqlite3* db = connection_->db();
-  if (absl::Status begun = connection_->Exec("BEGIN IMMEDIATE"); !begun.ok()) {
+  if (absl::Status begun = connection_->Run("BEGIN IMMEDIATE"); !begun.ok()) {
     return begun;
   }
   results.reserve(batch.size());
@@ -130,7 +130,7 @@ absl::Status GroupCommitWriter::CommitBatch(
     failed = absl::UnavailableError(absl::StrCat(
         connection_->path(), ": SQLite rolled the transaction back by itself"));
   }
-  if (failed.ok()) failed = connection_->Exec("COMMIT");
+  if (failed.ok()) failed = connection_->Run("COMMIT");
   if (failed.ok()) return absl::OkStatus();
   if (sqlite3_get_autocommit(db) == 0) {
     (void)connection_->Exec("ROLLBACK");  // best effort; `failed` says why
@@ -139,17 +139,17 @@ absl::Status GroupCommitWriter::CommitBatch(
 }
 
 absl::Status GroupCommitWriter::ApplyOne(Write& write) {
-  if (absl::Status saved = connection_->Exec("SAVEPOINT write"); !saved.ok()) {
+  if (absl::Status saved = connection_->Run("SAVEPOINT write"); !saved.ok()) {
     return saved;
   }
   absl::Status applied = write.apply(*connection_);
   if (!connection_->storage_failure().ok()) return applied;  // batch is lost
   if (!applied.ok()) {
     // Undo whatever part of this write ran; the batch goes on.
-    absl::Status undone = connection_->Exec("ROLLBACK TO write");
+    absl::Status undone = connection_->Run("ROLLBACK TO write");
     if (!undone.ok()) return undone;
   }
-  absl::Status released = connection_->Exec("RELEASE write");
+  absl::Status released = connection_->Run("RELEASE write");
   return applied.ok() ? released : applied;
 }
 

@@ -146,6 +146,12 @@ absl::Status SqliteConnection::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteConnection::Run(absl::string_view sql) {
+  absl::StatusOr<SqliteStatement> statement = Prepare(sql);
+  if (!statement.ok()) return statement.status();
+  return statement->Run();
+}
+
 absl::StatusOr<std::string> SqliteConnection::QueryText(const char* sql) {
   absl::StatusOr<SqliteStatement> statement = Prepare(sql);
   if (!statement.ok()) return statement.status();

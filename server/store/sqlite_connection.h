@@ -102,8 +102,12 @@ class SqliteConnection {
   SqliteConnection(const SqliteConnection&) = delete;
   SqliteConnection& operator=(const SqliteConnection&) = delete;
 
-  // Runs one or more statements that return no rows (pragmas, DDL, BEGIN).
+  // Runs one or more statements that return no rows (pragmas, DDL),
+  // parsing them each time.
   absl::Status Exec(const char* sql);
+  // Runs ONE statement that returns no rows through the statement cache:
+  // for the ones run again and again (BEGIN, SAVEPOINT, COMMIT).
+  absl::Status Run(absl::string_view sql);
   // A pragma's single result, e.g. QueryText("PRAGMA journal_mode=WAL").
   absl::StatusOr<std::string> QueryText(const char* sql);
   absl::StatusOr<int64_t> QueryInt(const char* sql);

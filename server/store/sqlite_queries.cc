@@ -203,7 +203,7 @@ absl::StatusOr<EventBatch> QueryEvents(SqliteConnection& connection,
   select->BindInt(1, task->Int(0));
   select->BindInt(2, static_cast<int64_t>(std::min<uint64_t>(
                          after_sequence, std::numeric_limits<int64_t>::max())));
-  select->BindInt(3, max_events);
+  select->BindInt(3, std::max(0, max_events));  // a negative LIMIT is none
   for (;;) {
     absl::StatusOr<bool> row = select->Step();
     if (!row.ok()) return row.status();

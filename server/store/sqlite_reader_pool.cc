@@ -9,11 +9,11 @@ absl::Status SqliteReaderPool::Run(
   absl::StatusOr<std::unique_ptr<SqliteConnection>> connection = Acquire();
   if (!connection.ok()) return connection.status();
   SqliteConnection& reader = **connection;
-  absl::Status status = reader.Exec("BEGIN");
+  absl::Status status = reader.Run("BEGIN");
   if (status.ok()) {
     status = read(reader);
     // Ends the read transaction even after a failed read.
-    absl::Status ended = reader.Exec("COMMIT");
+    absl::Status ended = reader.Run("COMMIT");
     if (status.ok()) status = ended;
   }
   Release(*std::move(connection));

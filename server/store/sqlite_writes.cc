@@ -20,6 +20,11 @@ struct TaskKey {
   std::string request_fingerprint;
 };
 
+// Whether the last of `events` is the task's `finished` one.
+bool EndsTheTask(const std::vector<v1::TaskEvent>& events) {
+  return !events.empty() && events.back().has_finished();
+}
+
 absl::StatusOr<std::optional<TaskKey>> FindTaskKey(SqliteConnection& connection,
                                                    absl::string_view id) {
   absl::StatusOr<SqliteStatement> select = connection.Prepare(
@@ -87,14 +92,16 @@ absl::StatusOr<uint64_t> AppendEvents(SqliteConnection& connection,
   return last_sequence;
 }
 
+// Inserts the task's row, counting `events` (appended next) in advance.
 absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
                                    const TaskRecord& record,
-                                   int64_t definition_id) {
+                                   int64_t definition_id,
+                                   const std::vector<v1::TaskEvent>& events) {
   absl::StatusOr<SqliteStatement> insert = connection.Prepare(
       "INSERT INTO tasks (id, request_fingerprint, definition_id, "
       "definition_name, inputs_and_labels, created_at_ns, start_at_ns, "
-      "finished_at_ns, status, snapshot, last_event_sequence) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)");
+      "finished_at_ns, status, snapshot, last_event_sequence, ended) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   if (!insert.ok()) return insert.status();
   insert->BindText(1, record.id);
   insert->BindBlob(2, record.request_fingerprint);
@@ -110,36 +117,31 @@ absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
   }
   insert->BindInt(9, record.snapshot.status());
   insert->BindBlob(10, record.snapshot.SerializeAsString());
+  insert->BindInt(11, static_cast<int64_t>(events.size()));
+  insert->BindInt(12, EndsTheTask(events) ? 1 : 0);
   if (absl::Status run = insert->Run(); !run.ok()) return run;
   return connection.last_insert_rowid();
 }
 
-// Sets the task's event counters after AppendEvents.
-absl::Status UpdateEventCounters(SqliteConnection& connection, int64_t task,
-                                 uint64_t last_sequence,
-                                 const std::vector<v1::TaskEvent>& events) {
-  if (events.empty()) return absl::OkStatus();
-  absl::StatusOr<SqliteStatement> update = connection.Prepare(
-      "UPDATE tasks SET last_event_sequence = ?2, ended = ?3 "
-      "WHERE position = ?1");
-  if (!update.ok()) return update.status();
-  update->BindInt(1, task);
-  update->BindInt(2, static_cast<int64_t>(last_sequence));
-  update->BindInt(3, events.back().has_finished() ? 1 : 0);
-  return update->Run();
-}
-
-absl::Status UpdateSnapshot(SqliteConnection& connection, int64_t task,
-                            const v1::TaskSnapshot& snapshot,
-                            std::optional<absl::Time> finished_at) {
+// Replaces the task's snapshot. With `events` (appended next), also moves
+// its event counters past them.
+absl::Status UpdateTask(SqliteConnection& connection, const TaskKey& task,
+                        const v1::TaskSnapshot& snapshot,
+                        std::optional<absl::Time> finished_at,
+                        const std::vector<v1::TaskEvent>& events) {
   absl::StatusOr<SqliteStatement> update = connection.Prepare(
       "UPDATE tasks SET snapshot = ?2, status = ?3, "
-      "finished_at_ns = coalesce(finished_at_ns, ?4) WHERE position = ?1");
+      "finished_at_ns = coalesce(finished_at_ns, ?4), "
+      "last_event_sequence = ?5, ended = coalesce(?6, ended) "
+      "WHERE position = ?1");
   if (!update.ok()) return update.status();
-  update->BindInt(1, task);
+  update->BindInt(1, task.position);
   update->BindBlob(2, snapshot.SerializeAsString());
   update->BindInt(3, snapshot.status());
   if (finished_at.has_value()) update->BindInt(4, ToStoredTime(*finished_at));
+  update->BindInt(
+      5, static_cast<int64_t>(task.last_event_sequence + events.size()));
+  if (!events.empty()) update->BindInt(6, EndsTheTask(events) ? 1 : 0);
   return update->Run();
 }
 
@@ -193,7 +195,7 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   }
   auto definition_id = StoreTaskDefinition(connection, record.definition);
   if (!definition_id.ok()) return definition_id.status();
-  auto task = InsertTask(connection, record, *definition_id);
+  auto task = InsertTask(connection, record, *definition_id, first_events);
   if (!task.ok()) return task.status();
   if (absl::Status labels = InsertLabels(connection, *task, record.labels);
       !labels.ok()) {
@@ -201,9 +203,6 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   }
   auto last = AppendEvents(connection, *task, 0, first_events);
   if (!last.ok()) return last.status();
-  absl::Status counted =
-      UpdateEventCounters(connection, *task, *last, first_events);
-  if (!counted.ok()) return counted;
   CreateTaskResult result{record, true};
   result.record.last_event_sequence = *last;
   return result;
@@ -215,17 +214,11 @@ absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
   auto task = FindTaskKey(connection, id);
   if (!task.ok()) return task.status();
   if (!task->has_value()) return TaskNotFoundError(id);
-  const int64_t position = (*task)->position;
-  absl::Status updated = UpdateSnapshot(connection, position, progress.snapshot,
-                                        progress.finished_at);
+  absl::Status updated = UpdateTask(connection, **task, progress.snapshot,
+                                    progress.finished_at, progress.events);
   if (!updated.ok()) return updated;
-  auto last = AppendEvents(connection, position, (*task)->last_event_sequence,
-                           progress.events);
-  if (!last.ok()) return last.status();
-  absl::Status counted =
-      UpdateEventCounters(connection, position, *last, progress.events);
-  if (!counted.ok()) return counted;
-  return *last;
+  return AppendEvents(connection, (*task)->position,
+                      (*task)->last_event_sequence, progress.events);
 }
 
 absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
@@ -247,7 +240,7 @@ absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
     insert->BindInt(4, static_cast<int64_t>(wake.sequence));
     if (absl::Status run = insert->Run(); !run.ok()) return run;
   }
-  return UpdateSnapshot(connection, position, snapshot, std::nullopt);
+  return UpdateTask(connection, **task, snapshot, std::nullopt, {});
 }
 
 absl::StatusOr<int> DeleteFinishedBefore(SqliteConnection& connection,

@@ -1,0 +1,275 @@
+// The SQLite store's write path: group commit across its public API, the
+// asynchronous forms and their ordering, retention, and the recovery scan.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/store/group_commit_test_observer.h"
+#include "server/store/sqlite_fault_vfs.h"
+#include "server/store/sqlite_store.h"
+#include "server/store/sqlite_store_test_records.h"
+#include "server/store/sqlite_test_dir.h"
+
+namespace corosched::server {
+namespace {
+
+using test_observer::RecordingObserver;
+using test_records::Finish;
+using test_records::kT0;
+using test_records::Output;
+using test_records::Task;
+using ::testing::Each;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class SqliteStoreWriterTest : public ::testing::Test {
+ protected:
+  void Open(SqliteStoreOptions options = {}) {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    vfs_ = SqliteFaultVfs::Register(absl::StrCat("writer-", test->name()));
+    ASSERT_NE(vfs_, nullptr);
+    options.data_dir = dir_.path();
+    options.vfs = vfs_->name();
+    options.observer = &observer_;
+    auto store = SqliteStore::Open(std::move(options));
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  // Creates task `id` and, if `finished_at` is set, finishes it then.
+  void AddTask(const std::string& id,
+               std::optional<absl::Time> finished_at = std::nullopt) {
+    ASSERT_TRUE(
+        store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {Output("o")})
+            .ok());
+    if (finished_at.has_value()) {
+      ASSERT_TRUE(store_
+                      ->RecordProgress(
+                          id, Finish(v1::TASK_STATUS_COMPLETED, *finished_at))
+                      .ok());
+    }
+  }
+
+  SqliteTestDir dir_;
+  RecordingObserver observer_;
+  std::unique_ptr<SqliteFaultVfs> vfs_;  // outlives the store
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteStoreWriterTest, ConcurrentSubmitsShareOneCommitAndOneFsync) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("first", v1::TASK_STATUS_READY), {}, nullptr);
+  observer_.WaitUntilHeld();  // its commit is in flight; the rest queue
+  const int64_t syncs_before = vfs_->syncs();
+  constexpr int kTasks = 100;
+  absl::BlockingCounter answered(kTasks);
+  std::atomic<int> created{0};
+  for (int i = 0; i < kTasks; ++i) {
+    store_->CreateTaskAsync(Task(absl::StrCat("t", i), v1::TASK_STATUS_READY),
+                            {Output("x")},
+                            [&](absl::StatusOr<CreateTaskResult> result) {
+                              if (result.ok() && result->created) ++created;
+                              answered.DecrementCount();
+                            });
+  }
+  observer_.Release();
+  answered.Wait();
+  EXPECT_EQ(created.load(), kTasks);
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, kTasks));
+  // One commit of 100 writes: a couple of syncs of the WAL, never 100.
+  EXPECT_LE(vfs_->syncs() - syncs_before, 3);
+}
+
+TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
+  Open();
+  constexpr int kThreads = 8;
+  constexpr int kEach = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> acknowledged{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string id = absl::StrCat("t", t, "-", i);
+        if (store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
+          ++acknowledged;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(acknowledged.load(), kThreads * kEach);
+  EXPECT_EQ(observer_.writes(), kThreads * kEach);
+  EXPECT_THAT(observer_.synced(), Each(true));
+  store_.reset();
+  auto reopened = SqliteStore::Open({.data_dir = dir_.path()});
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ((*reopened)->CountUnfinishedTasks().value_or(0),
+            static_cast<uint64_t>(kThreads * kEach));
+}
+
+TEST_F(SqliteStoreWriterTest, ProgressAloneCommitsWithoutFsync) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
+  observer_.WaitUntilHeld();
+  absl::Notification recorded;
+  for (int i = 0; i < 3; ++i) {
+    TaskProgress progress;
+    progress.snapshot.set_status(v1::TASK_STATUS_READY);
+    progress.events = {Output(absl::StrCat(i))};
+    SqliteStore::Done<uint64_t> done;
+    if (i == 2) {
+      done = [&](absl::StatusOr<uint64_t> last) {
+        EXPECT_EQ(last.value_or(0), 3u);
+        recorded.Notify();
+      };
+    }
+    store_->RecordProgressAsync("t", std::move(progress), std::move(done));
+  }
+  observer_.Release();
+  recorded.WaitForNotification();
+  EXPECT_THAT(observer_.synced(), ElementsAre(true, false));
+  EXPECT_EQ(store_->ReadEvents("t", 0, 10)->events.size(), 3u);
+}
+
+TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
+  Open();
+  ASSERT_TRUE(store_->CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  TaskProgress progress;
+  progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  progress.snapshot.set_state("before-wake");
+  store_->RecordProgressAsync("t", std::move(progress));
+  v1::TaskSnapshot woken;
+  woken.set_status(v1::TASK_STATUS_AWAITING);
+  woken.set_state("after-wake");
+  woken.add_mailbox()->set_sequence(1);
+  ASSERT_TRUE(
+      store_->RecordWake("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken)
+          .ok());
+  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
+}
+
+TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
+  Open();
+  absl::Notification answered;
+  absl::StatusOr<TaskRecord> read_back = absl::UnknownError("unread");
+  absl::Status nested_write;
+  store_->CreateTaskAsync(
+      Task("t", v1::TASK_STATUS_READY), {},
+      [&](absl::StatusOr<CreateTaskResult> result) {
+        EXPECT_TRUE(result.ok());
+        read_back = store_->GetTask("t");  // committed: readers see it
+        nested_write =
+            store_->CreateTask(Task("u", v1::TASK_STATUS_READY), {}).status();
+        answered.Notify();
+      });
+  answered.WaitForNotification();
+  EXPECT_TRUE(read_back.ok()) << read_back.status();
+  EXPECT_EQ(nested_write.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(nested_write.message()), HasSubstr("Async"));
+}
+
+TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
+  Open({.purge_chunk_tasks = 2});
+  const absl::Time cutoff = kT0 + absl::Hours(24);
+  for (int i = 0; i < 5; ++i) AddTask(absl::StrCat("old", i), kT0);
+  AddTask("recent", cutoff + absl::Seconds(1));
+  AddTask("running");
+  ASSERT_TRUE(store_->RecordWake("old0", "r", {}, {}).ok());
+  const size_t commits_before = observer_.batches().size();
+
+  auto purged = store_->PurgeFinishedBefore(cutoff, 100);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, 5);
+  // Five tasks two at a time: three separate writes, never one big one.
+  std::vector<int> batches = observer_.batches();
+  EXPECT_EQ(batches.size() - commits_before, 3u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(store_->GetTask(absl::StrCat("old", i)).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  EXPECT_TRUE(store_->GetTask("recent").ok());
+  EXPECT_TRUE(store_->GetTask("running").ok());
+  EXPECT_EQ((*store_->CountTasksByStatus())[v1::TASK_STATUS_COMPLETED], 1u);
+  store_.reset();
+  const std::string db = dir_.file(SqliteStore::kDatabaseFile);
+  // recent: its output and its end; running: its output.
+  EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM events"), 3);
+  EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM wakes"), 0);
+}
+
+TEST_F(SqliteStoreWriterTest, PurgeStopsAtMaxRows) {
+  Open({.purge_chunk_tasks = 100});
+  for (int i = 0; i < 4; ++i) AddTask(absl::StrCat("old", i), kT0);
+  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+            3);
+  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+            1);
+  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+            0);
+}
+
+TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
+  Open();
+  for (int i = 0; i < 7; ++i) {
+    TaskRecord task = Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
+                           "hello", {{"n", absl::StrCat(i)}});
+    task.start_at = kT0 + absl::Seconds(i);
+    ASSERT_TRUE(store_->CreateTask(task, {Output("o")}).ok());
+  }
+  for (int i : {1, 4}) {
+    ASSERT_TRUE(store_
+                    ->RecordProgress(absl::StrCat("t", i),
+                                     Finish(v1::TASK_STATUS_FAILED, kT0))
+                    .ok());
+  }
+  v1::TaskSnapshot woken;
+  woken.set_status(v1::TASK_STATUS_AWAITING);
+  woken.add_mailbox()->mutable_signal()->set_name("approve");
+  ASSERT_TRUE(store_->RecordWake("t5", "", {}, woken).ok());
+  EXPECT_EQ(store_->CountUnfinishedTasks().value_or(0), 5u);
+
+  std::vector<std::string> ids;
+  absl::Status scanned = store_->ForEachUnfinishedTask(
+      [&](TaskRecord record) {
+        ids.push_back(record.id);
+        EXPECT_EQ(record.labels.at("n"), record.id.substr(1));
+        EXPECT_EQ(record.start_at,
+                  kT0 + absl::Seconds(std::stoi(record.id.substr(1))));
+        EXPECT_EQ(record.last_event_sequence, 1u);
+        EXPECT_EQ(record.definition.name(), "hello");
+        EXPECT_EQ(record.snapshot.mailbox_size(), record.id == "t5" ? 1 : 0);
+        return absl::OkStatus();
+      },
+      /*page_size=*/2);
+  ASSERT_TRUE(scanned.ok()) << scanned;
+  EXPECT_THAT(ids, ElementsAre("t0", "t2", "t3", "t5", "t6"));
+
+  int visited = 0;
+  absl::Status stopped = store_->ForEachUnfinishedTask([&](TaskRecord) {
+    return ++visited == 2 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(visited, 2);
+}
+
+TEST_F(SqliteStoreWriterTest, TasksShareOneStoredCopyOfTheirDefinition) {
+  Open();
+  for (int i = 0; i < 20; ++i) AddTask(absl::StrCat("t", i));
+  store_.reset();
+  EXPECT_EQ(QuerySqlInt(dir_.file(SqliteStore::kDatabaseFile),
+                        "SELECT count(*) FROM task_definitions"),
+            1);
+}
+
+}  // namespace
+}  // namespace corosched::server
