@@ -8,9 +8,11 @@
 //    chain of 100 `yield` states (one transition = one poll that wakes
 //    itself) against the executor's raw self-wake rate (a future that wakes
 //    itself 100 times). Target: interpreted / raw >= 0.75.
-//  - BM_StateTransitionsObserved (no target): the same, with every task's
-//    MachineTask handle kept, as the daemon keeps it to deliver wakes; such
-//    a task meets outside code under a mutex at each poll.
+//  - BM_HelloTasksObserved and BM_StateTransitionsObserved (no target): the
+//    same with every task's MachineTask kept, as the daemon keeps it to
+//    deliver wakes; such a task meets outside code under a mutex at the
+//    start and end of each poll. The targeted runs use detached tasks, which
+//    nobody can wake or observe, like the native futures they are held to.
 //  - BM_CountingLoop (no target): a loop of add + choice + yield, 100
 //    rounds, as polls/s against the raw self-wake rate.
 //
@@ -188,8 +190,9 @@ absl::StatusOr<Rates> Measure(Executor& executor, int count, double work,
   return Rates{work / wall, work / (CpuSeconds() - cpu_start)};
 }
 
-// An interpreted task writing its output to `out`, as HelloFuture does.
-// Unless `keep` is given, nobody keeps its MachineTask (a detached task).
+// An interpreted task writing its output to `out`, as HelloFuture does:
+// detached (nobody can wake or observe it, as nobody can a native future),
+// or, with `keep`, observed through the MachineTask kept there.
 machine::MachineFuture Interpreted(
     Executor& executor, const std::shared_ptr<const Program>& program,
     std::string* out,
@@ -201,12 +204,15 @@ machine::MachineFuture Interpreted(
       out->append(text.data(), text.size());
     };
   }
-  std::shared_ptr<MachineTask> task =
-      MachineTask::Create(inputs == nullptr ? Machine::Start(program)
-                                            : *Machine::Start(program, *inputs),
-                          &executor.timers(), std::move(on_output));
-  if (keep != nullptr) *keep = task;
-  return task->MakeFuture();
+  Machine machine = inputs == nullptr ? Machine::Start(program)
+                                      : *Machine::Start(program, *inputs);
+  if (keep == nullptr) {
+    return machine::MachineFuture::Detached(
+        std::move(machine), &executor.timers(), std::move(on_output));
+  }
+  *keep = MachineTask::Create(std::move(machine), &executor.timers(),
+                              std::move(on_output));
+  return (*keep)->MakeFuture();
 }
 
 // --- The workloads: each returns its rates from one run. ---
@@ -237,16 +243,26 @@ absl::StatusOr<Rates> HelloNative(Executor& executor) {
       outputs, "Hello, World!");
 }
 
-absl::StatusOr<Rates> HelloInterpreted(Executor& executor) {
+absl::StatusOr<Rates> HelloInterpreted(Executor& executor, bool observed) {
   std::vector<std::string>& outputs = Outputs();
   const std::shared_ptr<const Program>& program = Compiled(kHelloJson);
   const int n = g_sizes.hello_tasks;
+  std::vector<std::shared_ptr<MachineTask>> kept(observed ? n : 0);
   return CheckOutput(Measure(executor, n, n,
                              [&](int i) {
-                               return Interpreted(executor, program,
-                                                  &outputs[i], nullptr);
+                               return Interpreted(
+                                   executor, program, &outputs[i], nullptr,
+                                   observed ? &kept[i] : nullptr);
                              }),
                      outputs, "Hello, World!\n");
+}
+
+absl::StatusOr<Rates> HelloDetached(Executor& executor) {
+  return HelloInterpreted(executor, /*observed=*/false);
+}
+
+absl::StatusOr<Rates> HelloObserved(Executor& executor) {
+  return HelloInterpreted(executor, /*observed=*/true);
 }
 
 double ChainWork() {
@@ -321,7 +337,10 @@ void RunRatio(benchmark::State& state, const std::string& unit, Workload native,
 }
 
 void BM_HelloTasks(benchmark::State& state) {
-  RunRatio(state, "tasks_per_s", HelloNative, HelloInterpreted);
+  RunRatio(state, "tasks_per_s", HelloNative, HelloDetached);
+}
+void BM_HelloTasksObserved(benchmark::State& state) {
+  RunRatio(state, "tasks_per_s", HelloNative, HelloObserved);
 }
 void BM_StateTransitions(benchmark::State& state) {
   RunRatio(state, "transitions_per_s", SelfWakeRaw, ChainInterpreted);
@@ -339,6 +358,8 @@ void WorkerArgs(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_HelloTasks)->Apply(WorkerArgs);
+BENCHMARK(BM_HelloTasksObserved)->Apply(WorkerArgs);
+
 BENCHMARK(BM_StateTransitions)->Apply(WorkerArgs);
 BENCHMARK(BM_StateTransitionsObserved)->Apply(WorkerArgs);
 BENCHMARK(BM_CountingLoop)->Apply(WorkerArgs);

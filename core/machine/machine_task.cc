@@ -45,10 +45,11 @@ std::shared_ptr<MachineTask> MachineTask::Create(Machine machine,
                                        timers, std::move(on_output));
 }
 
+// No lock: no other thread can see the task yet.
 MachineTask::MachineTask(ConstructionToken, Machine machine,
                          TimerDriver* timers, OutputCallback on_output)
-    : program_(&machine.program()), timers_(timers) {
-  absl::MutexLock lock(&mu_);
+    ABSL_NO_THREAD_SAFETY_ANALYSIS : program_(&machine.program()),
+                                     timers_(timers) {
   signal_sequence_ = machine.signal_sequence();
   Publish(machine, Waker());
   unstarted_.emplace(std::move(machine));
@@ -149,8 +150,14 @@ v1::TaskStatus MachineTask::status() const {
   return view_.status;
 }
 
+MachineFuture MachineFuture::Detached(Machine machine, TimerDriver* timers,
+                                      OutputCallback on_output) {
+  return MachineFuture(std::move(machine), timers, std::move(on_output));
+}
+
 MachineFuture::~MachineFuture() {
-  if (task_ != nullptr) Retire(/*cancel=*/true);  // else moved from, or ended
+  // Detached, moved from, or ended: nothing to hand over.
+  if (task_ != nullptr) Retire(/*cancel=*/true);
 }
 
 corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {

@@ -170,6 +170,11 @@ class MachineFuture {
  public:
   using Output = TaskEnd;
 
+  // A future for a task nobody will wake or observe (fire and forget, like
+  // a native future): no MachineTask, no shared state, no lock ever.
+  static MachineFuture Detached(Machine machine, TimerDriver* timers,
+                                OutputCallback on_output = {});
+
   MachineFuture(MachineFuture&& other) noexcept = default;
   MachineFuture& operator=(MachineFuture&&) = delete;
   ~MachineFuture();
@@ -181,6 +186,10 @@ class MachineFuture {
   MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output)
       : task_(std::move(task)),
         timers_(task_->timers_),
+        on_output_(std::move(on_output)) {}
+  MachineFuture(Machine machine, TimerDriver* timers, OutputCallback on_output)
+      : timers_(timers),
+        machine_(std::move(machine)),
         on_output_(std::move(on_output)) {}
 
   // The first poll: takes the machine and decides whether it is observed.
@@ -203,7 +212,7 @@ class MachineFuture {
   std::vector<SnapshotCallback> TakeRequests()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_->mu_);
 
-  // What a poll reads comes first.
+  // What a poll reads comes first. Null when detached, moved from or ended.
   std::shared_ptr<MachineTask> task_;
   TimerDriver* timers_;
   std::optional<Machine> machine_;  // from the first poll

@@ -1,6 +1,7 @@
 #include "core/machine/machine_task.h"
 
 #include <string>
+#include <thread>
 
 #include "core/machine/executor_harness.h"
 #include "core/machine/test_definitions.h"
@@ -125,6 +126,29 @@ TEST(MachineTaskTest, OutputCallbackMayWakeItsOwnTask) {
   absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->status, v1::TASK_STATUS_COMPLETED);
+}
+
+TEST(MachineTaskTest, ADetachedFutureRunsWithoutATask) {
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 2, .clock = &clock});
+  std::string output;  // written by the one task, read after it ended
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(MachineFuture::Detached(
+          Machine::Start(CompileOrDie(kSleepThenAwait)), &executor->timers(),
+          [&output](uint64_t, absl::string_view text) {
+            output.append(text.data(), text.size());
+          }));
+  ASSERT_TRUE(handle.ok());
+  while (executor->timers().NumPending() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(5));  // the sleep; then the await times out
+  while (executor->timers().NumPending() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(10));
+  absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->status, v1::TASK_STATUS_FAILED);
+  EXPECT_EQ(end->error, "late");
+  EXPECT_EQ(output, "ab");
 }
 
 TEST(MachineTaskTest, WakeChecksTheSignal) {
