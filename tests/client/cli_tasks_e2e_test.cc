@@ -80,21 +80,28 @@ TEST_F(CliTasksTest, SubmitWaitExitsOneWhenTheTaskFails) {
 }
 
 TEST_F(CliTasksTest, AWakeBeforeTheAwaitIsBufferedAndThenConsumed) {
-  // The task naps before it awaits, so the wake arrives first.
-  const std::string late = WriteFile("late.json", R"({
-    "name": "late-await", "initial": "NAP", "states": {
-      "NAP": {"sleep": {"duration": "2s", "next": "WAIT"}},
-      "WAIT": {"await": {"signals": {"go": "DONE"}}},
+  // The task awaits `first` before it awaits `go`, so `go` arrives before
+  // its await, whatever the timing.
+  const std::string two_step = WriteFile("two-step.json", R"({
+    "name": "two-step", "initial": "FIRST", "states": {
+      "FIRST": {"await": {"signals": {"first": "SECOND"}}},
+      "SECOND": {"await": {"signals": {"go": "DONE"}}},
       "DONE": {"emit": "went with ${signal.speed}\n", "complete": {}}}})");
-  const std::string id = Submit({"-f", late});
-  CliResult wake = Cli({"wake", id, "go", "--payload", R"({"speed": "fast"})",
-                        "--request-id", "go-1"});
-  EXPECT_EQ(wake.exit_code, 0) << wake.err;
-  EXPECT_EQ(wake.out, "buffered (signal #1)\n");
-
+  const std::string id = Submit({"-f", two_step});
+  CliResult early = Cli({"wake", id, "go", "--payload", R"({"speed": "fast"})",
+                         "--request-id", "go-1"});
+  EXPECT_EQ(early.exit_code, 0) << early.err;
+  EXPECT_EQ(early.out, "buffered (signal #1)\n");
   CliResult again = Cli({"wake", id, "go", "--request-id", "go-1"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_THAT(again.out, HasSubstr("duplicate request: not delivered again"));
+  EXPECT_EQ(again.out,
+            "buffered (signal #1, duplicate request: not delivered again)\n");
+
+  WaitForStatus(id, v1::TASK_STATUS_AWAITING);
+  EXPECT_EQ(GetTask(id).mailbox_size(), 1u);
+  CliResult first = Cli({"wake", id, "first"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "consumed (signal #2)\n");
 
   CliResult watch = Cli({"watch", id});
   EXPECT_EQ(watch.exit_code, 0) << watch.err;
