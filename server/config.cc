@@ -43,7 +43,7 @@ absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
 
 // host:port with a numeric port, [v6]:port, or unix:/path.
 absl::Status SetListen(absl::string_view value, ServerConfig& config) {
-  const absl::Status bad = absl::InvalidArgumentError(
+  absl::Status bad = absl::InvalidArgumentError(
       "expected host:port (such as 127.0.0.1:50051, [::1]:0 or "
       "0.0.0.0:50051) or unix:/path");
   if (absl::StartsWith(value, "unix:")) {

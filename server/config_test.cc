@@ -30,7 +30,7 @@ class FakeEnv {
   std::map<std::string, std::string> vars_;
 };
 
-absl::StatusOr<CommandLine> Parse(std::vector<std::string> args,
+absl::StatusOr<CommandLine> Parse(const std::vector<std::string>& args,
                                   std::map<std::string, std::string> env = {}) {
   FakeEnv fake(std::move(env));
   return ParseCommandLine(args, fake);

@@ -15,8 +15,9 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                                  absl::StatusOr<Response> result,
                                  Response* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::Status status = ToGrpcStatus(result.status());
   if (result.ok()) *response = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
+  reactor->Finish(std::move(status));
   return reactor;
 }
 
@@ -86,8 +87,9 @@ grpc::ServerUnaryReactor* SchedulerService::CancelTask(
   // only after it), whichever thread records the cancel.
   tasks_.CancelTask(*request,
                     [reactor, response](absl::StatusOr<v1::Task> task) {
+                      grpc::Status status = ToGrpcStatus(task.status());
                       if (task.ok()) *response = *std::move(task);
-                      reactor->Finish(ToGrpcStatus(task.status()));
+                      reactor->Finish(std::move(status));
                     });
   return reactor;
 }

@@ -170,6 +170,7 @@ class AdmissionTest : public BadInputTest {
 
 TEST_F(AdmissionTest, FloodPastTheBoundIsRefusedAtOnce) {
   std::vector<std::string> admitted;
+  admitted.reserve(10);
   for (int i = 0; i < 10; ++i)
     admitted.push_back(Submit(*stub_, AwaitGo()).id());
   v1::SubmitTaskRequest request;

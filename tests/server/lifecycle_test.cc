@@ -50,6 +50,7 @@ TEST(LifecycleTest, GracefulDrainLetsTasksInFlightFinish) {
   auto channel = server->NewChannel();
   auto stub = v1::Scheduler::NewStub(channel);
   std::vector<std::string> waiting;
+  waiting.reserve(3);
   for (int i = 0; i < 3; ++i) waiting.push_back(Submit(*stub, AwaitGo()).id());
   std::string sleeper = Submit(*stub, SleepThenAwaitGo(absl::Seconds(1))).id();
   ASSERT_TRUE(WaitFor([&] {

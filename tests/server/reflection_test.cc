@@ -14,6 +14,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Completion-queue tags: the addresses of these bytes.
+char tags[5];
+void* Tag(int tag) { return &tags[tag]; }
+
 // Waits for the completion of the operation tagged `tag`; false on failure.
 bool Await(grpc::CompletionQueue& queue, int tag) {
   void* got = nullptr;
@@ -24,11 +28,7 @@ bool Await(grpc::CompletionQueue& queue, int tag) {
       grpc::CompletionQueue::NextStatus::GOT_EVENT) {
     return false;
   }
-  return ok && got == reinterpret_cast<void*>(static_cast<intptr_t>(tag));
-}
-
-void* Tag(int tag) {
-  return reinterpret_cast<void*>(static_cast<intptr_t>(tag));
+  return ok && got == Tag(tag);
 }
 
 // ServerReflectionInfo with one `list_services` request, without the

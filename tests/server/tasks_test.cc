@@ -186,6 +186,7 @@ TEST_F(TasksTest, WatchFollowsALiveTaskUntilItEnds) {
 
 TEST_F(TasksTest, ListFiltersAndPagesNewestFirst) {
   std::vector<std::string> hello_ids;
+  hello_ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     hello_ids.push_back(Submit(*stub_, LoadExample("hello.json"), {},
                                {{"team", i % 2 == 0 ? "a" : "b"}})

@@ -1,6 +1,7 @@
 #include "tests/testing/server_process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -40,6 +41,7 @@ std::string TempRoot() {
 std::vector<std::string> Environment(
     const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::string> env;
+  env.reserve(overrides.size() + 64);
   for (char** entry = environ; *entry != nullptr; ++entry) {
     absl::string_view text(*entry);
     bool overridden = false;
@@ -56,6 +58,7 @@ std::vector<std::string> Environment(
 
 std::vector<char*> Pointers(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
   for (std::string& s : strings) pointers.push_back(s.data());
   pointers.push_back(nullptr);
   return pointers;
@@ -71,9 +74,11 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   dup2(output_fd, STDERR_FILENO);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGINT, SIG_DFL);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  sigaction(SIGTERM, &default_action, nullptr);
+  sigaction(SIGINT, &default_action, nullptr);
   execve(argv[0], argv, envp);
   _exit(127);
 }
