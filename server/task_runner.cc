@@ -8,26 +8,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "core/machine/proto_time.h"
-#include "server/logging.h"
-#include "spdlog/spdlog.h"
 
 namespace corosched::server {
 namespace {
-
-v1::TaskEvent OutputEvent(uint64_t sequence, absl::string_view text) {
-  v1::TaskEvent event;
-  v1::OutputChunk* output = event.mutable_output();
-  output->set_sequence(sequence);
-  output->set_text(text.data(), text.size());
-  return event;
-}
-
-v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status) {
-  v1::TaskEvent event;
-  event.mutable_transition()->set_state(state);
-  event.mutable_transition()->set_status(status);
-  return event;
-}
 
 // True when some await of `program` lists `signal`.
 bool AwaitsSignal(const machine::Program& program, const std::string& signal) {
@@ -312,26 +295,7 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
 }
 
 void TaskRunner::RecordPoll(LiveTask& live, const machine::TaskEnd* end) {
-  TaskProgress progress;
-  progress.events = std::move(live.poll_output);
-  live.poll_output.clear();
-  {
-    absl::MutexLock lock(&live.record_mu);
-    progress.snapshot = live.task->Snapshot();
-    if (end == nullptr && progress.events.empty() &&
-        progress.snapshot.steps().total() == live.last_steps) {
-      return;  // e.g. an await that found no signal: nothing to record
-    }
-    if (end != nullptr) {
-      v1::TaskResult* result =
-          progress.events.emplace_back().mutable_finished();
-      result->set_status(end->status);
-      result->set_result(end->result);
-      result->set_error(end->error);
-    }
-    WriteProgress(live, std::move(progress), executor_.clock()->Now());
-  }
-  hub_.Publish(live.id);
+  recorder_.RecordPoll(live, end);
   if (end != nullptr) Forget(live);
 }
 
@@ -345,18 +309,7 @@ void TaskRunner::RecordCancel(LiveTask& live) {
     }
     reason = live.cancel_reason.value_or("cancelled");
   }
-  {
-    absl::MutexLock lock(&live.record_mu);
-    TaskProgress progress;
-    progress.snapshot = live.task->Snapshot();
-    progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
-    progress.snapshot.set_error(reason);
-    v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
-    result->set_status(v1::TASK_STATUS_CANCELLED);
-    result->set_error(reason);
-    WriteProgress(live, std::move(progress), executor_.clock()->Now());
-  }
-  hub_.Publish(live.id);
+  recorder_.RecordCancel(live, reason);
   Forget(live);
 }
 
@@ -375,33 +328,6 @@ void TaskRunner::RecordDrop(LiveTask& live) {
     return;
   }
   RecordCancel(live);
-}
-
-void TaskRunner::WriteProgress(LiveTask& live, TaskProgress progress,
-                               absl::Time now) {
-  const v1::TaskSnapshot& snapshot = progress.snapshot;
-  if (snapshot.status() != live.last_status ||
-      snapshot.state() != live.last_state) {
-    live.last_status = snapshot.status();
-    live.last_state = snapshot.state();
-    // Before the `finished` event, which is always last.
-    auto at = progress.events.end();
-    if (!progress.events.empty() && progress.events.back().has_finished()) --at;
-    progress.events.insert(
-        at, TransitionEvent(snapshot.state(), snapshot.status()));
-  }
-  live.last_steps = snapshot.steps().total();
-  if (!progress.events.empty() && progress.events.back().has_finished()) {
-    progress.finished_at = now;
-  }
-  const google::protobuf::Timestamp time = machine::ToProtoTimestamp(now);
-  for (v1::TaskEvent& event : progress.events) *event.mutable_time() = time;
-  absl::StatusOr<uint64_t> written =
-      store_.RecordProgress(live.id, std::move(progress));
-  if (!written.ok()) {
-    spdlog::error("event=store_error op=record_progress task={} {}",
-                  LogValue(live.id), LogStatus(written.status()));
-  }
 }
 
 void TaskRunner::Forget(LiveTask& live) {

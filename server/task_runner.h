@@ -18,6 +18,7 @@
 #include "server/live_task.h"
 #include "server/store/task_store.h"
 #include "server/stream_hub.h"
+#include "server/task_recorder.h"
 
 namespace corosched::server {
 
@@ -28,10 +29,10 @@ struct StartedTask {
 };
 
 // Runs tasks on the executor and keeps the store in step with them: after
-// every poll it records the task's snapshot and its new events (output,
-// state and status transitions, and finally its result), then tells the
-// StreamHub so watchers wake up. Wakes and cancels of running tasks go
-// through here too.
+// every poll its TaskRecorder records the task's snapshot and its new events
+// (output, state and status transitions, and finally its result), then
+// tells the StreamHub so watchers wake up. Wakes and cancels of running
+// tasks go through here too.
 //
 // Each task runs as a TrackedFuture wrapping the interpreter's
 // MachineFuture: it passes the task's gate (not polled before it is
@@ -48,7 +49,9 @@ struct StartedTask {
 class TaskRunner {
  public:
   TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub)
-      : executor_(executor), store_(store), hub_(hub) {}
+      : executor_(executor),
+        store_(store),
+        recorder_(store, hub, *executor.clock()) {}
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
@@ -106,15 +109,12 @@ class TaskRunner {
   void RecordCancel(LiveTask& live);
   // From the task's future's destructor: dropped without ending (shutdown).
   void RecordDrop(LiveTask& live);
-  // Records `progress` (plus a transition when state or status changed).
-  void WriteProgress(LiveTask& live, TaskProgress progress, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu);
   // The end is recorded: forget the task and answer its cancel callbacks.
   void Forget(LiveTask& live) ABSL_LOCKS_EXCLUDED(mu_);
 
   Executor& executor_;
   TaskStore& store_;
-  StreamHub& hub_;
+  TaskRecorder recorder_;
   std::atomic<bool> shutting_down_{false};
 
   absl::Mutex mu_;

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "core/machine/machine_task.h"
+#include "core/time/clock.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "server/live_task.h"
+#include "server/store/task_store.h"
+#include "server/stream_hub.h"
+
+namespace corosched::server {
+
+// An output event (sequence and time are set when it is recorded).
+v1::TaskEvent OutputEvent(uint64_t sequence, absl::string_view text);
+// A transition event into `state` with `status`.
+v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status);
+
+// Writes what happened to a running task into the store, then tells the
+// StreamHub so its watchers read it: per poll, the output the poll emitted,
+// a transition when the state or status changed, and at the end the task's
+// result; with each, the task's snapshot.
+//
+// A poll that changed nothing (an await that found no signal) writes
+// nothing. Events get the clock's time of the write.
+//
+// Thread-safety: RecordPoll and RecordCancel run on the task's own polling
+// thread (the executor never polls one task twice at once); they take
+// live.record_mu, which also orders them against wakes that record
+// snapshots.
+class TaskRecorder {
+ public:
+  TaskRecorder(TaskStore& store, StreamHub& hub, const Clock& clock)
+      : store_(store), hub_(hub), clock_(clock) {}
+
+  // After a poll of the machine; `end` when it finished (completed or
+  // failed). Takes the poll's output from live.poll_output.
+  void RecordPoll(LiveTask& live, const machine::TaskEnd* end)
+      ABSL_LOCKS_EXCLUDED(live.record_mu);
+  // A cancel took effect (the machine was dropped): CANCELLED with
+  // `reason` as the error.
+  void RecordCancel(LiveTask& live, const std::string& reason)
+      ABSL_LOCKS_EXCLUDED(live.record_mu);
+
+ private:
+  // Adds the transition (before a final `finished` event), stamps the
+  // events, writes `progress` and logs a failure.
+  void WriteProgress(LiveTask& live, TaskProgress progress)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu);
+
+  TaskStore& store_;
+  StreamHub& hub_;
+  const Clock& clock_;
+};
+
+}  // namespace corosched::server
