@@ -159,29 +159,8 @@ absl::StatusOr<StartedTask> TaskRunner::Start(
   }
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
-  LiveTask* output_to = live.get();  // the MachineTask lives inside it
-  live->task = machine::MachineTask::Create(
-      std::move(machine), &executor_.timers(),
-      [output_to](uint64_t sequence, absl::string_view text) {
-        output_to->poll_output.push_back(OutputEvent(sequence, text));
-      });
-  std::optional<Sleep> delay;
-  if (record.start_at.has_value()) {
-    delay.emplace(executor_.SleepUntil(*record.start_at));
-  }
-  auto handle = executor_.Spawn(
-      TrackedFuture(this, live, live->task->MakeFuture(), std::move(delay)));
-  if (!handle.ok()) {
-    if (absl::IsResourceExhausted(handle.status())) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the daemon is at its admission bound of ",
-          executor_.Stats().max_tasks,
-          " unfinished tasks (--max-tasks); retry after some finish"));
-    }
-    return absl::UnavailableError(
-        "the daemon is shutting down and accepts no new tasks");
-  }
-  std::move(*handle).Detach();  // cancels go through LiveTask, not the handle
+  absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
+  if (!spawned.ok()) return spawned;
   bool entered;
   {
     absl::MutexLock lock(&mu_);
@@ -198,6 +177,32 @@ absl::StatusOr<StartedTask> TaskRunner::Start(
                      "\" is in progress; retry to get its answer"));
   }
   return Record(live, record);
+}
+
+absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
+                               machine::Machine machine,
+                               std::optional<absl::Time> start_at) {
+  LiveTask* output_to = live.get();  // the MachineTask lives inside it
+  live->task = machine::MachineTask::Create(
+      std::move(machine), &executor_.timers(),
+      [output_to](uint64_t sequence, absl::string_view text) {
+        output_to->poll_output.push_back(OutputEvent(sequence, text));
+      });
+  std::optional<Sleep> delay;
+  if (start_at.has_value()) delay.emplace(executor_.SleepUntil(*start_at));
+  auto handle = executor_.Spawn(
+      TrackedFuture(this, live, live->task->MakeFuture(), std::move(delay)));
+  if (handle.ok()) {
+    std::move(*handle).Detach();  // cancels go through LiveTask instead
+    return absl::OkStatus();
+  }
+  if (absl::IsResourceExhausted(handle.status())) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the daemon is at its admission bound of ", executor_.Stats().max_tasks,
+        " unfinished tasks (--max-tasks); retry after some finish"));
+  }
+  return absl::UnavailableError(
+      "the daemon is shutting down and accepts no new tasks");
 }
 
 absl::StatusOr<StartedTask> TaskRunner::Record(

@@ -92,6 +92,11 @@ class TaskRunner {
  private:
   friend class TrackedFuture;
 
+  // Spawns `live`'s task, running `machine` from `start_at` (at once if
+  // unset); it waits at its gate until Record opens it.
+  absl::Status Spawn(const std::shared_ptr<LiveTask>& live,
+                     machine::Machine machine,
+                     std::optional<absl::Time> start_at);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Records the task with its first event and opens its gate; on failure
