@@ -97,6 +97,7 @@ std::string RenderLocation(const pb::Descriptor* root,
 
 std::string FieldList(const pb::Descriptor* type) {
   std::vector<std::string> names;
+  names.reserve(type->field_count());
   for (int i = 0; i < type->field_count(); ++i) {
     names.push_back(type->field(i)->json_name());
   }

@@ -17,9 +17,9 @@ namespace corosched::machine {
 struct MachineLimits {
   // --- Definition (checked by the validator) ---
   // Serialized size of the whole TaskDefinition.
-  size_t max_definition_bytes = 256 * 1024;
+  size_t max_definition_bytes = size_t{256} * 1024;
   // Size of a definition's JSON text, checked before parsing it.
-  size_t max_definition_json_bytes = 1024 * 1024;
+  size_t max_definition_json_bytes = size_t{1024} * 1024;
   int max_states = 256;
   // Including the `emit` shorthand of the state.
   int max_actions_per_state = 64;
@@ -34,13 +34,13 @@ struct MachineLimits {
 
   // --- Runtime (checked by the interpreter) ---
   // Serialized size of one wake signal's payload.
-  size_t max_payload_bytes = 64 * 1024;
+  size_t max_payload_bytes = size_t{64} * 1024;
   // Signals accepted but not yet consumed; past it a wake is refused.
   int max_mailbox_signals = 1024;
   // Variables one task may hold at once.
   int max_variables = 1024;
   // One string variable, or one emitted chunk after substitution.
-  size_t max_value_bytes = 64 * 1024;
+  size_t max_value_bytes = size_t{64} * 1024;
   // States entered in one poll before the task yields to the run queue.
   int max_steps_per_poll = 64;
   // States entered in a row without truly suspending before the task fails.

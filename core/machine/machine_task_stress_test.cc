@@ -78,6 +78,7 @@ TEST(MachineTaskStressTest, ConcurrentWakesAreNeitherLostNorDuplicated) {
   ASSERT_TRUE(spawned.ok());
   Counts counts;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] { SendPings(*spawned->task, t, &counts); });
   }
