@@ -84,6 +84,9 @@ absl::Status Daemon::BuildServer() {
         "corosched-server running there?)"));
   }
   address_ = BoundAddress(config_.listen, port);
+  // gRPC's health service starts out SERVING; say NOT_SERVING until Start
+  // is done. (A probe in the microseconds between could see SERVING; the
+  // ready file is written only after this.)
   SetServing(false);
   return absl::OkStatus();
 }

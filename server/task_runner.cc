@@ -59,7 +59,13 @@ absl::Status TaskEnded(const std::string& id, v1::TaskStatus status) {
                    ") and takes no more signals"));
 }
 
-absl::Status NotRunning(const std::string& id) {
+// For a recorded, unfinished task that is not live: the daemon is stopping,
+// or the task's submit is a moment from completing.
+absl::Status NotRunning(const std::string& id, bool shutting_down) {
+  if (!shutting_down) {
+    return absl::UnavailableError(
+        absl::StrCat("task \"", id, "\" is still being submitted; retry"));
+  }
   return absl::UnavailableError(
       absl::StrCat("task \"", id,
                    "\" is not running here: the daemon is shutting down; "
@@ -284,7 +290,7 @@ absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(
   if (record->finished_at.has_value()) {
     return TaskEnded(id, record->snapshot.status());
   }
-  return NotRunning(id);
+  return NotRunning(id, shutting_down_.load());
 }
 
 void TaskRunner::Cancel(const std::string& id, std::string reason,
@@ -293,7 +299,7 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
   if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
   absl::StatusOr<TaskRecord> record = store_.GetTask(id);
   if (record.ok() && !record->finished_at.has_value()) {
-    std::move(done)(NotRunning(id));
+    std::move(done)(NotRunning(id, shutting_down_.load()));
     return;
   }
   std::move(done)(std::move(record));
@@ -319,20 +325,24 @@ void TaskRunner::RecordCancel(LiveTask& live) {
 }
 
 void TaskRunner::RecordDrop(LiveTask& live) {
+  bool leave_unfinished = false;
   {
     absl::MutexLock lock(&live.mu);
     if (!live.created || live.discarded || live.ended) return;
     if (!live.cancel_reason.has_value()) {
-      if (!shutting_down_.load()) {
+      // At shutdown the task stays as last recorded (see the class
+      // comment); any other drop is a cancel.
+      leave_unfinished = shutting_down_.load();
+      if (!leave_unfinished) {
         live.cancel_reason = "the executor dropped the task";
       }
     }
   }
-  if (shutting_down_.load()) {
-    Forget(live);  // left unfinished in the store; see the class comment
+  if (leave_unfinished) {
+    Forget(live);
     return;
   }
-  RecordCancel(live);
+  RecordCancel(live);  // a requested cancel is recorded even at shutdown
 }
 
 void TaskRunner::Forget(LiveTask& live) {
