@@ -47,7 +47,7 @@ void SubmitStream::OnReadDone(bool ok) {
   uint64_t index = 0;
   {
     absl::MutexLock lock(&mu_);
-    reading_ = false;
+    if (!ok || finished_) reading_ = false;
     if (finished_) return;
     if (!ok) {
       reads_done_ = true;
@@ -62,11 +62,14 @@ void SubmitStream::OnReadDone(bool ok) {
     Finish(grpc::Status::OK);  // half-closed and every answer written
     return;
   }
+  // reading_ stays true while request_ is answered, so OnWriteDone does not
+  // start the next read into it meanwhile.
   v1::SubmitTasksResponse answer = Answer(index);
   const v1::SubmitTasksResponse* write = nullptr;
   bool read = false;
   {
     absl::MutexLock lock(&mu_);
+    reading_ = false;
     if (finished_) return;
     answers_.push_back(std::move(answer));
     if (!writing_) {
@@ -74,7 +77,7 @@ void SubmitStream::OnReadDone(bool ok) {
       write = &answers_.front();
     }
     read = ShouldRead();
-    reading_ = reading_ || read;
+    reading_ = read;
   }
   if (write != nullptr) StartWrite(write);
   if (read) StartRead(&request_);

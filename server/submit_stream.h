@@ -66,6 +66,7 @@ class SubmitStream final
   // Answers not yet written; the front one is being written when writing_.
   // A deque, so pushing keeps the front's address stable.
   std::deque<v1::SubmitTasksResponse> answers_ ABSL_GUARDED_BY(mu_);
+  // A read is outstanding, or its request is being answered.
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
