@@ -1,7 +1,9 @@
 // End-to-end: tasks through their lives on a real daemon, driven with the
 // generated stubs.
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -182,6 +184,30 @@ TEST_F(TasksTest, WatchFollowsALiveTaskUntilItEnds) {
   EXPECT_TRUE(reader->Finish().ok());
   ASSERT_FALSE(rest.empty());
   EXPECT_EQ(rest.back().finished().result(), "went");
+}
+
+TEST_F(TasksTest, ConcurrentWatchersSeeEveryEventInOrder) {
+  // Watches start while their tasks run, racing the events being recorded.
+  std::vector<std::thread> threads;
+  std::atomic<int> complete{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        v1::Task task = Submit(*stub_, LoadExample("hello.json"));
+        WatchResult watch = Watch(*stub_, task.id());
+        EXPECT_TRUE(watch.status.ok()) << watch.status.error_message();
+        EXPECT_EQ(OutputText(watch.events), "Hello, World!\n");
+        for (size_t e = 0; e < watch.events.size(); ++e) {
+          EXPECT_EQ(watch.events[e].sequence(), e + 1);
+        }
+        if (!watch.events.empty() && watch.events.back().has_finished()) {
+          complete.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(complete.load(), 100);
 }
 
 TEST_F(TasksTest, ListFiltersAndPagesNewestFirst) {
