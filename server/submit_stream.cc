@@ -32,8 +32,9 @@ v1::SubmitTasksResponse SubmitStream::Answer(uint64_t index) {
   if (result.ok()) {
     *answer.mutable_response() = *std::move(result);
   } else {
-    answer.set_code(static_cast<int32_t>(result.status().code()));
-    answer.set_message(std::string(result.status().message()));
+    grpc::Status status = ToGrpcStatus(result.status());
+    answer.set_code(status.error_code());
+    answer.set_message(status.error_message());
   }
   return answer;
 }
