@@ -16,8 +16,8 @@ namespace corosched::machine {
 // INVALID_ARGUMENT when the text is longer than max_definition_json_bytes or
 // does not parse; the message says where (`states["A"].sleep.duration`, the
 // state named by its key), what was found, and what was expected, e.g.
-//   task definition JSON: states["A"]: unknown field "yeild"; a state has
-//   fields emit, actions, yield, sleep, await, choice, complete, fail
+//   task definition JSON: states["A"]: unknown field "yeild"; State has
+//   fields emit, actions, yield, sleep, await, choice, complete, fail (...)
 absl::StatusOr<v1::TaskDefinition> ParseDefinitionJson(
     absl::string_view json, const MachineLimits& limits = {});
 

@@ -17,9 +17,10 @@ namespace corosched::machine {
 using PayloadVariables = std::vector<std::pair<std::string, Value>>;
 
 // Flattens `payload` under `prefix` into `out` (cleared first).
-// INVALID_ARGUMENT when a field is a list or null, a field name breaks
-// IsValidName or is longer than `max_name_bytes` once prefixed, or two fields
-// land in the same variable; the message names the field.
+// INVALID_ARGUMENT when a field is a list, a null or a number that is not
+// finite, a field name breaks IsValidName or is longer than `max_name_bytes`
+// once prefixed, or two fields land in the same variable; the message names
+// the field.
 absl::Status FlattenPayload(const google::protobuf::Struct& payload,
                             absl::string_view prefix, size_t max_name_bytes,
                             PayloadVariables* out);
