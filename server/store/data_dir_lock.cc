@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -15,6 +15,11 @@
 
 namespace corosched::server {
 namespace {
+
+// strerror, without its thread-unsafe buffer.
+std::string ErrorText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
 
 // The pid the holder wrote into the lock file, or "" if there is none.
 std::string ReadHolderPid(int fd) {
@@ -43,10 +48,9 @@ absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
   std::string path = absl::StrCat(dir, "/", kFileName);
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create the data directory lock ", path, ": ",
-                     std::strerror(errno),
-                     "; check that the directory exists and is writable"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create the data directory lock ", path, ": ", ErrorText(errno),
+        "; check that the directory exists and is writable"));
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
@@ -54,7 +58,7 @@ absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     close(fd);
     if (error != EWOULDBLOCK) {
       return absl::UnavailableError(
-          absl::StrCat("cannot lock ", path, ": ", std::strerror(error)));
+          absl::StrCat("cannot lock ", path, ": ", ErrorText(error)));
     }
     return absl::FailedPreconditionError(absl::StrCat(
         "the data directory ", dir, " is in use by another corosched-server",

@@ -109,7 +109,7 @@ TEST_F(GroupCommitWriterTest, ARefusedWriteLeavesTheRestOfItsBatch) {
                             c.Exec("INSERT INTO rows (v) VALUES (50)").ok());
                         return absl::AlreadyExistsError("refused");
                       },
-                  .done = [&](absl::Status s) { outcomes[2] = s; }});
+                  .done = [&](absl::Status s) { outcomes[2] = std::move(s); }});
   writer->Submit(Insert(1, &outcomes));  // a constraint violation
   writer->Submit(Insert(3, &outcomes));
   observer_.Release();

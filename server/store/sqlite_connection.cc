@@ -203,11 +203,11 @@ absl::Status SqliteConnection::Error(int code, absl::string_view what) {
                                   " (SQLite code ", code, ")");
   absl::Status status;
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
-    status = absl::DataLossError(std::move(text));
+    status = absl::DataLossError(text);
   } else if (IsStorageFailure(code)) {
-    status = absl::UnavailableError(std::move(text));
+    status = absl::UnavailableError(text);
   } else {
-    status = absl::InternalError(std::move(text));
+    status = absl::InternalError(text);
   }
   if (IsStorageFailure(code) && storage_failure_.ok()) {
     storage_failure_ = status;

@@ -138,7 +138,7 @@ void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
         if (!written.ok()) return written;
         return true;
       },
-      [done = std::move(done)](absl::StatusOr<bool> written) mutable {
+      [done = std::move(done)](const absl::StatusOr<bool>& written) mutable {
         if (done) std::move(done)(written.status());
       },
       /*durable=*/true);

@@ -288,6 +288,7 @@ TEST_P(TaskStoreContractTest, RemembersTheFirstAnswerToAWakeRequestId) {
 TEST_P(TaskStoreContractTest, ConcurrentCreatesOfOneIdCreateItOnce) {
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       TaskRecord record = Task("same", v1::TASK_STATUS_READY);

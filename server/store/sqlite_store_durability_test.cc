@@ -107,7 +107,7 @@ TEST_F(SqliteStoreDurabilityTest, ClosingCommitsAndAnswersQueuedWrites) {
     for (int i = 0; i < kTasks; ++i) {
       store->CreateTaskAsync(
           Task(absl::StrCat("t", i), v1::TASK_STATUS_READY), {},
-          [&answers, i](absl::StatusOr<CreateTaskResult> result) {
+          [&answers, i](const absl::StatusOr<CreateTaskResult>& result) {
             answers[i] = result.status();
           });
     }
@@ -179,8 +179,9 @@ TEST_F(SqliteStoreDurabilityTest, RefusesACorruptDatabase) {
     }
   }  // closed: the WAL is checkpointed into the database file
   std::string bytes = ReadFile(database());
-  ASSERT_GT(bytes.size(), 8 * 4096u);
-  for (size_t i = 2 * 4096; i < 6 * 4096; ++i) bytes[i] = '\xA5';
+  constexpr size_t kPage = 4096;  // SQLite's default page size
+  ASSERT_GT(bytes.size(), 8 * kPage);
+  for (size_t i = 2 * kPage; i < 6 * kPage; ++i) bytes[i] = '\xA5';
   std::ofstream(database(), std::ios::binary | std::ios::trunc) << bytes;
   auto store = Open();
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);

@@ -73,10 +73,11 @@ class SqliteStoreFaultTest : public ::testing::Test {
               absl::StatusCode::kUnavailable);
     absl::Notification answered;
     absl::Status async_answer;
-    store_->RecordProgressAsync("acked", {}, [&](absl::StatusOr<uint64_t> r) {
-      async_answer = r.status();
-      answered.Notify();
-    });
+    store_->RecordProgressAsync("acked", {},
+                                [&](const absl::StatusOr<uint64_t>& r) {
+                                  async_answer = r.status();
+                                  answered.Notify();
+                                });
     answered.WaitForNotification();
     EXPECT_EQ(async_answer.code(), absl::StatusCode::kUnavailable);
   }
@@ -137,6 +138,7 @@ TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   std::atomic<int> acknowledged{0};
   std::atomic<int> unavailable{0};
   std::vector<std::thread> writers;
+  writers.reserve(8);
   for (int i = 0; i < 8; ++i) {
     writers.emplace_back([&, i] {
       for (int j = 0; j < 10; ++j) {
@@ -163,7 +165,7 @@ TEST_F(SqliteStoreFaultTest, AFailedUnsyncedProgressWriteIsFatalToo) {
   absl::Notification answered;
   absl::Status answer;
   store_->RecordProgressAsync("acked", progress,
-                              [&](absl::StatusOr<uint64_t> result) {
+                              [&](const absl::StatusOr<uint64_t>& result) {
                                 answer = result.status();
                                 answered.Notify();
                               });

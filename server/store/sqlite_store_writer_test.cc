@@ -74,12 +74,12 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSubmitsShareOneCommitAndOneFsync) {
   absl::BlockingCounter answered(kTasks);
   std::atomic<int> created{0};
   for (int i = 0; i < kTasks; ++i) {
-    store_->CreateTaskAsync(Task(absl::StrCat("t", i), v1::TASK_STATUS_READY),
-                            {Output("x")},
-                            [&](absl::StatusOr<CreateTaskResult> result) {
-                              if (result.ok() && result->created) ++created;
-                              answered.DecrementCount();
-                            });
+    store_->CreateTaskAsync(
+        Task(absl::StrCat("t", i), v1::TASK_STATUS_READY), {Output("x")},
+        [&](const absl::StatusOr<CreateTaskResult>& result) {
+          if (result.ok() && result->created) ++created;
+          answered.DecrementCount();
+        });
   }
   observer_.Release();
   answered.Wait();
@@ -94,6 +94,7 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
   constexpr int kThreads = 8;
   constexpr int kEach = 25;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> acknowledged{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -128,7 +129,7 @@ TEST_F(SqliteStoreWriterTest, ProgressAloneCommitsWithoutFsync) {
     progress.events = {Output(absl::StrCat(i))};
     SqliteStore::Done<uint64_t> done;
     if (i == 2) {
-      done = [&](absl::StatusOr<uint64_t> last) {
+      done = [&](const absl::StatusOr<uint64_t>& last) {
         EXPECT_EQ(last.value_or(0), 3u);
         recorded.Notify();
       };
@@ -165,7 +166,7 @@ TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
   absl::Status nested_write;
   store_->CreateTaskAsync(
       Task("t", v1::TASK_STATUS_READY), {},
-      [&](absl::StatusOr<CreateTaskResult> result) {
+      [&](const absl::StatusOr<CreateTaskResult>& result) {
         EXPECT_TRUE(result.ok());
         read_back = store_->GetTask("t");  // committed: readers see it
         nested_write =
@@ -255,7 +256,7 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
   EXPECT_THAT(ids, ElementsAre("t0", "t2", "t3", "t5", "t6"));
 
   int visited = 0;
-  absl::Status stopped = store_->ForEachUnfinishedTask([&](TaskRecord) {
+  absl::Status stopped = store_->ForEachUnfinishedTask([&](const TaskRecord&) {
     return ++visited == 2 ? absl::CancelledError("enough") : absl::OkStatus();
   });
   EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);

@@ -18,7 +18,8 @@ namespace corosched::server {
 class SqliteTestDir {
  public:
   SqliteTestDir() {
-    const char* base = std::getenv("TEST_TMPDIR");
+    const char* base =
+        std::getenv("TEST_TMPDIR");  // NOLINT(concurrency-mt-unsafe)
     std::string pattern = std::string(base != nullptr ? base : "/tmp") +
                           "/corosched-store-XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
@@ -42,14 +43,11 @@ class SqliteTestDir {
 // Returns "" or SQLite's error message.
 inline std::string RunSql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  std::string error;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) !=
-      SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-  } else if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) !=
-             SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-  }
+  const bool ok =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) ==
+          SQLITE_OK &&
+      sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  std::string error = ok ? "" : sqlite3_errmsg(db);
   sqlite3_close(db);
   return error;
 }
