@@ -89,11 +89,13 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
 
 }  // namespace
 
-bool Machine::ended() const {
-  return status_ == v1::TASK_STATUS_COMPLETED ||
-         status_ == v1::TASK_STATUS_FAILED ||
-         status_ == v1::TASK_STATUS_CANCELLED;
+bool IsEnded(v1::TaskStatus status) {
+  return status == v1::TASK_STATUS_COMPLETED ||
+         status == v1::TASK_STATUS_FAILED ||
+         status == v1::TASK_STATUS_CANCELLED;
 }
+
+bool Machine::ended() const { return IsEnded(status_); }
 
 const std::string& Machine::state_name() const { return current().name; }
 

@@ -51,6 +51,9 @@ struct WakeReceipt {
   uint64_t sequence = 0;
 };
 
+// True for COMPLETED, FAILED and CANCELLED.
+bool IsEnded(v1::TaskStatus status);
+
 // The RESOURCE_EXHAUSTED answer to a signal for a task whose mailbox holds
 // `pending` signals, the limit.
 absl::Status MailboxFullError(size_t pending, absl::string_view signal);

@@ -11,12 +11,6 @@ namespace {
 constexpr absl::string_view kCancelled =
     "the task was cancelled before it finished";
 
-bool Ended(v1::TaskStatus status) {
-  return status == v1::TASK_STATUS_COMPLETED ||
-         status == v1::TASK_STATUS_FAILED ||
-         status == v1::TASK_STATUS_CANCELLED;
-}
-
 // Calls each of `requests` with a snapshot of `machine`. Outside every lock.
 void Answer(std::vector<SnapshotCallback> requests, const Machine& machine) {
   if (requests.empty()) return;
@@ -85,7 +79,7 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
     // An ended task may have outlived its executor and timer driver: answer
     // without reading their clock. Until the future retires (under mu_) it
     // is alive, and so are the executor and its driver.
-    if (Ended(view_.status)) {
+    if (IsEnded(view_.status)) {
       return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
     }
     absl::StatusOr<PayloadVariables> payload =
