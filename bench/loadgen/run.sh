@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Measures the daemon's gRPC service against a bare gRPC echo server built the
+# same way (bench/loadgen/echo_server), with the same load generator in the same
+# run, and prints a markdown table: measurement | corosched | echo ceiling |
+# ratio | target. Targets: docs/PERFORMANCE.md, "The service".
+#
+# Usage: bench/loadgen/run.sh [--build-dir DIR] [--seconds S] [--channels N]
+#                             [--inflight N]
+#   --build-dir  CMake build tree (default: build), Release; the targets
+#                corosched-server, echo_server and corosched_loadgen are built
+#   --seconds    length of each measurement (default 5)
+#   --channels, --inflight  concurrency of the throughput runs (default 4 x 16)
+#
+# Both servers listen on free loopback ports (port 0 and --ready-file); both
+# are stopped with SIGTERM at exit. The raw JSON lines go to stderr.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build_dir="build"
+seconds=5
+channels=4
+inflight=16
+while (($#)); do
+  case "$1" in
+    --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift ;;
+    --seconds) seconds="${2:?--seconds needs a number}"; shift ;;
+    --channels) channels="${2:?--channels needs a number}"; shift ;;
+    --inflight) inflight="${2:?--inflight needs a number}"; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+cd "$repo_root"
+[[ "$build_dir" = /* ]] || build_dir="$repo_root/$build_dir"
+log() { echo "run.sh: $*" >&2; }
+
+log "building corosched-server echo_server corosched_loadgen in $build_dir"
+cmake --build "$build_dir" --target corosched-server echo_server corosched_loadgen >&2
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    # Bounded: SIGKILL after 10 s.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_ready FILE PID: the address the server wrote to FILE (at most 10 s).
+wait_ready() {
+  for _ in $(seq 100); do
+    if [[ -s "$1" ]]; then head -n1 "$1"; return 0; fi
+    kill -0 "$2" 2>/dev/null || { log "server $2 exited early"; return 1; }
+    sleep 0.1
+  done
+  log "no ready file $1 after 10 s"; return 1
+}
+
+"$build_dir/bench/loadgen/echo_server" --listen 127.0.0.1:0 \
+  --ready-file "$work/echo.addr" 2>"$work/echo.log" &
+pids+=($!)
+echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
+"$build_dir/server/corosched-server" --listen 127.0.0.1:0 \
+  --ready-file "$work/daemon.addr" --max-tasks 2000000 --log-level warn \
+  2>"$work/daemon.log" &
+pids+=($!)
+daemon_addr="$(wait_ready "$work/daemon.addr" "${pids[-1]}")"
+log "echo server $echo_addr, daemon $daemon_addr"
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# measure MODE TARGET: runs one mode and keeps its JSON line in $work/MODE.json.
+measure() {
+  timeout $((${seconds%.*} + 60)) "$build_dir/bench/loadgen/corosched_loadgen" \
+    --mode "$1" --target "$2" --seconds "$seconds" \
+    --channels "$channels" --inflight "$inflight" >"$work/$1.json"
+  cat "$work/$1.json" >&2
+}
+# Each daemon measurement right after its ceiling, so both see the same noise.
+measure unary-echo "$echo_addr"
+measure submit "$daemon_addr"
+measure wake "$daemon_addr"
+measure stream-echo "$echo_addr"
+measure submit-stream "$daemon_addr"
+measure latency-echo "$echo_addr"
+measure latency-submit "$daemon_addr"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+get() { jq -r ".$2" "$work/$1.json"; }
+errors=0
+for f in "$work"/*.json; do errors=$((errors + $(jq -r .errors "$f"))); done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" 'BEGIN { print (r >= 0.8 ? "met" : "MISSED") }'; }
+
+echo "| measurement | corosched | echo ceiling | ratio | target |"
+echo "|---|---|---|---|---|"
+row() {  # row LABEL DAEMON_MODE ECHO_MODE
+  local d e r
+  d="$(get "$2" calls_per_s)"; e="$(get "$3" calls_per_s)"; r="$(ratio "$d" "$e")"
+  echo "| $1 | $d/s | $e/s | $r | >= 0.8: $(verdict "$r") |"
+}
+row "SubmitTask (${channels} ch x ${inflight} in flight) vs unary echo" submit unary-echo
+row "SubmitTasks stream (${channels} streams x ${inflight} pipelined) vs stream echo" submit-stream stream-echo
+row "WakeTask (${channels} ch x ${inflight} in flight) vs unary echo" wake unary-echo
+d50="$(get latency-submit p50_us)"; e50="$(get latency-echo p50_us)"
+d99="$(get latency-submit p99_us)"; e99="$(get latency-echo p99_us)"
+diff=$((d50 - e50))
+echo "| SubmitTask round trip, 1 in flight, p50 (p99) | ${d50} us (${d99}) | ${e50} us (${e99}) | $(printf "%+d" "$diff") us | <= echo + 25 us: $( ((diff <= 25)) && echo met || echo MISSED) |"
+echo
+echo "Errors: $errors. Load average before: $load_before; after: $load_after; $(nproc) cores."
