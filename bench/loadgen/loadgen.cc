@@ -67,6 +67,9 @@ struct Options {
 struct Tally {
   int64_t ok = 0;
   int64_t errors = 0;
+  // WakeTask answers BUFFERED rather than CONSUMED (the task was not yet
+  // back in its await).
+  int64_t buffered = 0;
   std::vector<uint32_t> latencies_us;
   std::string first_error;
 
@@ -135,6 +138,14 @@ class Run {
   std::vector<Tally> tallies_ ABSL_GUARDED_BY(mu_);
 };
 
+bool Buffered(const v1::WakeTaskResponse& response) {
+  return response.disposition() == v1::WakeTaskResponse::BUFFERED;
+}
+template <typename Response>
+bool Buffered(const Response&) {
+  return false;
+}
+
 // One chain of unary calls: the next is issued from the previous one's
 // callback, so the chain's own state needs no lock.
 template <typename Request, typename Response>
@@ -168,6 +179,7 @@ class UnaryLoop {
     issue_(stub_, context_.get(), request, &response_,
            [this, start](grpc::Status status) {
              tally_.Record(status, start);
+             if (status.ok() && Buffered(response_)) ++tally_.buffered;
              Next();
            });
   }
@@ -454,6 +466,7 @@ int main(int argc, char** argv) {
   for (Tally& tally : run.TakeTallies()) {
     total.ok += tally.ok;
     total.errors += tally.errors;
+    total.buffered += tally.buffered;
     total.latencies_us.insert(total.latencies_us.end(),
                               tally.latencies_us.begin(),
                               tally.latencies_us.end());
@@ -467,11 +480,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"mode\":\"%s\",\"calls_per_s\":%.0f,\"p50_us\":%u,\"p99_us\":%u,"
       "\"errors\":%lld,\"calls\":%lld,\"seconds\":%.2f,\"channels\":%d,"
-      "\"inflight\":%d}\n",
+      "\"inflight\":%d,\"buffered\":%lld}\n",
       mode.c_str(), static_cast<double>(total.ok) / elapsed,
       Percentile(total.latencies_us, 0.50),
       Percentile(total.latencies_us, 0.99),
       static_cast<long long>(total.errors), static_cast<long long>(total.ok),
-      elapsed, options.channels, options.inflight);
+      elapsed, options.channels, options.inflight,
+      static_cast<long long>(total.buffered));
   return 0;
 }

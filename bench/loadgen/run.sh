@@ -115,4 +115,5 @@ d99="$(get latency-submit p99_us)"; e99="$(get latency-echo p99_us)"
 diff=$((d50 - e50))
 echo "| SubmitTask round trip, 1 in flight, p50 (p99) | ${d50} us (${d99}) | ${e50} us (${e99}) | $(printf "%+d" "$diff") us | <= echo + 25 us: $( ((diff <= 25)) && echo met || echo MISSED) |"
 echo
+echo "WakeTask answers BUFFERED (task not yet back in its await; consumed later): $(get wake buffered) of $(get wake calls)."
 echo "Errors: $errors. Load average before: $load_before; after: $load_after; $(nproc) cores."
