@@ -11,6 +11,7 @@
 #include "core/executor.h"
 #include "core/task/block_on.h"
 #include "core/task/waker.h"
+#include "core/testing/wake_counter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,38 +21,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
-// A wake target that counts wakes and the references its Wakers hold.
-struct WakeCounter {
-  int wakes = 0;
-  int refs = 1;  // the test's own Waker
-};
-
-WakeCounter* Counter(const void* data) {
-  return static_cast<WakeCounter*>(const_cast<void*>(data));
-}
-
-constexpr WakerVTable kCounterVTable = {
-    [](const void* data) { ++Counter(data)->refs; },
-    [](const void* data) {
-      ++Counter(data)->wakes;
-      --Counter(data)->refs;
-    },
-    [](const void* data) { ++Counter(data)->wakes; },
-    [](const void* data) { --Counter(data)->refs; },
-};
-
-// One party polling by hand. Declare it before the futures it polls, so its
-// counter outlives the Wakers they keep.
-struct Party {
-  WakeCounter counter;
-  Waker waker = Waker::FromRaw(&kCounterVTable, &counter);
-
-  template <typename F>
-  auto Poll(F& future) {
-    Context cx(waker);
-    return future.Poll(cx);
-  }
-};
+using ::corosched::testing::Party;
+using ::corosched::testing::WakeCounter;
 
 std::vector<int> ReceiveAll(ChannelReceiver<int>& receiver) {
   std::vector<int> out;

@@ -7,43 +7,14 @@
 #include "core/sync/oneshot.h"
 #include "core/task/block_on.h"
 #include "core/task/waker.h"
+#include "core/testing/wake_counter.h"
 #include "gtest/gtest.h"
 
 namespace corosched {
 namespace {
 
-// A wake target that counts wakes and the references its Wakers hold.
-struct WakeCounter {
-  int wakes = 0;
-  int refs = 1;  // the test's own Waker
-};
-
-WakeCounter* Counter(const void* data) {
-  return static_cast<WakeCounter*>(const_cast<void*>(data));
-}
-
-constexpr WakerVTable kCounterVTable = {
-    [](const void* data) { ++Counter(data)->refs; },
-    [](const void* data) {
-      ++Counter(data)->wakes;
-      --Counter(data)->refs;
-    },
-    [](const void* data) { ++Counter(data)->wakes; },
-    [](const void* data) { --Counter(data)->refs; },
-};
-
-// One waiting party: its counter and the Waker it polls with. The counter
-// must outlive every copy of the Waker, so declare it before the futures.
-struct Party {
-  WakeCounter counter;
-  Waker waker = Waker::FromRaw(&kCounterVTable, &counter);
-
-  template <typename F>
-  auto Poll(F& future) {
-    Context cx(waker);
-    return future.Poll(cx);
-  }
-};
+using ::corosched::testing::Party;
+using ::corosched::testing::WakeCounter;
 
 TEST(NotifyTest, StoresAPermitWhenNobodyWaits) {
   Notify notify;
