@@ -15,6 +15,7 @@
 // Flags: Google Benchmark's, plus --quick for small sizes (a smoke test).
 
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -66,6 +67,36 @@ double Seconds(SteadyClock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// CPU time of every thread of this process. Other processes on the machine
+// barely move it, so it shows small costs (the metrics hooks) that the
+// wall clock of a shared machine hides.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// One timed run of a workload: `ops` operations (tasks, wakes, round trips).
+struct Timed {
+  double ops = 0;
+  double wall_s = 0;
+  double cpu_s = 0;
+};
+
+// Starts the clocks of a timed region; Stop(ops) reads them.
+class Stopwatch {
+ public:
+  Stopwatch() : wall_(SteadyClock::now()), cpu_s_(ProcessCpuSeconds()) {}
+  Timed Stop(double ops) const {
+    return {ops, Seconds(SteadyClock::now() - wall_),
+            ProcessCpuSeconds() - cpu_s_};
+  }
+
+ private:
+  SteadyClock::time_point wall_;
+  double cpu_s_;
+};
+
 // Tokio's `async {}`: Ready at the first poll.
 struct NoOp {
   using Output = void;
@@ -93,11 +124,11 @@ class SelfWake {
 };
 
 // Runs `driver` as a task and blocks this plain thread until it finishes.
-absl::StatusOr<double> RunDriver(Executor& executor,
-                                 Co<absl::StatusOr<double>> driver) {
+absl::StatusOr<Timed> RunDriver(Executor& executor,
+                                Co<absl::StatusOr<Timed>> driver) {
   auto handle = executor.Spawn(std::move(driver));
   if (!handle.ok()) return handle.status();
-  absl::StatusOr<absl::StatusOr<double>> joined = std::move(*handle).Wait();
+  absl::StatusOr<absl::StatusOr<Timed>> joined = std::move(*handle).Wait();
   if (!joined.ok()) return joined.status();
   return *std::move(joined);
 }
@@ -111,11 +142,11 @@ Co<absl::Status> JoinAll(std::vector<JoinHandle<void>>& handles) {
 }
 
 // Spawns `count` futures made by `make` from inside a task and awaits them
-// all; returns the elapsed seconds.
+// all; one op per future.
 template <typename MakeFuture>
-Co<absl::StatusOr<double>> SpawnAndJoin(Spawner spawner, int count,
-                                        MakeFuture make) {
-  const auto start = SteadyClock::now();
+Co<absl::StatusOr<Timed>> SpawnAndJoin(Spawner spawner, int count,
+                                       MakeFuture make) {
+  const Stopwatch stopwatch;
   std::vector<JoinHandle<void>> handles;
   handles.reserve(count);
   for (int i = 0; i < count; ++i) {
@@ -124,24 +155,22 @@ Co<absl::StatusOr<double>> SpawnAndJoin(Spawner spawner, int count,
     handles.push_back(*std::move(handle));
   }
   if (absl::Status done = co_await JoinAll(handles); !done.ok()) co_return done;
-  co_return Seconds(SteadyClock::now() - start);
+  co_return stopwatch.Stop(count);
 }
 
-// --- The workloads: each returns its rate from one timed run. ---
+// --- The workloads: each is one timed run. ---
 
-absl::StatusOr<double> SpawnInside(Executor& executor) {
-  const int n = g_sizes.spawn_tasks;
-  auto seconds = RunDriver(
-      executor, SpawnAndJoin(executor.spawner(), n, [] { return NoOp{}; }));
-  if (!seconds.ok()) return seconds.status();
-  return n / *seconds;
+absl::StatusOr<Timed> SpawnInside(Executor& executor) {
+  return RunDriver(executor,
+                   SpawnAndJoin(executor.spawner(), g_sizes.spawn_tasks,
+                                [] { return NoOp{}; }));
 }
 
 // Spawns from this plain thread, then joins the way the baseline does: one
 // future awaiting every handle in turn, driven by BlockOn on this thread.
-absl::StatusOr<double> SpawnForeign(Executor& executor) {
+absl::StatusOr<Timed> SpawnForeign(Executor& executor) {
   const int n = g_sizes.spawn_tasks;
-  const auto start = SteadyClock::now();
+  const Stopwatch stopwatch;
   std::vector<JoinHandle<void>> handles;
   handles.reserve(n);
   for (int i = 0; i < n; ++i) {
@@ -150,17 +179,17 @@ absl::StatusOr<double> SpawnForeign(Executor& executor) {
     handles.push_back(*std::move(handle));
   }
   if (absl::Status done = BlockOn(JoinAll(handles)); !done.ok()) return done;
-  return n / Seconds(SteadyClock::now() - start);
+  return stopwatch.Stop(n);
 }
 
-absl::StatusOr<double> SelfWakes(Executor& executor) {
-  const int tasks = g_sizes.self_wake_tasks;
+// One op per wake (each task is polled wakes + 1 times).
+absl::StatusOr<Timed> SelfWakes(Executor& executor) {
   const int wakes = g_sizes.wakes_per_task;
-  auto seconds =
-      RunDriver(executor, SpawnAndJoin(executor.spawner(), tasks,
-                                       [wakes] { return SelfWake(wakes); }));
-  if (!seconds.ok()) return seconds.status();
-  return double{1.0} * tasks * wakes / *seconds;
+  absl::StatusOr<Timed> timed = RunDriver(
+      executor, SpawnAndJoin(executor.spawner(), g_sizes.self_wake_tasks,
+                             [wakes] { return SelfWake(wakes); }));
+  if (timed.ok()) timed->ops *= wakes;
+  return timed;
 }
 
 Co<void> Ponger(ChannelReceiver<uint64_t> pings,
@@ -173,19 +202,19 @@ Co<void> Ponger(ChannelReceiver<uint64_t> pings,
 }
 
 // One round trip: a send on `pings` and the reply on `pongs` (capacity 1).
-Co<absl::StatusOr<double>> Pinger(ChannelSender<uint64_t> pings,
-                                  ChannelReceiver<uint64_t> pongs, int n) {
-  const auto start = SteadyClock::now();
+Co<absl::StatusOr<Timed>> Pinger(ChannelSender<uint64_t> pings,
+                                 ChannelReceiver<uint64_t> pongs, int n) {
+  const Stopwatch stopwatch;
   for (int i = 0; i < n; ++i) {
     if (absl::Status sent = co_await pings.Send(i); !sent.ok()) co_return sent;
     if (!(co_await pongs.Recv()).has_value()) {
       co_return absl::InternalError("ponger ended early");
     }
   }
-  co_return Seconds(SteadyClock::now() - start);
+  co_return stopwatch.Stop(n);
 }
 
-Co<absl::StatusOr<double>> PingPongDriver(Spawner spawner, int n) {
+Co<absl::StatusOr<Timed>> PingPongDriver(Spawner spawner, int n) {
   auto [ping_tx, ping_rx] = MakeChannel<uint64_t>(1);
   auto [pong_tx, pong_rx] = MakeChannel<uint64_t>(1);
   auto ponger = spawner.Spawn(Ponger(std::move(ping_rx), std::move(pong_tx)));
@@ -193,17 +222,15 @@ Co<absl::StatusOr<double>> PingPongDriver(Spawner spawner, int n) {
   auto pinger =
       spawner.Spawn(Pinger(std::move(ping_tx), std::move(pong_rx), n));
   if (!pinger.ok()) co_return pinger.status();
-  absl::StatusOr<absl::StatusOr<double>> seconds = co_await *pinger;
+  absl::StatusOr<absl::StatusOr<Timed>> timed = co_await *pinger;
   if (absl::Status done = co_await *ponger; !done.ok()) co_return done;
-  if (!seconds.ok()) co_return seconds.status();
-  co_return *std::move(seconds);
+  if (!timed.ok()) co_return timed.status();
+  co_return *std::move(timed);
 }
 
-absl::StatusOr<double> PingPong(Executor& executor) {
-  const int n = g_sizes.round_trips;
-  auto seconds = RunDriver(executor, PingPongDriver(executor.spawner(), n));
-  if (!seconds.ok()) return seconds.status();
-  return n / *seconds;
+absl::StatusOr<Timed> PingPong(Executor& executor) {
+  return RunDriver(executor,
+                   PingPongDriver(executor.spawner(), g_sizes.round_trips));
 }
 
 // Carries the waiter task's wake-up times to the measuring thread without
@@ -361,20 +388,23 @@ std::unique_ptr<Executor> MakeExecutor(benchmark::State& state,
   return *std::move(executor);
 }
 
+// Counters: `counter` (ops per wall-clock second) and cpu_ns_per_op (process
+// CPU time, every thread, per op).
 void RunRate(benchmark::State& state, const char* counter,
-             absl::StatusOr<double> (*workload)(Executor&)) {
+             absl::StatusOr<Timed> (*workload)(Executor&)) {
   // Declared first so it outlives the executor that reports to it.
   ExecutorMetrics metrics(static_cast<int>(state.range(0)));
   std::unique_ptr<Executor> executor = MakeExecutor(state, &metrics);
   if (executor == nullptr) return;
-  absl::StatusOr<double> rate = workload(*executor);  // warm-up
+  absl::StatusOr<Timed> timed = workload(*executor);  // warm-up
   for (auto _ : state) {
-    if (rate.ok()) rate = workload(*executor);
-    if (!rate.ok()) {
-      state.SkipWithError(rate.status().ToString().c_str());
+    if (timed.ok()) timed = workload(*executor);
+    if (!timed.ok()) {
+      state.SkipWithError(timed.status().ToString().c_str());
       break;
     }
-    state.counters[counter] = *rate;
+    state.counters[counter] = timed->ops / timed->wall_s;
+    state.counters["cpu_ns_per_op"] = timed->cpu_s * 1e9 / timed->ops;
   }
   executor->Shutdown(ShutdownMode::kDrain);
 }

@@ -133,9 +133,12 @@ def parse_args(run_name):
 
 
 def best(reps, key):
-    """Best repetition: the highest rate, or for latency the lowest p99."""
+    """Best repetition: the highest rate, the lowest CPU time per op, or for
+    latency the repetition with the lowest p99."""
     if key in ("p50_us", "p99_us"):
         return min(reps, key=lambda r: r["p99_us"])[key]
+    if key == "cpu_ns_per_op":
+        return min(r[key] for r in reps)
     return max(r[key] for r in reps)
 
 
@@ -157,7 +160,8 @@ def load_cxx(path):
     for key, reps in groups.items():
         out[key] = {k: best(reps, k) for k in
                     ("tasks_per_s", "wakes_per_s", "round_trips_per_s",
-                     "p50_us", "p99_us") if all(k in r for r in reps)}
+                     "p50_us", "p99_us", "cpu_ns_per_op")
+                    if all(k in r for r in reps)}
     return out, memory
 
 
@@ -201,19 +205,25 @@ for label, workload, key, unit, higher in ROWS:
 
 observed = sorted(k for k in cxx if k[2] == 1)
 if observed:
-    print("\nMetrics observer overhead (Corosched with vs without the observer; "
-          "positive = slower with metrics):\n")
-    print("| benchmark | workers | without metrics | with metrics | overhead |")
-    print("|---|---:|---:|---:|---:|")
+    print("\nMetrics observer overhead (Corosched with vs without core/metrics' "
+          "ExecutorMetrics; positive = costlier with metrics). The CPU column "
+          "compares process CPU time per op, which other load on the machine "
+          "barely moves; the wall-clock column is the one the load skews.\n")
+    print("| benchmark | workers | without metrics | with metrics | overhead (wall) "
+          "| CPU ns/op without | with | overhead (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, workload, key, unit, higher in ROWS:
         for w in workers:
-            off = cxx.get((workload, w, 0), {}).get(key)
-            on = cxx.get((workload, w, 1), {}).get(key)
-            if off is None or on is None or on == 0 or off == 0:
+            off = cxx.get((workload, w, 0), {})
+            on = cxx.get((workload, w, 1), {})
+            if not off.get(key) or not on.get(key):
                 continue
-            cost = (off / on - 1) if higher else (on / off - 1)
-            print(f"| {label} | {w} | {fmt(off, unit)} | {fmt(on, unit)} | "
-                  f"{cost * 100:+.1f}% |")
+            cost = (off[key] / on[key] - 1) if higher else (on[key] / off[key] - 1)
+            cpu_off, cpu_on = off.get("cpu_ns_per_op"), on.get("cpu_ns_per_op")
+            cpu = ("| - | - | - |" if not cpu_off or not cpu_on else
+                   f"| {cpu_off:.0f} | {cpu_on:.0f} | {(cpu_on / cpu_off - 1) * 100:+.1f}% |")
+            print(f"| {label} | {w} | {fmt(off[key], unit)} | {fmt(on[key], unit)} | "
+                  f"{cost * 100:+.1f}% {cpu}")
 
 if memory:
     # One line per way of parking (the "notify" argument), best repetition.
