@@ -10,10 +10,12 @@ Idle::Idle(int num_workers)
 }
 
 bool Idle::NotifyShouldWakeup() {
-  // A read-modify-write, not a load: it orders the caller's queue push
-  // before this read in the single modification order of state_ (see the
-  // class invariants).
-  const uint64_t state = state_.fetch_add(0, std::memory_order_seq_cst);
+  // A seq_cst fence, then a load: the fence orders the caller's queue push
+  // before this read against the parking worker's fence (see the class
+  // invariants). A fetch_add(0) would do the same, but every yield on every
+  // worker comes here, and an RMW would bounce this line between them.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const uint64_t state = state_.load(std::memory_order_relaxed);
   return (state & kSearchMask) == 0 && (state >> 32) < uint64_t(num_workers_);
 }
 

@@ -19,11 +19,12 @@ namespace corosched::internal {
 //   A worker is in `sleepers_` iff it is parked (or about to park); those
 //   workers are not counted in num_unparked.
 //   Whenever work is queued, either a worker is searching or a parked
-//   worker is notified: a pusher's queue write precedes its seq_cst
-//   read-modify-write of `state_` (NotifyShouldWakeup), and the last
-//   searcher to park re-checks every queue after its own read-modify-write
-//   (TransitionWorkerToParked). Both are RMWs of one atomic, so one of the
-//   two always sees the other.
+//   worker is notified. A pusher writes the queue, then issues a seq_cst
+//   fence and reads `state_` (NotifyShouldWakeup); the last searcher to
+//   park updates `state_`, then issues a seq_cst fence and re-checks every
+//   queue (Scheduler::NotifyIfWorkPending). The two fences are totally
+//   ordered, so either the pusher sees the parked worker or the parker
+//   sees the pushed work.
 //
 // Thread-safety: all methods from any thread.
 class Idle {
@@ -59,8 +60,9 @@ class Idle {
   bool NotifyShouldWakeup();
 
   const int num_workers_;
-  std::atomic<uint64_t> state_;
-  absl::Mutex mu_;
+  // Its own cache line: read on every yield by every worker.
+  alignas(64) std::atomic<uint64_t> state_;
+  alignas(64) absl::Mutex mu_;
   std::vector<int> sleepers_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -27,9 +27,9 @@ class InjectQueue {
   TaskHeader* Pop();
 
   // Lock-free reads, for metrics and for the quick "anything here?" check.
-  // Relaxed is enough: a pusher's store is ordered before its seq_cst
-  // read-modify-write of the idle state, and a parking worker reads the
-  // length after its own read-modify-write of that state (see Idle).
+  // Relaxed is enough: a pusher's store is followed by a seq_cst fence
+  // before it reads the idle state, and a parking worker fences after its
+  // update of that state before it reads the length (see Idle).
   size_t Len() const { return len_.load(std::memory_order_relaxed); }
   bool IsEmpty() const { return Len() == 0; }
 

@@ -87,6 +87,9 @@ void Scheduler::NotifyParked() {
 }
 
 void Scheduler::NotifyIfWorkPending() {
+  // Pairs with the fence in Idle::NotifyShouldWakeup (see Idle's
+  // invariants): after our update of the idle state, before the queues.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (auto& worker : workers_) {
     if (!worker->queue().IsEmpty()) {
       NotifyParked();
