@@ -25,8 +25,7 @@ Scheduler::Scheduler(int workers, size_t max_tasks, ExecutorObserver* observer)
 }
 
 Scheduler::~Scheduler() {
-  absl::MutexLock lock(&shutdown_mu_);
-  assert(shut_down_);
+  assert(shutting_down_.load(std::memory_order_relaxed));
 }
 
 void Scheduler::Start() {
@@ -119,13 +118,8 @@ bool Scheduler::AwaitNoLiveTasks(absl::Time deadline) {
 //  5. Stop and join the workers; each drops its stale queue entries.
 //  6. Drop stale entries left in the injection queue.
 void Scheduler::Shutdown(ShutdownMode mode, absl::Duration drain_timeout) {
-  {
-    absl::MutexLock lock(&shutdown_mu_);
-    if (shut_down_) return;
-    shut_down_ = true;
-  }
+  if (shutting_down_.exchange(true, std::memory_order_seq_cst)) return;
   assert(Worker::Current() == nullptr);
-  shutting_down_.store(true, std::memory_order_seq_cst);
   owned_.Close();
   if (mode == ShutdownMode::kDrain) {
     AwaitNoLiveTasks(absl::Now() + drain_timeout);

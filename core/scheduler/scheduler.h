@@ -107,15 +107,16 @@ class Scheduler {
   Idle idle_;
   OwnedTasks owned_;
 
+  // shutting_down_ also makes Shutdown idempotent (the first caller sets it).
   // seq_cst on live_ and shutting_down_: a releaser that drops live_ to 0
   // must see shutting_down_ or the shutdown thread must see live_ == 0
   // (a store-load pair, which weaker orders do not make exclusive).
   std::atomic<size_t> live_{0};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stopping_{false};
+  // Guards nothing but the wait for no_live_tasks_ (see AwaitNoLiveTasks).
   absl::Mutex shutdown_mu_;
   absl::CondVar no_live_tasks_;
-  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };
 
 }  // namespace internal
