@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -35,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
 #include "core/executor.h"
 #include "core/metrics/executor_metrics.h"
@@ -497,16 +497,7 @@ BENCHMARK(BM_ParkedTaskMemory)
 }  // namespace corosched
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
-      corosched::g_sizes = corosched::kQuickSizes;
-    } else {
-      std::fprintf(stderr, "executor_bench: unknown flag %s\n", argv[i]);
-      return 2;
-    }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return corosched::bench::RunBenchmarkMain("executor_bench", argc, argv, [] {
+    corosched::g_sizes = corosched::kQuickSizes;
+  });
 }

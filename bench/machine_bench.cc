@@ -33,7 +33,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,6 +41,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
 #include "core/examples/hello.h"
 #include "core/executor.h"
@@ -370,16 +370,7 @@ BENCHMARK(BM_CountingLoop)->Apply(WorkerArgs);
 }  // namespace corosched
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
-      corosched::g_sizes = corosched::kQuickSizes;
-    } else {
-      std::fprintf(stderr, "machine_bench: unknown flag %s\n", argv[i]);
-      return 2;
-    }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return corosched::bench::RunBenchmarkMain("machine_bench", argc, argv, [] {
+    corosched::g_sizes = corosched::kQuickSizes;
+  });
 }
