@@ -87,6 +87,37 @@ absl::Status SetDataDir(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
+  if (value == "sync") {
+    config.durability = ServerConfig::Durability::kSync;
+  } else if (value == "none") {
+    config.durability = ServerConfig::Durability::kNone;
+  } else {
+    return absl::InvalidArgumentError("expected sync or none");
+  }
+  return absl::OkStatus();
+}
+
+// A duration such as 7d, 36h or 90m (absl's units, plus d for days).
+absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
+  absl::Duration d;
+  absl::string_view days = value;
+  uint64_t n = 0;
+  bool parsed = false;
+  if (absl::ConsumeSuffix(&days, "d")) {
+    parsed = absl::SimpleAtoi(days, &n) && n <= 36500;
+    d = absl::Hours(24) * static_cast<int64_t>(n);
+  } else {
+    parsed = absl::ParseDuration(value, &d);
+  }
+  if (!parsed || d < absl::Seconds(1) || d > absl::Hours(24 * 36500)) {
+    return absl::InvalidArgumentError(
+        "expected a duration of at least 1s, such as 7d, 36h or 90m");
+  }
+  config.retention = d;
+  return absl::OkStatus();
+}
+
 absl::Status SetDrainTimeout(absl::string_view value, ServerConfig& config) {
   absl::Duration d;
   if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
@@ -137,10 +168,20 @@ constexpr Option kOptions[] = {
      "Largest request message accepted; larger ones fail with "
      "RESOURCE_EXHAUSTED.",
      SetMaxMessageBytes},
-    {"data-dir", "COROSCHED_DATA_DIR", "PATH", "none",
-     "Directory for the durable store. Created and checked for write access "
-     "now; tasks are kept in memory only until the durable store lands.",
+    {"durability", "COROSCHED_DURABILITY", "sync|none", "sync",
+     "sync: keep every task in an SQLite database under --data-dir and "
+     "acknowledge a submit or wake only once it is on disk; unfinished tasks "
+     "resume after a restart or a crash. none: keep everything in memory and "
+     "lose it all when the daemon exits (for tests and benchmarks).",
+     SetDurability},
+    {"data-dir", "COROSCHED_DATA_DIR", "PATH", "./data",
+     "Directory of the durable store (created if missing). One daemon at a "
+     "time: a second one on the same directory refuses to start.",
      SetDataDir},
+    {"retention", "COROSCHED_RETENTION", "DURATION", "7d",
+     "With --durability=sync: finished tasks are kept this long, then purged "
+     "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",
+     SetRetention},
     {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION", "10s",
      "On SIGTERM/SIGINT, how long to let unfinished tasks finish before "
      "stopping them; the daemon exits within it.",
@@ -149,8 +190,8 @@ constexpr Option kOptions[] = {
      "Once serving, write the bound address (such as 127.0.0.1:43127) here.",
      SetReadyFile},
     {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "10000",
-     "Finished tasks kept for GetTask, ListTasks and WatchTask; older ones "
-     "are forgotten (NOT_FOUND).",
+     "With --durability=none: finished tasks kept for GetTask, ListTasks and "
+     "WatchTask; older ones are forgotten (NOT_FOUND).",
      SetRetainFinished},
     {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL", "info",
      "trace, debug, info, warn, error or off. Logs go to stderr.", SetLogLevel},

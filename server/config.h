@@ -31,13 +31,21 @@ struct ServerConfig {
   size_t max_tasks = 100000;
   // Largest request message accepted; bigger ones fail RESOURCE_EXHAUSTED.
   int max_message_bytes = 1 << 20;
-  // For the durable store (next release); validated and created now.
-  std::string data_dir;
+  // kSync: the SQLite store under data_dir, acknowledging only what is on
+  // disk. kNone: in memory, lost when the process exits (tests, benchmarks).
+  enum class Durability { kSync, kNone };
+  Durability durability = Durability::kSync;
+  // The durable store's directory (created if missing, locked while open).
+  std::string data_dir = "./data";
+  // Finished tasks are purged from the durable store this long after they
+  // finished.
+  absl::Duration retention = absl::Hours(24 * 7);
   // How long SIGTERM/SIGINT waits for unfinished tasks before stopping.
   absl::Duration drain_timeout = absl::Seconds(10);
   // Written with the bound address once the daemon serves; empty: none.
   std::string ready_file;
-  // Finished tasks kept in memory for GetTask/ListTasks/WatchTask.
+  // With --durability=none: finished tasks kept in memory for GetTask,
+  // ListTasks and WatchTask.
   size_t retain_finished = 10000;
   // trace, debug, info, warn, error or off.
   std::string log_level = "info";

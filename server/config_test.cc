@@ -44,7 +44,9 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.workers, 0);
   EXPECT_EQ(config.max_tasks, 100000u);
   EXPECT_EQ(config.max_message_bytes, 1 << 20);
-  EXPECT_EQ(config.data_dir, "");
+  EXPECT_EQ(config.durability, ServerConfig::Durability::kSync);
+  EXPECT_EQ(config.data_dir, "./data");
+  EXPECT_EQ(config.retention, absl::Hours(24 * 7));
   EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
   EXPECT_EQ(config.ready_file, "");
   EXPECT_EQ(config.retain_finished, 10000u);
@@ -56,7 +58,8 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   auto parsed = Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks",
                        "10", "--max-message-bytes=4096", "--data-dir", "/tmp/x",
                        "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
-                       "--retain-finished=5", "--log-level", "debug"});
+                       "--retain-finished=5", "--log-level", "debug",
+                       "--durability=none", "--retention", "36h"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");
@@ -68,6 +71,17 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(config.ready_file, "/tmp/ready");
   EXPECT_EQ(config.retain_finished, 5u);
   EXPECT_EQ(config.log_level, "debug");
+  EXPECT_EQ(config.durability, ServerConfig::Durability::kNone);
+  EXPECT_EQ(config.retention, absl::Hours(36));
+}
+
+TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
+  auto days = Parse({}, {{"COROSCHED_RETENTION", "30d"}});
+  ASSERT_TRUE(days.ok()) << days.status();
+  EXPECT_EQ(days->config.retention, absl::Hours(24 * 30));
+  auto minutes = Parse({"--retention=90m"});
+  ASSERT_TRUE(minutes.ok()) << minutes.status();
+  EXPECT_EQ(minutes->config.retention, absl::Minutes(90));
 }
 
 TEST(ConfigTest, EnvironmentSetsWhatFlagsDoNotAndFlagsWin) {
@@ -102,6 +116,10 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
       {{"--drain-timeout", "-1s"}, "expected a duration"},
       {{"--log-level", "loud"}, "expected one of trace"},
       {{"--data-dir="}, "--data-dir=: expected a path"},
+      {{"--durability=fsync"}, "--durability=fsync: expected sync or none"},
+      {{"--retention=0s"}, "--retention=0s: expected a duration of at least"},
+      {{"--retention=xd"}, "--retention=xd: expected a duration"},
+      {{"--retention=week"}, "expected a duration of at least 1s"},
       {{"--bogus"}, "unknown flag --bogus; see --help"},
       {{"--listen"}, "--listen needs a value (HOST:PORT)"},
       {{"serve"}, "unexpected argument \"serve\""},
@@ -126,13 +144,27 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_TRUE(parsed->help);
   const std::string help = HelpText();
-  for (const char* text :
-       {"--listen", "COROSCHED_LISTEN", "--workers", "COROSCHED_WORKERS",
-        "--max-tasks", "COROSCHED_MAX_TASKS", "--max-message-bytes",
-        "COROSCHED_MAX_MESSAGE_BYTES", "--data-dir", "COROSCHED_DATA_DIR",
-        "--drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "--ready-file",
-        "COROSCHED_READY_FILE", "--retain-finished", "--log-level",
-        "durable store"}) {
+  for (const char* text : {"--listen",
+                           "COROSCHED_LISTEN",
+                           "--workers",
+                           "COROSCHED_WORKERS",
+                           "--max-tasks",
+                           "COROSCHED_MAX_TASKS",
+                           "--max-message-bytes",
+                           "COROSCHED_MAX_MESSAGE_BYTES",
+                           "--data-dir",
+                           "COROSCHED_DATA_DIR",
+                           "--drain-timeout",
+                           "COROSCHED_DRAIN_TIMEOUT",
+                           "--ready-file",
+                           "COROSCHED_READY_FILE",
+                           "--retain-finished",
+                           "--log-level",
+                           "--durability",
+                           "COROSCHED_DURABILITY",
+                           "--retention",
+                           "COROSCHED_RETENTION",
+                           "durable store"}) {
     EXPECT_THAT(help, HasSubstr(text));
   }
 }

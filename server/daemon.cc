@@ -26,14 +26,32 @@ std::string BoundAddress(const std::string& listen, int port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
-    const ServerConfig& config) {
+    const ServerConfig& config, FatalCallback on_fatal) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
-  auto executor = Executor::Create(
-      {.workers = config.workers, .max_tasks = config.max_tasks});
+  if (absl::Status opened = daemon->OpenStore(std::move(on_fatal));
+      !opened.ok()) {
+    return opened;
+  }
+  // Every unfinished task resumes, even past --max-tasks: the bound then
+  // refuses new submissions until enough of them finish.
+  size_t max_tasks = config.max_tasks;
+  if (daemon->sqlite_ != nullptr) {
+    absl::StatusOr<uint64_t> unfinished =
+        daemon->sqlite_->CountUnfinishedTasks();
+    if (!unfinished.ok()) return unfinished.status();
+    if (*unfinished > max_tasks) {
+      spdlog::warn(
+          "event=admission_bound_raised max_tasks={} unfinished_tasks={} "
+          "reason=\"the store holds more unfinished tasks than --max-tasks; "
+          "new submissions are refused until they finish\"",
+          max_tasks, *unfinished);
+      max_tasks = *unfinished;
+    }
+  }
+  auto executor =
+      Executor::Create({.workers = config.workers, .max_tasks = max_tasks});
   if (!executor.ok()) return executor.status();
   daemon->executor_ = *std::move(executor);
-  daemon->store_ = std::make_unique<MemoryStore>(
-      MemoryStoreOptions{.retain_finished = config.retain_finished});
   daemon->hub_ = std::make_unique<StreamHub>();
   daemon->runner_ = std::make_unique<TaskRunner>(
       *daemon->executor_, *daemon->store_, *daemon->hub_);
@@ -41,18 +59,59 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
       *daemon->executor_, *daemon->store_, *daemon->runner_);
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_);
+  if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
+    return recovered;
+  }
   if (absl::Status built = daemon->BuildServer(); !built.ok()) return built;
   spdlog::info("event=listening address={} workers={}",
                LogValue(daemon->address_),
                daemon->executor_->Stats().worker_queue_depths.size());
-  // Anything that must happen before serving (recovering tasks from a
-  // durable store) goes here, while health says NOT_SERVING.
+  if (daemon->sqlite_ != nullptr) {
+    daemon->purger_ = std::make_unique<RetentionPurger>(
+        *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
+        RetentionPurger::IntervalFor(config.retention));
+  }
   daemon->SetServing(true);
   if (absl::Status ready = daemon->WriteReadyFile(); !ready.ok()) {
     return ready;
   }
   spdlog::info("event=ready address={}", LogValue(daemon->address_));
   return daemon;
+}
+
+absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
+  if (config_.durability == ServerConfig::Durability::kNone) {
+    store_ = std::make_unique<MemoryStore>(
+        MemoryStoreOptions{.retain_finished = config_.retain_finished});
+    return absl::OkStatus();
+  }
+  const absl::Time begin = absl::Now();
+  SqliteStoreOptions options{.data_dir = config_.data_dir};
+  options.on_fatal_error = std::move(on_fatal);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(std::move(options));
+  if (!opened.ok()) return opened.status();
+  sqlite_ = opened->get();
+  store_ = *std::move(opened);
+  spdlog::info("event=store_open durability=sync database={} took={}",
+               LogValue(sqlite_->database_path()),
+               absl::FormatDuration(absl::Now() - begin));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::Recover() {
+  const absl::Time begin = absl::Now();
+  absl::StatusOr<uint64_t> resumed = tasks_->ResumeUnfinished();
+  if (!resumed.ok()) {
+    return absl::Status(
+        resumed.status().code(),
+        absl::StrCat("recovery failed: ", resumed.status().message()));
+  }
+  if (*resumed > 0 || sqlite_ != nullptr) {
+    spdlog::info("event=recovered tasks={} took={}", *resumed,
+                 absl::FormatDuration(absl::Now() - begin));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Daemon::BuildServer() {
@@ -138,15 +197,30 @@ void Daemon::Drain() {
                absl::FormatDuration(absl::Now() - begin), unfinished);
 }
 
+void Daemon::Abort() {
+  spdlog::error("event=abort reason=store_failed unfinished_tasks={}",
+                runner_->live_count());
+  SetServing(false);
+  tasks_->BeginDrain();
+  Stop(absl::Now() + absl::Seconds(1));
+}
+
 void Daemon::Stop(absl::Time deadline) {
   if (stopped_) return;
   stopped_ = true;
+  purger_.reset();
   if (runner_ != nullptr) runner_->BeginShutdown();
   if (executor_ != nullptr) executor_->Shutdown(ShutdownMode::kCancel);
   spdlog::debug("event=executor_stopped");
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
   spdlog::debug("event=grpc_stopped");
+  // Nothing calls the store any more: commit what is queued (its callbacks
+  // still find the runner and the hub), then close it and unlock the data
+  // directory.
+  sqlite_ = nullptr;
+  store_.reset();
+  spdlog::debug("event=store_closed");
 }
 
 Daemon::~Daemon() { Stop(absl::Now()); }

@@ -3,11 +3,14 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "core/executor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/config.h"
+#include "server/retention_purger.h"
 #include "server/scheduler_service.h"
+#include "server/store/sqlite_store.h"
 #include "server/store/task_store.h"
 #include "server/stream_hub.h"
 #include "server/task_runner.h"
@@ -22,9 +25,15 @@ namespace corosched::server {
 //   ... a termination signal arrives ...
 //   (*daemon)->Drain();                    // returns when everything stopped
 //
-// Startup: listens (with SO_REUSEPORT off, so a second daemon on the same
-// address fails), reports health SERVING only once everything is up, then
-// writes the ready file.
+// Startup: opens the store (with --durability=sync: locks --data-dir, checks
+// and migrates the database), resumes every unfinished task it holds, then
+// listens (with SO_REUSEPORT off, so a second daemon on the same address
+// fails), reports health SERVING, and writes the ready file.
+//
+// A store that fails for good (a failed write or fsync) calls `on_fatal`
+// once, from the store's writer thread; from then on every write answers
+// UNAVAILABLE and nothing more is acknowledged. The caller logs it, calls
+// Abort, and exits non-zero.
 //
 // Drain, within config.drain_timeout:
 //  1. health NOT_SERVING; SubmitTask/SubmitTasks answer UNAVAILABLE; wakes,
@@ -40,8 +49,10 @@ namespace corosched::server {
 // Thread-safety: Start, Drain and destruction on one thread; Hurry from any.
 class Daemon {
  public:
+  using FatalCallback = absl::AnyInvocable<void(const absl::Status&)>;
+
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(
-      const ServerConfig& config);
+      const ServerConfig& config, FatalCallback on_fatal = nullptr);
   // Stops everything at once if Drain was not called.
   ~Daemon();
   Daemon(const Daemon&) = delete;
@@ -53,10 +64,17 @@ class Daemon {
   void Drain();
   // Makes a Drain in progress stop waiting for tasks (a second signal).
   void Hurry() { runner_->StopWaiting(); }
+  // After on_fatal: NOT_SERVING, then stops at once without waiting for
+  // tasks (they stay as last stored, and resume on the next start).
+  void Abort();
 
  private:
   explicit Daemon(const ServerConfig& config) : config_(config) {}
 
+  // Opens the store --durability names.
+  absl::Status OpenStore(FatalCallback on_fatal);
+  // Resumes the store's unfinished tasks (before listening).
+  absl::Status Recover();
   absl::Status BuildServer();
   // Health for the server ("") and corosched.v1.Scheduler.
   void SetServing(bool serving);
@@ -65,14 +83,19 @@ class Daemon {
   void Stop(absl::Time deadline);
 
   const ServerConfig config_;
-  // Declared in construction order; destroyed after Stop in reverse.
-  std::unique_ptr<Executor> executor_;
+  // Declared in construction order; destroyed after Stop in reverse. Stop
+  // closes the store early (after the executor and the gRPC server
+  // stopped), so that its last commits still find the runner and the hub
+  // they report to.
   std::unique_ptr<TaskStore> store_;
+  SqliteStore* sqlite_ = nullptr;  // store_, when it is the durable one
+  std::unique_ptr<Executor> executor_;
   std::unique_ptr<StreamHub> hub_;
   std::unique_ptr<TaskRunner> runner_;
   std::unique_ptr<TaskService> tasks_;
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<RetentionPurger> purger_;
   std::string address_;
   bool stopped_ = false;
 };

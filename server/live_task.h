@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -27,6 +28,9 @@ namespace corosched::server {
 // effect (or after it ended some other way first).
 using CancelCallback =
     absl::AnyInvocable<void(absl::StatusOr<TaskRecord> task) &&>;
+// Called once with the answer to a wake, after it is stored.
+using WakeCallback =
+    absl::AnyInvocable<void(absl::StatusOr<v1::WakeTaskResponse>) &&>;
 
 // What a poll of the task's future should do first.
 enum class PollGate {
@@ -42,8 +46,9 @@ enum class PollGate {
 // Lifecycle:
 //  1. Created, spawned (admission), entered in the runner's map.
 //  2. Recorded in the store (`created`), then Open(): polls may run the
-//     machine. A task that lost a race for its id is `discarded` instead:
-//     its future ends at its first poll and nothing is recorded.
+//     machine. A task resumed after a restart is recorded already and is
+//     opened at once. A task that lost a race for its id is `discarded`
+//     instead: its future ends at its first poll and nothing is recorded.
 //  3. Every poll: Enter() stores the task's Waker (so Cancel can wake it)
 //     and says whether to run, wait or end.
 //  4. The end (completed, failed, cancelled) is recorded once; `ended` is
@@ -115,6 +120,15 @@ class LiveTask {
   v1::TaskStatus last_status ABSL_GUARDED_BY(record_mu) = v1::TASK_STATUS_READY;
   std::string last_state ABSL_GUARDED_BY(record_mu);
   uint64_t last_steps ABSL_GUARDED_BY(record_mu) = 0;
+
+  // Wakes with a request id whose store write is in flight, by request id:
+  // a repeat that arrives meanwhile waits here and gets the first answer
+  // (duplicate = true) once it is stored, instead of being delivered twice.
+  // Taken after record_mu (the store's `done` may run inside record_mu,
+  // synchronously, with an in-memory store).
+  absl::Mutex wakes_mu ABSL_ACQUIRED_AFTER(record_mu);
+  absl::flat_hash_map<std::string, std::vector<WakeCallback>> wakes_in_flight
+      ABSL_GUARDED_BY(wakes_mu);
 
   // Output events of the poll in progress.
   std::vector<v1::TaskEvent> poll_output;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/notification.h"
+#include "absl/synchronization/mutex.h"
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/logging.h"
@@ -28,48 +28,77 @@ std::optional<std::string> GetEnv(const char* name) {
 }
 
 void LogConfig(const ServerConfig& config) {
+  const bool sync = config.durability == ServerConfig::Durability::kSync;
   spdlog::info(
       "event=start listen={} workers={} max_tasks={} max_message_bytes={} "
-      "data_dir={} drain_timeout={} retain_finished={} store=memory",
+      "durability={} data_dir={} retention={} drain_timeout={}",
       LogValue(config.listen), config.workers, config.max_tasks,
-      config.max_message_bytes, LogValue(config.data_dir),
-      absl::FormatDuration(config.drain_timeout), config.retain_finished);
+      config.max_message_bytes, sync ? "sync" : "none",
+      sync ? LogValue(config.data_dir) : "-",
+      sync ? absl::FormatDuration(config.retention) : "-",
+      absl::FormatDuration(config.drain_timeout));
 }
 
-// Serves until SIGTERM or SIGINT, then drains. A second signal cuts the
-// wait for unfinished tasks short.
+// Serves until SIGTERM or SIGINT, then drains and exits 0. A second signal
+// cuts the wait for unfinished tasks short. A store that fails for good
+// stops the daemon at once with exit code 1, so an orchestrator restarts it.
 int Serve(const ServerConfig& config) {
   LogConfig(config);
-  if (!config.data_dir.empty()) {
+  if (config.durability == ServerConfig::Durability::kSync) {
     if (absl::Status dir = PrepareDataDir(config.data_dir); !dir.ok()) {
       spdlog::error("event=start_failed {}", LogStatus(dir));
       return 1;
     }
   }
-  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(config);
+  // Set by the first signal or by a store failure, whichever comes first.
+  absl::Mutex stop_mu;
+  bool stop = false;
+  auto request_stop = [&] {
+    absl::MutexLock lock(&stop_mu);
+    stop = true;
+  };
+  std::atomic<bool> store_failed{false};
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(config, [&](const absl::Status& why) {
+        // On the store's writer thread: log, and let the main thread stop.
+        spdlog::critical(
+            "event=store_failed action=exit {} hint=\"nothing more is "
+            "acknowledged; fix the disk (full? I/O errors?) and restart: "
+            "unfinished tasks resume from what is on disk\"",
+            LogStatus(why));
+        store_failed.store(true);
+        request_stop();
+      });
   if (!daemon.ok()) {
     spdlog::error("event=start_failed {}", LogStatus(daemon.status()));
     return 1;
   }
-  absl::Notification stop;
   std::atomic<int> signals{0};
   {
     SignalWatcher watcher([&](int signal) {
       const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
       if (signals.fetch_add(1) == 0) {
         spdlog::info("event=signal signal={} action=drain", name);
-        stop.Notify();
+        request_stop();
       } else {
         spdlog::info("event=signal signal={} action=stop_waiting", name);
         (*daemon)->Hurry();
       }
     });
-    stop.WaitForNotification();
-    (*daemon)->Drain();
+    {
+      absl::MutexLock lock(&stop_mu);
+      stop_mu.Await(absl::Condition(&stop));
+    }
+    if (store_failed.load()) {
+      (*daemon)->Abort();
+    } else {
+      (*daemon)->Drain();
+    }
   }
   daemon->reset();
-  spdlog::info("event=exit code=0");
-  return 0;
+  const int code = store_failed.load() ? 1 : 0;
+  spdlog::info("event=exit code={}", code);
+  return code;
 }
 
 }  // namespace

@@ -21,13 +21,29 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// Starts `call` with a callback that finishes the unary call with its
+// answer, whenever and on whichever thread it comes.
+template <typename Response, typename Call>
+grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
+                                      Response* response, Call call) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  call([reactor, response](absl::StatusOr<Response> result) {
+    grpc::Status status = ToGrpcStatus(result.status());
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(std::move(status));
+  });
+  return reactor;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* SchedulerService::RegisterDefinition(
     grpc::CallbackServerContext* context,
     const v1::RegisterDefinitionRequest* request,
     v1::RegisterDefinitionResponse* response) {
-  return Answer(context, tasks_.RegisterDefinition(*request), response);
+  return AnswerLater(context, response, [&](auto done) {
+    tasks_.RegisterDefinition(*request, std::move(done));
+  });
 }
 
 grpc::ServerUnaryReactor* SchedulerService::GetDefinition(
@@ -47,7 +63,9 @@ grpc::ServerUnaryReactor* SchedulerService::ListDefinitions(
 grpc::ServerUnaryReactor* SchedulerService::SubmitTask(
     grpc::CallbackServerContext* context, const v1::SubmitTaskRequest* request,
     v1::SubmitTaskResponse* response) {
-  return Answer(context, tasks_.SubmitTask(*request), response);
+  return AnswerLater(context, response, [&](auto done) {
+    tasks_.SubmitTask(*request, std::move(done));
+  });
 }
 
 grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
@@ -58,7 +76,9 @@ SchedulerService::SubmitTasks(grpc::CallbackServerContext* /*context*/) {
 grpc::ServerUnaryReactor* SchedulerService::WakeTask(
     grpc::CallbackServerContext* context, const v1::WakeTaskRequest* request,
     v1::WakeTaskResponse* response) {
-  return Answer(context, tasks_.WakeTask(*request), response);
+  return AnswerLater(context, response, [&](auto done) {
+    tasks_.WakeTask(*request, std::move(done));
+  });
 }
 
 grpc::ServerUnaryReactor* SchedulerService::GetTask(

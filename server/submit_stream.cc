@@ -25,18 +25,42 @@ SubmitStream::Start(TaskService& tasks, StreamHub& hub) {
   return stream.get();
 }
 
-v1::SubmitTasksResponse SubmitStream::Answer(uint64_t index) {
-  v1::SubmitTasksResponse answer;
-  answer.set_index(index);
-  absl::StatusOr<v1::SubmitTaskResponse> result = tasks_.SubmitTask(request_);
-  if (result.ok()) {
-    *answer.mutable_response() = *std::move(result);
-  } else {
-    grpc::Status status = ToGrpcStatus(result.status());
-    answer.set_code(status.error_code());
-    answer.set_message(status.error_message());
+void SubmitStream::Submit(uint64_t index) {
+  std::shared_ptr<SubmitStream> self = self_;  // until the answer is in
+  tasks_.SubmitTask(request_,
+                    [self = std::move(self),
+                     index](absl::StatusOr<v1::SubmitTaskResponse> result) {
+                      v1::SubmitTasksResponse answer;
+                      answer.set_index(index);
+                      if (result.ok()) {
+                        *answer.mutable_response() = *std::move(result);
+                      } else {
+                        grpc::Status status = ToGrpcStatus(result.status());
+                        answer.set_code(status.error_code());
+                        answer.set_message(status.error_message());
+                      }
+                      self->Answered(index, std::move(answer));
+                    });
+}
+
+void SubmitStream::Answered(uint64_t index, v1::SubmitTasksResponse answer) {
+  const v1::SubmitTasksResponse* write = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || index < first_index_) return;
+    answers_[index - first_index_].answer = std::move(answer);
+    write = NextWrite();
   }
-  return answer;
+  if (write != nullptr) StartWrite(write);
+}
+
+const v1::SubmitTasksResponse* SubmitStream::NextWrite() {
+  if (writing_ || finished_ || finish_after_write_.has_value() ||
+      answers_.empty() || !answers_.front().answer.has_value()) {
+    return nullptr;
+  }
+  writing_ = true;
+  return &*answers_.front().answer;
 }
 
 bool SubmitStream::ShouldRead() const {
@@ -57,30 +81,25 @@ void SubmitStream::OnReadDone(bool ok) {
       finished_ = true;
     } else {
       index = next_index_++;
+      answers_.push_back(Slot{index, std::nullopt});
     }
   }
   if (!ok) {
     Finish(grpc::Status::OK);  // half-closed and every answer written
     return;
   }
-  // reading_ stays true while request_ is answered, so OnWriteDone does not
-  // start the next read into it meanwhile.
-  v1::SubmitTasksResponse answer = Answer(index);
-  const v1::SubmitTasksResponse* write = nullptr;
+  // reading_ stays true while request_ is submitted, so OnWriteDone does
+  // not start the next read into it meanwhile. The answer may arrive (and
+  // be written) before Submit returns.
+  Submit(index);
   bool read = false;
   {
     absl::MutexLock lock(&mu_);
     reading_ = false;
     if (finished_) return;
-    answers_.push_back(std::move(answer));
-    if (!writing_) {
-      writing_ = true;
-      write = &answers_.front();
-    }
     read = ShouldRead();
     reading_ = read;
   }
-  if (write != nullptr) StartWrite(write);
   if (read) StartRead(&request_);
 }
 
@@ -92,6 +111,7 @@ void SubmitStream::OnWriteDone(bool ok) {
     absl::MutexLock lock(&mu_);
     writing_ = false;
     answers_.pop_front();
+    ++first_index_;
     if (!ok && !finish_after_write_.has_value()) {
       finish_after_write_ =
           grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
@@ -100,12 +120,11 @@ void SubmitStream::OnWriteDone(bool ok) {
     if (finish_after_write_.has_value()) {
       finished_ = true;
       finish_with = std::move(finish_after_write_);
-    } else if (!answers_.empty()) {
-      writing_ = true;
-      write = &answers_.front();
-    } else if (reads_done_) {
+    } else if (answers_.empty() && reads_done_) {
       finished_ = true;
       finish_with = grpc::Status::OK;
+    } else {
+      write = NextWrite();
     }
     read = ShouldRead();
     reading_ = reading_ || read;

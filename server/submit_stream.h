@@ -16,9 +16,11 @@ namespace corosched::server {
 
 // One SubmitTasks stream: each request is submitted as SubmitTask would,
 // and answered in request order with its index and status; a failed item
-// does not end the stream. Reading and writing overlap (a read is kept
-// outstanding while answers are written) up to kMaxQueued unwritten
-// answers, past which reading pauses until the client takes some.
+// does not end the stream. Reading, submitting and writing overlap: a read
+// is kept outstanding while earlier requests wait for their store commit
+// (so one commit can hold many of them) and answers are written, up to
+// kMaxQueued requests not yet answered on the wire, past which reading
+// pauses until the client takes some.
 //
 // Ends with OK once the client half-closes and every answer is written,
 // CANCELLED when the client goes away, UNAVAILABLE at daemon shutdown.
@@ -47,8 +49,20 @@ class SubmitStream final
  private:
   SubmitStream(TaskService& tasks, StreamHub& hub) : tasks_(tasks), hub_(hub) {}
 
-  // Answers request_ (the read just completed).
-  v1::SubmitTasksResponse Answer(uint64_t index);
+  // An answer slot, filled when its submit is stored.
+  struct Slot {
+    uint64_t index = 0;
+    std::optional<v1::SubmitTasksResponse> answer;
+  };
+
+  // Submits request_ (the read just completed) as item `index`.
+  void Submit(uint64_t index);
+  // Fills item `index`'s slot; writes it if it is next.
+  void Answered(uint64_t index, v1::SubmitTasksResponse answer)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The next answer to write, if it is ready and nothing is being written.
+  // REQUIRES: mu_ held.
+  const v1::SubmitTasksResponse* NextWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Finishes with `status` now, or after the write in flight.
   void RequestFinish(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether to start another read now. REQUIRES: mu_ held.
@@ -63,9 +77,11 @@ class SubmitStream final
   absl::Mutex mu_;
   std::optional<StreamHub::Token> token_ ABSL_GUARDED_BY(mu_);
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
-  // Answers not yet written; the front one is being written when writing_.
-  // A deque, so pushing keeps the front's address stable.
-  std::deque<v1::SubmitTasksResponse> answers_ ABSL_GUARDED_BY(mu_);
+  // Items not yet written, in index order, the front one first_index_; the
+  // front is being written when writing_. A deque, so pushing keeps the
+  // front's address stable.
+  std::deque<Slot> answers_ ABSL_GUARDED_BY(mu_);
+  uint64_t first_index_ ABSL_GUARDED_BY(mu_) = 0;
   // A read is outstanding, or its request is being answered.
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;

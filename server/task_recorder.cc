@@ -23,68 +23,72 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status) {
   return event;
 }
 
-void TaskRecorder::RecordPoll(LiveTask& live, const machine::TaskEnd* end) {
+void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
+                              const machine::TaskEnd* end, Then then) {
   TaskProgress progress;
-  progress.events = std::move(live.poll_output);
-  live.poll_output.clear();
-  {
-    absl::MutexLock lock(&live.record_mu);
-    progress.snapshot = live.task->Snapshot();
-    if (end == nullptr && progress.events.empty() &&
-        progress.snapshot.steps().total() == live.last_steps) {
-      return;  // e.g. an await that found no signal: nothing to record
-    }
-    if (end != nullptr) {
-      v1::TaskResult* result =
-          progress.events.emplace_back().mutable_finished();
-      result->set_status(end->status);
-      result->set_result(end->result);
-      result->set_error(end->error);
-    }
-    WriteProgress(live, std::move(progress));
+  progress.events = std::move(live->poll_output);
+  live->poll_output.clear();
+  absl::MutexLock lock(&live->record_mu);
+  progress.snapshot = live->task->Snapshot();
+  if (end == nullptr && progress.events.empty() &&
+      progress.snapshot.steps().total() == live->last_steps) {
+    // e.g. an await that found no signal: nothing to record
+    if (then) then();
+    return;
   }
-  hub_.Publish(live.id);
-}
-
-void TaskRecorder::RecordCancel(LiveTask& live, const std::string& reason) {
-  {
-    absl::MutexLock lock(&live.record_mu);
-    TaskProgress progress;
-    progress.snapshot = live.task->Snapshot();
-    progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
-    progress.snapshot.set_error(reason);
+  if (end != nullptr) {
     v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
-    result->set_status(v1::TASK_STATUS_CANCELLED);
-    result->set_error(reason);
-    WriteProgress(live, std::move(progress));
+    result->set_status(end->status);
+    result->set_result(end->result);
+    result->set_error(end->error);
   }
-  hub_.Publish(live.id);
+  WriteProgress(live, std::move(progress), std::move(then));
 }
 
-void TaskRecorder::WriteProgress(LiveTask& live, TaskProgress progress) {
+void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
+                                const std::string& reason, Then then) {
+  absl::MutexLock lock(&live->record_mu);
+  TaskProgress progress;
+  progress.snapshot = live->task->Snapshot();
+  progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
+  progress.snapshot.set_error(reason);
+  v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
+  result->set_status(v1::TASK_STATUS_CANCELLED);
+  result->set_error(reason);
+  WriteProgress(live, std::move(progress), std::move(then));
+}
+
+void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
+                                 TaskProgress progress, Then then) {
   const absl::Time now = clock_.Now();
   const v1::TaskSnapshot& snapshot = progress.snapshot;
   const bool finished =
       !progress.events.empty() && progress.events.back().has_finished();
-  if (snapshot.status() != live.last_status ||
-      snapshot.state() != live.last_state) {
-    live.last_status = snapshot.status();
-    live.last_state = snapshot.state();
+  if (snapshot.status() != live->last_status ||
+      snapshot.state() != live->last_state) {
+    live->last_status = snapshot.status();
+    live->last_state = snapshot.state();
     // Before the `finished` event, which is always last.
     auto at = finished ? progress.events.end() - 1 : progress.events.end();
     progress.events.insert(
         at, TransitionEvent(snapshot.state(), snapshot.status()));
   }
-  live.last_steps = snapshot.steps().total();
+  live->last_steps = snapshot.steps().total();
   if (finished) progress.finished_at = now;
   const google::protobuf::Timestamp time = machine::ToProtoTimestamp(now);
   for (v1::TaskEvent& event : progress.events) *event.mutable_time() = time;
-  absl::StatusOr<uint64_t> written =
-      store_.RecordProgress(live.id, std::move(progress));
-  if (!written.ok()) {
-    spdlog::error("event=store_error op=record_progress task={} {}",
-                  LogValue(live.id), LogStatus(written.status()));
-  }
+  // Queued under record_mu: the store gets this task's writes in order.
+  store_.RecordProgressAsync(
+      live->id, std::move(progress),
+      [this, live,
+       then = std::move(then)](absl::StatusOr<uint64_t> written) mutable {
+        if (!written.ok()) {
+          spdlog::error("event=store_error op=record_progress task={} {}",
+                        LogValue(live->id), LogStatus(written.status()));
+        }
+        hub_.Publish(live->id);
+        if (then) then();
+      });
 }
 
 }  // namespace corosched::server

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "core/machine/machine_task.h"
@@ -25,7 +27,9 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status);
 // result; with each, the task's snapshot.
 //
 // A poll that changed nothing (an await that found no signal) writes
-// nothing. Events get the clock's time of the write.
+// nothing. Events get the clock's time of the write. Writes are
+// asynchronous (TaskStore::RecordProgressAsync): the hub hears of them, and
+// `then` runs, once they are stored, possibly on the store's writer thread.
 //
 // Thread-safety: RecordPoll and RecordCancel run on the task's own polling
 // thread (the executor never polls one task twice at once); they take
@@ -36,20 +40,28 @@ class TaskRecorder {
   TaskRecorder(TaskStore& store, StreamHub& hub, const Clock& clock)
       : store_(store), hub_(hub), clock_(clock) {}
 
+  using Then = absl::AnyInvocable<void()>;
+
   // After a poll of the machine; `end` when it finished (completed or
-  // failed). Takes the poll's output from live.poll_output.
-  void RecordPoll(LiveTask& live, const machine::TaskEnd* end)
-      ABSL_LOCKS_EXCLUDED(live.record_mu);
+  // failed). Takes the poll's output from live->poll_output. `then` (may
+  // be null) runs after the write, or at once when there is nothing to
+  // write; it runs even if the write fails.
+  void RecordPoll(const std::shared_ptr<LiveTask>& live,
+                  const machine::TaskEnd* end, Then then)
+      ABSL_LOCKS_EXCLUDED(live->record_mu);
   // A cancel took effect (the machine was dropped): CANCELLED with
   // `reason` as the error.
-  void RecordCancel(LiveTask& live, const std::string& reason)
-      ABSL_LOCKS_EXCLUDED(live.record_mu);
+  void RecordCancel(const std::shared_ptr<LiveTask>& live,
+                    const std::string& reason, Then then)
+      ABSL_LOCKS_EXCLUDED(live->record_mu);
 
  private:
   // Adds the transition (before a final `finished` event), stamps the
-  // events, writes `progress` and logs a failure.
-  void WriteProgress(LiveTask& live, TaskProgress progress)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu);
+  // events and queues the write; once it is stored, logs a failure,
+  // publishes and runs `then`.
+  void WriteProgress(const std::shared_ptr<LiveTask>& live,
+                     TaskProgress progress, Then then)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
 
   TaskStore& store_;
   StreamHub& hub_;

@@ -109,7 +109,7 @@ class TrackedFuture {
   ~TrackedFuture() {
     if (live_ == nullptr) return;  // ended, or moved from
     inner_.reset();                // cancels the machine
-    runner_->RecordDrop(*live_);
+    runner_->RecordDrop(live_);
   }
 
   corosched::Poll<machine::TaskEnd> Poll(Context& cx) {
@@ -118,7 +118,7 @@ class TrackedFuture {
         return corosched::Poll<machine::TaskEnd>::Pending();
       case PollGate::kCancel:
         inner_.reset();  // the machine ends as CANCELLED
-        runner_->RecordCancel(*live_);
+        runner_->RecordCancel(live_);
         return End(machine::TaskEnd{v1::TASK_STATUS_CANCELLED, "", ""});
       case PollGate::kRun:
         break;
@@ -131,11 +131,11 @@ class TrackedFuture {
     }
     corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
     if (poll.IsPending()) {
-      runner_->RecordPoll(*live_, nullptr);
+      runner_->RecordPoll(live_, nullptr);
       return poll;
     }
     machine::TaskEnd end = std::move(poll).value();
-    runner_->RecordPoll(*live_, &end);
+    runner_->RecordPoll(live_, &end);
     return End(std::move(end));
   }
 
@@ -153,20 +153,28 @@ class TrackedFuture {
   std::optional<Sleep> start_delay_;
 };
 
-absl::StatusOr<StartedTask> TaskRunner::Start(
-    TaskRecord record, std::shared_ptr<const machine::Program> program,
-    machine::Machine machine) {
+void TaskRunner::Start(TaskRecord record,
+                       std::shared_ptr<const machine::Program> program,
+                       machine::Machine machine, StartCallback done) {
   if (!record.request_fingerprint.empty()) {
     absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
     if (existing.ok()) {
-      return Resubmitted(*std::move(existing), record.request_fingerprint);
+      std::move(done)(
+          Resubmitted(*std::move(existing), record.request_fingerprint));
+      return;
     }
-    if (!absl::IsNotFound(existing.status())) return existing.status();
+    if (!absl::IsNotFound(existing.status())) {
+      std::move(done)(existing.status());
+      return;
+    }
   }
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
   absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
-  if (!spawned.ok()) return spawned;
+  if (!spawned.ok()) {
+    std::move(done)(spawned);
+    return;
+  }
   bool entered;
   {
     absl::MutexLock lock(&mu_);
@@ -176,13 +184,46 @@ absl::StatusOr<StartedTask> TaskRunner::Start(
     Discard(*live);
     absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
     if (existing.ok()) {
-      return Resubmitted(*std::move(existing), record.request_fingerprint);
+      std::move(done)(
+          Resubmitted(*std::move(existing), record.request_fingerprint));
+      return;
     }
-    return absl::AbortedError(
+    std::move(done)(absl::AbortedError(
         absl::StrCat("another submit with task id \"", record.id,
-                     "\" is in progress; retry to get its answer"));
+                     "\" is in progress; retry to get its answer")));
+    return;
   }
-  return Record(live, record);
+  Record(live, std::move(record), std::move(done));
+}
+
+absl::Status TaskRunner::Resume(
+    TaskRecord record, std::shared_ptr<const machine::Program> program) {
+  absl::StatusOr<machine::Machine> machine =
+      machine::Machine::Restore(program, record.snapshot);
+  if (!machine.ok()) {
+    return absl::Status(
+        machine.status().code(),
+        absl::StrCat("task \"", record.id,
+                     "\": cannot resume from its recorded state: ",
+                     machine.status().message()));
+  }
+  auto live = std::make_shared<LiveTask>(record.id, std::move(program));
+  // A start time that has passed (the task had started, or was due while
+  // the daemon was down) fires at once.
+  absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
+  if (!spawned.ok()) return spawned;
+  {
+    absl::MutexLock lock(&mu_);
+    live_.insert_or_assign(record.id, live);
+  }
+  {
+    absl::MutexLock lock(&live->record_mu);
+    live->last_status = record.snapshot.status();
+    live->last_state = record.snapshot.state();
+    live->last_steps = record.snapshot.steps().total();
+  }
+  live->Open();
+  return absl::OkStatus();
 }
 
 absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
@@ -211,29 +252,39 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
       "the daemon is shutting down and accepts no new tasks");
 }
 
-absl::StatusOr<StartedTask> TaskRunner::Record(
-    const std::shared_ptr<LiveTask>& live, const TaskRecord& record) {
+void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
+                        TaskRecord record, StartCallback done) {
   v1::TaskEvent first =
       TransitionEvent(record.snapshot.state(), record.snapshot.status());
   *first.mutable_time() = machine::ToProtoTimestamp(record.created_at);
-  absl::StatusOr<CreateTaskResult> created =
-      store_.CreateTask(record, {std::move(first)});
-  if (!created.ok() || !created->created) {
-    {
-      absl::MutexLock lock(&mu_);
-      live_.erase(record.id);
-    }
-    Discard(*live);
-    if (!created.ok()) return created.status();
-    return StartedTask{std::move(created->record), false};
-  }
-  {
-    absl::MutexLock lock(&live->record_mu);
-    live->last_status = record.snapshot.status();
-    live->last_state = record.snapshot.state();
-  }
-  live->Open();
-  return StartedTask{std::move(created->record), true};
+  const v1::TaskStatus status = record.snapshot.status();
+  std::string state = record.snapshot.state();
+  store_.CreateTaskAsync(
+      std::move(record), {std::move(first)},
+      [this, live, status, state = std::move(state), done = std::move(done)](
+          absl::StatusOr<CreateTaskResult> created) mutable {
+        if (!created.ok() || !created->created) {
+          {
+            absl::MutexLock lock(&mu_);
+            auto it = live_.find(live->id);
+            if (it != live_.end() && it->second == live) live_.erase(it);
+          }
+          Discard(*live);
+          if (!created.ok()) {
+            std::move(done)(created.status());
+          } else {
+            std::move(done)(StartedTask{std::move(created->record), false});
+          }
+          return;
+        }
+        {
+          absl::MutexLock lock(&live->record_mu);
+          live->last_status = status;
+          live->last_state = std::move(state);
+        }
+        live->Open();
+        std::move(done)(StartedTask{std::move(created->record), true});
+      });
 }
 
 std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
@@ -248,34 +299,93 @@ std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
   return live->created ? live : nullptr;
 }
 
-absl::StatusOr<v1::WakeTaskResponse> TaskRunner::Wake(
-    const std::string& id, v1::Signal signal, const std::string& request_id) {
+void TaskRunner::Wake(const std::string& id, v1::Signal signal,
+                      const std::string& request_id, WakeCallback done) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
-  if (live == nullptr) return WakeRecorded(id, request_id);
+  if (live == nullptr) {
+    std::move(done)(WakeRecorded(id, request_id));
+    return;
+  }
   absl::MutexLock lock(&live->record_mu);
+  WakeLive(live, std::move(signal), request_id, done);
+}
+
+void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
+                          v1::Signal signal, const std::string& request_id,
+                          WakeCallback& done) {
+  const std::string& id = live->id;
   if (!request_id.empty()) {
+    {
+      absl::MutexLock lock(&live->wakes_mu);
+      auto in_flight = live->wakes_in_flight.find(request_id);
+      if (in_flight != live->wakes_in_flight.end()) {
+        in_flight->second.push_back(std::move(done));
+        return;
+      }
+    }
     auto first = store_.FindWake(id, request_id);
-    if (!first.ok()) return first.status();
-    if (first->has_value()) return WakeResponse(**first, true);
+    if (!first.ok()) {
+      std::move(done)(first.status());
+      return;
+    }
+    if (first->has_value()) {
+      std::move(done)(WakeResponse(**first, true));
+      return;
+    }
   }
   if (!AwaitsSignal(*live->program, signal.name())) {
-    return NoSuchAwait(*live->program, signal.name());
+    std::move(done)(NoSuchAwait(*live->program, signal.name()));
+    return;
   }
   absl::StatusOr<machine::WakeReceipt> receipt =
       live->task->Wake(std::move(signal));
-  if (!receipt.ok()) return receipt.status();
+  if (!receipt.ok()) {
+    std::move(done)(receipt.status());
+    return;
+  }
   using Disposition = machine::WakeReceipt::Disposition;
   if (receipt->disposition == Disposition::kRefusedEnded) {
-    return TaskEnded(id, live->task->status());
+    std::move(done)(TaskEnded(id, live->task->status()));
+    return;
   }
   WakeRecord wake{receipt->disposition == Disposition::kConsumed
                       ? v1::WakeTaskResponse::CONSUMED
                       : v1::WakeTaskResponse::BUFFERED,
                   receipt->sequence};
-  absl::Status recorded =
-      store_.RecordWake(id, request_id, wake, live->task->Snapshot());
-  if (!recorded.ok()) return recorded;
-  return WakeResponse(wake, false);
+  if (!request_id.empty()) {
+    absl::MutexLock lock(&live->wakes_mu);
+    live->wakes_in_flight.try_emplace(request_id);
+  }
+  // Queued under record_mu, so the store receives this wake's snapshot in
+  // the same order as the snapshots the task's polls record.
+  store_.RecordWakeAsync(id, request_id, wake, live->task->Snapshot(),
+                         [live, request_id, wake,
+                          done = std::move(done)](absl::Status stored) mutable {
+                           std::vector<WakeCallback> repeats;
+                           if (!request_id.empty()) {
+                             absl::MutexLock lock(&live->wakes_mu);
+                             auto in_flight =
+                                 live->wakes_in_flight.find(request_id);
+                             if (in_flight != live->wakes_in_flight.end()) {
+                               repeats = std::move(in_flight->second);
+                               live->wakes_in_flight.erase(in_flight);
+                             }
+                           }
+                           // Not acknowledged unless stored. The machine has
+                           // the signal already; a store that failed stops the
+                           // daemon, and the restarted daemon resumes the task
+                           // from what is on disk, without it.
+                           if (!stored.ok()) {
+                             std::move(done)(stored);
+                             for (WakeCallback& repeat : repeats)
+                               std::move(repeat)(stored);
+                             return;
+                           }
+                           std::move(done)(WakeResponse(wake, false));
+                           for (WakeCallback& repeat : repeats) {
+                             std::move(repeat)(WakeResponse(wake, true));
+                           }
+                         });
 }
 
 absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(
@@ -305,41 +415,44 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
   std::move(done)(std::move(record));
 }
 
-void TaskRunner::RecordPoll(LiveTask& live, const machine::TaskEnd* end) {
-  recorder_.RecordPoll(live, end);
-  if (end != nullptr) Forget(live);
+void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
+                            const machine::TaskEnd* end) {
+  if (end == nullptr) {
+    recorder_.RecordPoll(live, nullptr, nullptr);
+    return;
+  }
+  recorder_.RecordPoll(live, end, [this, live] { Forget(*live); });
 }
 
-void TaskRunner::RecordCancel(LiveTask& live) {
+void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
   std::string reason;
   {
-    absl::MutexLock lock(&live.mu);
-    if (live.discarded || !live.created) {
-      live.ended = true;
+    absl::MutexLock lock(&live->mu);
+    if (live->discarded || !live->created) {
+      live->ended = true;
       return;
     }
-    reason = live.cancel_reason.value_or("cancelled");
+    reason = live->cancel_reason.value_or("cancelled");
   }
-  recorder_.RecordCancel(live, reason);
-  Forget(live);
+  recorder_.RecordCancel(live, reason, [this, live] { Forget(*live); });
 }
 
-void TaskRunner::RecordDrop(LiveTask& live) {
+void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
   bool leave_unfinished = false;
   {
-    absl::MutexLock lock(&live.mu);
-    if (!live.created || live.discarded || live.ended) return;
-    if (!live.cancel_reason.has_value()) {
+    absl::MutexLock lock(&live->mu);
+    if (!live->created || live->discarded || live->ended) return;
+    if (!live->cancel_reason.has_value()) {
       // At shutdown the task stays as last recorded (see the class
       // comment); any other drop is a cancel.
       leave_unfinished = shutting_down_.load();
       if (!leave_unfinished) {
-        live.cancel_reason = "the executor dropped the task";
+        live->cancel_reason = "the executor dropped the task";
       }
     }
   }
   if (leave_unfinished) {
-    Forget(live);
+    Forget(*live);
     return;
   }
   RecordCancel(live);  // a requested cancel is recorded even at shutdown

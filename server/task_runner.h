@@ -31,14 +31,16 @@ struct StartedTask {
 // Runs tasks on the executor and keeps the store in step with them: after
 // every poll its TaskRecorder records the task's snapshot and its new events
 // (output, state and status transitions, and finally its result), then
-// tells the StreamHub so watchers wake up. Wakes and cancels of running
-// tasks go through here too.
+// tells the StreamHub, once the write is stored, so watchers wake up. Wakes and
+// cancels of running tasks go through here too.
 //
 // Each task runs as a TrackedFuture wrapping the interpreter's
 // MachineFuture: it passes the task's gate (not polled before it is
 // recorded), honours a requested cancel at its next poll, waits out a
 // delayed start, then polls the machine and records what changed. Nothing
-// here blocks beyond short mutexes and store calls.
+// here blocks beyond short mutexes and store reads: writes are asynchronous
+// (TaskStore's ...Async), so neither a gRPC handler nor an executor worker
+// ever waits for an fsync.
 //
 // Shutdown: after BeginShutdown, tasks the executor drops (Executor::
 // Shutdown) are left as last recorded, unfinished, rather than recorded as
@@ -55,23 +57,40 @@ class TaskRunner {
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
+  using StartCallback =
+      absl::AnyInvocable<void(absl::StatusOr<StartedTask>) &&>;
+
   // Admits `machine` as task `record` (id, definition, inputs, labels,
   // created_at, start_at and fingerprint set; the snapshot is taken here),
-  // records it with its first event, and lets it run. Errors:
-  // RESOURCE_EXHAUSTED at the admission bound, ALREADY_EXISTS for an id
-  // used by a different request, ABORTED while another submit of the same
-  // id is in progress, UNAVAILABLE once the executor stopped; store errors.
-  absl::StatusOr<StartedTask> Start(
-      TaskRecord record, std::shared_ptr<const machine::Program> program,
-      machine::Machine machine) ABSL_LOCKS_EXCLUDED(mu_);
+  // records it with its first event, and lets it run. `done` gets the
+  // answer once the record is stored (on disk, with a durable store),
+  // possibly on the store's writer thread, possibly before Start returns.
+  // Errors: RESOURCE_EXHAUSTED at the admission bound, ALREADY_EXISTS for
+  // an id used by a different request, ABORTED while another submit of the
+  // same id is in progress, UNAVAILABLE once the executor stopped; store
+  // errors (UNAVAILABLE once the store failed).
+  void Start(TaskRecord record, std::shared_ptr<const machine::Program> program,
+             machine::Machine machine, StartCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Delivers `signal`; a repeated non-empty `request_id` gets the first
-  // answer back with duplicate = true. NOT_FOUND for an unknown task,
-  // FAILED_PRECONDITION once it ended, INVALID_ARGUMENT for a signal no
-  // state of its definition awaits (or a bad payload).
-  absl::StatusOr<v1::WakeTaskResponse> Wake(const std::string& id,
-                                            v1::Signal signal,
-                                            const std::string& request_id)
+  // Runs a task recorded by an earlier process (recovery, before serving):
+  // restores its machine from record.snapshot (variables, mailbox, timers
+  // as absolute deadlines, so a sleep that expired meanwhile fires at once)
+  // and spawns it without writing anything. INVALID_ARGUMENT or DATA_LOSS
+  // for a snapshot the program cannot continue from; RESOURCE_EXHAUSTED at
+  // the admission bound.
+  absl::Status Resume(TaskRecord record,
+                      std::shared_ptr<const machine::Program> program)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Delivers `signal` and answers through `done` once the wake is stored
+  // (the same threading as Start's). A repeated non-empty `request_id` gets
+  // the first answer back with duplicate = true, also while the first is
+  // still being stored. NOT_FOUND for an unknown task, FAILED_PRECONDITION
+  // once it ended, INVALID_ARGUMENT for a signal no state of its definition
+  // awaits (or a bad payload).
+  void Wake(const std::string& id, v1::Signal signal,
+            const std::string& request_id, WakeCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Ends the task as CANCELLED with `reason` as its error and calls `done`
@@ -99,22 +118,29 @@ class TaskRunner {
                      std::optional<absl::Time> start_at);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Records the task with its first event and opens its gate; on failure
-  // (or a lost race for the id) discards the spawned task.
-  absl::StatusOr<StartedTask> Record(const std::shared_ptr<LiveTask>& live,
-                                     const TaskRecord& record)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the task with its first event, then opens its gate and answers
+  // `done`; on failure (or a lost race for the id) discards the spawned
+  // task.
+  void Record(const std::shared_ptr<LiveTask>& live, TaskRecord record,
+              StartCallback done) ABSL_LOCKS_EXCLUDED(mu_);
+  // Wake's second half, under live->record_mu.
+  void WakeLive(const std::shared_ptr<LiveTask>& live, v1::Signal signal,
+                const std::string& request_id, WakeCallback& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
   absl::StatusOr<v1::WakeTaskResponse> WakeRecorded(
       const std::string& id, const std::string& request_id);
 
   // From the task's future, on the polling thread: what the poll changed,
   // with `end` when the machine finished.
-  void RecordPoll(LiveTask& live, const machine::TaskEnd* end);
+  void RecordPoll(const std::shared_ptr<LiveTask>& live,
+                  const machine::TaskEnd* end);
   // From the task's future: a cancel took effect (the machine is dropped).
-  void RecordCancel(LiveTask& live);
+  void RecordCancel(const std::shared_ptr<LiveTask>& live);
   // From the task's future's destructor: dropped without ending (shutdown).
-  void RecordDrop(LiveTask& live);
-  // The end is recorded: forget the task and answer its cancel callbacks.
+  void RecordDrop(const std::shared_ptr<LiveTask>& live);
+  // The end is stored: forget the task and answer its cancel callbacks.
+  // Until then the task stays live, so a wake meanwhile is refused as
+  // ended rather than answered from a store that does not show the end.
   void Forget(LiveTask& live) ABSL_LOCKS_EXCLUDED(mu_);
 
   Executor& executor_;

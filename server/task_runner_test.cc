@@ -1,6 +1,9 @@
 #include "server/task_runner.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -11,11 +14,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
+#include "server/store/sqlite_store.h"
 
 namespace corosched::server {
 namespace {
 
 using ::testing::AnyOf;
+using ::testing::HasSubstr;
 
 // WAIT awaits `go` (no timeout), then completes.
 std::shared_ptr<const machine::Program> AwaitGoProgram() {
@@ -28,15 +33,47 @@ std::shared_ptr<const machine::Program> AwaitGoProgram() {
   return *machine::Program::Compile(definition);
 }
 
-class TaskRunnerTest : public ::testing::Test {
+enum class StoreKind { kMemory, kSqlite };
+
+std::string StoreName(const ::testing::TestParamInfo<StoreKind>& info) {
+  return info.param == StoreKind::kMemory ? "Memory" : "Sqlite";
+}
+
+// Every test runs against both stores: the in-memory one answers writes
+// inline, on the caller's thread; SQLite answers them from its writer
+// thread after a group commit.
+class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
-    executor_ = *Executor::Create({.workers = 2});
-    runner_ = std::make_unique<TaskRunner>(*executor_, store_, hub_);
+    if (GetParam() == StoreKind::kMemory) {
+      store_ = std::make_unique<MemoryStore>();
+    } else {
+      dir_ = std::filesystem::path(::testing::TempDir()) /
+             absl::StrCat("task_runner_test_", getpid(), "_", ++dirs_);
+      std::filesystem::create_directories(dir_);
+      auto opened = SqliteStore::Open({.data_dir = dir_.string()});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      store_ = *std::move(opened);
+    }
+    StartRunner();
   }
   void TearDown() override {
+    StopRunner();
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  void StartRunner() {
+    executor_ = *Executor::Create({.workers = 2});
+    runner_ = std::make_unique<TaskRunner>(*executor_, *store_, hub_);
+  }
+  // As the daemon stops: tasks are dropped and stay as last recorded.
+  void StopRunner() {
+    if (runner_ == nullptr) return;
     runner_->BeginShutdown();
     executor_->Shutdown(ShutdownMode::kCancel);
+    runner_.reset();
+    executor_.reset();
   }
 
   absl::StatusOr<StartedTask> Start(const std::string& id,
@@ -46,12 +83,35 @@ class TaskRunnerTest : public ::testing::Test {
     record.request_fingerprint = fingerprint;
     record.definition = program_->definition();
     record.created_at = absl::Now();
-    return runner_->Start(std::move(record), program_,
-                          machine::Machine::Start(program_));
+    absl::Notification answered;
+    absl::StatusOr<StartedTask> result;
+    runner_->Start(std::move(record), program_,
+                   machine::Machine::Start(program_),
+                   [&](absl::StatusOr<StartedTask> started) {
+                     result = std::move(started);
+                     answered.Notify();
+                   });
+    EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
+  }
+
+  absl::StatusOr<v1::WakeTaskResponse> Wake(const std::string& id,
+                                            const std::string& request_id) {
+    v1::Signal go;
+    go.set_name("go");
+    absl::Notification answered;
+    absl::StatusOr<v1::WakeTaskResponse> result;
+    runner_->Wake(id, go, request_id,
+                  [&](absl::StatusOr<v1::WakeTaskResponse> response) {
+                    result = std::move(response);
+                    answered.Notify();
+                  });
+    EXPECT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    return result;
   }
 
   v1::TaskStatus Status(const std::string& id) {
-    absl::StatusOr<TaskRecord> record = store_.GetTask(id);
+    absl::StatusOr<TaskRecord> record = store_->GetTask(id);
     return record.ok() ? record->snapshot.status()
                        : v1::TASK_STATUS_UNSPECIFIED;
   }
@@ -67,7 +127,7 @@ class TaskRunnerTest : public ::testing::Test {
 
   int FinishedEvents(const std::string& id) {
     int finished = 0;
-    absl::StatusOr<EventBatch> batch = store_.ReadEvents(id, 0, 1000);
+    absl::StatusOr<EventBatch> batch = store_->ReadEvents(id, 0, 1000);
     if (!batch.ok()) return -1;
     for (const v1::TaskEvent& event : batch->events) {
       finished += event.has_finished() ? 1 : 0;
@@ -75,25 +135,23 @@ class TaskRunnerTest : public ::testing::Test {
     return finished;
   }
 
+  static inline int dirs_ = 0;
+  std::filesystem::path dir_;
   std::shared_ptr<const machine::Program> program_ = AwaitGoProgram();
-  MemoryStore store_;
+  std::unique_ptr<TaskStore> store_;
   StreamHub hub_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<TaskRunner> runner_;
 };
 
-TEST_F(TaskRunnerTest, CancelRacingAWakeEndsTheTaskOnceAndAnswers) {
+TEST_P(TaskRunnerTest, CancelRacingAWakeEndsTheTaskOnceAndAnswers) {
   constexpr int kTasks = 200;
   std::atomic<int> answered{0};
   for (int i = 0; i < kTasks; ++i) {
     const std::string id = absl::StrCat("t", i);
     ASSERT_TRUE(Start(id).ok());
     ASSERT_TRUE(AwaitStatus(id, v1::TASK_STATUS_AWAITING));
-    std::thread waker([&] {
-      v1::Signal go;
-      go.set_name("go");
-      (void)runner_->Wake(id, go, "");
-    });
+    std::thread waker([&] { (void)Wake(id, ""); });
     absl::Notification done;
     runner_->Cancel(id, "stop", [&](absl::StatusOr<TaskRecord> record) {
       EXPECT_TRUE(record.ok());
@@ -110,7 +168,7 @@ TEST_F(TaskRunnerTest, CancelRacingAWakeEndsTheTaskOnceAndAnswers) {
   EXPECT_EQ(runner_->live_count(), 0u);
 }
 
-TEST_F(TaskRunnerTest, ConcurrentSubmitsOfOneIdCreateOneTask) {
+TEST_P(TaskRunnerTest, ConcurrentSubmitsOfOneIdCreateOneTask) {
   constexpr int kThreads = 8;
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
@@ -137,30 +195,89 @@ TEST_F(TaskRunnerTest, ConcurrentSubmitsOfOneIdCreateOneTask) {
   EXPECT_EQ(runner_->live_count(), 1u);
 }
 
-TEST_F(TaskRunnerTest, ShutdownLeavesUnfinishedTasksAsRecorded) {
+TEST_P(TaskRunnerTest, ShutdownLeavesUnfinishedTasksAsRecorded) {
   ASSERT_TRUE(Start("waiting").ok());
   ASSERT_TRUE(AwaitStatus("waiting", v1::TASK_STATUS_AWAITING));
   runner_->BeginShutdown();
   executor_->Shutdown(ShutdownMode::kCancel);
   EXPECT_EQ(Status("waiting"), v1::TASK_STATUS_AWAITING);
   EXPECT_EQ(FinishedEvents("waiting"), 0);
-  EXPECT_FALSE(store_.GetTask("waiting")->finished_at.has_value());
+  EXPECT_FALSE(store_->GetTask("waiting")->finished_at.has_value());
   EXPECT_EQ(runner_->live_count(), 0u);
 }
 
-TEST_F(TaskRunnerTest, WaitUntilIdleReturnsOnceTasksEnd) {
+TEST_P(TaskRunnerTest, WaitUntilIdleReturnsOnceTasksEnd) {
   ASSERT_TRUE(Start("a").ok());
   ASSERT_TRUE(AwaitStatus("a", v1::TASK_STATUS_AWAITING));
   EXPECT_FALSE(runner_->WaitUntilIdle(absl::Now() + absl::Milliseconds(20)));
-  std::thread waker([&] {
-    v1::Signal go;
-    go.set_name("go");
-    EXPECT_TRUE(runner_->Wake("a", go, "").ok());
-  });
+  std::thread waker([&] { EXPECT_TRUE(Wake("a", "").ok()); });
   EXPECT_TRUE(runner_->WaitUntilIdle(absl::Now() + absl::Seconds(20)));
   waker.join();
   EXPECT_EQ(Status("a"), v1::TASK_STATUS_COMPLETED);
 }
+
+TEST_P(TaskRunnerTest, ARepeatedWakeRequestIdIsDeliveredOnceEvenInFlight) {
+  ASSERT_TRUE(Start("w").ok());
+  ASSERT_TRUE(AwaitStatus("w", v1::TASK_STATUS_AWAITING));
+  constexpr int kRepeats = 8;
+  std::atomic<int> firsts{0};
+  std::atomic<int> duplicates{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRepeats; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<v1::WakeTaskResponse> answer = Wake("w", "request-1");
+      ASSERT_TRUE(answer.ok()) << answer.status();
+      (answer->duplicate() ? duplicates : firsts).fetch_add(1);
+      EXPECT_EQ(answer->disposition(), v1::WakeTaskResponse::CONSUMED);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(firsts.load(), 1);
+  EXPECT_EQ(duplicates.load(), kRepeats - 1);
+  ASSERT_TRUE(AwaitStatus("w", v1::TASK_STATUS_COMPLETED));
+  EXPECT_EQ(FinishedEvents("w"), 1);
+}
+
+TEST_P(TaskRunnerTest, ResumeContinuesATaskFromItsRecordedSnapshot) {
+  ASSERT_TRUE(Start("r").ok());
+  ASSERT_TRUE(AwaitStatus("r", v1::TASK_STATUS_AWAITING));
+  StopRunner();  // as at a restart: the task stays AWAITING in the store
+  StartRunner();
+  int resumed = 0;
+  ASSERT_TRUE(store_
+                  ->ForEachUnfinishedTask(
+                      [&](TaskRecord record) {
+                        ++resumed;
+                        return runner_->Resume(std::move(record), program_);
+                      },
+                      100)
+                  .ok());
+  EXPECT_EQ(resumed, 1);
+  EXPECT_EQ(runner_->live_count(), 1u);
+  absl::StatusOr<v1::WakeTaskResponse> woken = Wake("r", "after-restart");
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  EXPECT_FALSE(woken->duplicate());
+  ASSERT_TRUE(AwaitStatus("r", v1::TASK_STATUS_COMPLETED));
+  EXPECT_EQ(FinishedEvents("r"), 1);
+  EXPECT_EQ(store_->GetTask("r")->snapshot.result(), "went");
+}
+
+TEST_P(TaskRunnerTest, ResumeRefusesASnapshotItsProgramCannotContinue) {
+  TaskRecord record;
+  record.id = "broken";
+  record.definition = program_->definition();
+  record.snapshot.set_state("NO_SUCH_STATE");
+  record.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  absl::Status resumed = runner_->Resume(record, program_);
+  EXPECT_FALSE(resumed.ok());
+  EXPECT_THAT(std::string(resumed.message()), HasSubstr("\"broken\""));
+  EXPECT_EQ(runner_->live_count(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, TaskRunnerTest,
+                         ::testing::Values(StoreKind::kMemory,
+                                           StoreKind::kSqlite),
+                         StoreName);
 
 }  // namespace
 }  // namespace corosched::server

@@ -36,18 +36,28 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       runner_(runner),
       id_salt_(RandomSalt()) {}
 
-absl::StatusOr<v1::RegisterDefinitionResponse> TaskService::RegisterDefinition(
-    const v1::RegisterDefinitionRequest& request) {
+void TaskService::RegisterDefinition(
+    const v1::RegisterDefinitionRequest& request,
+    Reply<v1::RegisterDefinitionResponse> done) {
   auto program = programs_.Get(request.definition());
-  if (!program.ok()) return Prefixed("definition", program.status());
-  auto put =
-      store_.PutDefinition(request.definition(), executor_.clock()->Now());
-  if (!put.ok()) return put.status();
+  if (!program.ok()) {
+    std::move(done)(Prefixed("definition", program.status()));
+    return;
+  }
   v1::RegisterDefinitionResponse response;
   response.set_name(request.definition().name());
   response.set_version(request.definition().version());
-  response.set_created(put->created);
-  return response;
+  store_.PutDefinitionAsync(
+      request.definition(), executor_.clock()->Now(),
+      [response = std::move(response), done = std::move(done)](
+          absl::StatusOr<PutDefinitionResult> put) mutable {
+        if (!put.ok()) {
+          std::move(done)(put.status());
+          return;
+        }
+        response.set_created(put->created);
+        std::move(done)(std::move(response));
+      });
 }
 
 absl::StatusOr<v1::GetDefinitionResponse> TaskService::GetDefinition(
@@ -100,7 +110,29 @@ TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
       "or the name of a registered one)");
 }
 
-absl::StatusOr<v1::SubmitTaskResponse> TaskService::SubmitTask(
+void TaskService::SubmitTask(const v1::SubmitTaskRequest& request,
+                             Reply<v1::SubmitTaskResponse> done) {
+  absl::StatusOr<Admitted> admitted = Admit(request);
+  if (!admitted.ok()) {
+    std::move(done)(admitted.status());
+    return;
+  }
+  runner_.Start(
+      std::move(admitted->record), std::move(admitted->program),
+      std::move(admitted->machine),
+      [done = std::move(done)](absl::StatusOr<StartedTask> started) mutable {
+        if (!started.ok()) {
+          std::move(done)(started.status());
+          return;
+        }
+        v1::SubmitTaskResponse response;
+        *response.mutable_task() = ToTaskMessage(started->record);
+        response.set_created(started->created);
+        std::move(done)(std::move(response));
+      });
+}
+
+absl::StatusOr<TaskService::Admitted> TaskService::Admit(
     const v1::SubmitTaskRequest& request) {
   if (draining()) {
     return absl::UnavailableError(
@@ -134,28 +166,29 @@ absl::StatusOr<v1::SubmitTaskResponse> TaskService::SubmitTask(
   record.labels.insert(request.labels().begin(), request.labels().end());
   record.created_at = now;
   record.start_at = *start;
-  auto started = runner_.Start(std::move(record), *std::move(program),
-                               *std::move(machine));
-  if (!started.ok()) return started.status();
-  v1::SubmitTaskResponse response;
-  *response.mutable_task() = ToTaskMessage(started->record);
-  response.set_created(started->created);
-  return response;
+  return Admitted{std::move(record), *std::move(program), *std::move(machine)};
 }
 
-absl::StatusOr<v1::WakeTaskResponse> TaskService::WakeTask(
-    const v1::WakeTaskRequest& request) {
-  if (request.task_id().empty()) return Required("task_id");
-  if (request.signal().empty()) return Required("signal");
+void TaskService::WakeTask(const v1::WakeTaskRequest& request,
+                           Reply<v1::WakeTaskResponse> done) {
+  if (request.task_id().empty()) {
+    std::move(done)(Required("task_id"));
+    return;
+  }
+  if (request.signal().empty()) {
+    std::move(done)(Required("signal"));
+    return;
+  }
   if (request.request_id().size() > kMaxTaskIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: longer than the limit of ", kMaxTaskIdBytes, " bytes"));
+    std::move(done)(absl::InvalidArgumentError(absl::StrCat(
+        "request_id: longer than the limit of ", kMaxTaskIdBytes, " bytes")));
+    return;
   }
   v1::Signal signal;
   signal.set_name(request.signal());
   *signal.mutable_payload() = request.payload();
-  return runner_.Wake(request.task_id(), std::move(signal),
-                      request.request_id());
+  runner_.Wake(request.task_id(), std::move(signal), request.request_id(),
+               std::move(done));
 }
 
 absl::StatusOr<v1::Task> TaskService::GetTask(
@@ -225,6 +258,27 @@ absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
   stats.set_admission_in_use(executor.live_tasks);
   stats.set_workers(executor.worker_queue_depths.size());
   return stats;
+}
+
+absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
+  uint64_t resumed = 0;
+  absl::Status scanned = store_.ForEachUnfinishedTask(
+      [&](TaskRecord record) -> absl::Status {
+        auto program = programs_.Get(record.definition);
+        if (!program.ok()) {
+          return absl::DataLossError(absl::StrCat(
+              "task \"", record.id, "\": its recorded definition no longer ",
+              "compiles: ", program.status().message()));
+        }
+        absl::Status resumed_one =
+            runner_.Resume(std::move(record), *std::move(program));
+        if (!resumed_one.ok()) return resumed_one;
+        ++resumed;
+        return absl::OkStatus();
+      },
+      /*page_size=*/4096);
+  if (!scanned.ok()) return scanned;
+  return resumed;
 }
 
 std::string TaskService::NewTaskId() {

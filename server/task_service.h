@@ -7,6 +7,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "core/executor.h"
+#include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "server/program_cache.h"
 #include "server/store/task_store.h"
@@ -22,26 +23,34 @@ namespace corosched::server {
 // Every error is a canonical status whose message names the field at fault
 // and what to do; the codes each RPC uses are listed in scheduler.proto.
 //
-// Thread-safety: every method from any thread; none blocks beyond short
-// mutexes and store calls.
+// Writes answer through a callback once they are stored (on disk, with a
+// durable store), possibly on the store's writer thread and possibly before
+// the method returns; reads answer at once. None blocks beyond short
+// mutexes and store reads.
+//
+// Thread-safety: every method from any thread.
 class TaskService {
  public:
   TaskService(Executor& executor, TaskStore& store, TaskRunner& runner);
   TaskService(const TaskService&) = delete;
   TaskService& operator=(const TaskService&) = delete;
 
-  absl::StatusOr<v1::RegisterDefinitionResponse> RegisterDefinition(
-      const v1::RegisterDefinitionRequest& request);
+  template <typename Response>
+  using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
+
+  void RegisterDefinition(const v1::RegisterDefinitionRequest& request,
+                          Reply<v1::RegisterDefinitionResponse> done);
   absl::StatusOr<v1::GetDefinitionResponse> GetDefinition(
       const v1::GetDefinitionRequest& request);
   absl::StatusOr<v1::ListDefinitionsResponse> ListDefinitions(
       const v1::ListDefinitionsRequest& request);
 
-  // UNAVAILABLE once BeginDrain was called.
-  absl::StatusOr<v1::SubmitTaskResponse> SubmitTask(
-      const v1::SubmitTaskRequest& request);
-  absl::StatusOr<v1::WakeTaskResponse> WakeTask(
-      const v1::WakeTaskRequest& request);
+  // UNAVAILABLE once BeginDrain was called. `request` is not used after
+  // SubmitTask returns.
+  void SubmitTask(const v1::SubmitTaskRequest& request,
+                  Reply<v1::SubmitTaskResponse> done);
+  void WakeTask(const v1::WakeTaskRequest& request,
+                Reply<v1::WakeTaskResponse> done);
   absl::StatusOr<v1::Task> GetTask(const v1::GetTaskRequest& request);
   absl::StatusOr<v1::ListTasksResponse> ListTasks(
       const v1::ListTasksRequest& request);
@@ -51,12 +60,25 @@ class TaskService {
                   absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done);
   absl::StatusOr<v1::QueueStats> GetQueueStats();
 
+  // Resumes every unfinished task the store holds (recovery at start-up,
+  // before serving). Returns how many it resumed; fails on the first task
+  // it cannot resume, naming it.
+  absl::StatusOr<uint64_t> ResumeUnfinished();
+
   // From now on submissions are refused with UNAVAILABLE; everything else
   // keeps working so running tasks can be woken, watched and cancelled.
   void BeginDrain() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
 
  private:
+  // A checked submit request, ready to start.
+  struct Admitted {
+    TaskRecord record;
+    std::shared_ptr<const machine::Program> program;
+    machine::Machine machine;
+  };
+  // Validates `request` and builds the task it asks for.
+  absl::StatusOr<Admitted> Admit(const v1::SubmitTaskRequest& request);
   // The compiled program and the definition a submit names.
   absl::StatusOr<std::shared_ptr<const machine::Program>> ResolveProgram(
       const v1::SubmitTaskRequest& request);

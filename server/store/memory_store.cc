@@ -251,4 +251,23 @@ void MemoryStore::EvictFinished() {
   }
 }
 
+absl::Status MemoryStore::ForEachUnfinishedTask(
+    absl::FunctionRef<absl::Status(TaskRecord)> visit, int /*page_size*/) {
+  std::vector<TaskRecord> unfinished;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = tasks_by_position_.rbegin(); it != tasks_by_position_.rend();
+         ++it) {
+      const TaskRecord& record = tasks_.at(it->second).record;
+      if (!record.finished_at.has_value()) unfinished.push_back(record);
+    }
+  }
+  for (TaskRecord& record : unfinished) {
+    if (absl::Status visited = visit(std::move(record)); !visited.ok()) {
+      return visited;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace corosched::server

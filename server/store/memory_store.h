@@ -69,6 +69,12 @@ class MemoryStore final : public TaskStore {
                           const v1::TaskSnapshot& snapshot) override
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The unfinished tasks this process recorded (a new MemoryStore has
+  // none), copied under the lock and visited outside it.
+  absl::Status ForEachUnfinishedTask(
+      absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   struct StoredTask {
     TaskRecord record;

@@ -72,9 +72,6 @@ class SqliteStore final : public TaskStore {
  public:
   static constexpr const char* kDatabaseFile = "corosched.db";
 
-  template <typename T>
-  using Done = absl::AnyInvocable<void(absl::StatusOr<T>)>;
-
   // Locks the data directory, opens (or creates) the database, checks it
   // and applies migrations (sqlite_schema.h), and starts the writer.
   // FAILED_PRECONDITION when another store holds the directory or the
@@ -113,18 +110,18 @@ class SqliteStore final : public TaskStore {
 
   // --- Asynchronous writes: same meaning as the synchronous ones ---
   void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
-                          Done<PutDefinitionResult> done);
+                          Done<PutDefinitionResult> done) override;
   void CreateTaskAsync(TaskRecord record,
                        std::vector<v1::TaskEvent> first_events,
-                       Done<CreateTaskResult> done);
+                       Done<CreateTaskResult> done) override;
   void RecordWakeAsync(std::string id, std::string request_id, WakeRecord wake,
                        v1::TaskSnapshot snapshot,
-                       absl::AnyInvocable<void(absl::Status)> done);
-  // Fire-and-forget (`done` may be empty): batched, may skip the fsync, and
+                       absl::AnyInvocable<void(absl::Status)> done) override;
+  // Fire-and-forget (`done` may be null): batched, may skip the fsync, and
   // is lost if the process dies before its commit. Ordered with every other
   // write: a later RecordWake's snapshot is never overwritten by it.
   void RecordProgressAsync(std::string id, TaskProgress progress,
-                           Done<uint64_t> done = nullptr);
+                           Done<uint64_t> done) override;
 
   // --- Recovery ---
 
@@ -134,7 +131,8 @@ class SqliteStore final : public TaskStore {
   // `page_size` tasks per read transaction and visits them outside it.
   // Stops at, and returns, the first error of `visit`.
   absl::Status ForEachUnfinishedTask(
-      absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size = 1000);
+      absl::FunctionRef<absl::Status(TaskRecord)> visit,
+      int page_size) override;
   absl::StatusOr<uint64_t> CountUnfinishedTasks();
 
   // --- Retention ---

@@ -148,7 +148,7 @@ TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
   progress.snapshot.set_state("before-wake");
-  store_->RecordProgressAsync("t", std::move(progress));
+  store_->RecordProgressAsync("t", std::move(progress), nullptr);
   v1::TaskSnapshot woken;
   woken.set_status(v1::TASK_STATUS_AWAITING);
   woken.set_state("after-wake");
@@ -256,9 +256,12 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
   EXPECT_THAT(ids, ElementsAre("t0", "t2", "t3", "t5", "t6"));
 
   int visited = 0;
-  absl::Status stopped = store_->ForEachUnfinishedTask([&](const TaskRecord&) {
-    return ++visited == 2 ? absl::CancelledError("enough") : absl::OkStatus();
-  });
+  absl::Status stopped = store_->ForEachUnfinishedTask(
+      [&](const TaskRecord&) {
+        return ++visited == 2 ? absl::CancelledError("enough")
+                              : absl::OkStatus();
+      },
+      /*page_size=*/1000);
   EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(visited, 2);
 }

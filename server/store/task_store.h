@@ -12,6 +12,15 @@
 // the store did not issue, and whatever the storage engine reports
 // (UNAVAILABLE, DATA_LOSS, ...).
 //
+// Synchronous and asynchronous writes: the synchronous methods return once
+// the write is stored (for a durable store: on disk). The ...Async forms
+// return at once and call `done` when it is; the base class runs them
+// synchronously, on the caller's thread, before returning (MemoryStore),
+// and a durable store overrides them to queue the write for group commit
+// and call `done` from its writer thread. Either way, writes a thread
+// issues reach the store in the order issued, and `done` must not block.
+// The daemon uses only the asynchronous forms on request and poll paths.
+//
 // Thread-safety: implementations are safe to call from any thread. Each
 // method is atomic on its own; callers that need a read-then-write to be
 // atomic for one task (wake de-duplication) serialize it themselves.
@@ -22,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -134,6 +145,9 @@ struct WakeRecord {
 
 class TaskStore {
  public:
+  template <typename T>
+  using Done = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
   virtual ~TaskStore() = default;
 
   // --- Definitions, keyed by (name, version) ---
@@ -181,6 +195,40 @@ class TaskStore {
                                   absl::string_view request_id,
                                   const WakeRecord& wake,
                                   const v1::TaskSnapshot& snapshot) = 0;
+
+  // --- Asynchronous writes: the same meaning as the synchronous ones ---
+
+  virtual void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
+                                  Done<PutDefinitionResult> done) {
+    done(PutDefinition(definition, now));
+  }
+  virtual void CreateTaskAsync(TaskRecord record,
+                               std::vector<v1::TaskEvent> first_events,
+                               Done<CreateTaskResult> done) {
+    done(CreateTask(record, std::move(first_events)));
+  }
+  virtual void RecordWakeAsync(std::string id, std::string request_id,
+                               WakeRecord wake, v1::TaskSnapshot snapshot,
+                               absl::AnyInvocable<void(absl::Status)> done) {
+    done(RecordWake(id, request_id, wake, snapshot));
+  }
+  // `done` may be null. A durable store may batch this write without its
+  // own fsync: a crash may lose it, and the task then repeats the state it
+  // recorded (at-least-once per state; docs/durability.md).
+  virtual void RecordProgressAsync(std::string id, TaskProgress progress,
+                                   Done<uint64_t> done) {
+    absl::StatusOr<uint64_t> written = RecordProgress(id, std::move(progress));
+    if (done) done(std::move(written));
+  }
+
+  // --- Recovery ---
+
+  // Calls `visit` with every unfinished task (finished_at unset), oldest
+  // first, with its latest snapshot. Stops at, and returns, the first error
+  // of `visit`. A store that keeps nothing across restarts has none.
+  // `page_size`: tasks read per read transaction (a store may ignore it).
+  virtual absl::Status ForEachUnfinishedTask(
+      absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size) = 0;
 };
 
 }  // namespace corosched::server

@@ -92,9 +92,11 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Launch(
     return absl::InternalError(
         absl::StrCat("mkdtemp in ", TempRoot(), ": ", ErrnoText()));
   }
-  std::vector<std::string> args = {COROSCHED_SERVER_PATH, "--listen",
-                                   options.listen, "--ready-file",
-                                   dir + "/ready"};
+  // The daemon's default store (--durability=sync) in a directory of its
+  // own; a test that restarts a daemon on the same data passes --data-dir.
+  std::vector<std::string> args = {
+      COROSCHED_SERVER_PATH, "--listen",   options.listen, "--ready-file",
+      dir + "/ready",        "--data-dir", dir + "/data"};
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env = Environment(options.env);
   std::vector<char*> argv = Pointers(args);

@@ -9,8 +9,10 @@
 //   absl::StatusOr<int> code = (*server)->Stop();  // SIGTERM, wait for exit
 //   EXPECT_EQ(*code, 0) << (*server)->Stderr();
 //
-// The daemon always gets `--listen <listen> --ready-file <file>` (listen
-// defaults to 127.0.0.1:0, a free loopback port) followed by `args`, and
+// The daemon always gets `--listen <listen> --ready-file <file> --data-dir
+// <dir>` (listen defaults to 127.0.0.1:0, a free loopback port; the data
+// directory is a fresh one, removed with the ServerProcess) followed by
+// `args`, where a later flag wins, and
 // writes its stderr to a file Stderr() reads. The address it reports in the
 // ready file is address(). Every wait is bounded; nothing sleeps for longer
 // than a polling interval.
