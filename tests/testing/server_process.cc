@@ -94,9 +94,12 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Launch(
   }
   // The daemon's default store (--durability=sync) in a directory of its
   // own; a test that restarts a daemon on the same data passes --data-dir.
-  std::vector<std::string> args = {
-      COROSCHED_SERVER_PATH, "--listen",   options.listen, "--ready-file",
-      dir + "/ready",        "--data-dir", dir + "/data"};
+  std::vector<std::string> args = options.command_prefix;
+  for (const char* arg : {COROSCHED_SERVER_PATH, "--listen"}) {
+    args.emplace_back(arg);
+  }
+  args.insert(args.end(), {options.listen, "--ready-file", dir + "/ready",
+                           "--data-dir", dir + "/data"});
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env = Environment(options.env);
   std::vector<char*> argv = Pointers(args);

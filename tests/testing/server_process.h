@@ -46,6 +46,10 @@ struct ServerProcessOptions {
   std::vector<std::pair<std::string, std::string>> env;
   // --listen; a fixed port only to test a clash with another daemon.
   std::string listen = "127.0.0.1:0";
+  // Runs the daemon under this command (such as {"strace", "-f", ...});
+  // pid() is then the wrapper's, which must pass signals on and exit with
+  // the daemon's code.
+  std::vector<std::string> command_prefix;
   // How long Start waits for the ready file.
   absl::Duration start_timeout = absl::Seconds(30);
 };
