@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The crash test (tests/server/crash_test.cc) for longer than `make test` runs
+# it: CYCLES kill -9 cycles per round, ROUNDS rounds, stopping at the first
+# failure. Build first (make build); then, from the repository root:
+#
+#   tests/crash_soak.sh [CYCLES=200] [ROUNDS=5] [BUILD_DIR=build]
+set -euo pipefail
+
+cycles="${1:-200}"
+rounds="${2:-5}"
+build="${3:-build}"
+binary="$build/tests/server/server_crash_e2e_test"
+if [[ ! -x "$binary" ]]; then
+  echo "crash_soak: $binary not found; run 'make build' first" >&2
+  exit 2
+fi
+for ((round = 1; round <= rounds; ++round)); do
+  echo "crash_soak: round $round of $rounds, $cycles cycles"
+  COROSCHED_CRASH_CYCLES="$cycles" "$binary" --gtest_brief=1
+done
+echo "crash_soak: $rounds rounds of $cycles kill -9 cycles passed"
