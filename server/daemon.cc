@@ -28,15 +28,19 @@ std::string BoundAddress(const std::string& listen, int port) {
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     const ServerConfig& config) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
-  auto executor = Executor::Create(
-      {.workers = config.workers, .max_tasks = config.max_tasks});
+  daemon->metrics_ = std::make_unique<DaemonMetrics>(config.workers);
+  auto executor =
+      Executor::Create({.workers = config.workers,
+                        .max_tasks = config.max_tasks,
+                        .observer = daemon->metrics_->executor_observer()});
   if (!executor.ok()) return executor.status();
   daemon->executor_ = *std::move(executor);
   daemon->store_ = std::make_unique<MemoryStore>(
       MemoryStoreOptions{.retain_finished = config.retain_finished});
   daemon->hub_ = std::make_unique<StreamHub>();
-  daemon->runner_ = std::make_unique<TaskRunner>(
-      *daemon->executor_, *daemon->store_, *daemon->hub_);
+  daemon->runner_ =
+      std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
+                                   *daemon->hub_, &daemon->metrics_->tasks());
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_);
   daemon->service_ = std::make_unique<SchedulerService>(
@@ -45,6 +49,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   spdlog::info("event=listening address={} workers={}",
                LogValue(daemon->address_),
                daemon->executor_->Stats().worker_queue_depths.size());
+  if (absl::Status metrics = daemon->metrics_->Serve(
+          config.metrics_listen, *daemon->executor_, *daemon->store_);
+      !metrics.ok()) {
+    return metrics;
+  }
+  if (config.metrics_listen.empty()) {
+    spdlog::info("event=metrics_off");
+  } else {
+    spdlog::info("event=metrics_listening address={} path=/metrics",
+                 LogValue(daemon->metrics_->address()));
+  }
   // Anything that must happen before serving (recovering tasks from a
   // durable store) goes here, while health says NOT_SERVING.
   daemon->SetServing(true);
@@ -63,6 +78,7 @@ absl::Status Daemon::BuildServer() {
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(service_.get());
+  metrics_->AddInterceptor(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
   // the same port and steal half the connections.
@@ -104,6 +120,9 @@ absl::Status Daemon::WriteReadyFile() const {
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << address_ << "\n";
+    if (!metrics_->address().empty()) {
+      out << "metrics=" << metrics_->address() << "\n";
+    }
     if (!out.flush()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--ready-file ", config_.ready_file, ": cannot write ", temporary));
@@ -147,6 +166,7 @@ void Daemon::Stop(absl::Time deadline) {
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
   spdlog::debug("event=grpc_stopped");
+  if (metrics_ != nullptr) metrics_->Detach();  // the store goes away next
 }
 
 Daemon::~Daemon() { Stop(absl::Now()); }

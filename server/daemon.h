@@ -7,6 +7,7 @@
 #include "core/executor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/config.h"
+#include "server/metrics/daemon_metrics.h"
 #include "server/scheduler_service.h"
 #include "server/store/task_store.h"
 #include "server/stream_hub.h"
@@ -66,6 +67,7 @@ class Daemon {
 
   const ServerConfig config_;
   // Declared in construction order; destroyed after Stop in reverse.
+  std::unique_ptr<DaemonMetrics> metrics_;  // outlives what reports to it
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<TaskStore> store_;
   std::unique_ptr<StreamHub> hub_;

@@ -165,6 +165,7 @@ absl::StatusOr<StartedTask> TaskRunner::Start(
   }
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
+  live->submitted_at = record.created_at;
   absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
   if (!spawned.ok()) return spawned;
   bool entered;
@@ -193,7 +194,8 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
       std::move(machine), &executor_.timers(),
       [output_to](uint64_t sequence, absl::string_view text) {
         output_to->poll_output.push_back(OutputEvent(sequence, text));
-      });
+      },
+      metrics_);
   std::optional<Sleep> delay;
   if (start_at.has_value()) delay.emplace(executor_.SleepUntil(*start_at));
   auto handle = executor_.Spawn(
@@ -232,6 +234,8 @@ absl::StatusOr<StartedTask> TaskRunner::Record(
     live->last_status = record.snapshot.status();
     live->last_state = record.snapshot.state();
   }
+  // Counted before it can run, so finished never passes submitted.
+  if (metrics_ != nullptr) metrics_->OnTaskSubmitted();
   live->Open();
   return StartedTask{std::move(created->record), true};
 }
@@ -307,7 +311,12 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
 
 void TaskRunner::RecordPoll(LiveTask& live, const machine::TaskEnd* end) {
   recorder_.RecordPoll(live, end);
-  if (end != nullptr) Forget(live);
+  if (end == nullptr) return;
+  if (metrics_ != nullptr) {
+    metrics_->OnTaskFinished(end->status,
+                             executor_.clock()->Now() - live.submitted_at);
+  }
+  Forget(live);
 }
 
 void TaskRunner::RecordCancel(LiveTask& live) {
@@ -321,6 +330,10 @@ void TaskRunner::RecordCancel(LiveTask& live) {
     reason = live.cancel_reason.value_or("cancelled");
   }
   recorder_.RecordCancel(live, reason);
+  if (metrics_ != nullptr) {
+    metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
+                             executor_.clock()->Now() - live.submitted_at);
+  }
   Forget(live);
 }
 

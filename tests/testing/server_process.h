@@ -9,11 +9,12 @@
 //   absl::StatusOr<int> code = (*server)->Stop();  // SIGTERM, wait for exit
 //   EXPECT_EQ(*code, 0) << (*server)->Stderr();
 //
-// The daemon always gets `--listen <listen> --ready-file <file>` (listen
-// defaults to 127.0.0.1:0, a free loopback port) followed by `args`, and
-// writes its stderr to a file Stderr() reads. The address it reports in the
-// ready file is address(). Every wait is bounded; nothing sleeps for longer
-// than a polling interval.
+// The daemon always gets `--listen <listen> --ready-file <file>
+// --metrics-listen=<metrics_listen>` (both default to 127.0.0.1:0, a free
+// loopback port, so tests never clash on the default 9464) followed by
+// `args`, and writes its stderr to a file Stderr() reads. The addresses it
+// reports in the ready file are address() and metrics_address(). Every
+// wait is bounded; nothing sleeps for longer than a polling interval.
 //
 // A daemon still running when the ServerProcess is destroyed is killed
 // (SIGKILL), and it is also killed if the thread that started it exits
@@ -44,6 +45,8 @@ struct ServerProcessOptions {
   std::vector<std::pair<std::string, std::string>> env;
   // --listen; a fixed port only to test a clash with another daemon.
   std::string listen = "127.0.0.1:0";
+  // --metrics-listen; empty turns metrics off.
+  std::string metrics_listen = "127.0.0.1:0";
   // How long Start waits for the ready file.
   absl::Duration start_timeout = absl::Seconds(30);
 };
@@ -69,6 +72,9 @@ class ServerProcess {
 
   // The bound address (host:port), once ready.
   const std::string& address() const { return address_; }
+  // The bound /metrics address (host:port) once ready; empty when metrics
+  // are off.
+  const std::string& metrics_address() const { return metrics_address_; }
   pid_t pid() const { return pid_; }
   // An insecure channel to address().
   std::shared_ptr<grpc::Channel> NewChannel() const;
@@ -98,6 +104,7 @@ class ServerProcess {
   pid_t pid_;
   std::optional<int> exit_code_;
   std::string address_;
+  std::string metrics_address_;
 };
 
 }  // namespace corosched::testing
