@@ -21,9 +21,10 @@ namespace corosched {
 //   prometheus::ClientMetric::Histogram h = delays.Snapshot();  // any thread
 //
 // When the writers are not a fixed set of threads (gRPC's, the executor's
-// and the timer's at once), RecordFromAnyThread picks the calling thread's
-// shard (ThisThreadShard) and adds atomically instead: one locked add per
-// counter, still on a cache line that other threads rarely touch.
+// and the timer's at once), construct it with kShardsWithOverflow shards
+// and use RecordFromAnyThread: each thread records into the shard it owns
+// (ThisThreadShard) with the same plain stores, and threads beyond
+// kThreadShards share the overflow shard with atomic adds.
 //
 // Buckets are kLatencyBucketBoundsNs plus +Inf; values are nanoseconds, the
 // snapshot is in seconds.
@@ -57,6 +58,8 @@ class ShardedHistogram {
   }
 
   // From any thread. REQUIRES: nothing calls Record on this histogram.
+  // With fewer than kShardsWithOverflow shards every record is an atomic
+  // add (still exact).
   void RecordFromAnyThread(int64_t value_ns);
 
   // Cumulative buckets (upper bounds in seconds, last +Inf), count and sum.

@@ -57,9 +57,9 @@ namespace corosched::server {
 // timer wakes while executor_stats is unset.
 //
 // Hot paths: the hooks run on executor workers and gRPC threads, once per
-// task or signal. Each adds to the calling thread's own shard
-// (ShardedCounter, ShardedHistogram::RecordFromAnyThread); a scrape sums
-// the shards.
+// yield, task or signal. Each adds to the calling thread's own shard with a
+// plain load and store (ShardedCounter, ShardedHistogram::
+// RecordFromAnyThread); a scrape sums the shards.
 //
 // Thread-safety: every method from any thread. The object must outlive the
 // MachineTasks it observes.
@@ -72,7 +72,7 @@ class ServerMetrics final : public prometheus::Collectable,
     std::function<absl::StatusOr<TaskCounts>()> task_counts;
   };
 
-  ServerMetrics() : task_duration_(kThreadShards) {}
+  ServerMetrics() : task_duration_(kShardsWithOverflow) {}
 
   // Replaces what Collect reads; empty functions are not called. Waits for
   // a Collect in progress, so after SetSources({}) returns the old sources
