@@ -28,7 +28,8 @@ std::string BoundAddress(const std::string& listen, int port) {
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     const ServerConfig& config) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
-  daemon->metrics_ = std::make_unique<DaemonMetrics>(config.workers);
+  daemon->metrics_ =
+      std::make_unique<DaemonMetrics>(config.workers, config.metrics_listen);
   auto executor =
       Executor::Create({.workers = config.workers,
                         .max_tasks = config.max_tasks,
@@ -49,8 +50,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   spdlog::info("event=listening address={} workers={}",
                LogValue(daemon->address_),
                daemon->executor_->Stats().worker_queue_depths.size());
-  if (absl::Status metrics = daemon->metrics_->Serve(
-          config.metrics_listen, *daemon->executor_, *daemon->store_);
+  if (absl::Status metrics =
+          daemon->metrics_->Serve(*daemon->executor_, *daemon->store_);
       !metrics.ok()) {
     return metrics;
   }

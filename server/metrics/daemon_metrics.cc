@@ -5,13 +5,15 @@
 
 namespace corosched::server {
 
-DaemonMetrics::DaemonMetrics(int workers)
-    : executor_(std::make_shared<ExecutorMetrics>(workers)),
+DaemonMetrics::DaemonMetrics(int workers, std::string listen)
+    : listen_(std::move(listen)),
+      executor_(std::make_shared<ExecutorMetrics>(workers)),
       tasks_(std::make_shared<ServerMetrics>()),
       grpc_(std::make_shared<GrpcMetrics>()),
       store_(std::make_shared<StoreMetrics>()) {}
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
+  if (listen_.empty()) return;  // nobody would see what it measures
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       creators;
@@ -19,16 +21,15 @@ void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   builder.experimental().SetInterceptorCreators(std::move(creators));
 }
 
-absl::Status DaemonMetrics::Serve(const std::string& listen, Executor& executor,
-                                  TaskStore& store) {
+absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store) {
   executor_->SetStatsSource([&executor] { return executor.Stats(); });
   tasks_->SetSources({
       .executor_stats = [&executor] { return executor.Stats(); },
       .task_counts = [&store] { return store.CountTasksByStatus(); },
   });
-  if (listen.empty()) return absl::OkStatus();
+  if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-      MetricsEndpoint::Start(listen, {executor_, tasks_, grpc_, store_});
+      MetricsEndpoint::Start(listen_, {executor_, tasks_, grpc_, store_});
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();

@@ -19,15 +19,17 @@ namespace corosched::server {
 // them (docs/operations.md lists the metrics). The Daemon makes one first
 // and hands its parts to what reports to them:
 //
-//   DaemonMetrics metrics(config.workers);
+//   DaemonMetrics metrics(config.workers, config.metrics_listen);
 //   Executor::Create({..., .observer = metrics.executor_observer()});
 //   SqliteStoreOptions{..., .observer = metrics.commit_observer()};
 //   TaskRunner runner(executor, store, hub, &metrics.tasks());
 //   metrics.AddInterceptor(builder);  // before BuildAndStart
-//   absl::Status serving = metrics.Serve(config.metrics_listen, executor,
-//                                        store);  // "" serves nothing
+//   absl::Status serving = metrics.Serve(executor, store);
 //   ... metrics.address() ...
 //   metrics.Detach();  // before the executor or the store are destroyed
+//
+// With an empty `listen` nothing is served and no gRPC interceptor is
+// added; the other hooks still count (they cost next to nothing).
 //
 // Thread-safety: Serve, Detach and destruction on one thread (the
 // Daemon's); the parts as their own comments say. DaemonMetrics must
@@ -35,7 +37,8 @@ namespace corosched::server {
 class DaemonMetrics {
  public:
   // `workers`: the executor's worker count (0: one per hardware thread).
-  explicit DaemonMetrics(int workers);
+  // `listen`: where to serve /metrics (host:port), or empty for nowhere.
+  DaemonMetrics(int workers, std::string listen);
   DaemonMetrics(const DaemonMetrics&) = delete;
   DaemonMetrics& operator=(const DaemonMetrics&) = delete;
 
@@ -43,14 +46,13 @@ class DaemonMetrics {
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
 
-  // Measures every call the server will serve.
+  // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
 
   // Reads `executor` and `store` at each scrape from now on, and serves
-  // /metrics on `listen` (nothing when it is empty). UNAVAILABLE when the
+  // /metrics on `listen` (unless it is empty). UNAVAILABLE when the
   // address cannot be bound; see MetricsEndpoint.
-  absl::Status Serve(const std::string& listen, Executor& executor,
-                     TaskStore& store);
+  absl::Status Serve(Executor& executor, TaskStore& store);
   // The bound address ("127.0.0.1:43127"), or empty when not serving.
   std::string address() const;
 
@@ -59,6 +61,7 @@ class DaemonMetrics {
   void Detach();
 
  private:
+  const std::string listen_;
   const std::shared_ptr<ExecutorMetrics> executor_;
   const std::shared_ptr<ServerMetrics> tasks_;
   const std::shared_ptr<GrpcMetrics> grpc_;
