@@ -4,14 +4,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <exception>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace corosched::server {
 namespace {
@@ -55,7 +59,41 @@ std::string BindFailure(const std::string& listen) {
   return reason;
 }
 
+// Opens and closes a TCP connection to `address` (host:port; a wildcard
+// host means this machine), without waiting for it to be accepted.
+void Knock(const std::string& address) {
+  auto [host, port] = SplitHostPort(address);
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return;
+  const int fd =
+      socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd >= 0) {
+    connect(fd, found->ai_addr, found->ai_addrlen);  // in progress is enough
+    close(fd);
+  }
+  freeaddrinfo(found);
+}
+
 }  // namespace
+
+MetricsEndpoint::~MetricsEndpoint() {
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    exposer_.reset();
+    stopped.store(true, std::memory_order_release);
+  });
+  while (!stopped.load(std::memory_order_acquire)) {
+    Knock(address_);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  stopper.join();
+}
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& listen,

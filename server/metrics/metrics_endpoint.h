@@ -21,8 +21,9 @@ namespace corosched::server {
 // Each scrape calls every Collectable's Collect on a server thread; one
 // that has been destroyed is skipped.
 //
-// Thread-safety: Start and destruction on one thread; the destructor stops
-// the HTTP server and waits for a scrape in progress.
+// Thread-safety: Start and destruction on one thread. The destructor stops
+// the HTTP server and waits for a scrape in progress, within milliseconds
+// (see the destructor).
 class MetricsEndpoint {
  public:
   // Binds `listen` (host:port; port 0 picks a free one). UNAVAILABLE with a
@@ -32,6 +33,12 @@ class MetricsEndpoint {
       const std::string& listen,
       const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables);
 
+  // civetweb's listener thread polls its socket with a 2 s timeout and
+  // notices a stop only between polls, so stopping the server could take 2
+  // s (and hold up the daemon's exit). The destructor stops it on a helper
+  // thread it joins, and meanwhile connects to the endpoint every few
+  // milliseconds to wake that poll.
+  ~MetricsEndpoint();
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 

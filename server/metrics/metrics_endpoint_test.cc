@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/metrics/server_metrics.h"
@@ -63,6 +64,19 @@ TEST(MetricsEndpointTest, ServesTheCollectablesOnAFreePort) {
   EXPECT_EQ(response->status, 200);
   EXPECT_THAT(response->body, HasSubstr("corosched_tasks_submitted_total 1"));
   EXPECT_THAT(response->body, HasSubstr("# TYPE corosched_build_info gauge"));
+}
+
+TEST(MetricsEndpointTest, StopsWithinMilliseconds) {
+  auto endpoint = MetricsEndpoint::Start("127.0.0.1:0",
+                                         {std::make_shared<ServerMetrics>()});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const std::string address = (*endpoint)->address();
+  absl::SleepFor(absl::Milliseconds(50));  // the listener is in its poll
+  const absl::Time begin = absl::Now();
+  endpoint->reset();
+  // civetweb alone would take up to its 2 s poll timeout.
+  EXPECT_LT(absl::Now() - begin, absl::Milliseconds(500));
+  EXPECT_FALSE(testing::HttpGet(address, "/metrics").ok());
 }
 
 TEST(MetricsEndpointTest, APortInUseIsAClearError) {
