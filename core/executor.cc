@@ -42,6 +42,12 @@ Executor::Executor(ExecutorOptions options, Clock* clock)
 
 Executor::~Executor() { Shutdown(ShutdownMode::kCancel); }
 
+ExecutorStats Executor::Stats() const {
+  ExecutorStats stats = scheduler_->Stats();
+  stats.timer_wakes = timers_->NumFired();
+  return stats;
+}
+
 void Executor::Shutdown(ShutdownMode mode, absl::Duration drain_timeout) {
   scheduler_->Shutdown(mode, drain_timeout);
 }

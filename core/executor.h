@@ -115,7 +115,9 @@ class Executor {
 
   Clock* clock() const { return clock_; }
   TimerDriver& timers() const { return *timers_; }
-  ExecutorStats Stats() const { return scheduler_->Stats(); }
+  // The scheduler's figures, with the timer driver's fired timers as
+  // timer_wakes.
+  ExecutorStats Stats() const;
 
   // Stops admission, then drains or cancels the unfinished tasks (see
   // ShutdownMode), and joins every thread. In kDrain mode tasks still

@@ -345,6 +345,25 @@ TEST(ExecutorTest, ObserverReceivesSampledPolls) {
   EXPECT_GE(executor->Stats().polls, 1001u);
 }
 
+TEST(ExecutorTest, StatsCountTimersThatWokeTheirTask) {
+  ManualClock clock;
+  auto executor = NewExecutor({.workers = 2, .clock = &clock});
+  std::atomic<int> live{0};
+  auto yields = executor->Spawn(YieldTimes(100, &live));
+  ASSERT_TRUE(yields.ok());
+  EXPECT_TRUE(std::move(*yields).Wait().ok());
+  EXPECT_EQ(executor->Stats().timer_wakes, 0u);  // self-wakes are not timers
+
+  std::atomic<int> polls{0};
+  auto delayed =
+      executor->SpawnAt(clock.Now() + absl::Seconds(5), CountPolls(&polls));
+  ASSERT_TRUE(delayed.ok());
+  while (executor->timers().NumPending() == 0) std::this_thread::yield();
+  clock.Advance(absl::Seconds(5));
+  EXPECT_TRUE(std::move(*delayed).Wait().ok());
+  EXPECT_EQ(executor->Stats().timer_wakes, 1u);
+}
+
 TEST(ExecutorTest, CreateRejectsBadOptions) {
   EXPECT_EQ(Executor::Create({.workers = -1}).status().code(),
             absl::StatusCode::kInvalidArgument);

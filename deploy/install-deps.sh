@@ -5,8 +5,9 @@
 #
 #   build    compiler, CMake/Ninja, formatters, and every -dev package the build links
 #   runtime  only the shared libraries the daemon loads (for a slim container image)
-#   test     tools the test suites call (PostgreSQL and Prometheus servers are installed
-#            by the tests that need them, not here)
+#   test     tools the test suites call, and the Prometheus server the monitoring
+#            end-to-end test scrapes the daemon with (that test also runs this script
+#            when it is missing; PostgreSQL is installed by the tests that need it)
 #   bench    Rust and Tokio for the side-by-side executor benchmark
 #   all      build + test + bench (what a developer machine wants)
 #
@@ -31,7 +32,7 @@ readonly RUNTIME_PACKAGES=(
   libsqlite3-0 libspdlog1.10 libpq5
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 ca-certificates
 )
-readonly TEST_PACKAGES=(procps python3 strace curl)
+readonly TEST_PACKAGES=(procps python3 strace curl prometheus)
 readonly BENCH_PACKAGES=(cargo librust-tokio-dev)
 
 usage() {

@@ -60,6 +60,21 @@ absl::Status SetListen(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
+// host:port as for --listen (no unix:), or empty for no metrics endpoint.
+absl::Status SetMetricsListen(absl::string_view value, ServerConfig& config) {
+  size_t colon = value.rfind(':');
+  uint64_t port = 0;
+  if (!value.empty() &&
+      (colon == absl::string_view::npos || colon == 0 ||
+       !ParseCount(value.substr(colon + 1), 0, 65535, &port).ok())) {
+    return absl::InvalidArgumentError(
+        "expected host:port (such as 127.0.0.1:9464, [::1]:0 or "
+        "0.0.0.0:9464), or nothing to turn metrics off");
+  }
+  config.metrics_listen = std::string(value);
+  return absl::OkStatus();
+}
+
 absl::Status SetWorkers(absl::string_view value, ServerConfig& config) {
   uint64_t n = 0;
   absl::Status ok = ParseCount(value, 0, 1024, &n);
@@ -187,7 +202,9 @@ constexpr Option kOptions[] = {
      "stopping them; the daemon exits within it.",
      SetDrainTimeout},
     {"ready-file", "COROSCHED_READY_FILE", "PATH", "none",
-     "Once serving, write the bound address (such as 127.0.0.1:43127) here.",
+     "Once serving, write the bound address (such as 127.0.0.1:43127) here, "
+     "and on a second line the metrics address (metrics=127.0.0.1:9464) "
+     "unless metrics are off.",
      SetReadyFile},
     {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "10000",
      "With --durability=none: finished tasks kept for GetTask, ListTasks and "
@@ -195,6 +212,12 @@ constexpr Option kOptions[] = {
      SetRetainFinished},
     {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL", "info",
      "trace, debug, info, warn, error or off. Logs go to stderr.", SetLogLevel},
+    {"metrics-listen", "COROSCHED_METRICS_LISTEN", "HOST:PORT",
+     "127.0.0.1:9464",
+     "Address to serve Prometheus metrics on, at /metrics; port 0 picks a "
+     "free port (the ready file's second line says which). Empty "
+     "(--metrics-listen=) turns metrics off.",
+     SetMetricsListen},
 };
 
 const Option* FindOption(absl::string_view flag) {

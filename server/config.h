@@ -49,6 +49,9 @@ struct ServerConfig {
   size_t retain_finished = 10000;
   // trace, debug, info, warn, error or off.
   std::string log_level = "info";
+  // Where Prometheus' /metrics is served: host:port ("127.0.0.1:0" picks a
+  // free port, reported in the ready file); empty: no metrics endpoint.
+  std::string metrics_listen = "127.0.0.1:9464";
 };
 
 struct CommandLine {

@@ -51,6 +51,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.ready_file, "");
   EXPECT_EQ(config.retain_finished, 10000u);
   EXPECT_EQ(config.log_level, "info");
+  EXPECT_EQ(config.metrics_listen, "127.0.0.1:9464");
   EXPECT_FALSE(parsed->help);
 }
 
@@ -59,7 +60,8 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
                        "10", "--max-message-bytes=4096", "--data-dir", "/tmp/x",
                        "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
                        "--retain-finished=5", "--log-level", "debug",
-                       "--durability=none", "--retention", "36h"});
+                       "--durability=none", "--retention", "36h",
+                       "--metrics-listen", "[::1]:0"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");
@@ -73,6 +75,7 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(config.log_level, "debug");
   EXPECT_EQ(config.durability, ServerConfig::Durability::kNone);
   EXPECT_EQ(config.retention, absl::Hours(36));
+  EXPECT_EQ(config.metrics_listen, "[::1]:0");
 }
 
 TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
@@ -82,6 +85,22 @@ TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
   auto minutes = Parse({"--retention=90m"});
   ASSERT_TRUE(minutes.ok()) << minutes.status();
   EXPECT_EQ(minutes->config.retention, absl::Minutes(90));
+}
+
+TEST(ConfigTest, AnEmptyMetricsListenTurnsMetricsOff) {
+  auto flag = Parse({"--metrics-listen="});
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->config.metrics_listen, "");
+  auto env = Parse({}, {{"COROSCHED_METRICS_LISTEN", ""}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->config.metrics_listen, "");
+  auto flag_wins = Parse({"--metrics-listen", "127.0.0.1:0"},
+                         {{"COROSCHED_METRICS_LISTEN", "0.0.0.0:9464"}});
+  ASSERT_TRUE(flag_wins.ok()) << flag_wins.status();
+  EXPECT_EQ(flag_wins->config.metrics_listen, "127.0.0.1:0");
+  auto from_env = Parse({}, {{"COROSCHED_METRICS_LISTEN", "0.0.0.0:9464"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->config.metrics_listen, "0.0.0.0:9464");
 }
 
 TEST(ConfigTest, EnvironmentSetsWhatFlagsDoNotAndFlagsWin) {
@@ -120,6 +139,10 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
       {{"--retention=0s"}, "--retention=0s: expected a duration of at least"},
       {{"--retention=xd"}, "--retention=xd: expected a duration"},
       {{"--retention=week"}, "expected a duration of at least 1s"},
+      {{"--metrics-listen", "9464"}, "--metrics-listen=9464: expected host"},
+      {{"--metrics-listen=:9464"}, "or nothing to turn metrics off"},
+      {{"--metrics-listen", "unix:/tmp/m"}, "expected host:port"},
+      {{"--metrics-listen", "h:65536"}, "expected host:port"},
       {{"--bogus"}, "unknown flag --bogus; see --help"},
       {{"--listen"}, "--listen needs a value (HOST:PORT)"},
       {{"serve"}, "unexpected argument \"serve\""},
@@ -167,6 +190,15 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
                            "durable store"}) {
     EXPECT_THAT(help, HasSubstr(text));
   }
+}
+
+TEST(ConfigTest, HelpExplainsMetricsListen) {
+  const std::string help = HelpText();
+  EXPECT_THAT(help, HasSubstr("--metrics-listen HOST:PORT"));
+  EXPECT_THAT(help,
+              HasSubstr("COROSCHED_METRICS_LISTEN, default 127.0.0.1:9464"));
+  EXPECT_THAT(help, HasSubstr("/metrics"));
+  EXPECT_THAT(help, HasSubstr("metrics off"));
 }
 
 TEST(ConfigTest, PrepareDataDirCreatesMissingDirectories) {

@@ -28,6 +28,8 @@ std::string BoundAddress(const std::string& listen, int port) {
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     const ServerConfig& config, FatalCallback on_fatal) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
+  daemon->metrics_ =
+      std::make_unique<DaemonMetrics>(config.workers, config.metrics_listen);
   if (absl::Status opened = daemon->OpenStore(std::move(on_fatal));
       !opened.ok()) {
     return opened;
@@ -49,12 +51,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     }
   }
   auto executor =
-      Executor::Create({.workers = config.workers, .max_tasks = max_tasks});
+      Executor::Create({.workers = config.workers,
+                        .max_tasks = max_tasks,
+                        .observer = daemon->metrics_->executor_observer()});
   if (!executor.ok()) return executor.status();
   daemon->executor_ = *std::move(executor);
   daemon->hub_ = std::make_unique<StreamHub>();
-  daemon->runner_ = std::make_unique<TaskRunner>(
-      *daemon->executor_, *daemon->store_, *daemon->hub_);
+  daemon->runner_ =
+      std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
+                                   *daemon->hub_, &daemon->metrics_->tasks());
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_);
   daemon->service_ = std::make_unique<SchedulerService>(
@@ -71,6 +76,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
         *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
         RetentionPurger::IntervalFor(config.retention));
   }
+  if (absl::Status metrics =
+          daemon->metrics_->Serve(*daemon->executor_, *daemon->store_);
+      !metrics.ok()) {
+    return metrics;
+  }
+  if (config.metrics_listen.empty()) {
+    spdlog::info("event=metrics_off");
+  } else {
+    spdlog::info("event=metrics_listening address={} path=/metrics",
+                 LogValue(daemon->metrics_->address()));
+  }
   daemon->SetServing(true);
   if (absl::Status ready = daemon->WriteReadyFile(); !ready.ok()) {
     return ready;
@@ -86,7 +102,8 @@ absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
     return absl::OkStatus();
   }
   const absl::Time begin = absl::Now();
-  SqliteStoreOptions options{.data_dir = config_.data_dir};
+  SqliteStoreOptions options{.data_dir = config_.data_dir,
+                             .observer = metrics_->commit_observer()};
   options.on_fatal_error = std::move(on_fatal);
   absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
       SqliteStore::Open(std::move(options));
@@ -122,6 +139,7 @@ absl::Status Daemon::BuildServer() {
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(service_.get());
+  metrics_->AddInterceptor(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
   // the same port and steal half the connections.
@@ -163,6 +181,9 @@ absl::Status Daemon::WriteReadyFile() const {
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << address_ << "\n";
+    if (!metrics_->address().empty()) {
+      out << "metrics=" << metrics_->address() << "\n";
+    }
     if (!out.flush()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--ready-file ", config_.ready_file, ": cannot write ", temporary));
@@ -215,6 +236,8 @@ void Daemon::Stop(absl::Time deadline) {
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
   spdlog::debug("event=grpc_stopped");
+  // Scrapes stop reading the store before it goes away.
+  if (metrics_ != nullptr) metrics_->Detach();
   // Nothing calls the store any more: commit what is queued (its callbacks
   // still find the runner and the hub), then close it and unlock the data
   // directory.

@@ -9,6 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/config.h"
 #include "server/retention_purger.h"
+#include "server/metrics/daemon_metrics.h"
 #include "server/scheduler_service.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/task_store.h"
@@ -87,6 +88,7 @@ class Daemon {
   // closes the store early (after the executor and the gRPC server
   // stopped), so that its last commits still find the runner and the hub
   // they report to.
+  std::unique_ptr<DaemonMetrics> metrics_;  // outlives what reports to it
   std::unique_ptr<TaskStore> store_;
   SqliteStore* sqlite_ = nullptr;  // store_, when it is the durable one
   std::unique_ptr<Executor> executor_;

@@ -103,6 +103,7 @@ class LiveTask {
   const std::shared_ptr<const machine::Program> program;
   // Set before the task is spawned; never changed after.
   std::shared_ptr<machine::MachineTask> task;
+  absl::Time submitted_at;  // for the task duration metric
 
   absl::Mutex mu;
   bool created ABSL_GUARDED_BY(mu) = false;

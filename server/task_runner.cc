@@ -170,6 +170,7 @@ void TaskRunner::Start(TaskRecord record,
   }
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
+  live->submitted_at = record.created_at;
   absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
   if (!spawned.ok()) {
     std::move(done)(spawned);
@@ -208,6 +209,7 @@ absl::Status TaskRunner::Resume(
                      machine.status().message()));
   }
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
+  live->submitted_at = record.created_at;
   // A start time that has passed (the task had started, or was due while
   // the daemon was down) fires at once.
   absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
@@ -234,7 +236,8 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
       std::move(machine), &executor_.timers(),
       [output_to](uint64_t sequence, absl::string_view text) {
         output_to->poll_output.push_back(OutputEvent(sequence, text));
-      });
+      },
+      metrics_);
   std::optional<Sleep> delay;
   if (start_at.has_value()) delay.emplace(executor_.SleepUntil(*start_at));
   auto handle = executor_.Spawn(
@@ -282,6 +285,8 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
           live->last_status = status;
           live->last_state = std::move(state);
         }
+        // Counted before it can run, so finished never passes submitted.
+        if (metrics_ != nullptr) metrics_->OnTaskSubmitted();
         live->Open();
         std::move(done)(StartedTask{std::move(created->record), true});
       });
@@ -421,6 +426,10 @@ void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
     recorder_.RecordPoll(live, nullptr, nullptr);
     return;
   }
+  if (metrics_ != nullptr) {
+    metrics_->OnTaskFinished(end->status,
+                             executor_.clock()->Now() - live->submitted_at);
+  }
   recorder_.RecordPoll(live, end, [this, live] { Forget(*live); });
 }
 
@@ -433,6 +442,10 @@ void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
       return;
     }
     reason = live->cancel_reason.value_or("cancelled");
+  }
+  if (metrics_ != nullptr) {
+    metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
+                             executor_.clock()->Now() - live->submitted_at);
   }
   recorder_.RecordCancel(live, reason, [this, live] { Forget(*live); });
 }

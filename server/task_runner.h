@@ -16,6 +16,7 @@
 #include "core/machine/program.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "server/live_task.h"
+#include "server/metrics/server_metrics.h"
 #include "server/store/task_store.h"
 #include "server/stream_hub.h"
 #include "server/task_recorder.h"
@@ -50,10 +51,14 @@ struct StartedTask {
 // shut down (every future dropped) before the runner is destroyed.
 class TaskRunner {
  public:
-  TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub)
+  // `metrics`, if not null, counts submitted and finished tasks and hears
+  // of their signals; it must outlive the runner's tasks.
+  TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
+             ServerMetrics* metrics = nullptr)
       : executor_(executor),
         store_(store),
-        recorder_(store, hub, *executor.clock()) {}
+        recorder_(store, hub, *executor.clock()),
+        metrics_(metrics) {}
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
@@ -146,6 +151,7 @@ class TaskRunner {
   Executor& executor_;
   TaskStore& store_;
   TaskRecorder recorder_;
+  ServerMetrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
 
   absl::Mutex mu_;

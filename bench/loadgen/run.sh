@@ -70,6 +70,7 @@ wait_ready() {
 pids+=($!)
 echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
 "$build_dir/server/corosched-server" --listen 127.0.0.1:0 \
+  --metrics-listen 127.0.0.1:0 \
   --ready-file "$work/daemon.addr" --max-tasks 2000000 --log-level warn \
   2>"$work/daemon.log" &
 pids+=($!)

@@ -34,20 +34,31 @@ void AppendInbox(const std::vector<Machine::AcceptedSignal>& inbox,
 
 std::shared_ptr<MachineTask> MachineTask::Create(Machine machine,
                                                  TimerDriver* timers,
-                                                 OutputCallback on_output) {
+                                                 OutputCallback on_output,
+                                                 MachineObserver* observer) {
   return std::make_shared<MachineTask>(ConstructionToken(), std::move(machine),
-                                       timers, std::move(on_output));
+                                       timers, std::move(on_output), observer);
 }
 
 // No lock: no other thread can see the task yet.
 MachineTask::MachineTask(ConstructionToken, Machine machine,
-                         TimerDriver* timers, OutputCallback on_output)
+                         TimerDriver* timers, OutputCallback on_output,
+                         MachineObserver* observer)
     ABSL_NO_THREAD_SAFETY_ANALYSIS : program_(&machine.program()),
-                                     timers_(timers) {
+                                     timers_(timers),
+                                     observer_(observer) {
   signal_sequence_ = machine.signal_sequence();
   Publish(machine, Waker());
   unstarted_.emplace(std::move(machine));
   on_output_ = std::move(on_output);
+}
+
+// No lock: the last reference is going away, so no other thread can see the
+// task any more.
+MachineTask::~MachineTask() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (observer_ != nullptr && reported_held_ != 0) {
+    observer_->OnHeldSignalsChanged(-reported_held_);
+  }
 }
 
 MachineFuture MachineTask::MakeFuture() {
@@ -63,6 +74,18 @@ void MachineTask::Publish(const Machine& machine, const Waker& waker) {
   view_.deadline = machine.deadline();
   view_.mailbox_size = machine.mailbox_size();
   if (!waker_.WillWake(waker)) waker_ = waker;
+  ReportHeldSignals();
+}
+
+void MachineTask::ReportHeldSignals() {
+  if (observer_ == nullptr) return;
+  const int64_t held =
+      IsEnded(view_.status)
+          ? 0
+          : static_cast<int64_t>(view_.mailbox_size + inbox_.size());
+  if (held == reported_held_) return;
+  observer_->OnHeldSignalsChanged(held - reported_held_);
+  reported_held_ = held;
 }
 
 const Machine* MachineTask::IdleMachine() const {
@@ -103,6 +126,8 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
     receipt.sequence = ++signal_sequence_;
     inbox_.push_back(
         {std::move(signal), receipt.sequence, now, *std::move(payload)});
+    if (observer_ != nullptr) observer_->OnSignalAccepted();
+    ReportHeldSignals();
     if (consumed) {
       receipt.disposition = WakeReceipt::Disposition::kConsumed;
       to_wake = waker_;
@@ -166,6 +191,7 @@ corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {
     if (observed_ && !Publish(cx.waker())) continue;  // signals arrived
     if (outcome.next == PollOutcome::Next::kRunAgain) {
       if (sleep_.has_value()) sleep_.reset();
+      if (observer_ != nullptr) observer_->OnSelfWake();
       cx.waker().WakeByRef();
     } else {
       ArmTimer(outcome.deadline, cx);
@@ -194,6 +220,7 @@ void MachineFuture::Start() {
     task_->view_ = MachineTask::View();  // running
     task_->view_.mailbox_size = machine_->mailbox_size();
     DrainInbox();
+    task_->ReportHeldSignals();
     requests = TakeRequests();
   }
   Answer(std::move(requests), *machine_);
@@ -230,6 +257,7 @@ bool MachineFuture::DrainInbox() {
   }
   task_->inbox_.clear();
   task_->view_.mailbox_size = machine_->mailbox_size();
+  task_->ReportHeldSignals();
   return true;
 }
 
@@ -279,7 +307,10 @@ void MachineFuture::ArmTimer(std::optional<absl::Time> deadline, Context& cx) {
     sleep_.emplace(timers_, *deadline);
   }
   // Already due (a zero sleep): come straight back.
-  if (sleep_->Poll(cx).IsReady()) cx.waker().WakeByRef();
+  if (sleep_->Poll(cx).IsReady()) {
+    if (observer_ != nullptr) observer_->OnSelfWake();
+    cx.waker().WakeByRef();
+  }
 }
 
 absl::StatusOr<SpawnedMachine> SpawnMachine(Executor& executor, Machine machine,

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/executor.h"
 #include "core/machine/machine.h"
+#include "core/machine/machine_observer.h"
 #include "corosched/v1/task_state.pb.h"
 
 namespace corosched::machine {
@@ -83,12 +84,13 @@ class MachineFuture;
 class MachineTask : public std::enable_shared_from_this<MachineTask> {
  public:
   // A task for `machine`; spawn MakeFuture() on the executor that owns
-  // `timers` (or use SpawnMachine). `on_output` gets the task's output.
+  // `timers` (or use SpawnMachine). `on_output` gets the task's output;
+  // `observer`, if not null, hears of its signals (metrics).
   // REQUIRES: `timers` outlives the task's future, and also the task itself
-  // if the future is never made.
-  static std::shared_ptr<MachineTask> Create(Machine machine,
-                                             TimerDriver* timers,
-                                             OutputCallback on_output = {});
+  // if the future is never made; `observer` outlives the task.
+  static std::shared_ptr<MachineTask> Create(
+      Machine machine, TimerDriver* timers, OutputCallback on_output = {},
+      MachineObserver* observer = nullptr);
 
   // For Create only (it lets make_shared reach the constructor).
   class ConstructionToken {
@@ -96,7 +98,11 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
     ConstructionToken() = default;
   };
   MachineTask(ConstructionToken, Machine machine, TimerDriver* timers,
-              OutputCallback on_output);
+              OutputCallback on_output, MachineObserver* observer);
+  // Tells the observer the task holds no more signals.
+  ~MachineTask();
+  MachineTask(const MachineTask&) = delete;
+  MachineTask& operator=(const MachineTask&) = delete;
 
   // The future that runs this task. REQUIRES: called once.
   MachineFuture MakeFuture() ABSL_LOCKS_EXCLUDED(mu_);
@@ -137,6 +143,9 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The machine outside code may read now, or null while a poll runs.
   const Machine* IdleMachine() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the observer how the held signals (view_'s mailbox plus the
+  // inbox; none once ended) changed since it was last told.
+  void ReportHeldSignals() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Kept alive by the machine, which is always in unstarted_, in the
   // future (which retires into ended_ before it dies), or in ended_; a
@@ -144,6 +153,7 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
   // task of the definition shares.
   const Program* const program_;
   TimerDriver* const timers_;
+  MachineObserver* const observer_;  // may be null
 
   mutable absl::Mutex mu_;
   std::optional<Machine> unstarted_ ABSL_GUARDED_BY(mu_);
@@ -158,6 +168,8 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
   std::vector<SnapshotCallback> requests_ ABSL_GUARDED_BY(mu_);
   // The task's Waker as of the end of its last poll.
   Waker waker_ ABSL_GUARDED_BY(mu_);
+  // The held signals the observer was last told of.
+  int64_t reported_held_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The Future that runs a MachineTask: each poll runs Machine::Poll with the
@@ -186,6 +198,7 @@ class MachineFuture {
   MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output)
       : task_(std::move(task)),
         timers_(task_->timers_),
+        observer_(task_->observer_),
         on_output_(std::move(on_output)) {}
   MachineFuture(Machine machine, TimerDriver* timers, OutputCallback on_output)
       : timers_(timers),
@@ -215,7 +228,8 @@ class MachineFuture {
   // What a poll reads comes first. Null when detached, moved from or ended.
   std::shared_ptr<MachineTask> task_;
   TimerDriver* timers_;
-  std::optional<Machine> machine_;  // from the first poll
+  MachineObserver* observer_ = nullptr;  // the task's; null when detached
+  std::optional<Machine> machine_;       // from the first poll
   bool observed_ = false;
   OutputCallback on_output_;
   // The timer for the current deadline, if any.

@@ -1,5 +1,6 @@
 #include "core/machine/machine_task.h"
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -158,6 +159,123 @@ TEST(MachineTaskTest, WakeChecksTheSignal) {
       harness.task().Wake(MakeSignal("go", R"({"list": []})"));
   EXPECT_EQ(receipt.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(receipt.status().message(), HasSubstr("is a list or null"));
+}
+
+// Counts what MachineTasks report, as the daemon's metrics do.
+class CountingObserver final : public MachineObserver {
+ public:
+  void OnSelfWake() override { self_wakes_.fetch_add(1); }
+  void OnSignalAccepted() override { accepted_.fetch_add(1); }
+  void OnHeldSignalsChanged(int64_t delta) override {
+    EXPECT_NE(delta, 0);
+    held_.fetch_add(delta);
+  }
+  int self_wakes() const { return self_wakes_.load(); }
+  int accepted() const { return accepted_.load(); }
+  int64_t held() const { return held_.load(); }
+
+ private:
+  std::atomic<int> self_wakes_{0};
+  std::atomic<int> accepted_{0};
+  std::atomic<int64_t> held_{0};
+};
+
+constexpr absl::string_view kTwoAwaits = R"({"name": "t", "initial": "A",
+  "states": {
+    "A": {"sleep": {"duration": "5s", "next": "B"}},
+    "B": {"await": {"signals": {"go": "C"}}},
+    "C": {"sleep": {"duration": "5s", "next": "D"}},
+    "D": {"await": {"signals": {"go": "END"}}},
+    "END": {"complete": {}}}})";
+
+// Waits (bounded) until `task` suspends in `state`.
+void WaitForState(MachineTask& task, absl::string_view state) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (task.Snapshot().state() != state ||
+         task.status() == v1::TASK_STATUS_READY) {
+    ASSERT_LT(absl::Now(), give_up) << "never reached " << state;
+    std::this_thread::yield();
+  }
+}
+
+TEST(MachineTaskTest, ObserverCountsEachYieldAsASelfWake) {
+  CountingObserver observer;
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 2, .clock = &clock});
+  std::shared_ptr<MachineTask> task =
+      MachineTask::Create(Machine::Start(CompileOrDie(testing::kHelloJson)),
+                          &executor->timers(), {}, &observer);
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(task->MakeFuture());
+  ASSERT_TRUE(handle.ok());
+  ASSERT_TRUE(std::move(*handle).Wait().ok());
+  EXPECT_EQ(observer.self_wakes(), 2);  // HELLO and WORLD yield
+  EXPECT_EQ(observer.accepted(), 0);
+  EXPECT_EQ(observer.held(), 0);
+}
+
+TEST(MachineTaskTest, ObserverCountsSignalsHeldUntilAnAwaitTakesThem) {
+  CountingObserver observer;
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 2, .clock = &clock});
+  std::shared_ptr<MachineTask> task =
+      MachineTask::Create(Machine::Start(CompileOrDie(kTwoAwaits)),
+                          &executor->timers(), {}, &observer);
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(task->MakeFuture());
+  ASSERT_TRUE(handle.ok());
+  WaitForState(*task, "A");
+  ASSERT_EQ(task->Wake(MakeSignal("go"))->disposition, Disposition::kBuffered);
+  ASSERT_EQ(task->Wake(MakeSignal("go"))->disposition, Disposition::kBuffered);
+  EXPECT_EQ(observer.accepted(), 2);
+  EXPECT_EQ(observer.held(), 2);
+
+  clock.Advance(absl::Seconds(5));  // B takes one signal; C sleeps
+  WaitForState(*task, "C");
+  EXPECT_EQ(observer.held(), 1);
+  clock.Advance(absl::Seconds(5));  // D takes the other
+  ASSERT_TRUE(std::move(*handle).Wait().ok());
+  EXPECT_EQ(observer.held(), 0);
+  EXPECT_EQ(observer.accepted(), 2);
+  EXPECT_EQ(observer.self_wakes(), 0);  // the timers woke it, not itself
+}
+
+TEST(MachineTaskTest, ObserverHearsHeldSignalsLeaveWithTheTask) {
+  CountingObserver observer;
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 2, .clock = &clock});
+  {
+    std::shared_ptr<MachineTask> never_run =
+        MachineTask::Create(Machine::Start(CompileOrDie(kTwoAwaits)),
+                            &executor->timers(), {}, &observer);
+    ASSERT_TRUE(never_run->Wake(MakeSignal("go")).ok());
+    EXPECT_EQ(observer.held(), 1);
+  }
+  EXPECT_EQ(observer.held(), 0);
+
+  std::shared_ptr<MachineTask> cancelled =
+      MachineTask::Create(Machine::Start(CompileOrDie(kTwoAwaits)),
+                          &executor->timers(), {}, &observer);
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(cancelled->MakeFuture());
+  ASSERT_TRUE(handle.ok());
+  WaitForState(*cancelled, "A");
+  ASSERT_TRUE(cancelled->Wake(MakeSignal("go")).ok());
+  EXPECT_EQ(observer.held(), 1);
+  handle->Cancel();
+  EXPECT_EQ(std::move(*handle).Wait().status().code(),
+            absl::StatusCode::kCancelled);
+  // The cancelled task keeps its mailbox for its snapshot, but an ended
+  // task holds nothing an await could take.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (cancelled->status() != v1::TASK_STATUS_CANCELLED) {
+    ASSERT_LT(absl::Now(), give_up);
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(observer.held(), 0);
 }
 
 }  // namespace

@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/metrics/metric_families.h"
 
 namespace corosched {
 namespace {
 
-using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
@@ -19,71 +19,40 @@ int ResolveWorkers(int workers) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = type;
-  return family;
-}
-
-MetricFamily Gauge(std::string name, std::string help, double value) {
-  MetricFamily family =
-      Family(std::move(name), std::move(help), MetricType::Gauge);
-  family.metric.emplace_back().gauge.value = value;
-  return family;
-}
-
-MetricFamily Counter(std::string name, std::string help, double value) {
-  MetricFamily family =
-      Family(std::move(name), std::move(help), MetricType::Counter);
-  family.metric.emplace_back().counter.value = value;
-  return family;
-}
-
-MetricFamily Histogram(std::string name, std::string help,
-                       const ShardedHistogram& shards) {
-  MetricFamily family =
-      Family(std::move(name), std::move(help), MetricType::Histogram);
-  family.metric.emplace_back().histogram = shards.Snapshot();
-  return family;
-}
-
 void AppendStats(const ExecutorStats& stats,
                  std::vector<MetricFamily>& families) {
   size_t queued = stats.injection_queue_depth;
-  MetricFamily per_worker = Family(
+  MetricFamily per_worker = NewFamily(
       "corosched_worker_queue_depth",
       "Tasks queued on one worker's local run queue.", MetricType::Gauge);
   for (size_t i = 0; i < stats.worker_queue_depths.size(); ++i) {
     queued += stats.worker_queue_depths[i];
-    ClientMetric& metric = per_worker.metric.emplace_back();
-    metric.label.push_back({"worker", std::to_string(i)});
-    metric.gauge.value = double(stats.worker_queue_depths[i]);
+    AddSample(per_worker, double(stats.worker_queue_depths[i]),
+              {{"worker", std::to_string(i)}});
   }
-  families.push_back(Gauge(
+  families.push_back(GaugeFamily(
       "corosched_run_queue_depth",
       "Tasks queued to run: the injection queue plus every worker's queue.",
       double(queued)));
   families.push_back(std::move(per_worker));
-  families.push_back(Gauge("corosched_injection_queue_depth",
-                           "Tasks on the shared injection queue.",
-                           double(stats.injection_queue_depth)));
-  families.push_back(Gauge("corosched_admission_capacity",
-                           "The admission bound: live tasks at most.",
-                           double(stats.max_tasks)));
-  families.push_back(Gauge("corosched_admission_in_use",
-                           "Live tasks: admitted and not yet finished.",
-                           double(stats.live_tasks)));
-  families.push_back(Counter("corosched_polls_total",
-                             "Task polls run by the workers.",
-                             double(stats.polls)));
-  families.push_back(Counter("corosched_steals_total",
-                             "Tasks a worker stole from another's queue.",
-                             double(stats.steals)));
-  families.push_back(Counter("corosched_worker_parks_total",
-                             "Times a worker found no work and slept.",
-                             double(stats.parks)));
+  families.push_back(GaugeFamily("corosched_injection_queue_depth",
+                                 "Tasks on the shared injection queue.",
+                                 double(stats.injection_queue_depth)));
+  families.push_back(GaugeFamily("corosched_admission_capacity",
+                                 "The admission bound: live tasks at most.",
+                                 double(stats.max_tasks)));
+  families.push_back(GaugeFamily("corosched_admission_in_use",
+                                 "Live tasks: admitted and not yet finished.",
+                                 double(stats.live_tasks)));
+  families.push_back(CounterFamily("corosched_polls_total",
+                                   "Task polls run by the workers.",
+                                   double(stats.polls)));
+  families.push_back(CounterFamily("corosched_steals_total",
+                                   "Tasks a worker stole from another's queue.",
+                                   double(stats.steals)));
+  families.push_back(CounterFamily("corosched_worker_parks_total",
+                                   "Times a worker found no work and slept.",
+                                   double(stats.parks)));
 }
 
 }  // namespace
@@ -106,16 +75,16 @@ void ExecutorMetrics::OnPollSampled(int worker, absl::Duration schedule_delay,
 
 std::vector<MetricFamily> ExecutorMetrics::Collect() const {
   std::vector<MetricFamily> families;
-  families.push_back(Histogram(
+  families.push_back(HistogramFamily(
       "corosched_schedule_delay_seconds",
       absl::StrCat("Time from a task's wake (or spawn) to the start of its "
                    "poll; one wake in ",
                    ExecutorObserver::kSampleEvery, " per thread is sampled."),
-      schedule_delay_));
-  families.push_back(Histogram("corosched_poll_duration_seconds",
-                               "How long one poll of a task ran; sampled "
-                               "with the schedule delay.",
-                               poll_duration_));
+      schedule_delay_.Snapshot()));
+  families.push_back(HistogramFamily("corosched_poll_duration_seconds",
+                                     "How long one poll of a task ran; "
+                                     "sampled with the schedule delay.",
+                                     poll_duration_.Snapshot()));
   absl::MutexLock lock(&mu_);
   if (stats_source_) AppendStats(stats_source_(), families);
   return families;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/metrics/sharded_counter.h"
+
 namespace corosched {
 
 ShardedHistogram::ShardedHistogram(int shards)
@@ -14,6 +16,20 @@ size_t ShardedHistogram::BucketIndex(int64_t value_ns) {
                                               kLatencyBucketBoundsNs.end(),
                                               value_ns) -
                              kLatencyBucketBoundsNs.begin());
+}
+
+void ShardedHistogram::RecordFromAnyThread(int64_t value_ns) {
+  const ThreadShard shard = ThisThreadShard();
+  if (shard.exclusive && num_shards_ == kShardsWithOverflow) {
+    Record(shard.index, value_ns);  // the thread's own shard: one writer
+    return;
+  }
+  Shard& s = shards_[static_cast<size_t>(shard.index % num_shards_)];
+  const int64_t clamped = value_ns < 0 ? 0 : value_ns;
+  // Relaxed, as in Bump: each counter is read on its own (see Invariants);
+  // the read-modify-write keeps threads that share a shard exact.
+  s.buckets[BucketIndex(clamped)].fetch_add(1, std::memory_order_relaxed);
+  s.sum_ns.fetch_add(static_cast<uint64_t>(clamped), std::memory_order_relaxed);
 }
 
 prometheus::ClientMetric::Histogram ShardedHistogram::Snapshot() const {

@@ -20,11 +20,19 @@ namespace corosched {
 //   delays.Record(worker, absl::ToInt64Nanoseconds(delay));  // on `worker`
 //   prometheus::ClientMetric::Histogram h = delays.Snapshot();  // any thread
 //
+// When the writers are not a fixed set of threads (gRPC's, the executor's
+// and the timer's at once), construct it with kShardsWithOverflow shards
+// and use RecordFromAnyThread: each thread records into the shard it owns
+// (ThisThreadShard) with the same plain stores, and threads beyond
+// kThreadShards share the overflow shard with atomic adds.
+//
 // Buckets are kLatencyBucketBoundsNs plus +Inf; values are nanoseconds, the
 // snapshot is in seconds.
 //
-// Thread-safety: Record(shard, ...) from at most one thread per shard at a
-// time (REQUIRES); Snapshot from any thread, concurrently with Record.
+// Thread-safety: a histogram is written in one of two ways, never both:
+// Record(shard, ...) from at most one thread per shard at a time
+// (REQUIRES), or RecordFromAnyThread from any thread. Snapshot from any
+// thread, concurrently with either.
 //
 // Invariants:
 //   - every shard counter only grows, so each snapshot bucket is at least
@@ -48,6 +56,11 @@ class ShardedHistogram {
     Bump(s.buckets[BucketIndex(clamped)], 1);
     Bump(s.sum_ns, static_cast<uint64_t>(clamped));
   }
+
+  // From any thread. REQUIRES: nothing calls Record on this histogram.
+  // With fewer than kShardsWithOverflow shards every record is an atomic
+  // add (still exact).
+  void RecordFromAnyThread(int64_t value_ns);
 
   // Cumulative buckets (upper bounds in seconds, last +Inf), count and sum.
   prometheus::ClientMetric::Histogram Snapshot() const;

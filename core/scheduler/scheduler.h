@@ -38,6 +38,9 @@ struct ExecutorStats {
   uint64_t polls = 0;
   uint64_t steals = 0;
   uint64_t parks = 0;
+  // Timers that fired and woke their task (TimerDriver::NumFired), for the
+  // daemon's wakes-by-source metric.
+  uint64_t timer_wakes = 0;
 };
 
 namespace internal {

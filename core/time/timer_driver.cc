@@ -54,6 +54,11 @@ size_t TimerDriver::NumPending() const {
   return heap_.size();
 }
 
+uint64_t TimerDriver::NumFired() const {
+  absl::MutexLock lock(&mu_);
+  return fired_;
+}
+
 void TimerDriver::OnClockAdvanced() { FireExpired(); }
 
 void TimerDriver::FireExpired() {
@@ -67,6 +72,7 @@ void TimerDriver::FireExpired() {
       entry->fired = true;
       due.push_back(std::move(entry->waker));
     }
+    fired_ += due.size();
   }
   // Woken outside the lock: a wake may schedule a task, which takes other
   // locks, and the woken task may poll its Sleep at once.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +42,9 @@ class TimerDriver final : public ClockListener {
 
   // Number of queued timers, for metrics and tests.
   size_t NumPending() const;
+  // Timers that fired (woke their task) since the driver started; a timer
+  // found due when its task polled it does not count: nothing woke the task.
+  uint64_t NumFired() const;
 
   void OnClockAdvanced() override;
 
@@ -53,6 +58,7 @@ class TimerDriver final : public ClockListener {
   absl::CondVar cv_;
   internal::TimerHeap heap_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t fired_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

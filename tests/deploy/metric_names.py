@@ -2,7 +2,7 @@
 """Reports metric names (and label names and values) that the alert rules or the Grafana
 dashboard use but no /metrics exposition provides.
 
-    metric_names.py --exposition executor.prom --exposition server.prom \
+    metric_names.py --exposition daemon.prom \
         --uses deploy/prometheus/alerts.yml --uses deploy/grafana/dashboards/corosched.json
 
 A name counts as used when it appears as `corosched_...` in a rules file, or in a

@@ -100,6 +100,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Launch(
   }
   args.insert(args.end(), {options.listen, "--ready-file", dir + "/ready",
                            "--data-dir", dir + "/data"});
+  args.push_back("--metrics-listen=" + options.metrics_listen);
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env = Environment(options.env);
   std::vector<char*> argv = Pointers(args);
@@ -146,8 +147,15 @@ absl::Status ServerProcess::WaitUntilReady(absl::Duration timeout) {
   while (true) {
     std::ifstream ready(ReadyFile());
     std::string line;
+    // Written whole, then renamed into place: every line is there at once.
     if (ready && std::getline(ready, line) && !line.empty()) {
       address_ = std::string(absl::StripAsciiWhitespace(line));
+      while (std::getline(ready, line)) {
+        absl::string_view rest = absl::StripAsciiWhitespace(line);
+        if (absl::ConsumePrefix(&rest, "metrics=")) {
+          metrics_address_ = std::string(rest);
+        }
+      }
       return absl::OkStatus();
     }
     if (Reap(/*block=*/false)) {

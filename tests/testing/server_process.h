@@ -10,12 +10,13 @@
 //   EXPECT_EQ(*code, 0) << (*server)->Stderr();
 //
 // The daemon always gets `--listen <listen> --ready-file <file> --data-dir
-// <dir>` (listen defaults to 127.0.0.1:0, a free loopback port; the data
-// directory is a fresh one, removed with the ServerProcess) followed by
-// `args`, where a later flag wins, and
-// writes its stderr to a file Stderr() reads. The address it reports in the
-// ready file is address(). Every wait is bounded; nothing sleeps for longer
-// than a polling interval.
+// <dir> --metrics-listen=<metrics_listen>` (listen and metrics_listen
+// default to 127.0.0.1:0, a free loopback port, so tests never clash on the
+// defaults; the data directory is a fresh one, removed with the
+// ServerProcess) followed by `args`, where a later flag wins, and writes its
+// stderr to a file Stderr() reads. The addresses it reports in the ready
+// file are address() and metrics_address(). Every wait is bounded; nothing
+// sleeps for longer than a polling interval.
 //
 // A daemon still running when the ServerProcess is destroyed is killed
 // (SIGKILL), and it is also killed if the thread that started it exits
@@ -46,6 +47,8 @@ struct ServerProcessOptions {
   std::vector<std::pair<std::string, std::string>> env;
   // --listen; a fixed port only to test a clash with another daemon.
   std::string listen = "127.0.0.1:0";
+  // --metrics-listen; empty turns metrics off.
+  std::string metrics_listen = "127.0.0.1:0";
   // Runs the daemon under this command (such as {"strace", "-f", ...});
   // pid() is then the wrapper's, which must pass signals on and exit with
   // the daemon's code.
@@ -75,6 +78,9 @@ class ServerProcess {
 
   // The bound address (host:port), once ready.
   const std::string& address() const { return address_; }
+  // The bound /metrics address (host:port) once ready; empty when metrics
+  // are off.
+  const std::string& metrics_address() const { return metrics_address_; }
   pid_t pid() const { return pid_; }
   // An insecure channel to address().
   std::shared_ptr<grpc::Channel> NewChannel() const;
@@ -104,6 +110,7 @@ class ServerProcess {
   pid_t pid_;
   std::optional<int> exit_code_;
   std::string address_;
+  std::string metrics_address_;
 };
 
 }  // namespace corosched::testing

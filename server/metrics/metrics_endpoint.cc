@@ -1,0 +1,125 @@
+#include "server/metrics/metrics_endpoint.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <exception>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace corosched::server {
+namespace {
+
+// "[::1]:9464" -> "::1", "9464".
+std::pair<std::string, std::string> SplitHostPort(absl::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == absl::string_view::npos) return {std::string(listen), ""};
+  absl::string_view host = listen.substr(0, colon);
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return {std::string(host), std::string(listen.substr(colon + 1))};
+}
+
+// Why `listen` cannot be bound, found by binding it ourselves (the HTTP
+// server only says that it failed).
+std::string BindFailure(const std::string& listen) {
+  const auto [host, port] = SplitHostPort(listen);
+  addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int error = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+      error != 0) {
+    return absl::StrCat("cannot resolve \"", host, "\": ", gai_strerror(error));
+  }
+  std::string reason = "the HTTP server could not start on it";
+  const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    const int one = 1;  // as the HTTP server binds
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      reason = errno == EADDRINUSE
+                   ? "the address is already in use (is another "
+                     "corosched-server or exporter running there?)"
+                   : std::error_code(errno, std::generic_category()).message();
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return reason;
+}
+
+// Opens and closes a TCP connection to `address` (host:port; a wildcard
+// host means this machine), without waiting for it to be accepted.
+void Knock(const std::string& address) {
+  auto [host, port] = SplitHostPort(address);
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  addrinfo hints = {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return;
+  const int fd =
+      socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd >= 0) {
+    connect(fd, found->ai_addr, found->ai_addrlen);  // in progress is enough
+    close(fd);
+  }
+  freeaddrinfo(found);
+}
+
+}  // namespace
+
+MetricsEndpoint::~MetricsEndpoint() {
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    exposer_.reset();
+    stopped.store(true, std::memory_order_release);
+  });
+  while (!stopped.load(std::memory_order_acquire)) {
+    Knock(address_);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  stopper.join();
+}
+
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
+    const std::string& listen,
+    const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables) {
+  std::unique_ptr<prometheus::Exposer> exposer;
+  // prometheus-cpp throws when its HTTP server cannot bind; our code throws
+  // nothing, so this is the one place that catches.
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(listen, /*threads=*/2);
+  } catch (const std::exception&) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve metrics on ", listen,
+        " (--metrics-listen): ", BindFailure(listen),
+        "; choose another address with --metrics-listen HOST:PORT, or turn "
+        "metrics off with --metrics-listen="));
+  }
+  for (const auto& collectable : collectables) {
+    exposer->RegisterCollectable(collectable);
+  }
+  const std::vector<int> ports = exposer->GetListeningPorts();
+  std::string address = listen;
+  if (!ports.empty()) {
+    address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", ports[0]);
+  }
+  return std::unique_ptr<MetricsEndpoint>(
+      new MetricsEndpoint(std::move(exposer), std::move(address)));
+}
+
+}  // namespace corosched::server

@@ -1,0 +1,110 @@
+#include "tests/testing/http_get.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace corosched::testing {
+namespace {
+
+// Closes a file descriptor when it goes out of scope.
+class Socket {
+ public:
+  Socket() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {}
+  ~Socket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string ErrnoText() {
+  return std::error_code(errno, std::generic_category()).message();
+}
+
+absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  sockaddr_in parsed = {};
+  parsed.sin_family = AF_INET;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
+      port <= 0 || port > 65535 ||
+      inet_pton(AF_INET, address.substr(0, colon).c_str(), &parsed.sin_addr) !=
+          1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a numeric IPv4 host:port: ", address));
+  }
+  parsed.sin_port = htons(static_cast<uint16_t>(port));
+  return parsed;
+}
+
+// "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" -> status and body.
+absl::StatusOr<HttpResponse> ParseResponse(const std::string& raw) {
+  HttpResponse response;
+  const size_t space = raw.find(' ');
+  const size_t end = raw.find("\r\n\r\n");
+  if (space == std::string::npos || end == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(raw).substr(space + 1, 3),
+                        &response.status)) {
+    return absl::DataLossError(
+        absl::StrCat("not an HTTP response: ", raw.substr(0, 200)));
+  }
+  response.body = raw.substr(end + 4);
+  return response;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResponse> HttpGet(const std::string& address,
+                                     const std::string& path,
+                                     absl::Duration timeout) {
+  absl::StatusOr<sockaddr_in> target = ParseAddress(address);
+  if (!target.ok()) return target.status();
+  Socket socket;
+  if (connect(socket.fd(), reinterpret_cast<const sockaddr*>(&*target),
+              sizeof(*target)) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("connect to ", address, ": ", ErrnoText()));
+  }
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", address, "\r\n\r\n");
+  if (send(socket.fd(), request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    return absl::UnavailableError(absl::StrCat("send: ", ErrnoText()));
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string raw;
+  char buffer[8192];
+  for (;;) {  // HTTP/1.0: the server closes the connection after the body
+    pollfd readable = {socket.fd(), POLLIN, 0};
+    const int left_ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (left_ms <= 0 || poll(&readable, 1, left_ms) <= 0) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "GET http://", address, path, ": no complete answer within ",
+          absl::FormatDuration(timeout)));
+    }
+    const ssize_t n = read(socket.fd(), buffer, sizeof(buffer));
+    if (n < 0)
+      return absl::UnavailableError(absl::StrCat("read: ", ErrnoText()));
+    if (n == 0) break;
+    raw.append(buffer, static_cast<size_t>(n));
+  }
+  return ParseResponse(raw);
+}
+
+}  // namespace corosched::testing
