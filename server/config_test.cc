@@ -56,12 +56,12 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
 }
 
 TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
-  auto parsed = Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks",
-                       "10", "--max-message-bytes=4096", "--data-dir", "/tmp/x",
-                       "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
-                       "--retain-finished=5", "--log-level", "debug",
-                       "--durability=none", "--retention", "36h",
-                       "--metrics-listen", "[::1]:0"});
+  auto parsed =
+      Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks", "10",
+             "--max-message-bytes=4096", "--data-dir", "/tmp/x",
+             "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
+             "--retain-finished=5", "--log-level", "debug", "--durability=none",
+             "--retention", "36h", "--metrics-listen", "[::1]:0"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");

@@ -64,17 +64,17 @@ int Populate(const std::string& dir, int tasks) {
     v1::TaskEvent first;
     first.mutable_transition()->set_state(snapshot.state());
     first.mutable_transition()->set_status(snapshot.status());
-    (*store)->CreateTaskAsync(
-        std::move(record), {std::move(first)},
-        [&](absl::StatusOr<CreateTaskResult> created) {
-          absl::MutexLock lock(&mu);
-          --in_flight;
-          if (!created.ok()) ++failed;
-        });
+    (*store)->CreateTaskAsync(std::move(record), {std::move(first)},
+                              [&](absl::StatusOr<CreateTaskResult> created) {
+                                absl::MutexLock lock(&mu);
+                                --in_flight;
+                                if (!created.ok()) ++failed;
+                              });
   }
   {
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &in_flight));
   }
   store->reset();
   std::printf("{\"tasks\":%d,\"failed\":%d,\"seconds\":%.1f}\n", tasks, failed,
