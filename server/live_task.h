@@ -66,7 +66,7 @@ class LiveTask {
   PollGate Enter(const Waker& polled_by) ABSL_LOCKS_EXCLUDED(mu) {
     absl::MutexLock lock(&mu);
     if (!waker.WillWake(polled_by)) waker = polled_by;
-    if (cancel_reason.has_value()) return PollGate::kCancel;
+    if (cancel != nullptr) return PollGate::kCancel;
     return open ? PollGate::kRun : PollGate::kWait;
   }
 
@@ -90,9 +90,12 @@ class LiveTask {
     {
       absl::MutexLock lock(&mu);
       if (ended) return false;
-      if (!cancel_reason.has_value()) cancel_reason = std::move(reason);
+      if (cancel == nullptr) {
+        cancel = std::make_unique<CancelRequest>();
+        cancel->reason = std::move(reason);
+      }
       if (discard) discarded = true;
-      if (done) cancel_waiters.push_back(std::move(done));
+      if (done) cancel->waiters.push_back(std::move(done));
       to_wake = waker;
     }
     std::move(to_wake).Wake();
@@ -111,8 +114,15 @@ class LiveTask {
   bool discarded ABSL_GUARDED_BY(mu) = false;
   bool ended ABSL_GUARDED_BY(mu) = false;
   Waker waker ABSL_GUARDED_BY(mu);
-  std::optional<std::string> cancel_reason ABSL_GUARDED_BY(mu);
-  std::vector<CancelCallback> cancel_waiters ABSL_GUARDED_BY(mu);
+  // Set once a cancel is requested (rare: kept behind a pointer, as is
+  // wakes_in_flight, so that the million tasks a daemon may hold waiting
+  // carry 8 bytes for it rather than 64).
+  struct CancelRequest {
+    std::string reason;
+    // Answered once the end is recorded.
+    std::vector<CancelCallback> waiters;
+  };
+  std::unique_ptr<CancelRequest> cancel ABSL_GUARDED_BY(mu);
 
   // Serializes "take a snapshot, write it to the store" between polls and
   // wakes, so an older snapshot never overwrites a newer one. Taken before
@@ -128,8 +138,9 @@ class LiveTask {
   // Taken after record_mu (the store's `done` may run inside record_mu,
   // synchronously, with an in-memory store).
   absl::Mutex wakes_mu ABSL_ACQUIRED_AFTER(record_mu);
-  absl::flat_hash_map<std::string, std::vector<WakeCallback>> wakes_in_flight
-      ABSL_GUARDED_BY(wakes_mu);
+  // Null until the task's first wake with a request id.
+  std::unique_ptr<absl::flat_hash_map<std::string, std::vector<WakeCallback>>>
+      wakes_in_flight ABSL_GUARDED_BY(wakes_mu);
 
   // Output events of the poll in progress.
   std::vector<v1::TaskEvent> poll_output;

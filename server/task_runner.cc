@@ -99,7 +99,8 @@ class TrackedFuture {
   using Output = machine::TaskEnd;
 
   TrackedFuture(TaskRunner* runner, std::shared_ptr<LiveTask> live,
-                machine::MachineFuture inner, std::optional<Sleep> start_delay)
+                machine::MachineFuture inner,
+                std::unique_ptr<Sleep> start_delay)
       : runner_(runner),
         live_(std::move(live)),
         inner_(std::move(inner)),
@@ -123,7 +124,7 @@ class TrackedFuture {
       case PollGate::kRun:
         break;
     }
-    if (start_delay_.has_value()) {
+    if (start_delay_ != nullptr) {
       if (start_delay_->Poll(cx).IsPending()) {
         return corosched::Poll<machine::TaskEnd>::Pending();
       }
@@ -150,7 +151,9 @@ class TrackedFuture {
   TaskRunner* runner_;
   std::shared_ptr<LiveTask> live_;  // null once the end is recorded
   std::optional<machine::MachineFuture> inner_;
-  std::optional<Sleep> start_delay_;
+  // Behind a pointer: only delayed starts have one, and every task's future
+  // would otherwise carry its space.
+  std::unique_ptr<Sleep> start_delay_;
 };
 
 void TaskRunner::Start(TaskRecord record,
@@ -179,7 +182,7 @@ void TaskRunner::Start(TaskRecord record,
   bool entered;
   {
     absl::MutexLock lock(&mu_);
-    entered = live_.try_emplace(record.id, live).second;
+    entered = live_.try_emplace(live->id, live).second;
   }
   if (!entered) {  // the same id is being submitted, or runs, right now
     Discard(*live);
@@ -216,7 +219,9 @@ absl::Status TaskRunner::Resume(
   if (!spawned.ok()) return spawned;
   {
     absl::MutexLock lock(&mu_);
-    live_.insert_or_assign(record.id, live);
+    // Erased first: an entry keeps its key, a view into its own LiveTask.
+    live_.erase(live->id);
+    live_.try_emplace(live->id, live);
   }
   {
     absl::MutexLock lock(&live->record_mu);
@@ -238,8 +243,10 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
         output_to->poll_output.push_back(OutputEvent(sequence, text));
       },
       metrics_);
-  std::optional<Sleep> delay;
-  if (start_at.has_value()) delay.emplace(executor_.SleepUntil(*start_at));
+  std::unique_ptr<Sleep> delay;
+  if (start_at.has_value()) {
+    delay = std::make_unique<Sleep>(executor_.SleepUntil(*start_at));
+  }
   auto handle = executor_.Spawn(
       TrackedFuture(this, live, live->task->MakeFuture(), std::move(delay)));
   if (handle.ok()) {
@@ -322,10 +329,12 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
   if (!request_id.empty()) {
     {
       absl::MutexLock lock(&live->wakes_mu);
-      auto in_flight = live->wakes_in_flight.find(request_id);
-      if (in_flight != live->wakes_in_flight.end()) {
-        in_flight->second.push_back(std::move(done));
-        return;
+      if (live->wakes_in_flight != nullptr) {
+        auto in_flight = live->wakes_in_flight->find(request_id);
+        if (in_flight != live->wakes_in_flight->end()) {
+          in_flight->second.push_back(std::move(done));
+          return;
+        }
       }
     }
     auto first = store_.FindWake(id, request_id);
@@ -359,7 +368,11 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
                   receipt->sequence};
   if (!request_id.empty()) {
     absl::MutexLock lock(&live->wakes_mu);
-    live->wakes_in_flight.try_emplace(request_id);
+    if (live->wakes_in_flight == nullptr) {
+      live->wakes_in_flight = std::make_unique<
+          absl::flat_hash_map<std::string, std::vector<WakeCallback>>>();
+    }
+    live->wakes_in_flight->try_emplace(request_id);
   }
   // Queued under record_mu, so the store receives this wake's snapshot in
   // the same order as the snapshots the task's polls record.
@@ -370,10 +383,10 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
                            if (!request_id.empty()) {
                              absl::MutexLock lock(&live->wakes_mu);
                              auto in_flight =
-                                 live->wakes_in_flight.find(request_id);
-                             if (in_flight != live->wakes_in_flight.end()) {
+                                 live->wakes_in_flight->find(request_id);
+                             if (in_flight != live->wakes_in_flight->end()) {
                                repeats = std::move(in_flight->second);
-                               live->wakes_in_flight.erase(in_flight);
+                               live->wakes_in_flight->erase(in_flight);
                              }
                            }
                            // Not acknowledged unless stored. The machine has
@@ -441,7 +454,7 @@ void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
       live->ended = true;
       return;
     }
-    reason = live->cancel_reason.value_or("cancelled");
+    reason = live->cancel != nullptr ? live->cancel->reason : "cancelled";
   }
   if (metrics_ != nullptr) {
     metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
@@ -455,12 +468,13 @@ void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
   {
     absl::MutexLock lock(&live->mu);
     if (!live->created || live->discarded || live->ended) return;
-    if (!live->cancel_reason.has_value()) {
+    if (live->cancel == nullptr) {
       // At shutdown the task stays as last recorded (see the class
       // comment); any other drop is a cancel.
       leave_unfinished = shutting_down_.load();
       if (!leave_unfinished) {
-        live->cancel_reason = "the executor dropped the task";
+        live->cancel = std::make_unique<LiveTask::CancelRequest>();
+        live->cancel->reason = "the executor dropped the task";
       }
     }
   }
@@ -476,7 +490,7 @@ void TaskRunner::Forget(LiveTask& live) {
   {
     absl::MutexLock lock(&live.mu);
     live.ended = true;
-    waiters.swap(live.cancel_waiters);
+    if (live.cancel != nullptr) waiters.swap(live.cancel->waiters);
   }
   {
     absl::MutexLock lock(&mu_);

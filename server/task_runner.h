@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/executor.h"
@@ -155,7 +156,9 @@ class TaskRunner {
   std::atomic<bool> shutting_down_{false};
 
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<LiveTask>> live_
+  // Keyed by a view of the LiveTask's own id (the entry holds the task, so
+  // the view lives as long as the entry): one copy of each id, not two.
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<LiveTask>> live_
       ABSL_GUARDED_BY(mu_);
   bool stop_waiting_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -1,10 +1,12 @@
 // populate_store: fills a data directory with N unfinished tasks, as a
 // daemon would have left them, for the recovery benchmark: each runs the
-// `await-go` definition (awaits signal `go`, no timeout) and is recorded as
-// just submitted (READY in its first state), so the daemon that recovers
-// them runs each to its await.
+// `await-go` definition (awaits signal `go`, no timeout) and is recorded
+// the way the daemon records it, created READY and then, after its first
+// poll, AWAITING in WAIT: a task waiting for a signal. (--ready records
+// only the creation, as if the daemon died before the first poll, so the
+// recovering daemon runs every task to its await and records that too.)
 //
-//   populate_store --data-dir DIR --tasks N
+//   populate_store --data-dir DIR --tasks N [--ready]
 // Writes through SqliteStore (group commit), prints {"tasks":..,"seconds":..}.
 
 #include <cstdio>
@@ -32,7 +34,7 @@ v1::TaskDefinition AwaitGo() {
   return definition;
 }
 
-int Populate(const std::string& dir, int tasks) {
+int Populate(const std::string& dir, int tasks, bool ready) {
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open({.data_dir = dir, .quick_check = false});
   if (!store.ok()) {
@@ -42,8 +44,10 @@ int Populate(const std::string& dir, int tasks) {
   }
   auto program = machine::Program::Compile(AwaitGo());
   if (!program.ok()) return 1;
-  const v1::TaskSnapshot snapshot =
-      machine::Machine::Start(*program).Snapshot();
+  machine::Machine machine = machine::Machine::Start(*program);
+  const v1::TaskSnapshot snapshot = machine.Snapshot();
+  (void)machine.Poll(absl::Now());
+  const v1::TaskSnapshot awaiting = machine.Snapshot();
   const absl::Time begin = absl::Now();
   absl::Mutex mu;
   int in_flight = 0;
@@ -64,12 +68,25 @@ int Populate(const std::string& dir, int tasks) {
     v1::TaskEvent first;
     first.mutable_transition()->set_state(snapshot.state());
     first.mutable_transition()->set_status(snapshot.status());
+    const std::string id = record.id;
     (*store)->CreateTaskAsync(std::move(record), {std::move(first)},
                               [&](absl::StatusOr<CreateTaskResult> created) {
                                 absl::MutexLock lock(&mu);
-                                --in_flight;
                                 if (!created.ok()) ++failed;
+                                if (ready) --in_flight;  // else on progress
                               });
+    if (ready) continue;
+    TaskProgress progress;
+    progress.snapshot = awaiting;
+    v1::TaskEvent& moved = progress.events.emplace_back();
+    moved.mutable_transition()->set_state(awaiting.state());
+    moved.mutable_transition()->set_status(awaiting.status());
+    (*store)->RecordProgressAsync(id, std::move(progress),
+                                  [&](absl::StatusOr<uint64_t> written) {
+                                    absl::MutexLock lock(&mu);
+                                    if (!written.ok()) ++failed;
+                                    --in_flight;
+                                  });
   }
   {
     absl::MutexLock lock(&mu);
@@ -88,13 +105,17 @@ int Populate(const std::string& dir, int tasks) {
 int main(int argc, char** argv) {
   std::string dir;
   int tasks = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool ready = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--ready") == 0) ready = true;
+    if (i + 1 >= argc) continue;
     if (std::strcmp(argv[i], "--data-dir") == 0) dir = argv[i + 1];
     if (std::strcmp(argv[i], "--tasks") == 0) tasks = std::atoi(argv[i + 1]);
   }
   if (dir.empty() || tasks <= 0) {
-    std::fprintf(stderr, "usage: populate_store --data-dir DIR --tasks N\n");
+    std::fprintf(stderr,
+                 "usage: populate_store --data-dir DIR --tasks N [--ready]\n");
     return 2;
   }
-  return corosched::server::Populate(dir, tasks);
+  return corosched::server::Populate(dir, tasks, ready);
 }

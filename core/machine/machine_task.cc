@@ -49,8 +49,8 @@ MachineTask::MachineTask(ConstructionToken, Machine machine,
                                      observer_(observer) {
   signal_sequence_ = machine.signal_sequence();
   Publish(machine, Waker());
-  unstarted_.emplace(std::move(machine));
-  on_output_ = std::move(on_output);
+  unstarted_ = std::make_unique<Unstarted>(
+      Unstarted{std::move(machine), std::move(on_output)});
 }
 
 // No lock: the last reference is going away, so no other thread can see the
@@ -63,7 +63,9 @@ MachineTask::~MachineTask() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 
 MachineFuture MachineTask::MakeFuture() {
   absl::MutexLock lock(&mu_);
-  return MachineFuture(shared_from_this(), std::move(on_output_));
+  OutputCallback on_output;
+  if (unstarted_ != nullptr) on_output = std::move(unstarted_->on_output);
+  return MachineFuture(shared_from_this(), std::move(on_output));
 }
 
 void MachineTask::Publish(const Machine& machine, const Waker& waker) {
@@ -89,7 +91,7 @@ void MachineTask::ReportHeldSignals() {
 }
 
 const Machine* MachineTask::IdleMachine() const {
-  if (unstarted_.has_value()) return &*unstarted_;
+  if (unstarted_ != nullptr) return &unstarted_->machine;
   if (ended_ != nullptr) return ended_.get();
   return waiting_;
 }
@@ -213,7 +215,7 @@ void MachineFuture::Start() {
   std::vector<SnapshotCallback> requests;
   {
     absl::MutexLock lock(&task_->mu_);
-    machine_.emplace(*std::move(task_->unstarted_));
+    machine_.emplace(std::move(task_->unstarted_->machine));
     task_->unstarted_.reset();
     // No weak references exist, so holders can only get fewer from now on.
     observed_ = task_.use_count() > 1;
@@ -281,7 +283,7 @@ TaskEnd MachineFuture::Retire(bool cancel) {
   {
     absl::MutexLock lock(&task_->mu_);
     if (!machine_.has_value()) {  // dropped before its first poll
-      machine_.emplace(*std::move(task_->unstarted_));
+      machine_.emplace(std::move(task_->unstarted_->machine));
       task_->unstarted_.reset();
     }
     task_->waiting_ = nullptr;  // outside readers are done with it
