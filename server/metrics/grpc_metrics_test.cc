@@ -83,9 +83,9 @@ class GrpcMetricsTest : public ::testing::Test {
   }
 
   uint64_t Calls(const std::string& method, const std::string& code) {
-    const prometheus::ClientMetric* series =
-        FindSeries(FindFamily(metrics_->Collect(), kFamily),
-                   {{"method", method}, {"code", code}});
+    const std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+    const prometheus::ClientMetric* series = FindSeries(
+        FindFamily(families, kFamily), {{"method", method}, {"code", code}});
     return series == nullptr ? 0 : series->histogram.sample_count;
   }
 
@@ -120,8 +120,8 @@ TEST_F(GrpcMetricsTest, CountsEachCallByMethodAndCode) {
   EXPECT_EQ(Calls("WakeTask", "OK"), 0u);
 
   // Only series that saw a call are exported.
-  const prometheus::MetricFamily* family =
-      FindFamily(metrics_->Collect(), kFamily);
+  const std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+  const prometheus::MetricFamily* family = FindFamily(families, kFamily);
   ASSERT_NE(family, nullptr);
   EXPECT_EQ(family->metric.size(), 3u);
   const auto& histogram =
@@ -154,7 +154,8 @@ TEST(GrpcMetricsRecordTest, KnowsEverySchedulerMethod) {
         metrics.MethodIndex(std::string("/corosched.v1.Scheduler/") + method);
     EXPECT_NE(index, unknown) << method;
     metrics.Record(index, grpc::StatusCode::OK, absl::Microseconds(5));
-    EXPECT_NE(FindSeries(FindFamily(metrics.Collect(), kFamily),
+    const std::vector<prometheus::MetricFamily> families = metrics.Collect();
+    EXPECT_NE(FindSeries(FindFamily(families, kFamily),
                          {{"method", method}, {"code", "OK"}}),
               nullptr)
         << method;

@@ -74,7 +74,8 @@ void Knock(const std::string& address) {
   const int fd =
       socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd >= 0) {
-    connect(fd, found->ai_addr, found->ai_addrlen);  // in progress is enough
+    // EINPROGRESS is enough: the handshake wakes the listener.
+    (void)connect(fd, found->ai_addr, found->ai_addrlen);
     close(fd);
   }
   freeaddrinfo(found);

@@ -165,7 +165,8 @@ TEST(ServerMetricsTest, TasksByStateComeFromTheStoreAtScrapeTime) {
       2);
   // A store that fails leaves the family out rather than reporting zeros.
   store_status = absl::UnavailableError("disk gone");
-  EXPECT_EQ(FindFamily(metrics.Collect(), "corosched_tasks"), nullptr);
+  families = metrics.Collect();
+  EXPECT_EQ(FindFamily(families, "corosched_tasks"), nullptr);
 }
 
 TEST(ServerMetricsTest, ExpositionFollowsPrometheusNaming) {

@@ -23,6 +23,11 @@ inline const prometheus::MetricFamily* FindFamily(
   return nullptr;
 }
 
+// Not on a temporary: the pointer would dangle once the statement ends.
+const prometheus::MetricFamily* FindFamily(
+    std::vector<prometheus::MetricFamily>&& families,
+    absl::string_view name) = delete;
+
 // The series of `family` with exactly `labels`, or null.
 inline const prometheus::ClientMetric* FindSeries(
     const prometheus::MetricFamily* family, const Labels& labels) {
