@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/store/sqlite_queries.h"
 #include "server/store/sqlite_schema.h"
@@ -119,6 +120,7 @@ void SqliteStore::PutDefinitionAsync(v1::TaskDefinition definition,
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
+  EndCoalescing(record.id);
   Submit<CreateTaskResult>(
       [record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
@@ -130,6 +132,7 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
 void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
                                   WakeRecord wake, v1::TaskSnapshot snapshot,
                                   absl::AnyInvocable<void(absl::Status)> done) {
+  EndCoalescing(id);
   Submit<bool>(
       [id = std::move(id), request_id = std::move(request_id), wake,
        snapshot =
@@ -144,14 +147,77 @@ void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
       /*durable=*/true);
 }
 
+struct SqliteStore::QueuedProgress {
+  absl::Mutex mu;
+  // The writer has taken `progress` (or the write failed): nothing joins.
+  bool taken ABSL_GUARDED_BY(mu) = false;
+  TaskProgress progress ABSL_GUARDED_BY(mu);
+  std::vector<Done<uint64_t>> dones ABSL_GUARDED_BY(mu);
+};
+
+void SqliteStore::EndCoalescing(absl::string_view id) {
+  absl::MutexLock lock(&coalesce_mu_);
+  queued_progress_.erase(id);
+}
+
 void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
                                       Done<uint64_t> done) {
+  std::shared_ptr<QueuedProgress> queued;
+  {
+    absl::MutexLock lock(&coalesce_mu_);
+    auto it = queued_progress_.find(id);
+    if (it != queued_progress_.end()) {
+      QueuedProgress& joined = *it->second;
+      absl::MutexLock join(&joined.mu);
+      if (!joined.taken) {
+        TaskProgress& into = joined.progress;
+        into.snapshot = std::move(progress.snapshot);
+        for (v1::TaskEvent& event : progress.events) {
+          into.events.push_back(std::move(event));
+        }
+        if (progress.finished_at.has_value()) {
+          into.finished_at = progress.finished_at;
+        }
+        if (done) joined.dones.push_back(std::move(done));
+        return;
+      }
+    }
+    queued = std::make_shared<QueuedProgress>();
+    {
+      absl::MutexLock fill(&queued->mu);
+      queued->progress = std::move(progress);
+      if (done) queued->dones.push_back(std::move(done));
+    }
+    queued_progress_.insert_or_assign(id, queued);
+  }
+  // Outside coalesce_mu_: a failed writer answers at once, on this thread.
   Submit<uint64_t>(
-      [id = std::move(id),
-       progress = std::move(progress)](SqliteConnection& c) mutable {
+      [id, queued](SqliteConnection& c) {
+        TaskProgress progress;
+        {
+          absl::MutexLock lock(&queued->mu);
+          queued->taken = true;
+          progress = std::move(queued->progress);
+        }
         return WriteProgress(c, id, std::move(progress));
       },
-      std::move(done), /*durable=*/false);
+      [this, id, queued](absl::StatusOr<uint64_t> written) {
+        {
+          absl::MutexLock lock(&coalesce_mu_);
+          auto it = queued_progress_.find(id);
+          if (it != queued_progress_.end() && it->second == queued) {
+            queued_progress_.erase(it);
+          }
+        }
+        std::vector<Done<uint64_t>> dones;
+        {
+          absl::MutexLock lock(&queued->mu);
+          queued->taken = true;
+          dones.swap(queued->dones);
+        }
+        for (Done<uint64_t>& done : dones) done(written);
+      },
+      /*durable=*/false);
 }
 
 void SqliteStore::PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,

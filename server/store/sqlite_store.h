@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
 #include "server/store/sqlite_reader_pool.h"
@@ -120,6 +123,12 @@ class SqliteStore final : public TaskStore {
   // Fire-and-forget (`done` may be null): batched, may skip the fsync, and
   // is lost if the process dies before its commit. Ordered with every other
   // write: a later RecordWake's snapshot is never overwritten by it.
+  //
+  // Coalesced: while a task's progress write is still queued (the writer has
+  // not reached it) and no other write of that task was queued after it, a
+  // new one joins it (its events appended, its snapshot the latest) instead
+  // of queuing another row update, so a task that runs several polls between
+  // two commits costs one write. Each `done` still gets its answer.
   void RecordProgressAsync(std::string id, TaskProgress progress,
                            Done<uint64_t> done) override;
 
@@ -170,6 +179,17 @@ class SqliteStore final : public TaskStore {
       absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read);
   void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
                   Done<int> done);
+
+  // A progress write still queued; see RecordProgressAsync.
+  struct QueuedProgress;
+  // Stops later progress of `id` from joining a write queued before now.
+  // REQUIRES: called just before queuing another write of task `id`.
+  void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);
+
+  absl::Mutex coalesce_mu_;
+  // Tasks whose last queued write is a progress write others may join.
+  absl::flat_hash_map<std::string, std::shared_ptr<QueuedProgress>>
+      queued_progress_ ABSL_GUARDED_BY(coalesce_mu_);
 
   // Destroyed last: the lock outlives every connection.
   const std::unique_ptr<DataDirLock> lock_;

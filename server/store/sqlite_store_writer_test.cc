@@ -142,6 +142,63 @@ TEST_F(SqliteStoreWriterTest, ProgressAloneCommitsWithoutFsync) {
   EXPECT_EQ(store_->ReadEvents("t", 0, 10)->events.size(), 3u);
 }
 
+TEST_F(SqliteStoreWriterTest, QueuedProgressOfOneTaskBecomesOneWrite) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
+  observer_.WaitUntilHeld();  // the writer is busy: what comes now queues
+  absl::BlockingCounter answered(3);
+  for (int i = 0; i < 3; ++i) {
+    TaskProgress progress;
+    progress.snapshot.set_status(v1::TASK_STATUS_READY);
+    progress.snapshot.set_state(absl::StrCat("S", i));
+    progress.events = {Output(absl::StrCat(i))};
+    store_->RecordProgressAsync(
+        "t", std::move(progress), [&](const absl::StatusOr<uint64_t>& last) {
+          EXPECT_EQ(last.value_or(0), 3u);  // every part: the joint write
+          answered.DecrementCount();
+        });
+  }
+  observer_.Release();
+  answered.Wait();
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 1));  // create, progress
+  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "S2");
+  absl::StatusOr<EventBatch> batch = store_->ReadEvents("t", 0, 10);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  std::vector<std::string> texts;
+  for (const v1::TaskEvent& event : batch->events) {
+    texts.push_back(event.output().text());
+  }
+  EXPECT_THAT(texts, ElementsAre("0", "1", "2"));
+}
+
+TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_AWAITING), {}, nullptr);
+  observer_.WaitUntilHeld();
+  auto progress = [](const std::string& state) {
+    TaskProgress p;
+    p.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+    p.snapshot.set_state(state);
+    return p;
+  };
+  store_->RecordProgressAsync("t", progress("before-wake"), nullptr);
+  v1::TaskSnapshot woken = progress("wake").snapshot;
+  woken.add_mailbox()->set_sequence(1);
+  store_->RecordWakeAsync("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken,
+                          nullptr);
+  absl::Notification recorded;
+  store_->RecordProgressAsync(
+      "t", progress("after-wake"),
+      [&](const absl::StatusOr<uint64_t>&) { recorded.Notify(); });
+  observer_.Release();
+  recorded.WaitForNotification();
+  // Joined to the first progress write, "after-wake" would have been
+  // overwritten by the wake's older snapshot.
+  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
+}
+
 TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
   Open();
   ASSERT_TRUE(store_->CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
