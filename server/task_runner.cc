@@ -347,6 +347,14 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
       return;
     }
   }
+  // An ended task stays live until its end is stored: it is ended all the
+  // same, whatever the signal.
+  if (const v1::TaskStatus status = live->task->status();
+      status == v1::TASK_STATUS_COMPLETED || status == v1::TASK_STATUS_FAILED ||
+      status == v1::TASK_STATUS_CANCELLED) {
+    std::move(done)(TaskEnded(id, status));
+    return;
+  }
   if (!AwaitsSignal(*live->program, signal.name())) {
     std::move(done)(NoSuchAwait(*live->program, signal.name()));
     return;
