@@ -102,6 +102,29 @@ class Executor {
 
   Spawner spawner() const { return Spawner(scheduler_); }
 
+  // While one is alive, tasks this thread spawns are queued without waking
+  // a worker for each (a worker is woken every 256 and when it ends): for
+  // spawning very many tasks at once from outside the executor, such as
+  // the tasks a daemon resumes at start-up. Not from a worker; not nested.
+  //
+  //   {
+  //     Executor::SpawnBatch batch(executor);
+  //     for (...) executor.Spawn(...);
+  //   }  // every task is now queued and a worker awake
+  class SpawnBatch {
+   public:
+    explicit SpawnBatch(Executor& executor)
+        : scheduler_(executor.scheduler_.get()) {
+      scheduler_->BeginQuietSpawns();
+    }
+    ~SpawnBatch() { scheduler_->EndQuietSpawns(); }
+    SpawnBatch(const SpawnBatch&) = delete;
+    SpawnBatch& operator=(const SpawnBatch&) = delete;
+
+   private:
+    internal::Scheduler* const scheduler_;
+  };
+
   Sleep SleepUntil(absl::Time deadline) {
     return Sleep(timers_.get(), deadline);
   }

@@ -46,6 +46,45 @@ TEST(ExecutorTest, JoinHandleYieldsTheOutput) {
   EXPECT_EQ(live.load(), 0);
 }
 
+// Tasks spawned in a batch all run: the worker woken every 256 spawns and
+// at the end finds them, and the woken ones wake the others; none is left
+// in the injection queue. 1000 is not a multiple of 256, so the last 232
+// rely on the batch's end alone.
+TEST(ExecutorTest, EveryTaskSpawnedInABatchRuns) {
+  auto executor = NewExecutor();
+  std::atomic<int> live{0};
+  std::vector<JoinHandle<int>> handles;
+  {
+    Executor::SpawnBatch batch(*executor);
+    for (int i = 0; i < 1000; ++i) {
+      auto handle = executor->Spawn(YieldTimes(2, &live));
+      ASSERT_TRUE(handle.ok());
+      handles.push_back(*std::move(handle));
+    }
+  }
+  for (JoinHandle<int>& handle : handles) {
+    absl::StatusOr<int> result = std::move(handle).Wait();
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(*result, 7);
+  }
+  EXPECT_EQ(live.load(), 0);
+  EXPECT_EQ(executor->Stats().injection_queue_depth, 0u);
+}
+
+TEST(ExecutorTest, ASpawnBatchOfFewerThanItsStrideRunsAtItsEnd) {
+  auto executor = NewExecutor();
+  std::atomic<int> live{0};
+  absl::StatusOr<JoinHandle<int>> handle = absl::UnknownError("unset");
+  {
+    Executor::SpawnBatch batch(*executor);
+    handle = executor->Spawn(YieldTimes(1, &live));
+    ASSERT_TRUE(handle.ok());
+  }
+  absl::StatusOr<int> result = std::move(*handle).Wait();
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(live.load(), 0);
+}
+
 // Wakes itself `wakes` times during its first poll.
 class WakeManyTimesDuringPoll {
  public:

@@ -213,23 +213,30 @@ absl::Status TaskRunner::Resume(
   }
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
   live->submitted_at = record.created_at;
-  // A start time that has passed (the task had started, or was due while
-  // the daemon was down) fires at once.
-  absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
-  if (!spawned.ok()) return spawned;
-  {
-    absl::MutexLock lock(&mu_);
-    // Erased first: an entry keeps its key, a view into its own LiveTask.
-    live_.erase(live->id);
-    live_.try_emplace(live->id, live);
-  }
   {
     absl::MutexLock lock(&live->record_mu);
     live->last_status = record.snapshot.status();
     live->last_state = record.snapshot.state();
     live->last_steps = record.snapshot.steps().total();
   }
+  // Recorded already: opened before it is spawned, so its first poll runs
+  // the machine (one wake-up per task, not two; recovery spawns millions).
   live->Open();
+  {
+    absl::MutexLock lock(&mu_);
+    // Erased first: an entry keeps its key, a view into its own LiveTask.
+    live_.erase(live->id);
+    live_.try_emplace(live->id, live);
+  }
+  // A start time that has passed (the task had started, or was due while
+  // the daemon was down) fires at once.
+  absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
+  if (!spawned.ok()) {
+    absl::MutexLock lock(&mu_);
+    auto it = live_.find(live->id);
+    if (it != live_.end() && it->second == live) live_.erase(it);
+    return spawned;
+  }
   return absl::OkStatus();
 }
 

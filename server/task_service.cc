@@ -262,6 +262,8 @@ absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
 
 absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
   uint64_t resumed = 0;
+  // Millions of spawns from this thread: no worker wake-up for each.
+  Executor::SpawnBatch batch(executor_);
   absl::Status scanned = store_.ForEachUnfinishedTask(
       [&](TaskRecord record) -> absl::Status {
         auto program = programs_.Get(record.definition);

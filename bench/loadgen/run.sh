@@ -69,8 +69,10 @@ wait_ready() {
   --ready-file "$work/echo.addr" 2>"$work/echo.log" &
 pids+=($!)
 echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
+# --durability none: this measures the gRPC service path; what the durable
+# store adds is bench/durability/run.sh's measurement.
 "$build_dir/server/corosched-server" --listen 127.0.0.1:0 \
-  --metrics-listen 127.0.0.1:0 \
+  --metrics-listen 127.0.0.1:0 --durability none \
   --ready-file "$work/daemon.addr" --max-tasks 2000000 --log-level warn \
   2>"$work/daemon.log" &
 pids+=($!)

@@ -64,6 +64,25 @@ bool Scheduler::Release(TaskHeader* task) {
   return listed;
 }
 
+namespace {
+// The scheduler whose quiet spawns this thread is making, and how many.
+thread_local const Scheduler* tls_quiet_scheduler = nullptr;
+thread_local int tls_quiet_spawns = 0;
+}  // namespace
+
+void Scheduler::BeginQuietSpawns() {
+  assert(Worker::Current() == nullptr && tls_quiet_scheduler == nullptr);
+  tls_quiet_scheduler = this;
+  tls_quiet_spawns = 0;
+}
+
+void Scheduler::EndQuietSpawns() {
+  assert(tls_quiet_scheduler == this);
+  tls_quiet_scheduler = nullptr;
+  // As after any spawn: the woken worker, finding work, wakes the next.
+  NotifyParked();
+}
+
 void Scheduler::Schedule(TaskHeader* task, bool is_yield) {
   if (observer_ != nullptr) {
     task->queued_at_ns = (++tls_wake_tick % ExecutorObserver::kSampleEvery == 0)
@@ -76,6 +95,10 @@ void Scheduler::Schedule(TaskHeader* task, bool is_yield) {
     return;
   }
   inject_.Push(task);
+  if (tls_quiet_scheduler == this &&
+      ++tls_quiet_spawns % kQuietSpawnsPerNotify != 0) {
+    return;  // EndQuietSpawns, or the next multiple, wakes a worker
+  }
   NotifyParked();
 }
 

@@ -86,6 +86,17 @@ class Scheduler {
 
   // Parking protocol (see Idle): wake one parked worker if nobody searches.
   void NotifyParked();
+
+  // Between BeginQuietSpawns and EndQuietSpawns, tasks this (non-worker)
+  // thread queues are pushed to the injection queue without waking a worker
+  // for each: a worker is woken (as after any spawn) every
+  // kQuietSpawnsPerNotify tasks and at the end, so none waits longer than
+  // that many spawns or the batch. For queuing very many tasks at once
+  // (recovery), where a wake-up per task costs more than the task. Not nested;
+  // one scheduler per thread at a time.
+  static constexpr int kQuietSpawnsPerNotify = 256;
+  void BeginQuietSpawns();
+  void EndQuietSpawns();
   // Called by the last searcher as it parks: any queued work left?
   void NotifyIfWorkPending();
 
