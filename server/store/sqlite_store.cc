@@ -124,7 +124,7 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
   Submit<CreateTaskResult>(
       [record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
-        return WriteNewTask(c, record, std::move(events));
+        return WriteNewTask(c, std::move(record), std::move(events));
       },
       std::move(done), /*durable=*/true);
 }

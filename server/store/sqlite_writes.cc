@@ -177,7 +177,7 @@ absl::StatusOr<PutDefinitionResult> WriteDefinition(
 }
 
 absl::StatusOr<CreateTaskResult> WriteNewTask(
-    SqliteConnection& connection, const TaskRecord& record,
+    SqliteConnection& connection, TaskRecord record,
     std::vector<v1::TaskEvent> first_events) {
   auto existing = FindTaskKey(connection, record.id);
   if (!existing.ok()) return existing.status();
@@ -203,7 +203,9 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   }
   auto last = AppendEvents(connection, *task, 0, first_events);
   if (!last.ok()) return last.status();
-  CreateTaskResult result{record, true};
+  // Moved, not copied: the writer would otherwise copy every task's
+  // definition, inputs and snapshot once more.
+  CreateTaskResult result{std::move(record), true};
   result.record.last_event_sequence = *last;
   return result;
 }

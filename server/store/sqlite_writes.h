@@ -24,8 +24,9 @@ absl::StatusOr<PutDefinitionResult> WriteDefinition(
     SqliteConnection& connection, const v1::TaskDefinition& definition,
     absl::Time now);
 
+// Takes `record` by value: the result hands it back, moved.
 absl::StatusOr<CreateTaskResult> WriteNewTask(
-    SqliteConnection& connection, const TaskRecord& record,
+    SqliteConnection& connection, TaskRecord record,
     std::vector<v1::TaskEvent> first_events);
 
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
