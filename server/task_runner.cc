@@ -366,6 +366,7 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
     std::move(done)(NoSuchAwait(*live->program, signal.name()));
     return;
   }
+  v1::Signal signal_copy = signal;
   absl::StatusOr<machine::WakeReceipt> receipt =
       live->task->Wake(std::move(signal));
   if (!receipt.ok()) {
@@ -391,34 +392,43 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
   }
   // Queued under record_mu, so the store receives this wake's snapshot in
   // the same order as the snapshots the task's polls record.
-  store_.RecordWakeAsync(id, request_id, wake, live->task->Snapshot(),
-                         [live, request_id, wake,
-                          done = std::move(done)](absl::Status stored) mutable {
-                           std::vector<WakeCallback> repeats;
-                           if (!request_id.empty()) {
-                             absl::MutexLock lock(&live->wakes_mu);
-                             auto in_flight =
-                                 live->wakes_in_flight->find(request_id);
-                             if (in_flight != live->wakes_in_flight->end()) {
-                               repeats = std::move(in_flight->second);
-                               live->wakes_in_flight->erase(in_flight);
-                             }
-                           }
-                           // Not acknowledged unless stored. The machine has
-                           // the signal already; a store that failed stops the
-                           // daemon, and the restarted daemon resumes the task
-                           // from what is on disk, without it.
-                           if (!stored.ok()) {
-                             std::move(done)(stored);
-                             for (WakeCallback& repeat : repeats)
-                               std::move(repeat)(stored);
-                             return;
-                           }
-                           std::move(done)(WakeResponse(wake, false));
-                           for (WakeCallback& repeat : repeats) {
-                             std::move(repeat)(WakeResponse(wake, true));
-                           }
-                         });
+  // The signal, not the machine's snapshot: a poll may have run since the
+  // last recorded one (it may have taken this very signal), its own record
+  // waiting for record_mu. The store adds the signal to the snapshot as
+  // recorded, so a crash before that poll's record resumes the task before
+  // the poll, signal in hand, rather than past it with its output lost.
+  v1::PendingSignal pending;
+  *pending.mutable_signal() = std::move(signal_copy);
+  pending.set_sequence(receipt->sequence);
+  *pending.mutable_received_at() =
+      machine::ToProtoTimestamp(receipt->received_at);
+  store_.RecordWakeSignalAsync(
+      id, request_id, wake, std::move(pending),
+      [live, request_id, wake,
+       done = std::move(done)](absl::Status stored) mutable {
+        std::vector<WakeCallback> repeats;
+        if (!request_id.empty()) {
+          absl::MutexLock lock(&live->wakes_mu);
+          auto in_flight = live->wakes_in_flight->find(request_id);
+          if (in_flight != live->wakes_in_flight->end()) {
+            repeats = std::move(in_flight->second);
+            live->wakes_in_flight->erase(in_flight);
+          }
+        }
+        // Not acknowledged unless stored. The machine has
+        // the signal already; a store that failed stops the
+        // daemon, and the restarted daemon resumes the task
+        // from what is on disk, without it.
+        if (!stored.ok()) {
+          std::move(done)(stored);
+          for (WakeCallback& repeat : repeats) std::move(repeat)(stored);
+          return;
+        }
+        std::move(done)(WakeResponse(wake, false));
+        for (WakeCallback& repeat : repeats) {
+          std::move(repeat)(WakeResponse(wake, true));
+        }
+      });
 }
 
 absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(

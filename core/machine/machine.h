@@ -49,6 +49,8 @@ struct WakeReceipt {
   // The signal's arrival number in this task (PendingSignal.sequence); 0
   // when refused.
   uint64_t sequence = 0;
+  // When it was accepted (PendingSignal.received_at); unset when refused.
+  absl::Time received_at;
 };
 
 // True for COMPLETED, FAILED and CANCELLED.

@@ -57,7 +57,8 @@ absl::StatusOr<PayloadVariables> Machine::CheckSignal(
 absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
                                              absl::Time now) {
   if (ended()) {
-    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
+    return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0,
+                       absl::Time()};
   }
   absl::StatusOr<PayloadVariables> payload = CheckSignal(*program_, signal);
   if (!payload.ok()) return payload.status();
@@ -77,7 +78,7 @@ absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
   Accept({std::move(signal), sequence, now, *std::move(payload)});
   return WakeReceipt{consumed ? WakeReceipt::Disposition::kConsumed
                               : WakeReceipt::Disposition::kBuffered,
-                     sequence};
+                     sequence, now};
 }
 
 void Machine::Accept(AcceptedSignal signal) {

@@ -98,14 +98,15 @@ const Machine* MachineTask::IdleMachine() const {
 
 absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
   Waker to_wake;
-  WakeReceipt receipt{WakeReceipt::Disposition::kBuffered, 0};
+  WakeReceipt receipt{WakeReceipt::Disposition::kBuffered, 0, absl::Time()};
   {
     absl::MutexLock lock(&mu_);
     // An ended task may have outlived its executor and timer driver: answer
     // without reading their clock. Until the future retires (under mu_) it
     // is alive, and so are the executor and its driver.
     if (IsEnded(view_.status)) {
-      return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0};
+      return WakeReceipt{WakeReceipt::Disposition::kRefusedEnded, 0,
+                         absl::Time()};
     }
     absl::StatusOr<PayloadVariables> payload =
         Machine::CheckSignal(*program_, signal);
@@ -126,6 +127,7 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
       if (awaiting->SignalTarget(earlier.signal.name()) >= 0) consumed = false;
     }
     receipt.sequence = ++signal_sequence_;
+    receipt.received_at = now;
     inbox_.push_back(
         {std::move(signal), receipt.sequence, now, *std::move(payload)});
     if (observer_ != nullptr) observer_->OnSignalAccepted();

@@ -220,6 +220,20 @@ absl::Status MemoryStore::RecordWake(absl::string_view id,
   return absl::OkStatus();
 }
 
+absl::Status MemoryStore::RecordWakeSignal(absl::string_view id,
+                                           absl::string_view request_id,
+                                           const WakeRecord& wake,
+                                           const v1::PendingSignal& signal) {
+  absl::MutexLock lock(&mu_);
+  StoredTask* task = FindTask(id);
+  if (task == nullptr) return TaskNotFound(id);
+  if (!request_id.empty()) task->wakes.emplace(request_id, wake);
+  v1::TaskSnapshot snapshot = task->record.snapshot;
+  AddPendingSignal(snapshot, signal);
+  SetSnapshot(*task, std::move(snapshot));
+  return absl::OkStatus();
+}
+
 MemoryStore::StoredTask* MemoryStore::FindTask(absl::string_view id) {
   auto it = tasks_.find(id);
   return it == tasks_.end() ? nullptr : &it->second;

@@ -69,6 +69,12 @@ class MemoryStore final : public TaskStore {
                           const v1::TaskSnapshot& snapshot) override
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  absl::Status RecordWakeSignal(absl::string_view id,
+                                absl::string_view request_id,
+                                const WakeRecord& wake,
+                                const v1::PendingSignal& signal) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // The unfinished tasks this process recorded (a new MemoryStore has
   // none), copied under the lock and visited outside it.
   absl::Status ForEachUnfinishedTask(

@@ -147,6 +147,24 @@ void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
       /*durable=*/true);
 }
 
+void SqliteStore::RecordWakeSignalAsync(
+    std::string id, std::string request_id, WakeRecord wake,
+    v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
+  EndCoalescing(id);
+  Submit<bool>(
+      [id = std::move(id), request_id = std::move(request_id), wake,
+       signal =
+           std::move(signal)](SqliteConnection& c) -> absl::StatusOr<bool> {
+        absl::Status written = WriteWakeSignal(c, id, request_id, wake, signal);
+        if (!written.ok()) return written;
+        return true;
+      },
+      [done = std::move(done)](const absl::StatusOr<bool>& written) mutable {
+        if (done) std::move(done)(written.status());
+      },
+      /*durable=*/true);
+}
+
 struct SqliteStore::QueuedProgress {
   absl::Mutex mu;
   // The writer has taken `progress` (or the write failed): nothing joins.
@@ -292,6 +310,24 @@ absl::Status SqliteStore::RecordWake(absl::string_view id,
                                std::move(done)(std::move(s));
                              }
                            });
+         })
+      .status();
+}
+
+absl::Status SqliteStore::RecordWakeSignal(absl::string_view id,
+                                           absl::string_view request_id,
+                                           const WakeRecord& wake,
+                                           const v1::PendingSignal& signal) {
+  return Await<bool>([&](Done<bool> done) {
+           RecordWakeSignalAsync(
+               std::string(id), std::string(request_id), wake, signal,
+               [done = std::move(done)](absl::Status s) mutable {
+                 if (s.ok()) {
+                   std::move(done)(true);
+                 } else {
+                   std::move(done)(std::move(s));
+                 }
+               });
          })
       .status();
 }

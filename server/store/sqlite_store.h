@@ -110,6 +110,10 @@ class SqliteStore final : public TaskStore {
   absl::Status RecordWake(absl::string_view id, absl::string_view request_id,
                           const WakeRecord& wake,
                           const v1::TaskSnapshot& snapshot) override;
+  absl::Status RecordWakeSignal(absl::string_view id,
+                                absl::string_view request_id,
+                                const WakeRecord& wake,
+                                const v1::PendingSignal& signal) override;
 
   // --- Asynchronous writes: same meaning as the synchronous ones ---
   void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
@@ -120,6 +124,10 @@ class SqliteStore final : public TaskStore {
   void RecordWakeAsync(std::string id, std::string request_id, WakeRecord wake,
                        v1::TaskSnapshot snapshot,
                        absl::AnyInvocable<void(absl::Status)> done) override;
+  void RecordWakeSignalAsync(
+      std::string id, std::string request_id, WakeRecord wake,
+      v1::PendingSignal signal,
+      absl::AnyInvocable<void(absl::Status)> done) override;
   // Fire-and-forget (`done` may be null): batched, may skip the fsync, and
   // is lost if the process dies before its commit. Ordered with every other
   // write: a later RecordWake's snapshot is never overwritten by it.

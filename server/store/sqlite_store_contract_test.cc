@@ -285,6 +285,46 @@ TEST_P(TaskStoreContractTest, RemembersTheFirstAnswerToAWakeRequestId) {
   EXPECT_FALSE(store().FindWake("t", "r2")->has_value());
 }
 
+TEST_P(TaskStoreContractTest, AWakeSignalJoinsTheStoredSnapshotOnce) {
+  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  TaskProgress progress;
+  progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  progress.snapshot.set_state("RECORDED");
+  ASSERT_TRUE(store().RecordProgress("t", progress).ok());
+
+  v1::PendingSignal signal;
+  signal.mutable_signal()->set_name("go");
+  signal.set_sequence(1);
+  ASSERT_TRUE(store()
+                  .RecordWakeSignal("t", "r1",
+                                    {v1::WakeTaskResponse::CONSUMED, 1}, signal)
+                  .ok());
+  v1::TaskSnapshot stored = store().GetTask("t")->snapshot;
+  EXPECT_EQ(stored.state(), "RECORDED");  // the recorded state, not a newer
+  ASSERT_EQ(stored.mailbox_size(), 1);
+  EXPECT_EQ(stored.mailbox(0).signal().name(), "go");
+  EXPECT_EQ(stored.signal_sequence(), 1u);
+  EXPECT_TRUE(store().FindWake("t", "r1")->has_value());
+
+  // A snapshot that already reflects the signal (a later poll took it) is
+  // left as it is.
+  progress.snapshot.set_state("TOOK_IT");
+  progress.snapshot.set_signal_sequence(1);
+  ASSERT_TRUE(store().RecordProgress("t", progress).ok());
+  ASSERT_TRUE(store()
+                  .RecordWakeSignal("t", "",
+                                    {v1::WakeTaskResponse::CONSUMED, 1}, signal)
+                  .ok());
+  stored = store().GetTask("t")->snapshot;
+  EXPECT_EQ(stored.state(), "TOOK_IT");
+  EXPECT_EQ(stored.mailbox_size(), 0);
+  EXPECT_EQ(store()
+                .RecordWakeSignal("nobody", "",
+                                  {v1::WakeTaskResponse::BUFFERED, 1}, signal)
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_P(TaskStoreContractTest, ConcurrentCreatesOfOneIdCreateItOnce) {
   std::atomic<int> created{0};
   std::vector<std::thread> threads;

@@ -245,6 +245,19 @@ absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
   return UpdateTask(connection, **task, snapshot, std::nullopt, {});
 }
 
+absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
+                             absl::string_view request_id,
+                             const WakeRecord& wake,
+                             const v1::PendingSignal& signal) {
+  // The snapshot as stored now: every write queued before this one applied.
+  auto task = FindTask(connection, id);
+  if (!task.ok()) return task.status();
+  if (!task->has_value()) return TaskNotFoundError(id);
+  v1::TaskSnapshot snapshot = std::move((*task)->snapshot);
+  AddPendingSignal(snapshot, signal);
+  return WriteWake(connection, id, request_id, wake, snapshot);
+}
+
 absl::StatusOr<int> DeleteFinishedBefore(SqliteConnection& connection,
                                          absl::Time cutoff, int max_tasks) {
   absl::StatusOr<SqliteStatement> remove = connection.Prepare(

@@ -36,6 +36,12 @@ absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
 absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
                        absl::string_view request_id, const WakeRecord& wake,
                        const v1::TaskSnapshot& snapshot);
+// WriteWake with the stored snapshot plus `signal` (TaskStore::
+// RecordWakeSignal).
+absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
+                             absl::string_view request_id,
+                             const WakeRecord& wake,
+                             const v1::PendingSignal& signal);
 
 // Deletes up to `max_tasks` tasks that finished before `cutoff` (oldest
 // finish first), with their labels, events and wakes (ON DELETE CASCADE).

@@ -136,6 +136,12 @@ struct EventBatch {
   bool task_ended = false;
 };
 
+// `signal` added to `snapshot`'s mailbox, unless the snapshot's
+// signal_sequence shows it has it already (then unchanged). For
+// RecordWakeSignal implementations.
+void AddPendingSignal(v1::TaskSnapshot& snapshot,
+                      const v1::PendingSignal& signal);
+
 // The first answer to a wake request id, replayed for repeats.
 struct WakeRecord {
   v1::WakeTaskResponse::Disposition disposition =
@@ -195,6 +201,23 @@ class TaskStore {
                                   absl::string_view request_id,
                                   const WakeRecord& wake,
                                   const v1::TaskSnapshot& snapshot) = 0;
+
+  // Records an accepted wake as RecordWake does, but instead of a snapshot
+  // of the task it adds `signal` to the mailbox of the task's snapshot as
+  // stored when this write is applied (unless that snapshot's
+  // signal_sequence shows it already has it). So the stored snapshot never
+  // runs ahead of the progress recorded before it: a poll that took the
+  // signal records its own progress after this write, and a crash between
+  // the two resumes the task before that poll, with the signal to take.
+  virtual absl::Status RecordWakeSignal(absl::string_view id,
+                                        absl::string_view request_id,
+                                        const WakeRecord& wake,
+                                        const v1::PendingSignal& signal) = 0;
+  virtual void RecordWakeSignalAsync(
+      std::string id, std::string request_id, WakeRecord wake,
+      v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
+    done(RecordWakeSignal(id, request_id, wake, signal));
+  }
 
   // --- Asynchronous writes: the same meaning as the synchronous ones ---
 

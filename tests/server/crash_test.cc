@@ -291,10 +291,8 @@ TEST_F(CrashTest, NothingAcknowledgedIsLostAcrossRandomKills) {
       }
     }
     const std::vector<std::string> order = {"W1", "W2", "W3", "DONE"};
-    // Not required: that the last transition is DONE. In about one run in
-    // ten a task's final event follows its W3 transition without one
-    // (docs/durability.md, "Known gaps"); its status and result are right.
-    bool in_order = !states.empty() && states.front() == "W1";
+    bool in_order =
+        !states.empty() && states.front() == "W1" && states.back() == "DONE";
     for (size_t i = 1; i < states.size(); ++i) {
       in_order =
           in_order && std::find(order.begin(), order.end(), states[i - 1]) <
