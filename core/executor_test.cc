@@ -185,25 +185,29 @@ TEST(ExecutorTest, WakeAfterCompletionDoesNothing) {
 
 TEST(ExecutorTest, AdmissionBoundRefusesInsteadOfBlocking) {
   auto executor = NewExecutor({.workers = 2, .max_tasks = 2});
-  Notify notify;
+  // One Notify per task: with one shared, NotifyOne wakes whichever task
+  // registered first, which the two workers decide (a TSan run hung here
+  // waiting for `first` after `second` had been woken).
+  Notify notify_first;
+  Notify notify_second;
   std::atomic<int> live{0};
-  auto first = executor->Spawn(WaitForNotify(&notify, &live));
-  auto second = executor->Spawn(WaitForNotify(&notify, &live));
+  auto first = executor->Spawn(WaitForNotify(&notify_first, &live));
+  auto second = executor->Spawn(WaitForNotify(&notify_second, &live));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok());
-  auto third = executor->Spawn(WaitForNotify(&notify, &live));
+  auto third = executor->Spawn(WaitForNotify(&notify_first, &live));
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(third.status().message(), HasSubstr("admission bound of 2"));
   EXPECT_EQ(executor->Stats().live_tasks, 2u);
 
   // Waking admitted tasks works while the bound is reached.
-  notify.NotifyOne();
+  notify_first.NotifyOne();
   EXPECT_TRUE(std::move(*first).Wait().ok());
   auto fourth = executor->Spawn(YieldTimes(1, &live));
   ASSERT_TRUE(fourth.ok()) << fourth.status();
   EXPECT_TRUE(std::move(*fourth).Wait().ok());
-  notify.NotifyOne();
+  notify_second.NotifyOne();
   EXPECT_TRUE(std::move(*second).Wait().ok());
   EXPECT_EQ(executor->Stats().live_tasks, 0u);
 }
