@@ -390,13 +390,13 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
     }
     live->wakes_in_flight->try_emplace(request_id);
   }
-  // Queued under record_mu, so the store receives this wake's snapshot in
-  // the same order as the snapshots the task's polls record.
-  // The signal, not the machine's snapshot: a poll may have run since the
-  // last recorded one (it may have taken this very signal), its own record
-  // waiting for record_mu. The store adds the signal to the snapshot as
-  // recorded, so a crash before that poll's record resumes the task before
-  // the poll, signal in hand, rather than past it with its output lost.
+  // Queued under record_mu, so the store receives the task's writes in the
+  // order they happened. The signal, not the machine's snapshot: a poll may
+  // have run since the last recorded one (it may have taken this very
+  // signal), its own record waiting for record_mu. The store adds the signal
+  // to the snapshot as recorded, so a crash before that poll's record resumes
+  // the task before the poll, signal in hand, rather than past it with its
+  // output lost.
   v1::PendingSignal pending;
   *pending.mutable_signal() = std::move(signal_copy);
   pending.set_sequence(receipt->sequence);
@@ -415,10 +415,9 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
             live->wakes_in_flight->erase(in_flight);
           }
         }
-        // Not acknowledged unless stored. The machine has
-        // the signal already; a store that failed stops the
-        // daemon, and the restarted daemon resumes the task
-        // from what is on disk, without it.
+        // Not acknowledged unless stored. The machine has the signal
+        // already; a store that failed stops the daemon, and the restarted
+        // daemon resumes the task from what is on disk, without it.
         if (!stored.ok()) {
           std::move(done)(stored);
           for (WakeCallback& repeat : repeats) std::move(repeat)(stored);
