@@ -129,15 +129,15 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
       std::move(done), /*durable=*/true);
 }
 
-void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
-                                  WakeRecord wake, v1::TaskSnapshot snapshot,
-                                  absl::AnyInvocable<void(absl::Status)> done) {
+void SqliteStore::SubmitTaskWrite(
+    absl::string_view id,
+    absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
+    absl::AnyInvocable<void(absl::Status)> done) {
   EndCoalescing(id);
   Submit<bool>(
-      [id = std::move(id), request_id = std::move(request_id), wake,
-       snapshot =
-           std::move(snapshot)](SqliteConnection& c) -> absl::StatusOr<bool> {
-        absl::Status written = WriteWake(c, id, request_id, wake, snapshot);
+      [apply = std::move(apply)](
+          SqliteConnection& c) mutable -> absl::StatusOr<bool> {
+        absl::Status written = apply(c);
         if (!written.ok()) return written;
         return true;
       },
@@ -147,22 +147,28 @@ void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
       /*durable=*/true);
 }
 
+void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
+                                  WakeRecord wake, v1::TaskSnapshot snapshot,
+                                  absl::AnyInvocable<void(absl::Status)> done) {
+  SubmitTaskWrite(
+      id,
+      [id, request_id = std::move(request_id), wake,
+       snapshot = std::move(snapshot)](SqliteConnection& c) {
+        return WriteWake(c, id, request_id, wake, snapshot);
+      },
+      std::move(done));
+}
+
 void SqliteStore::RecordWakeSignalAsync(
     std::string id, std::string request_id, WakeRecord wake,
     v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
-  EndCoalescing(id);
-  Submit<bool>(
-      [id = std::move(id), request_id = std::move(request_id), wake,
-       signal =
-           std::move(signal)](SqliteConnection& c) -> absl::StatusOr<bool> {
-        absl::Status written = WriteWakeSignal(c, id, request_id, wake, signal);
-        if (!written.ok()) return written;
-        return true;
+  SubmitTaskWrite(
+      id,
+      [id, request_id = std::move(request_id), wake,
+       signal = std::move(signal)](SqliteConnection& c) {
+        return WriteWakeSignal(c, id, request_id, wake, signal);
       },
-      [done = std::move(done)](const absl::StatusOr<bool>& written) mutable {
-        if (done) std::move(done)(written.status());
-      },
-      /*durable=*/true);
+      std::move(done));
 }
 
 struct SqliteStore::QueuedProgress {

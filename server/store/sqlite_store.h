@@ -188,6 +188,12 @@ class SqliteStore final : public TaskStore {
   void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
                   Done<int> done);
 
+  // Queues a durable write of task `id` that answers with a status, after
+  // EndCoalescing(id) (the wakes).
+  void SubmitTaskWrite(
+      absl::string_view id,
+      absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
+      absl::AnyInvocable<void(absl::Status)> done);
   // A progress write still queued; see RecordProgressAsync.
   struct QueuedProgress;
   // Stops later progress of `id` from joining a write queued before now.
