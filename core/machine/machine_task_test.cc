@@ -1,11 +1,13 @@
 #include "core/machine/machine_task.h"
 
 #include <atomic>
+#include <cstddef>
 #include <string>
 #include <thread>
 
 #include "core/machine/executor_harness.h"
 #include "core/machine/test_definitions.h"
+#include "core/time/timer_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -198,6 +200,18 @@ void WaitForState(MachineTask& task, absl::string_view state) {
   }
 }
 
+// Waits (bounded) until `timers` holds `count` queued timers. A task shows
+// its sleep before its poll queues the timer, so a test that advances the
+// clock as soon as it sees the sleep can find the deadline already due when
+// the poll gets to it: a self-wake, not a timer firing.
+void WaitForTimers(const TimerDriver& timers, size_t count) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (timers.NumPending() != count) {
+    ASSERT_LT(absl::Now(), give_up) << "never had " << count << " timers";
+    std::this_thread::yield();
+  }
+}
+
 TEST(MachineTaskTest, ObserverCountsEachYieldAsASelfWake) {
   CountingObserver observer;
   ManualClock clock;
@@ -232,9 +246,11 @@ TEST(MachineTaskTest, ObserverCountsSignalsHeldUntilAnAwaitTakesThem) {
   EXPECT_EQ(observer.accepted(), 2);
   EXPECT_EQ(observer.held(), 2);
 
+  WaitForTimers(executor->timers(), 1);
   clock.Advance(absl::Seconds(5));  // B takes one signal; C sleeps
   WaitForState(*task, "C");
   EXPECT_EQ(observer.held(), 1);
+  WaitForTimers(executor->timers(), 1);
   clock.Advance(absl::Seconds(5));  // D takes the other
   ASSERT_TRUE(std::move(*handle).Wait().ok());
   EXPECT_EQ(observer.held(), 0);
