@@ -57,34 +57,49 @@ void Notify::NotifyAll() {
 
 Notify::Notified Notify::Wait() { return Notified(this); }
 
+Notify::Notified::Notified(Notified&& other) noexcept
+    : notify_(std::exchange(other.notify_, nullptr)), done_(other.done_) {
+  if (notify_ == nullptr || !other.registered_) return;
+  absl::MutexLock lock(&notify_->mu_);
+  registered_ = true;
+  other.registered_ = false;
+  waiter_.waker = std::move(other.waiter_.waker);
+  waiter_.woken = other.waiter_.woken;
+  if (waiter_.woken != Woken::kNo) return;  // unlinked already
+  waiter_.prev = std::exchange(other.waiter_.prev, nullptr);
+  waiter_.next = std::exchange(other.waiter_.next, nullptr);
+  (waiter_.prev != nullptr ? waiter_.prev->next : notify_->head_) = &waiter_;
+  (waiter_.next != nullptr ? waiter_.next->prev : notify_->tail_) = &waiter_;
+}
+
 corosched::Poll<void> Notify::Notified::Poll(Context& cx) {
   absl::MutexLock lock(&notify_->mu_);
-  if (waiter_ == nullptr) {
+  if (!registered_) {
     if (std::exchange(notify_->permit_, false)) {
       done_ = true;
       return corosched::Poll<void>::Ready();
     }
-    waiter_ = std::make_unique<Waiter>();
-    waiter_->waker = cx.waker();
-    notify_->Link(waiter_.get());
+    registered_ = true;
+    waiter_.waker = cx.waker();
+    notify_->Link(&waiter_);
     return corosched::Poll<void>::Pending();
   }
-  if (waiter_->woken != Woken::kNo) {
+  if (waiter_.woken != Woken::kNo) {
     done_ = true;
     return corosched::Poll<void>::Ready();
   }
-  if (!waiter_->waker.WillWake(cx.waker())) waiter_->waker = cx.waker();
+  if (!waiter_.waker.WillWake(cx.waker())) waiter_.waker = cx.waker();
   return corosched::Poll<void>::Pending();
 }
 
 Notify::Notified::~Notified() {
-  if (waiter_ == nullptr) return;
+  if (notify_ == nullptr || !registered_) return;
   Waker pass_on;
   {
     absl::MutexLock lock(&notify_->mu_);
-    if (waiter_->woken == Woken::kNo) {
-      notify_->Unlink(waiter_.get());
-    } else if (waiter_->woken == Woken::kByOne && !done_) {
+    if (waiter_.woken == Woken::kNo) {
+      notify_->Unlink(&waiter_);
+    } else if (waiter_.woken == Woken::kByOne && !done_) {
       // Chosen but never observed: hand the notification on.
       pass_on = notify_->NotifyOneLocked();
     }

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <memory>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "core/task/future.h"
@@ -61,7 +59,10 @@ class Notify::Notified {
  public:
   using Output = void;
 
-  Notified(Notified&&) noexcept = default;
+  // A registered waiter is relinked into the Notify's list under its lock,
+  // so a Notified may move even after it returned Pending; the moved-from
+  // one is empty and its destructor does nothing.
+  Notified(Notified&& other) noexcept;
   Notified& operator=(Notified&&) = delete;
   ~Notified();
 
@@ -71,9 +72,11 @@ class Notify::Notified {
   friend class Notify;
   explicit Notified(Notify* notify) : notify_(notify) {}
 
-  Notify* notify_;
-  // Allocated on the first Pending poll, so the future may move freely.
-  std::unique_ptr<Waiter> waiter_;
+  Notify* notify_;  // null once moved from
+  // The list node lives in the future itself, so parking allocates nothing.
+  // Guarded by notify_->mu_ once registered_.
+  Waiter waiter_;
+  bool registered_ = false;  // waiter_ was linked by a Pending poll
   bool done_ = false;
 };
 

@@ -199,6 +199,66 @@ TEST(NotifyTest, AWaiterNotifiedByAllPassesNothingOnWhenDropped) {
   EXPECT_TRUE(later.Poll(b).IsPending());
 }
 
+TEST(NotifyTest, AMovedWaiterKeepsItsPlaceInTheQueue) {
+  Notify notify;
+  Party first;
+  Party second;
+  Party third;
+  Notify::Notified a = notify.Wait();
+  Notify::Notified b = notify.Wait();
+  Notify::Notified c = notify.Wait();
+  ASSERT_TRUE(first.Poll(a).IsPending());
+  ASSERT_TRUE(second.Poll(b).IsPending());
+  ASSERT_TRUE(third.Poll(c).IsPending());
+  // Head, middle and tail each move to a new address.
+  std::optional<Notify::Notified> moved_a(std::move(a));
+  std::optional<Notify::Notified> moved_b(std::move(b));
+  std::optional<Notify::Notified> moved_c(std::move(c));
+
+  notify.NotifyOne();
+  EXPECT_EQ(first.counter.wakes, 1);
+  EXPECT_TRUE(first.Poll(*moved_a).IsReady());
+  notify.NotifyOne();
+  EXPECT_EQ(second.counter.wakes, 1);
+  EXPECT_TRUE(second.Poll(*moved_b).IsReady());
+  moved_c.reset();  // leaves the queue: the next notification is a permit
+  notify.NotifyOne();
+  EXPECT_EQ(third.counter.wakes, 0);
+  EXPECT_EQ(third.counter.refs, 1);  // its Waker went with it
+  Party later;
+  Notify::Notified d = notify.Wait();
+  EXPECT_TRUE(later.Poll(d).IsReady());
+}
+
+TEST(NotifyTest, AMovedFromWaiterDoesNothingWhenDropped) {
+  Notify notify;
+  Party party;
+  std::optional<Notify::Notified> original(notify.Wait());
+  ASSERT_TRUE(party.Poll(*original).IsPending());
+  Notify::Notified moved(std::move(*original));
+  original.reset();  // must neither unlink nor pass anything on
+  notify.NotifyOne();
+  EXPECT_EQ(party.counter.wakes, 1);
+  EXPECT_TRUE(party.Poll(moved).IsReady());
+}
+
+TEST(NotifyTest, AChosenWaiterMovedBeforeItSawTheNotificationStillPassesItOn) {
+  Notify notify;
+  Party chosen;
+  Party next;
+  std::optional<Notify::Notified> a(notify.Wait());
+  Notify::Notified b = notify.Wait();
+  ASSERT_TRUE(chosen.Poll(*a).IsPending());
+  ASSERT_TRUE(next.Poll(b).IsPending());
+  notify.NotifyOne();
+  std::optional<Notify::Notified> moved(std::move(*a));
+  a.reset();
+  EXPECT_EQ(next.counter.wakes, 0);
+  moved.reset();  // chosen, never observed: b gets the notification
+  EXPECT_EQ(next.counter.wakes, 1);
+  EXPECT_TRUE(next.Poll(b).IsReady());
+}
+
 TEST(NotifyTest, BlockOnReturnsOnceAPermitIsStored) {
   Notify notify;
   notify.NotifyOne();
