@@ -161,7 +161,9 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
     record.id = request.task_id();
     record.request_fingerprint = DeterministicBytes(request);
   }
-  record.definition = (*program)->definition();
+  // Shares the Program's copy: tasks of one definition hold one message.
+  record.definition = std::shared_ptr<const v1::TaskDefinition>(
+      *program, &(*program)->definition());
   record.inputs = request.inputs();
   record.labels.insert(request.labels().begin(), request.labels().end());
   record.created_at = now;
@@ -266,7 +268,7 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
   Executor::SpawnBatch batch(executor_);
   absl::Status scanned = store_.ForEachUnfinishedTask(
       [&](TaskRecord record) -> absl::Status {
-        auto program = programs_.Get(record.definition);
+        auto program = programs_.Get(*record.definition);
         if (!program.ok()) {
           return absl::DataLossError(absl::StrCat(
               "task \"", record.id, "\": its recorded definition no longer ",

@@ -8,8 +8,8 @@ v1::Task ToTaskMessage(const TaskRecord& record) {
   const v1::TaskSnapshot& snapshot = record.snapshot;
   v1::Task task;
   task.set_id(record.id);
-  task.set_definition_name(record.definition.name());
-  task.set_definition_version(record.definition.version());
+  task.set_definition_name(record.definition->name());
+  task.set_definition_version(record.definition->version());
   task.set_status(snapshot.status());
   task.set_state(snapshot.state());
   task.mutable_labels()->insert(record.labels.begin(), record.labels.end());

@@ -62,7 +62,8 @@ int Populate(const std::string& dir, int tasks, bool ready) {
     }
     TaskRecord record;
     record.id = absl::StrCat("recovered-", i);
-    record.definition = (*program)->definition();
+    record.definition = std::shared_ptr<const v1::TaskDefinition>(
+        *program, &(*program)->definition());
     record.created_at = absl::Now();
     record.snapshot = snapshot;
     v1::TaskEvent first;

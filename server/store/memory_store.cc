@@ -122,7 +122,7 @@ bool MemoryStore::Matches(const StoredTask& task, const TaskQuery& query) {
     return false;
   }
   if (!query.definition_name.empty() &&
-      record.definition.name() != query.definition_name) {
+      record.definition->name() != query.definition_name) {
     return false;
   }
   return std::all_of(

@@ -140,8 +140,8 @@ TEST_P(TaskStoreContractTest, KeepsEveryFieldOfATask) {
   auto stored = store().GetTask("t");
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->request_fingerprint, record.request_fingerprint);
-  EXPECT_EQ(stored->definition.SerializeAsString(),
-            record.definition.SerializeAsString());
+  EXPECT_EQ(stored->definition->SerializeAsString(),
+            record.definition->SerializeAsString());
   EXPECT_EQ(stored->inputs.at("n").number(), 3);
   EXPECT_EQ(stored->inputs.at("who").string(), "ana");
   EXPECT_EQ(stored->labels, record.labels);

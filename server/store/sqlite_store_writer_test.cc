@@ -304,7 +304,7 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
         EXPECT_EQ(record.start_at,
                   kT0 + absl::Seconds(std::stoi(record.id.substr(1))));
         EXPECT_EQ(record.last_event_sequence, 1u);
-        EXPECT_EQ(record.definition.name(), "hello");
+        EXPECT_EQ(record.definition->name(), "hello");
         EXPECT_EQ(record.snapshot.mailbox_size(), record.id == "t5" ? 1 : 0);
         return absl::OkStatus();
       },

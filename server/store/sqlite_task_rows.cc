@@ -46,9 +46,11 @@ absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row) {
   TaskRecord record;
   record.id = std::string(row.Text(1));
   record.request_fingerprint = std::string(row.Blob(2));
-  if (!ParseStored(row.Blob(3), record.definition)) {
+  v1::TaskDefinition definition;
+  if (!ParseStored(row.Blob(3), definition)) {
     return Unparsable(record.id, "definition");
   }
+  record.definition = std::move(definition);
   v1::SubmitTaskRequest holder;
   if (!ParseStored(row.Blob(4), holder)) {
     return Unparsable(record.id, "inputs and labels");

@@ -106,7 +106,7 @@ absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
   insert->BindText(1, record.id);
   insert->BindBlob(2, record.request_fingerprint);
   insert->BindInt(3, definition_id);
-  insert->BindText(4, record.definition.name());
+  insert->BindText(4, record.definition->name());
   insert->BindBlob(5, EncodeInputsAndLabels(record));
   insert->BindInt(6, ToStoredTime(record.created_at));
   if (record.start_at.has_value()) {
@@ -193,7 +193,7 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     if (!found.ok()) return found.status();
     return CreateTaskResult{**std::move(found), false};
   }
-  auto definition_id = StoreTaskDefinition(connection, record.definition);
+  auto definition_id = StoreTaskDefinition(connection, *record.definition);
   if (!definition_id.ok()) return definition_id.status();
   auto task = InsertTask(connection, record, *definition_id, first_events);
   if (!task.ok()) return task.status();

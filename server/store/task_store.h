@@ -27,8 +27,10 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -70,6 +72,32 @@ struct DefinitionPage {
   std::string next_page_token;
 };
 
+// A task's definition, shared: the tasks of one definition point at the same
+// immutable message (usually the compiled Program's), so a TaskRecord copies
+// without copying its definition. Reads as a `const v1::TaskDefinition&`;
+// an empty one reads as the default (empty) definition.
+class SharedDefinition {
+ public:
+  SharedDefinition() = default;
+  // REQUIRES: `definition` is never modified while shared.
+  SharedDefinition(std::shared_ptr<const v1::TaskDefinition> definition)
+      : definition_(std::move(definition)) {}
+  // Takes a definition of its own (tests, and records read from disk).
+  SharedDefinition(v1::TaskDefinition definition)
+      : definition_(
+            std::make_shared<const v1::TaskDefinition>(std::move(definition))) {
+  }
+
+  const v1::TaskDefinition& operator*() const {
+    return definition_ != nullptr ? *definition_
+                                  : v1::TaskDefinition::default_instance();
+  }
+  const v1::TaskDefinition* operator->() const { return &**this; }
+
+ private:
+  std::shared_ptr<const v1::TaskDefinition> definition_;
+};
+
 // A task as stored. `snapshot` is the runtime state as of the last poll or
 // wake; the rest is fixed at submission, except `finished_at` and
 // `last_event_sequence`.
@@ -81,7 +109,7 @@ struct TaskRecord {
   std::string request_fingerprint;
   // The definition the task runs (inline or resolved from the registry), so
   // the task can be restored after a restart.
-  v1::TaskDefinition definition;
+  SharedDefinition definition;
   google::protobuf::Map<std::string, v1::Value> inputs;
   std::map<std::string, std::string> labels;
   absl::Time created_at;
