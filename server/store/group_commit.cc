@@ -123,9 +123,10 @@ absl::Status GroupCommitWriter::CommitBatch(
   results.reserve(batch.size());
   for (Write& write : batch) {
     results.push_back(ApplyOne(write));
-    if (!connection_->storage_failure().ok()) break;
+    if (!connection_->storage_failure().ok() || !broken_.ok()) break;
   }
   absl::Status failed = connection_->storage_failure();
+  if (failed.ok()) failed = broken_;
   if (failed.ok() && sqlite3_get_autocommit(db) != 0) {
     failed = absl::UnavailableError(absl::StrCat(
         connection_->path(), ": SQLite rolled the transaction back by itself"));
@@ -139,6 +140,21 @@ absl::Status GroupCommitWriter::CommitBatch(
 }
 
 absl::Status GroupCommitWriter::ApplyOne(Write& write) {
+  if (write.refuses_before_writing) {
+    sqlite3* db = connection_->db();
+    const int64_t changes_before = sqlite3_total_changes64(db);
+    absl::Status applied = write.apply(*connection_);
+    if (!applied.ok() && connection_->storage_failure().ok() &&
+        sqlite3_total_changes64(db) != changes_before) {
+      broken_ = absl::InternalError(absl::StrCat(
+          connection_->path(),
+          ": a write failed after changing the database, although it "
+          "should refuse before writing (",
+          applied.ToString(),
+          "); its batch is rolled back and the store stops"));
+    }
+    return applied;
+  }
   if (absl::Status saved = connection_->Run("SAVEPOINT write"); !saved.ok()) {
     return saved;
   }

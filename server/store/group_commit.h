@@ -13,7 +13,8 @@
 //      (everything that arrived while the previous commit was in flight).
 //   2. BEGIN IMMEDIATE; for each write, in submission order: SAVEPOINT,
 //      apply, RELEASE (or ROLLBACK TO when apply failed, which undoes only
-//      that write: a write that breaks a rule never spoils the batch).
+//      that write: a write that breaks a rule never spoils the batch). A
+//      write marked refuses_before_writing skips the savepoint (see Write).
 //   3. COMMIT. SQLite fsyncs the WAL (synchronous=FULL) unless no write in
 //      the batch asked for durability (then synchronous=NORMAL: durable
 //      against a process crash, not against power loss).
@@ -98,6 +99,13 @@ class GroupCommitWriter {
     absl::AnyInvocable<void(absl::Status)> done;
     // False: this write may be lost to a power failure (see step 3).
     bool durable = true;
+    // True: `apply` decides any refusal before it changes anything, so it
+    // runs without a savepoint of its own (two statements fewer per write).
+    // Should it fail after changing the database all the same, nothing can
+    // undo just that write: the batch is rolled back and the writer fails
+    // for good, as on a storage failure, so nothing half-written is kept
+    // and nothing of the batch is acknowledged.
+    bool refuses_before_writing = false;
   };
 
   // Starts the writer thread. REQUIRES: `connection` is a writer whose
@@ -138,6 +146,10 @@ class GroupCommitWriter {
   void Fail(const absl::Status& cause, std::vector<Write>& batch)
       ABSL_LOCKS_EXCLUDED(mu_);
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
+
+  // Set when a write marked refuses_before_writing failed after changing
+  // the database. Writer thread only.
+  absl::Status broken_;
 
   // Writer thread only, after construction.
   GroupCommitOptions options_;

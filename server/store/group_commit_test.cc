@@ -123,6 +123,66 @@ TEST_F(GroupCommitWriterTest, ARefusedWriteLeavesTheRestOfItsBatch) {
   EXPECT_THAT(observer_.failures(), ::testing::IsEmpty());
 }
 
+// Insert(), marked as deciding any refusal before it writes (no savepoint).
+GroupCommitWriter::Write Unsaved(GroupCommitWriter::Write write) {
+  write.refuses_before_writing = true;
+  return write;
+}
+
+TEST_F(GroupCommitWriterTest, WritesWithoutASavepointAreRefusedAlone) {
+  observer_.HoldFirstCommit();
+  std::vector<absl::Status> outcomes(4, absl::UnknownError("unanswered"));
+  auto writer = StartWriter({});
+  writer->Submit(Unsaved(Insert(0, &outcomes)));
+  observer_.WaitUntilHeld();
+  writer->Submit(Unsaved(Insert(1, &outcomes)));
+  writer->Submit(Unsaved(
+      {.apply = [](SqliteConnection&) { return absl::NotFoundError("no"); },
+       .done = [&](absl::Status s) { outcomes[2] = std::move(s); }}));
+  // A constraint violation: SQLite undoes the statement, nothing changed.
+  writer->Submit(Unsaved(Insert(1, &outcomes)));
+  writer->Submit(Unsaved(Insert(3, &outcomes)));
+  observer_.Release();
+  writer.reset();
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 4));
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[2].code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(outcomes[1].code(), absl::StatusCode::kInternal);  // the 2nd 1
+  EXPECT_TRUE(outcomes[3].ok());
+  EXPECT_EQ(CountRows(), 3);
+  EXPECT_THAT(observer_.failures(), ::testing::IsEmpty());
+}
+
+TEST_F(GroupCommitWriterTest, AWriteWithoutASavepointThatFailsHalfDoneStops) {
+  observer_.HoldFirstCommit();
+  std::atomic<int> fatal_calls{0};
+  std::vector<absl::Status> outcomes(5, absl::UnknownError("unanswered"));
+  auto writer = StartWriter(
+      {.on_fatal_error = [&](const absl::Status&) { ++fatal_calls; }});
+  writer->Submit(Insert(0, &outcomes));
+  observer_.WaitUntilHeld();
+  writer->Submit(Insert(1, &outcomes));
+  writer->Submit(Unsaved(
+      {.apply =
+           [](SqliteConnection& c) {
+             // Half a write, then a refusal: nothing can undo just this.
+             EXPECT_TRUE(c.Exec("INSERT INTO rows (v) VALUES (50)").ok());
+             return absl::AlreadyExistsError("refused late");
+           },
+       .done = [&](absl::Status s) { outcomes[2] = std::move(s); }}));
+  writer->Submit(Insert(3, &outcomes));
+  observer_.Release();
+  writer.reset();
+  EXPECT_TRUE(outcomes[0].ok());
+  for (int v : {1, 2, 3}) {
+    EXPECT_EQ(outcomes[v].code(), absl::StatusCode::kUnavailable) << v;
+  }
+  EXPECT_THAT(outcomes[2].message(), HasSubstr("refused late"));
+  EXPECT_EQ(CountRows(), 1);  // only the first batch: not 1, 50 or 3
+  EXPECT_EQ(fatal_calls.load(), 1);
+  EXPECT_EQ(observer_.failures().size(), 1u);
+}
+
 TEST_F(GroupCommitWriterTest, AFailedFsyncFailsTheBatchAndEveryLaterWrite) {
   auto vfs = SqliteFaultVfs::Register("group-commit-fsync");
   ASSERT_NE(vfs, nullptr);

@@ -72,7 +72,9 @@ void SqliteStore::Submit(
                std::move(done)(std::move(**result));
              }
            },
-       .durable = durable});
+       .durable = durable,
+       // Every write in sqlite_writes.h decides a refusal before it writes.
+       .refuses_before_writing = true});
 }
 
 template <typename T>
@@ -122,9 +124,10 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   Done<CreateTaskResult> done) {
   EndCoalescing(record.id);
   Submit<CreateTaskResult>(
-      [record = std::move(record),
+      [this, record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
-        return WriteNewTask(c, std::move(record), std::move(events));
+        return WriteNewTask(c, std::move(record), std::move(events),
+                            definition_ids_.get());
       },
       std::move(done), /*durable=*/true);
 }

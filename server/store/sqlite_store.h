@@ -15,6 +15,7 @@
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
 #include "server/store/sqlite_reader_pool.h"
+#include "server/store/sqlite_writes.h"
 #include "server/store/task_store.h"
 
 namespace corosched::server {
@@ -199,6 +200,10 @@ class SqliteStore final : public TaskStore {
   // Stops later progress of `id` from joining a write queued before now.
   // REQUIRES: called just before queuing another write of task `id`.
   void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);
+
+  // Used by writes on the writer thread only.
+  const std::unique_ptr<DefinitionIdCache> definition_ids_ =
+      std::make_unique<DefinitionIdCache>();
 
   absl::Mutex coalesce_mu_;
   // Tasks whose last queued write is a progress write others may join.

@@ -332,5 +332,33 @@ TEST_F(SqliteStoreWriterTest, TasksShareOneStoredCopyOfTheirDefinition) {
             1);
 }
 
+// The writer remembers the id of a shared definition message; a different
+// message (even with the same contents) is looked up, never confused.
+TEST_F(SqliteStoreWriterTest, SharedDefinitionsAreStoredOnceAndReadBackRight) {
+  Open();
+  const SharedDefinition a(test_records::Definition("a", "1", "from a"));
+  const SharedDefinition b(test_records::Definition("b", "1", "from b"));
+  const SharedDefinition a_again(
+      test_records::Definition("a", "1", "from a"));  // equal, not shared
+  const std::vector<std::pair<std::string, const SharedDefinition*>> tasks = {
+      {"a1", &a}, {"b1", &b}, {"a2", &a}, {"a3", &a_again}, {"b2", &b}};
+  for (const auto& [id, definition] : tasks) {
+    TaskRecord record = Task(id, v1::TASK_STATUS_READY);
+    record.definition = *definition;
+    ASSERT_TRUE(store_->CreateTask(record, {}).ok()) << id;
+  }
+  for (const auto& [id, definition] : tasks) {
+    absl::StatusOr<TaskRecord> stored = store_->GetTask(id);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(stored->definition->SerializeAsString(),
+              (*definition)->SerializeAsString())
+        << id;
+  }
+  store_.reset();
+  EXPECT_EQ(QuerySqlInt(dir_.file(SqliteStore::kDatabaseFile),
+                        "SELECT count(*) FROM task_definitions"),
+            2);
+}
+
 }  // namespace
 }  // namespace corosched::server

@@ -176,9 +176,22 @@ absl::StatusOr<PutDefinitionResult> WriteDefinition(
   return PutDefinitionResult{{definition, now}, true};
 }
 
+std::optional<int64_t> DefinitionIdCache::Find(
+    const SharedDefinition& definition) const {
+  auto it = ids_.find(definition.shared().get());
+  if (it == ids_.end()) return std::nullopt;
+  return it->second.second;
+}
+
+void DefinitionIdCache::Add(const SharedDefinition& definition, int64_t id) {
+  if (definition.shared() == nullptr) return;
+  if (ids_.size() >= kMaxEntries) ids_.clear();
+  ids_.try_emplace(definition.shared().get(), definition.shared(), id);
+}
+
 absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
-    std::vector<v1::TaskEvent> first_events) {
+    std::vector<v1::TaskEvent> first_events, DefinitionIdCache* ids) {
   auto existing = FindTaskKey(connection, record.id);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
@@ -193,7 +206,12 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     if (!found.ok()) return found.status();
     return CreateTaskResult{**std::move(found), false};
   }
-  auto definition_id = StoreTaskDefinition(connection, *record.definition);
+  std::optional<int64_t> cached_id;
+  if (ids != nullptr) cached_id = ids->Find(record.definition);
+  absl::StatusOr<int64_t> definition_id =
+      cached_id.has_value()
+          ? *cached_id
+          : StoreTaskDefinition(connection, *record.definition);
   if (!definition_id.ok()) return definition_id.status();
   auto task = InsertTask(connection, record, *definition_id, first_events);
   if (!task.ok()) return task.status();
@@ -203,6 +221,9 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   }
   auto last = AppendEvents(connection, *task, 0, first_events);
   if (!last.ok()) return last.status();
+  if (ids != nullptr && !cached_id.has_value()) {
+    ids->Add(record.definition, *definition_id);
+  }
   // Moved, not copied: the writer would otherwise copy every task's
   // definition, inputs and snapshot once more.
   CreateTaskResult result{std::move(record), true};

@@ -8,9 +8,14 @@
 // A write that refuses (NOT_FOUND, ALREADY_EXISTS) decides so before it
 // changes anything, so nothing of it reaches the disk.
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -24,10 +29,31 @@ absl::StatusOr<PutDefinitionResult> WriteDefinition(
     SqliteConnection& connection, const v1::TaskDefinition& definition,
     absl::Time now);
 
-// Takes `record` by value: the result hands it back, moved.
+// The task_definitions ids of definitions the writer stored or found, by
+// the shared message a TaskRecord points at (SharedDefinition), so the
+// tasks of one compiled definition skip serialising it and looking it up.
+// An id is added only once the write that found it succeeded: a write
+// undone by its savepoint leaves nothing behind, and a failed commit stops
+// the writer for good. Holds each message, so its address is never reused
+// for another definition while cached. Writer thread only.
+class DefinitionIdCache {
+ public:
+  std::optional<int64_t> Find(const SharedDefinition& definition) const;
+  void Add(const SharedDefinition& definition, int64_t id);
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;  // then it starts over
+  absl::flat_hash_map<
+      const v1::TaskDefinition*,
+      std::pair<std::shared_ptr<const v1::TaskDefinition>, int64_t>>
+      ids_;
+};
+
+// Takes `record` by value: the result hands it back, moved. `ids` may be
+// null.
 absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
-    std::vector<v1::TaskEvent> first_events);
+    std::vector<v1::TaskEvent> first_events, DefinitionIdCache* ids = nullptr);
 
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        absl::string_view id,

@@ -93,6 +93,10 @@ class SharedDefinition {
                                   : v1::TaskDefinition::default_instance();
   }
   const v1::TaskDefinition* operator->() const { return &**this; }
+  // The shared message itself (null when empty).
+  const std::shared_ptr<const v1::TaskDefinition>& shared() const {
+    return definition_;
+  }
 
  private:
   std::shared_ptr<const v1::TaskDefinition> definition_;
