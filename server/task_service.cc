@@ -3,6 +3,7 @@
 #include <random>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
@@ -266,9 +267,25 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
   uint64_t resumed = 0;
   // Millions of spawns from this thread: no worker wake-up for each.
   Executor::SpawnBatch batch(executor_);
+  // Stores share one message among the tasks of one definition: compiled
+  // (and keyed in programs_) once per message, not once per task.
+  absl::flat_hash_map<
+      const v1::TaskDefinition*,
+      std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>
+      compiled;
   absl::Status scanned = store_.ForEachUnfinishedTask(
       [&](TaskRecord record) -> absl::Status {
-        auto program = programs_.Get(*record.definition);
+        const v1::TaskDefinition* key = record.definition.shared().get();
+        absl::StatusOr<std::shared_ptr<const machine::Program>> program;
+        if (auto it = compiled.find(key); it != compiled.end()) {
+          program = it->second.second;
+        } else {
+          program = programs_.Get(*record.definition);
+          if (program.ok() && key != nullptr) {
+            if (compiled.size() >= 4096) compiled.clear();  // many distinct
+            compiled.try_emplace(key, record.definition, *program);
+          }
+        }
         if (!program.ok()) {
           return absl::DataLossError(absl::StrCat(
               "task \"", record.id, "\": its recorded definition no longer ",

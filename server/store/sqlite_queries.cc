@@ -249,9 +249,10 @@ absl::StatusOr<std::optional<WakeRecord>> QueryWake(
       static_cast<uint64_t>(select->Int(1))};
 }
 
-absl::Status QueryUnfinished(
-    SqliteConnection& connection, int64_t after_position, int limit,
-    std::vector<std::pair<int64_t, TaskRecord>>& tasks) {
+absl::Status QueryUnfinished(SqliteConnection& connection,
+                             int64_t after_position, int limit,
+                             std::vector<std::pair<int64_t, TaskRecord>>& tasks,
+                             ParsedDefinitions& parsed) {
   static const std::string kSql =
       absl::StrCat("SELECT ", kTaskColumns, " FROM ", kTaskTables,
                    " WHERE t.finished_at_ns IS NULL AND t.position > ?1 "
@@ -264,7 +265,7 @@ absl::Status QueryUnfinished(
     absl::StatusOr<bool> row = select->Step();
     if (!row.ok()) return row.status();
     if (!*row) return absl::OkStatus();
-    absl::StatusOr<TaskRecord> record = ReadTaskRow(*select);
+    absl::StatusOr<TaskRecord> record = ReadTaskRow(*select, &parsed);
     if (!record.ok()) return record.status();
     tasks.emplace_back(select->Int(0), *std::move(record));
   }

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/store/sqlite_connection.h"
+#include "server/store/sqlite_task_rows.h"
 #include "server/store/task_store.h"
 
 namespace corosched::server {
@@ -50,9 +51,11 @@ absl::StatusOr<std::optional<WakeRecord>> QueryWake(
 
 // A page of unfinished tasks (finished_at unset) with position greater than
 // `after_position`, oldest first, at most `limit`; appended to `tasks` with
-// their positions. Walks the partial index `tasks_unfinished`.
-absl::Status QueryUnfinished(
-    SqliteConnection& connection, int64_t after_position, int limit,
-    std::vector<std::pair<int64_t, TaskRecord>>& tasks);
+// their positions. Walks the partial index `tasks_unfinished`. Tasks of
+// one definition share one parsed message, through `parsed`.
+absl::Status QueryUnfinished(SqliteConnection& connection,
+                             int64_t after_position, int limit,
+                             std::vector<std::pair<int64_t, TaskRecord>>& tasks,
+                             ParsedDefinitions& parsed);
 
 }  // namespace corosched::server

@@ -401,10 +401,12 @@ absl::Status SqliteStore::ForEachUnfinishedTask(
     absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size) {
   page_size = std::max(1, page_size);
   int64_t after = 0;
+  // Across pages: a million tasks of one definition parse it once.
+  ParsedDefinitions parsed;
   for (;;) {
     std::vector<std::pair<int64_t, TaskRecord>> page;
     absl::Status read = readers_->Run([&](SqliteConnection& c) {
-      return QueryUnfinished(c, after, page_size, page);
+      return QueryUnfinished(c, after, page_size, page, parsed);
     });
     if (!read.ok()) return read;
     for (auto& [position, record] : page) {

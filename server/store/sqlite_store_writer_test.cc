@@ -2,7 +2,9 @@
 // asynchronous forms and their ordering, retention, and the recovery scan.
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -321,6 +323,32 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
       /*page_size=*/1000);
   EXPECT_EQ(stopped.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(visited, 2);
+}
+
+TEST_F(SqliteStoreWriterTest, RecoveryParsesEachDefinitionOnceAcrossPages) {
+  Open();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        store_
+            ->CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
+                              i % 2 == 0 ? "even" : "odd"),
+                         {})
+            .ok());
+  }
+  std::map<std::string, std::set<const v1::TaskDefinition*>> messages;
+  absl::Status scanned = store_->ForEachUnfinishedTask(
+      [&](TaskRecord record) {
+        const int i = std::stoi(record.id.substr(1));
+        EXPECT_EQ(record.definition->name(), i % 2 == 0 ? "even" : "odd");
+        messages[record.definition->name()].insert(
+            record.definition.shared().get());
+        return absl::OkStatus();
+      },
+      /*page_size=*/2);  // tasks of one definition on different pages
+  ASSERT_TRUE(scanned.ok()) << scanned;
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages["even"].size(), 1u);
+  EXPECT_EQ(messages["odd"].size(), 1u);
 }
 
 TEST_F(SqliteStoreWriterTest, TasksShareOneStoredCopyOfTheirDefinition) {

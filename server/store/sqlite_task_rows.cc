@@ -42,15 +42,27 @@ int64_t DefinitionDigest(absl::string_view bytes) {
   return static_cast<int64_t>(hash);  // SQLite integers are signed
 }
 
-absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row) {
+absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row,
+                                       ParsedDefinitions* parsed) {
   TaskRecord record;
   record.id = std::string(row.Text(1));
   record.request_fingerprint = std::string(row.Blob(2));
-  v1::TaskDefinition definition;
-  if (!ParseStored(row.Blob(3), definition)) {
-    return Unparsable(record.id, "definition");
+  const int64_t definition_id = row.Int(10);
+  auto known = parsed != nullptr ? parsed->find(definition_id)
+                                 : ParsedDefinitions::iterator();
+  if (parsed != nullptr && known != parsed->end()) {
+    record.definition = known->second;
+  } else {
+    v1::TaskDefinition definition;
+    if (!ParseStored(row.Blob(3), definition)) {
+      return Unparsable(record.id, "definition");
+    }
+    record.definition = std::move(definition);
+    if (parsed != nullptr) {
+      if (parsed->size() >= 4096) parsed->clear();  // many distinct ones
+      parsed->emplace(definition_id, record.definition);
+    }
   }
-  record.definition = std::move(definition);
   v1::SubmitTaskRequest holder;
   if (!ParseStored(row.Blob(4), holder)) {
     return Unparsable(record.id, "inputs and labels");

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -36,12 +37,18 @@ int64_t DefinitionDigest(absl::string_view bytes);
 inline constexpr absl::string_view kTaskColumns =
     "t.position, t.id, t.request_fingerprint, d.definition, "
     "t.inputs_and_labels, t.created_at_ns, t.start_at_ns, t.finished_at_ns, "
-    "t.snapshot, t.last_event_sequence";
+    "t.snapshot, t.last_event_sequence, t.definition_id";
 inline constexpr absl::string_view kTaskTables =
     "tasks t JOIN task_definitions d ON d.id = t.definition_id";
 
+// Definitions already parsed during one read of many tasks, by their
+// task_definitions id, so the tasks of one definition share one message.
+using ParsedDefinitions = absl::flat_hash_map<int64_t, SharedDefinition>;
+
 // The record in the current row of a statement selecting kTaskColumns.
-// DATA_LOSS naming the task when a stored message does not parse.
-absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row);
+// DATA_LOSS naming the task when a stored message does not parse. With
+// `parsed`, a definition read before is shared, not parsed again.
+absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row,
+                                       ParsedDefinitions* parsed = nullptr);
 
 }  // namespace corosched::server
