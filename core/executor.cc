@@ -36,7 +36,8 @@ Executor::Executor(ExecutorOptions options, Clock* clock)
     : clock_(clock),
       timers_(std::make_unique<TimerDriver>(clock)),
       scheduler_(std::make_shared<internal::Scheduler>(
-          options.workers, options.max_tasks, options.observer)) {
+          options.workers, options.max_tasks, options.observer,
+          options.park_yields)) {
   scheduler_->Start();
 }
 

@@ -49,6 +49,13 @@ struct ExecutorOptions {
   Clock* clock = nullptr;
   // Metrics hooks; nullptr for none. Not owned; must outlive the executor.
   ExecutorObserver* observer = nullptr;
+  // sched_yield calls a worker with nothing to run makes, after spinning
+  // briefly and before it sleeps. 0 (the default) suits an executor that
+  // has its cores to itself: the lowest wake-up latency. A process whose
+  // other threads feed the workers on the same cores (the daemon's gRPC
+  // threads) lets them run first this way, and its workers often find the
+  // next task without a sleep and wake-up (two context switches).
+  int park_yields = 0;
 };
 
 // A cheap, copyable handle that spawns onto an executor from any thread,

@@ -16,11 +16,12 @@ thread_local unsigned tls_wake_tick = 0;
 
 }  // namespace
 
-Scheduler::Scheduler(int workers, size_t max_tasks, ExecutorObserver* observer)
+Scheduler::Scheduler(int workers, size_t max_tasks, ExecutorObserver* observer,
+                     int park_yields)
     : max_tasks_(max_tasks), observer_(observer), idle_(workers) {
   workers_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(this, i));
+    workers_.push_back(std::make_unique<Worker>(this, i, park_yields));
   }
 }
 

@@ -54,7 +54,9 @@ class Worker;
 // Thread-safety: all public methods from any thread.
 class Scheduler {
  public:
-  Scheduler(int workers, size_t max_tasks, ExecutorObserver* observer);
+  // `park_yields`: see ExecutorOptions.
+  Scheduler(int workers, size_t max_tasks, ExecutorObserver* observer,
+            int park_yields = 0);
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

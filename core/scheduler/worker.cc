@@ -26,9 +26,10 @@ bool OnWorkerThread() { return tls_worker != nullptr; }
 
 Worker* Worker::Current() { return tls_worker; }
 
-Worker::Worker(Scheduler* scheduler, int index)
+Worker::Worker(Scheduler* scheduler, int index, int park_yields)
     : scheduler_(scheduler),
       index_(index),
+      parker_(park_yields),
       rng_(0x9E3779B97F4A7C15ull * uint64_t(index + 1)) {}
 
 void Worker::Start() {

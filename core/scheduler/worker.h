@@ -29,7 +29,8 @@ class Scheduler;
 // Unpark() and the counters from any thread.
 class Worker {
  public:
-  Worker(Scheduler* scheduler, int index);
+  // `park_yields`: see ExecutorOptions.
+  Worker(Scheduler* scheduler, int index, int park_yields = 0);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
