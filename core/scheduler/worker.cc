@@ -43,6 +43,11 @@ void Worker::Join() {
 void Worker::ScheduleLocal(TaskHeader* task, bool is_yield) {
   bool should_notify = true;
   if (is_yield) {
+    // A task that yields with nothing else queued here runs again on this
+    // worker as soon as its poll returns: waking another worker only to
+    // steal it costs a wake-up and a park (2.7 parks per hello submit in
+    // the daemon with one call in flight).
+    should_notify = lifo_slot_ != nullptr || !queue_.IsEmpty();
     queue_.PushBack(task, scheduler_->inject());
   } else {
     TaskHeader* previous = std::exchange(lifo_slot_, task);
