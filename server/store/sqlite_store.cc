@@ -305,40 +305,38 @@ absl::StatusOr<uint64_t> SqliteStore::RecordProgress(absl::string_view id,
   });
 }
 
+absl::Status SqliteStore::AwaitStatus(
+    absl::FunctionRef<void(absl::AnyInvocable<void(absl::Status)>)> start) {
+  return Await<bool>([&](Done<bool> done) {
+           start([done = std::move(done)](absl::Status s) mutable {
+             if (s.ok()) {
+               std::move(done)(true);
+             } else {
+               std::move(done)(std::move(s));
+             }
+           });
+         })
+      .status();
+}
+
 absl::Status SqliteStore::RecordWake(absl::string_view id,
                                      absl::string_view request_id,
                                      const WakeRecord& wake,
                                      const v1::TaskSnapshot& snapshot) {
-  return Await<bool>([&](Done<bool> done) {
-           RecordWakeAsync(std::string(id), std::string(request_id), wake,
-                           snapshot,
-                           [done = std::move(done)](absl::Status s) mutable {
-                             if (s.ok()) {
-                               std::move(done)(true);
-                             } else {
-                               std::move(done)(std::move(s));
-                             }
-                           });
-         })
-      .status();
+  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
+    RecordWakeAsync(std::string(id), std::string(request_id), wake, snapshot,
+                    std::move(done));
+  });
 }
 
 absl::Status SqliteStore::RecordWakeSignal(absl::string_view id,
                                            absl::string_view request_id,
                                            const WakeRecord& wake,
                                            const v1::PendingSignal& signal) {
-  return Await<bool>([&](Done<bool> done) {
-           RecordWakeSignalAsync(
-               std::string(id), std::string(request_id), wake, signal,
-               [done = std::move(done)](absl::Status s) mutable {
-                 if (s.ok()) {
-                   std::move(done)(true);
-                 } else {
-                   std::move(done)(std::move(s));
-                 }
-               });
-         })
-      .status();
+  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
+    RecordWakeSignalAsync(std::string(id), std::string(request_id), wake,
+                          signal, std::move(done));
+  });
 }
 
 absl::StatusOr<int> SqliteStore::PurgeFinishedBefore(absl::Time cutoff,

@@ -182,6 +182,9 @@ class SqliteStore final : public TaskStore {
   // Starts a write with `start` and waits for its result.
   template <typename T>
   absl::StatusOr<T> Await(absl::FunctionRef<void(Done<T>)> start);
+  // Await for a write that answers with a bare status (the wakes).
+  absl::Status AwaitStatus(
+      absl::FunctionRef<void(absl::AnyInvocable<void(absl::Status)>)> start);
   // Runs `read` in a read transaction on a reader connection.
   template <typename T>
   absl::StatusOr<T> Read(
