@@ -109,35 +109,17 @@ class WakeManyTimesDuringPoll {
   std::atomic<int>* polls_;
 };
 
-// Yields `yields` times, each poll busy for `busy` first, so a worker that
-// is woken needlessly has time to wake, search and park again.
-class BusyYields {
- public:
-  using Output = int;
-  BusyYields(int yields, absl::Duration busy) : left_(yields), busy_(busy) {}
-
-  corosched::Poll<int> Poll(Context& cx) {
-    const absl::Time until = absl::Now() + busy_;
-    while (absl::Now() < until) {
-    }
-    if (left_ == 0) return corosched::Poll<int>::Ready(0);
-    --left_;
-    cx.waker().WakeByRef();
-    return corosched::Poll<int>::Pending();
-  }
-
- private:
-  int left_;
-  absl::Duration busy_;
-};
-
 // A task yielding with nothing else queued on its worker runs again there:
 // the other worker is not woken to steal it on every yield.
 TEST(ExecutorTest, AYieldWithNothingElseQueuedWakesNoOtherWorker) {
   constexpr int kYields = 2000;
   std::unique_ptr<Executor> executor = *Executor::Create({.workers = 2});
+  std::atomic<int> live{0};
   const ExecutorStats before = executor->Stats();
-  auto handle = executor->Spawn(BusyYields(kYields, absl::Microseconds(20)));
+  // Each poll busy for a while, so a worker woken needlessly has time to
+  // wake, search and park again.
+  auto handle =
+      executor->Spawn(YieldTimes(kYields, &live, absl::Microseconds(20)));
   ASSERT_TRUE(handle.ok());
   ASSERT_TRUE(std::move(*handle).Wait().ok());
   const ExecutorStats after = executor->Stats();

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/executor.h"
 
 namespace corosched::testing {
@@ -25,14 +27,21 @@ class Tracked {
   std::atomic<int>* live_;
 };
 
-// Yields `yields` times (waking itself each time), then is Ready.
+// Yields `yields` times (waking itself each time), then is Ready. With
+// `busy`, each poll first keeps its worker busy that long.
 class YieldTimes {
  public:
   using Output = int;
-  YieldTimes(int yields, std::atomic<int>* live)
-      : left_(yields), tracked_(live) {}
+  YieldTimes(int yields, std::atomic<int>* live,
+             absl::Duration busy = absl::ZeroDuration())
+      : left_(yields), busy_(busy), tracked_(live) {}
 
   corosched::Poll<int> Poll(Context& cx) {
+    if (busy_ > absl::ZeroDuration()) {
+      const absl::Time until = absl::Now() + busy_;
+      while (absl::Now() < until) {
+      }
+    }
     if (left_ == 0) return corosched::Poll<int>::Ready(7);
     --left_;
     cx.waker().WakeByRef();
@@ -41,6 +50,7 @@ class YieldTimes {
 
  private:
   int left_;
+  absl::Duration busy_;
   Tracked tracked_;
 };
 
