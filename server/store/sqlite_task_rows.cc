@@ -48,11 +48,12 @@ absl::StatusOr<TaskRecord> ReadTaskRow(const SqliteStatement& row,
   record.id = std::string(row.Text(1));
   record.request_fingerprint = std::string(row.Blob(2));
   const int64_t definition_id = row.Int(10);
-  auto known = parsed != nullptr ? parsed->find(definition_id)
-                                 : ParsedDefinitions::iterator();
-  if (parsed != nullptr && known != parsed->end()) {
-    record.definition = known->second;
-  } else {
+  if (parsed != nullptr) {
+    if (auto known = parsed->find(definition_id); known != parsed->end()) {
+      record.definition = known->second;
+    }
+  }
+  if (record.definition.shared() == nullptr) {
     v1::TaskDefinition definition;
     if (!ParseStored(row.Blob(3), definition)) {
       return Unparsable(record.id, "definition");
