@@ -398,13 +398,20 @@ void RunRate(benchmark::State& state, const char* counter,
   if (executor == nullptr) return;
   absl::StatusOr<Timed> timed = workload(*executor);  // warm-up
   for (auto _ : state) {
+    const ExecutorStats before = executor->Stats();
     if (timed.ok()) timed = workload(*executor);
     if (!timed.ok()) {
       state.SkipWithError(timed.status().ToString().c_str());
       break;
     }
+    const ExecutorStats after = executor->Stats();
     state.counters[counter] = timed->ops / timed->wall_s;
     state.counters["cpu_ns_per_op"] = timed->cpu_s * 1e9 / timed->ops;
+    // Where the time goes when a second worker helps less than it should.
+    const double kilo_ops = timed->ops / 1e3;
+    state.counters["steals_per_kop"] =
+        (after.steals - before.steals) / kilo_ops;
+    state.counters["parks_per_kop"] = (after.parks - before.parks) / kilo_ops;
   }
   executor->Shutdown(ShutdownMode::kDrain);
 }

@@ -1,6 +1,7 @@
 #include "core/executor.h"
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -128,6 +129,61 @@ TEST(ExecutorTest, AYieldWithNothingElseQueuedWakesNoOtherWorker) {
   // task) hundreds of times; without, only the spawn may wake it.
   EXPECT_LT(after.parks - before.parks, 50u);
   EXPECT_LT(after.steals - before.steals, 50u);
+}
+
+// Records the thread that polled it.
+class RecordThread {
+ public:
+  using Output = void;
+  explicit RecordThread(std::atomic<std::thread::id>* ran) : ran_(ran) {}
+  corosched::Poll<void> Poll(Context&) {
+    ran_->store(std::this_thread::get_id());
+    return corosched::Poll<void>::Ready();
+  }
+
+ private:
+  std::atomic<std::thread::id>* ran_;
+};
+
+// Spawns a RecordThread, then holds its worker until another worker ran it
+// (true) or 10 s passed (false). Every millisecond it spawns a no-op: local
+// work looks at the idle state without a fence, so a worker parking at the
+// moment of the first spawn is woken by a later one.
+class HoldWorkerUntilChildRuns {
+ public:
+  using Output = bool;
+  HoldWorkerUntilChildRuns(Spawner spawner, std::atomic<int>* live)
+      : spawner_(std::move(spawner)), live_(live) {}
+  corosched::Poll<bool> Poll(Context&) {
+    std::atomic<std::thread::id> ran{};
+    auto child = spawner_.Spawn(RecordThread(&ran));
+    if (!child.ok()) return corosched::Poll<bool>::Ready(false);
+    for (int i = 0; i < 10000 && ran.load() == std::thread::id(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      auto nudge = spawner_.Spawn(YieldTimes(0, live_));
+      if (nudge.ok()) std::move(*nudge).Detach();
+    }
+    const std::thread::id child_thread = ran.load();
+    std::move(*child).Detach();
+    return corosched::Poll<bool>::Ready(child_thread != std::thread::id() &&
+                                        child_thread !=
+                                            std::this_thread::get_id());
+  }
+
+ private:
+  Spawner spawner_;
+  std::atomic<int>* live_;
+};
+
+// Work queued inside a task still reaches a parked worker: the parallelism
+// the fence-free look (Scheduler::NotifyParkedForLocalWork) must keep.
+TEST(ExecutorTest, WorkQueuedInsideATaskWakesAParkedWorker) {
+  std::atomic<int> live{0};
+  auto executor = NewExecutor();
+  auto handle =
+      executor->Spawn(HoldWorkerUntilChildRuns(executor->spawner(), &live));
+  ASSERT_TRUE(handle.ok());
+  EXPECT_TRUE(std::move(*handle).Wait().value());
 }
 
 TEST(ExecutorTest, WakesDuringAPollCauseExactlyOneMorePoll) {

@@ -19,6 +19,11 @@ bool Idle::NotifyShouldWakeup() {
   return (state & kSearchMask) == 0 && (state >> 32) < uint64_t(num_workers_);
 }
 
+bool Idle::MayNotifyForLocalWork() const {
+  const uint64_t state = state_.load(std::memory_order_relaxed);
+  return (state & kSearchMask) == 0 && (state >> 32) < uint64_t(num_workers_);
+}
+
 std::optional<int> Idle::WorkerToNotify() {
   if (!NotifyShouldWakeup()) return std::nullopt;
   absl::MutexLock lock(&mu_);

@@ -18,13 +18,17 @@ namespace corosched::internal {
 //   `state_` packs num_searching (low 32 bits) and num_unparked (high 32).
 //   A worker is in `sleepers_` iff it is parked (or about to park); those
 //   workers are not counted in num_unparked.
-//   Whenever work is queued, either a worker is searching or a parked
-//   worker is notified. A pusher writes the queue, then issues a seq_cst
-//   fence and reads `state_` (NotifyShouldWakeup); the last searcher to
-//   park updates `state_`, then issues a seq_cst fence and re-checks every
-//   queue (Scheduler::NotifyIfWorkPending). The two fences are totally
-//   ordered, so either the pusher sees the parked worker or the parker
-//   sees the pushed work.
+//   Whenever work is queued where no running worker is sure to find it
+//   (the injection queue, from outside the workers), either a worker is
+//   searching or a parked worker is notified. A pusher writes the queue,
+//   then issues a seq_cst fence and reads `state_` (NotifyShouldWakeup);
+//   the last searcher to park updates `state_`, then issues a seq_cst fence
+//   and re-checks every queue (Scheduler::NotifyIfWorkPending). The two
+//   fences are totally ordered, so either the pusher sees the parked worker
+//   or the parker sees the pushed work.
+//   Work a running worker queues on its own queues is run by that worker
+//   if no other takes it first; waking another for it is for parallelism
+//   and looks at `state_` without the fence (MayNotifyForLocalWork).
 //
 // Thread-safety: all methods from any thread.
 class Idle {
@@ -35,6 +39,12 @@ class Idle {
   // searching already or none is parked. The chosen worker is counted as
   // unparked and searching.
   std::optional<int> WorkerToNotify();
+
+  // A cheap first look for WorkerToNotify when the work was queued on a
+  // running worker's own queue: a plain load, no fence. It may miss a worker
+  // that is parking at this moment; see Scheduler::NotifyParkedForLocalWork
+  // for why that loses no work.
+  bool MayNotifyForLocalWork() const;
 
   // Records that `worker` parks. True when it was the last searcher, in
   // which case the caller must look for queued work once more.

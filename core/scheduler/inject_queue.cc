@@ -18,16 +18,29 @@ void InjectQueue::PushBatch(TaskHeader* first, TaskHeader* last, size_t count) {
 }
 
 TaskHeader* InjectQueue::Pop() {
-  if (IsEmpty()) return nullptr;
+  size_t count = 0;
+  return PopBatch(1, &count);
+}
+
+TaskHeader* InjectQueue::PopBatch(size_t max, size_t* count) {
+  *count = 0;
+  if (IsEmpty() || max == 0) return nullptr;
   absl::MutexLock lock(&mu_);
-  TaskHeader* task = head_;
-  if (task == nullptr) return nullptr;
-  head_ = task->queue_next;
+  TaskHeader* first = head_;
+  if (first == nullptr) return nullptr;
+  TaskHeader* last = first;
+  size_t taken = 1;
+  while (taken < max && last->queue_next != nullptr) {
+    last = last->queue_next;
+    ++taken;
+  }
+  head_ = last->queue_next;
   if (head_ == nullptr) tail_ = nullptr;
-  task->queue_next = nullptr;
-  len_.store(len_.load(std::memory_order_relaxed) - 1,
+  last->queue_next = nullptr;
+  len_.store(len_.load(std::memory_order_relaxed) - taken,
              std::memory_order_relaxed);
-  return task;
+  *count = taken;
+  return first;
 }
 
 }  // namespace corosched::internal

@@ -25,6 +25,10 @@ class InjectQueue {
   // Pushes the list first -> ... -> last (linked through queue_next).
   void PushBatch(TaskHeader* first, TaskHeader* last, size_t count);
   TaskHeader* Pop();
+  // Pops up to `max` tasks (at least one when not empty) in one lock:
+  // returns the first, linked through queue_next to the rest (the last's
+  // queue_next is null), and their number in *count.
+  TaskHeader* PopBatch(size_t max, size_t* count);
 
   // Lock-free reads, for metrics and for the quick "anything here?" check.
   // Relaxed is enough: a pusher's store is followed by a seq_cst fence

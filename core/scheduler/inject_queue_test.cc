@@ -46,6 +46,46 @@ TEST(InjectQueueTest, PopOnEmptyReturnsNull) {
   EXPECT_TRUE(queue.IsEmpty());
 }
 
+TEST(InjectQueueTest, PopBatchTakesAtMostMaxFromTheFrontAsALinkedList) {
+  std::deque<TaskHeader> tasks = FakeTasks(5);
+  InjectQueue queue;
+  for (TaskHeader& task : tasks) queue.Push(&task);
+  size_t count = 0;
+  TaskHeader* first = queue.PopBatch(3, &count);
+  EXPECT_EQ(count, 3u);
+  ASSERT_EQ(first, &tasks[0]);
+  EXPECT_EQ(first->queue_next, &tasks[1]);
+  EXPECT_EQ(tasks[1].queue_next, &tasks[2]);
+  EXPECT_EQ(tasks[2].queue_next, nullptr);  // cut from the rest
+  EXPECT_EQ(queue.Len(), 2u);
+  EXPECT_THAT(Drain(queue), ElementsAre(&tasks[3], &tasks[4]));
+}
+
+TEST(InjectQueueTest, PopBatchTakesWhatThereIsAndLeavesTheQueueUsable) {
+  std::deque<TaskHeader> tasks = FakeTasks(3);
+  InjectQueue queue;
+  queue.Push(&tasks[0]);
+  queue.Push(&tasks[1]);
+  size_t count = 0;
+  EXPECT_EQ(queue.PopBatch(10, &count), &tasks[0]);
+  EXPECT_EQ(count, 2u);
+  EXPECT_TRUE(queue.IsEmpty());
+  EXPECT_EQ(queue.PopBatch(10, &count), nullptr);
+  EXPECT_EQ(count, 0u);
+  queue.Push(&tasks[2]);  // the tail was reset with the head
+  EXPECT_THAT(Drain(queue), ElementsAre(&tasks[2]));
+}
+
+TEST(InjectQueueTest, PopBatchOfZeroTakesNothing) {
+  std::deque<TaskHeader> tasks = FakeTasks(1);
+  InjectQueue queue;
+  queue.Push(&tasks[0]);
+  size_t count = 7;
+  EXPECT_EQ(queue.PopBatch(0, &count), nullptr);
+  EXPECT_EQ(count, 0u);
+  EXPECT_EQ(queue.Len(), 1u);
+}
+
 TEST(InjectQueueTest, PushBatchKeepsTheBatchInOrderBehindEarlierPushes) {
   std::deque<TaskHeader> tasks = FakeTasks(5);
   InjectQueue queue;

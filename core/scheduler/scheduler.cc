@@ -109,6 +109,16 @@ void Scheduler::NotifyParked() {
   }
 }
 
+void Scheduler::NotifyParkedForLocalWork() {
+  // No fence before this look at the idle state: a worker parking right now
+  // may be missed (its own fence and re-check may miss our push too, the
+  // store-buffer race the fences exist for). Nothing is lost then: the task
+  // sits in the queue of a running worker, which polls it after its current
+  // poll; an overflow to the injection queue is popped by that worker too.
+  // The parked worker is woken by the next push that sees it parked.
+  if (idle_.MayNotifyForLocalWork()) NotifyParked();
+}
+
 void Scheduler::NotifyIfWorkPending() {
   // Pairs with the fence in Idle::NotifyShouldWakeup (see Idle's
   // invariants): after our update of the idle state, before the queues.

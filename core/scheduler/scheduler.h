@@ -88,6 +88,11 @@ class Scheduler {
 
   // Parking protocol (see Idle): wake one parked worker if nobody searches.
   void NotifyParked();
+  // The same, for work a running worker queued on its own queues (a yield,
+  // a wake or a spawn from inside a task). That worker runs the work itself
+  // if no other does, so waking another is for parallelism only: it skips
+  // the fence NotifyParked's first check needs, the cost of every yield.
+  void NotifyParkedForLocalWork();
 
   // Between BeginQuietSpawns and EndQuietSpawns, tasks this (non-worker)
   // thread queues are pushed to the injection queue without waking a worker

@@ -1,5 +1,6 @@
 #include "core/scheduler/worker.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -55,7 +56,7 @@ void Worker::ScheduleLocal(TaskHeader* task, bool is_yield) {
     if (previous != nullptr) queue_.PushBack(previous, scheduler_->inject());
   }
   // Queued work another worker could take: make sure someone is looking.
-  if (should_notify) scheduler_->NotifyParked();
+  if (should_notify) scheduler_->NotifyParkedForLocalWork();
 }
 
 void Worker::Run() {
@@ -88,7 +89,29 @@ TaskHeader* Worker::NextTask() {
   }
   lifo_polls_ = 0;
   if (TaskHeader* task = queue_.Pop()) return task;
-  return scheduler_->inject().Pop();
+  return PopInjectBatch();
+}
+
+TaskHeader* Worker::PopInjectBatch() {
+  InjectQueue& inject = scheduler_->inject();
+  const size_t queued = inject.Len();
+  if (queued == 0) return nullptr;
+  const size_t room = LocalQueue::kCapacity - queue_.Len();
+  const size_t max =
+      std::min<size_t>({queued / size_t(scheduler_->num_workers()) + 1,
+                        LocalQueue::kCapacity / 2, room + 1});
+  size_t count = 0;
+  TaskHeader* first = inject.PopBatch(max, &count);
+  if (count <= 1) return first;
+  for (TaskHeader* task = first->queue_next; task != nullptr;) {
+    TaskHeader* next = std::exchange(task->queue_next, nullptr);
+    queue_.PushBack(task, inject);
+    task = next;
+  }
+  first->queue_next = nullptr;
+  // Tasks another worker could take: as after any local push.
+  scheduler_->NotifyParkedForLocalWork();
+  return first;
 }
 
 TaskHeader* Worker::StealWork() {
@@ -106,7 +129,7 @@ TaskHeader* Worker::StealWork() {
       return task;
     }
   }
-  return scheduler_->inject().Pop();
+  return PopInjectBatch();
 }
 
 void Worker::RunTaskAndCount(TaskHeader* task) {

@@ -21,7 +21,10 @@ class Scheduler;
 //      outside work is not starved by a busy local queue;
 //   2. the LIFO slot (the task most recently woken by this worker: warm in
 //      cache), at most kMaxLifoPolls times in a row;
-//   3. the local queue, then the injection queue;
+//   3. the local queue, then the injection queue: a batch of its tasks
+//      (its length over the number of workers, plus one, at most half the
+//      local queue's capacity), so neighbouring tasks, often neighbours in
+//      memory too, run on one worker and fewer cache lines bounce;
 //   4. stealing half of another worker's queue (while "searching");
 //   5. parking.
 //
@@ -58,6 +61,9 @@ class Worker {
   void Run();
   TaskHeader* NextTask();
   TaskHeader* StealWork();
+  // Step 3's batch from the injection queue: returns the first task and
+  // queues the rest locally.
+  TaskHeader* PopInjectBatch();
   void RunTaskAndCount(TaskHeader* task);
   void Park();
   void DrainOnExit();
