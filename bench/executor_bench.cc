@@ -39,6 +39,8 @@
 #include "core/executor.h"
 #include "core/metrics/executor_metrics.h"
 #include "core/sync/channel.h"
+#include "core/task/cell_allocator.h"
+#include "core/task/task_cell.h"
 
 namespace corosched {
 namespace {
@@ -346,14 +348,21 @@ class AwaitNotify {
 
 // Heap bytes per parked task beyond sizeof(the future): spawns `n` futures
 // made by `make`, waits until every one has parked, and reads malloc's
-// in-use total (all arenas) before and after. Cancels them all afterwards.
+// in-use total before and after. Cancels them all afterwards.
+//
+// Task cells of up to 256 bytes come from the executor's own slabs
+// (core/task/cell_allocator.h), which reuse slots freed by earlier
+// benchmarks, so malloc's total would miss them: a cell is counted as its
+// whole slot, and slabs carved meanwhile are taken out of malloc's total.
 template <typename MakeFuture>
 absl::StatusOr<double> ParkedBytesPerTask(Executor& executor, int n,
                                           const std::atomic<int>& parked,
                                           MakeFuture make) {
   std::vector<JoinHandle<void>> handles;
   handles.reserve(n);
+  using internal::CellAllocator;
   const size_t before = mallinfo2().uordblks;
+  const uint64_t slabs_before = CellAllocator::GetStats().slab_bytes;
   for (int i = 0; i < n; ++i) {
     auto handle = executor.Spawn(make());
     if (!handle.ok()) return handle.status();
@@ -363,13 +372,19 @@ absl::StatusOr<double> ParkedBytesPerTask(Executor& executor, int n,
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const size_t after = mallinfo2().uordblks;
+  const uint64_t slabs_after = CellAllocator::GetStats().slab_bytes;
   for (JoinHandle<void>& handle : handles) handle.Cancel();
   for (JoinHandle<void>& handle : handles) {
     absl::Status done = std::move(handle).Wait();
     if (!done.ok() && !absl::IsCancelled(done)) return done;
   }
-  return (static_cast<double>(after) - static_cast<double>(before)) / n -
-         static_cast<double>(sizeof(decltype(make())));
+  using F = decltype(make());
+  const double other_heap = static_cast<double>(after) -
+                            static_cast<double>(before) -
+                            static_cast<double>(slabs_after - slabs_before);
+  const double cell = static_cast<double>(
+      CellAllocator::SlotBytes(sizeof(internal::TaskCell<F>)));
+  return other_heap / n + cell - static_cast<double>(sizeof(F));
 }
 
 // --- Google Benchmark glue ---

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "absl/status/status.h"
+#include "core/task/cell_allocator.h"
 #include "core/task/future.h"
 #include "core/task/header.h"
 #include "core/task/join_result.h"
@@ -24,6 +25,14 @@ class TaskCell final : public TaskHeader {
 
   static TaskHeader* New(F future, Scheduler* scheduler) {
     return new TaskCell(std::move(future), scheduler);
+  }
+
+  // Cells live in whole cache lines of their own (see CellAllocator).
+  static void* operator new(size_t size) {
+    return CellAllocator::Allocate(size);
+  }
+  static void operator delete(void* p, size_t size) {
+    CellAllocator::Deallocate(p, size);
   }
 
  private:
