@@ -131,6 +131,10 @@ absl::Status GroupCommitWriter::CommitBatch(
     failed = absl::UnavailableError(absl::StrCat(
         connection_->path(), ": SQLite rolled the transaction back by itself"));
   }
+  if (failed.ok() && options_.before_commit) {
+    failed = options_.before_commit(*connection_);
+    if (failed.ok()) failed = connection_->storage_failure();
+  }
   if (failed.ok()) failed = connection_->Run("COMMIT");
   if (failed.ok()) return absl::OkStatus();
   if (sqlite3_get_autocommit(db) == 0) {

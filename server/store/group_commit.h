@@ -15,7 +15,8 @@
 //      apply, RELEASE (or ROLLBACK TO when apply failed, which undoes only
 //      that write: a write that breaks a rule never spoils the batch). A
 //      write marked refuses_before_writing skips the savepoint (see Write).
-//   3. COMMIT. SQLite fsyncs the WAL (synchronous=FULL) unless no write in
+//   3. before_commit, if set; then COMMIT. SQLite fsyncs the WAL
+//   (synchronous=FULL) unless no write in
 //      the batch asked for durability (then synchronous=NORMAL: durable
 //      against a process crash, not against power loss).
 //   4. Report the commit to the observer, then call each write's `done` with
@@ -85,6 +86,11 @@ struct GroupCommitOptions {
   // Told once, on the writer thread, that the writer failed for good: the
   // daemon logs it and exits non-zero. Must not block or destroy the writer.
   absl::AnyInvocable<void(const absl::Status&)> on_fatal_error;
+  // Runs on the writer thread after the batch's last write, inside its
+  // transaction, just before COMMIT: for bookkeeping the writes gather and
+  // write once per batch. A failure fails the batch as a storage failure
+  // does (see above). May be empty.
+  absl::AnyInvocable<absl::Status(SqliteConnection&)> before_commit;
 };
 
 class GroupCommitWriter {

@@ -1,5 +1,6 @@
 #include "server/store/sqlite_schema.h"
 
+#include <algorithm>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -96,8 +97,17 @@ CREATE TRIGGER tasks_counted_on_delete AFTER DELETE ON tasks BEGIN
 END;
 )sql";
 
+// Version 2: the writer keeps task_counts itself, once per batch
+// (StatusCountChanges in sqlite_writes.h), instead of two trigger
+// statements per task row written: a fifth of the writer's time per submit.
+constexpr const char* kSchemaV2 = R"sql(
+DROP TRIGGER tasks_counted_on_insert;
+DROP TRIGGER tasks_counted_on_update;
+DROP TRIGGER tasks_counted_on_delete;
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion);
 
 // DATA_LOSS errors (SQLITE_CORRUPT, SQLITE_NOTADB) get what to do next;
@@ -158,29 +168,28 @@ absl::Status CheckOwner(SqliteConnection& connection, int64_t version) {
   return absl::OkStatus();
 }
 
-absl::Status Migrate(SqliteConnection& connection) {
+absl::Status Migrate(SqliteConnection& connection, int64_t target) {
   if (absl::Status begin = connection.Exec("BEGIN IMMEDIATE"); !begin.ok()) {
     return begin;
   }
   absl::StatusOr<int64_t> version = connection.QueryInt("PRAGMA user_version");
   absl::Status status = version.status();
-  for (int64_t v = version.value_or(0); status.ok() && v < kSqliteSchemaVersion;
-       ++v) {
+  const int64_t from = version.value_or(0);
+  for (int64_t v = from; status.ok() && v < target; ++v) {
     status = connection.Exec(kMigrations[v]);
   }
-  if (status.ok()) {
+  if (status.ok() && from < target) {
     std::string stamp =
-        absl::StrCat("PRAGMA user_version=", kSqliteSchemaVersion,
+        absl::StrCat("PRAGMA user_version=", target,
                      "; PRAGMA application_id=", kSqliteApplicationId, ";");
     status = connection.Exec(stamp.c_str());
   }
   if (status.ok()) status = connection.Exec("COMMIT");
   if (!status.ok()) {
     (void)connection.Exec("ROLLBACK");  // best effort; the cause is `status`
-    return absl::Status(
-        status.code(),
-        absl::StrCat("cannot bring the schema to version ",
-                     kSqliteSchemaVersion, ": ", status.message()));
+    return absl::Status(status.code(),
+                        absl::StrCat("cannot bring the schema to version ",
+                                     target, ": ", status.message()));
   }
   return absl::OkStatus();
 }
@@ -223,7 +232,8 @@ absl::Status PrepareSchema(SqliteConnection& connection,
         connection.path(), ": cannot switch to WAL mode (journal_mode is ",
         *mode, "); the data directory must be on a local file system"));
   }
-  return Migrate(connection);
+  return Migrate(connection, std::clamp<int64_t>(options.target_version, 0,
+                                                 kSqliteSchemaVersion));
 }
 
 }  // namespace corosched::server

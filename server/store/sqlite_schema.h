@@ -29,7 +29,7 @@
 namespace corosched::server {
 
 // The schema version this build writes and reads.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 // 'CRSC': identifies a Corosched database in PRAGMA application_id.
 inline constexpr int kSqliteApplicationId = 0x43525343;
@@ -39,6 +39,8 @@ struct SchemaOptions {
   // (about a second per GB on an SSD); a daemon turns it off only where
   // start-up time matters more than catching a damaged file early.
   bool quick_check = true;
+  // Migrate up to this version only: for tests that build an old database.
+  int target_version = kSqliteSchemaVersion;
 };
 
 // Opens the store's writer connection with `options` (options.writer set)

@@ -36,7 +36,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       GroupCommitOptions{.max_batch_writes = options.max_batch_writes,
                          .checkpoint_wal_pages = options.checkpoint_wal_pages,
                          .observer = options.observer,
-                         .on_fatal_error = std::move(options.on_fatal_error)});
+                         .on_fatal_error = std::move(options.on_fatal_error),
+                         .before_commit = [state = store->writer_state_.get()](
+                                              SqliteConnection& c) {
+                           return state->status_counts.Flush(c);
+                         }});
   return store;
 }
 
@@ -127,7 +131,7 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
       [this, record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
         return WriteNewTask(c, std::move(record), std::move(events),
-                            definition_ids_.get());
+                            *writer_state_);
       },
       std::move(done), /*durable=*/true);
 }
@@ -156,8 +160,9 @@ void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
   SubmitTaskWrite(
       id,
       [id, request_id = std::move(request_id), wake,
-       snapshot = std::move(snapshot)](SqliteConnection& c) {
-        return WriteWake(c, id, request_id, wake, snapshot);
+       snapshot = std::move(snapshot),
+       state = writer_state_.get()](SqliteConnection& c) {
+        return WriteWake(c, id, request_id, wake, snapshot, *state);
       },
       std::move(done));
 }
@@ -167,9 +172,9 @@ void SqliteStore::RecordWakeSignalAsync(
     v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
   SubmitTaskWrite(
       id,
-      [id, request_id = std::move(request_id), wake,
-       signal = std::move(signal)](SqliteConnection& c) {
-        return WriteWakeSignal(c, id, request_id, wake, signal);
+      [id, request_id = std::move(request_id), wake, signal = std::move(signal),
+       state = writer_state_.get()](SqliteConnection& c) {
+        return WriteWakeSignal(c, id, request_id, wake, signal, *state);
       },
       std::move(done));
 }
@@ -219,14 +224,14 @@ void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
   }
   // Outside coalesce_mu_: a failed writer answers at once, on this thread.
   Submit<uint64_t>(
-      [id, queued](SqliteConnection& c) {
+      [id, queued, state = writer_state_.get()](SqliteConnection& c) {
         TaskProgress progress;
         {
           absl::MutexLock lock(&queued->mu);
           queued->taken = true;
           progress = std::move(queued->progress);
         }
-        return WriteProgress(c, id, std::move(progress));
+        return WriteProgress(c, id, std::move(progress), *state);
       },
       [this, id, queued](absl::StatusOr<uint64_t> written) {
         {
@@ -260,8 +265,8 @@ void SqliteStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
     return;
   }
   Submit<int>(
-      [cutoff, chunk](SqliteConnection& c) {
-        return DeleteFinishedBefore(c, cutoff, chunk);
+      [cutoff, chunk, state = writer_state_.get()](SqliteConnection& c) {
+        return DeleteFinishedBefore(c, cutoff, chunk, *state);
       },
       [this, cutoff, remaining, deleted, chunk,
        done = std::move(done)](absl::StatusOr<int> removed) mutable {
@@ -297,9 +302,9 @@ absl::StatusOr<uint64_t> SqliteStore::RecordProgress(absl::string_view id,
   return Await<uint64_t>([&](Done<uint64_t> done) {
     // The synchronous form is durable: its caller waits for the fsync.
     Submit<uint64_t>(
-        [id = std::string(id),
-         progress = std::move(progress)](SqliteConnection& c) mutable {
-          return WriteProgress(c, id, std::move(progress));
+        [id = std::string(id), progress = std::move(progress),
+         state = writer_state_.get()](SqliteConnection& c) mutable {
+          return WriteProgress(c, id, std::move(progress), *state);
         },
         std::move(done), /*durable=*/true);
   });

@@ -205,8 +205,8 @@ class SqliteStore final : public TaskStore {
   void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);
 
   // Used by writes on the writer thread only.
-  const std::unique_ptr<DefinitionIdCache> definition_ids_ =
-      std::make_unique<DefinitionIdCache>();
+  const std::unique_ptr<WriterState> writer_state_ =
+      std::make_unique<WriterState>();
 
   absl::Mutex coalesce_mu_;
   // Tasks whose last queued write is a progress write others may join.

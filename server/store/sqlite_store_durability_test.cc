@@ -4,6 +4,7 @@
 // message and is left as it was.
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,6 +143,57 @@ TEST_F(SqliteStoreDurabilityTest, ASecondStoreOnTheSameDirectoryIsRefused) {
                     HasSubstr("--data-dir")));
   first.reset();  // the lock goes with the store
   EXPECT_TRUE(Open().ok());
+}
+
+// A database of schema version 1, whose task counts triggers kept, opens
+// under this build: the migration drops the triggers, the counts carry
+// over, and the writer keeps them from then on.
+TEST_F(SqliteStoreDurabilityTest, MigratesAVersion1DatabaseKeepingItsCounts) {
+  {
+    auto connection = OpenStoreDatabase({.path = database(), .writer = true},
+                                        {.target_version = 1});
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    // Rows as version 1 wrote them; its triggers count them.
+    ASSERT_TRUE((*connection)
+                    ->Exec("INSERT INTO task_definitions (id, digest, "
+                           "definition) VALUES (1, 0, X'');"
+                           "INSERT INTO tasks (id, request_fingerprint, "
+                           "definition_id, definition_name, "
+                           "inputs_and_labels, created_at_ns, status, "
+                           "snapshot, last_event_sequence) VALUES "
+                           "('a', X'', 1, 'd', X'', 1, 1, X'', 0), "
+                           "('b', X'', 1, 'd', X'', 1, 1, X'', 0), "
+                           "('c', X'', 1, 'd', X'', 1, 3, X'', 0);"
+                           "UPDATE tasks SET status = 4 WHERE id = 'b';")
+                    .ok());
+  }
+  ASSERT_EQ(QuerySqlInt(database(), "PRAGMA user_version"), 1);
+  ASSERT_EQ(
+      QuerySqlInt(database(), "SELECT count FROM task_counts WHERE status = 4"),
+      1);
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QuerySqlInt(database(), "PRAGMA user_version"),
+            kSqliteSchemaVersion);
+  EXPECT_EQ(QuerySqlInt(database(),
+                        "SELECT count(*) FROM sqlite_schema "
+                        "WHERE type = 'trigger'"),
+            0);
+  auto counts = store->CountTasksByStatus();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::map<v1::TaskStatus, uint64_t>{
+                         {v1::TASK_STATUS_READY, 1},
+                         {v1::TASK_STATUS_AWAITING, 1},
+                         {v1::TASK_STATUS_COMPLETED, 1}}));
+  ASSERT_TRUE(store->CreateTask(Task("d", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      store->RecordProgress("d", Finish(v1::TASK_STATUS_COMPLETED, kT0)).ok());
+  counts = store->CountTasksByStatus();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(*counts, (std::map<v1::TaskStatus, uint64_t>{
+                         {v1::TASK_STATUS_READY, 1},
+                         {v1::TASK_STATUS_AWAITING, 1},
+                         {v1::TASK_STATUS_COMPLETED, 2}}));
 }
 
 TEST_F(SqliteStoreDurabilityTest, RefusesADatabaseFromANewerSchema) {

@@ -238,6 +238,80 @@ TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
   EXPECT_THAT(std::string(nested_write.message()), HasSubstr("Async"));
 }
 
+// The writer keeps task_counts itself, once per batch: after every kind of
+// write (creates, progress, wakes, refusals, purges, several to a batch) the
+// counts equal a recount of the tasks table.
+TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
+  Open({.purge_chunk_tasks = 3});
+  const std::string db = dir_.file(SqliteStore::kDatabaseFile);
+  auto expect_recount = [&](const std::string& after) {
+    auto counts = store_->CountTasksByStatus();
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    uint64_t total = 0;
+    for (const auto& [status, count] : *counts) {
+      EXPECT_EQ(static_cast<int64_t>(count),
+                QuerySqlInt(db, absl::StrCat("SELECT count(*) FROM tasks "
+                                             "WHERE status = ",
+                                             static_cast<int>(status))))
+          << "after " << after << ", status " << status;
+      total += count;
+    }
+    EXPECT_EQ(static_cast<int64_t>(total),
+              QuerySqlInt(db, "SELECT count(*) FROM tasks"))
+        << "after " << after;
+  };
+  // Ten creates and their progress queued together: one or a few batches.
+  absl::BlockingCounter written(20);
+  for (int i = 0; i < 10; ++i) {
+    const std::string id = absl::StrCat("t", i);
+    store_->CreateTaskAsync(Task(id, v1::TASK_STATUS_READY), {},
+                            [&](auto) { written.DecrementCount(); });
+    TaskProgress progress;
+    progress.snapshot.set_status(i % 2 == 0 ? v1::TASK_STATUS_AWAITING
+                                            : v1::TASK_STATUS_SLEEPING);
+    store_->RecordProgressAsync(id, std::move(progress),
+                                [&](auto) { written.DecrementCount(); });
+  }
+  written.Wait();
+  expect_recount("creates and progress");
+  // Refused writes change nothing.
+  EXPECT_EQ(
+      store_->CreateTask(Task("t0", v1::TASK_STATUS_READY), {}).status().code(),
+      absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      store_->RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
+  expect_recount("refusals");
+  // A wake that moves a task to READY, and one that keeps its status.
+  v1::TaskSnapshot ready;
+  ready.set_status(v1::TASK_STATUS_READY);
+  ASSERT_TRUE(store_->RecordWake("t0", "w1", {}, ready).ok());
+  v1::PendingSignal signal;
+  signal.mutable_signal()->set_name("go");
+  ASSERT_TRUE(store_->RecordWakeSignal("t2", "w2", {}, signal).ok());
+  expect_recount("wakes");
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(store_
+                    ->RecordProgress(absl::StrCat("t", i),
+                                     Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
+                                                  : v1::TASK_STATUS_FAILED,
+                                            kT0))
+                    .ok());
+  }
+  expect_recount("finishes");
+  auto purged = store_->PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, 7);
+  expect_recount("a purge in three writes");
+  // And the counts were stored, not only kept in memory.
+  store_.reset();
+  vfs_.reset();  // registered again under the same name
+  Open();
+  expect_recount("a reopen");
+}
+
 TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
   Open({.purge_chunk_tasks = 2});
   const absl::Time cutoff = kT0 + absl::Hours(24);

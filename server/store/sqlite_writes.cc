@@ -18,6 +18,7 @@ struct TaskKey {
   int64_t position = 0;
   uint64_t last_event_sequence = 0;
   std::string request_fingerprint;
+  v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;
 };
 
 // Whether the last of `events` is the task's `finished` one.
@@ -28,15 +29,16 @@ bool EndsTheTask(const std::vector<v1::TaskEvent>& events) {
 absl::StatusOr<std::optional<TaskKey>> FindTaskKey(SqliteConnection& connection,
                                                    absl::string_view id) {
   absl::StatusOr<SqliteStatement> select = connection.Prepare(
-      "SELECT position, last_event_sequence, request_fingerprint FROM tasks "
-      "WHERE id = ?1");
+      "SELECT position, last_event_sequence, request_fingerprint, status "
+      "FROM tasks WHERE id = ?1");
   if (!select.ok()) return select.status();
   select->BindText(1, id);
   absl::StatusOr<bool> row = select->Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::nullopt;
   return TaskKey{select->Int(0), static_cast<uint64_t>(select->Int(1)),
-                 std::string(select->Blob(2))};
+                 std::string(select->Blob(2)),
+                 static_cast<v1::TaskStatus>(select->Int(3))};
 }
 
 // The id of `definition` in task_definitions, stored now if it is new.
@@ -145,6 +147,12 @@ absl::Status UpdateTask(SqliteConnection& connection, const TaskKey& task,
   return update->Run();
 }
 
+// UpdateTask's change of status, once the whole write succeeded.
+void CountUpdate(const TaskKey& task, const v1::TaskSnapshot& snapshot,
+                 WriterState& state) {
+  state.status_counts.Move(task.status, snapshot.status());
+}
+
 }  // namespace
 
 absl::StatusOr<PutDefinitionResult> WriteDefinition(
@@ -189,9 +197,42 @@ void DefinitionIdCache::Add(const SharedDefinition& definition, int64_t id) {
   ids_.try_emplace(definition.shared().get(), definition.shared(), id);
 }
 
+void StatusCountChanges::Add(v1::TaskStatus status, int64_t delta) {
+  const int index = static_cast<int>(status);
+  deltas_[index >= 0 && index < kStatuses ? index : 0] += delta;
+}
+
+void StatusCountChanges::Move(v1::TaskStatus from, v1::TaskStatus to) {
+  if (from == to) return;
+  Add(from, -1);
+  Add(to, 1);
+}
+
+void StatusCountChanges::Add(const StatusCountChanges& other) {
+  for (int status = 0; status < kStatuses; ++status) {
+    deltas_[status] += other.deltas_[status];
+  }
+}
+
+absl::Status StatusCountChanges::Flush(SqliteConnection& connection) {
+  for (int status = 0; status < kStatuses; ++status) {
+    const int64_t delta = std::exchange(deltas_[status], 0);
+    if (delta == 0) continue;
+    absl::StatusOr<SqliteStatement> upsert = connection.Prepare(
+        "INSERT INTO task_counts (status, count) VALUES (?1, ?2) "
+        "ON CONFLICT (status) DO UPDATE SET count = count + excluded.count");
+    if (!upsert.ok()) return upsert.status();
+    upsert->BindInt(1, status);
+    upsert->BindInt(2, delta);
+    if (absl::Status run = upsert->Run(); !run.ok()) return run;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
-    std::vector<v1::TaskEvent> first_events, DefinitionIdCache* ids) {
+    std::vector<v1::TaskEvent> first_events, WriterState& state) {
+  DefinitionIdCache* ids = &state.definition_ids;
   auto existing = FindTaskKey(connection, record.id);
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
@@ -206,8 +247,7 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     if (!found.ok()) return found.status();
     return CreateTaskResult{**std::move(found), false};
   }
-  std::optional<int64_t> cached_id;
-  if (ids != nullptr) cached_id = ids->Find(record.definition);
+  const std::optional<int64_t> cached_id = ids->Find(record.definition);
   absl::StatusOr<int64_t> definition_id =
       cached_id.has_value()
           ? *cached_id
@@ -221,9 +261,8 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   }
   auto last = AppendEvents(connection, *task, 0, first_events);
   if (!last.ok()) return last.status();
-  if (ids != nullptr && !cached_id.has_value()) {
-    ids->Add(record.definition, *definition_id);
-  }
+  if (!cached_id.has_value()) ids->Add(record.definition, *definition_id);
+  state.status_counts.Add(record.snapshot.status(), 1);
   // Moved, not copied: the writer would otherwise copy every task's
   // definition, inputs and snapshot once more.
   CreateTaskResult result{std::move(record), true};
@@ -233,20 +272,23 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
 
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        absl::string_view id,
-                                       TaskProgress progress) {
+                                       TaskProgress progress,
+                                       WriterState& state) {
   auto task = FindTaskKey(connection, id);
   if (!task.ok()) return task.status();
   if (!task->has_value()) return TaskNotFoundError(id);
   absl::Status updated = UpdateTask(connection, **task, progress.snapshot,
                                     progress.finished_at, progress.events);
   if (!updated.ok()) return updated;
-  return AppendEvents(connection, (*task)->position,
-                      (*task)->last_event_sequence, progress.events);
+  auto last = AppendEvents(connection, (*task)->position,
+                           (*task)->last_event_sequence, progress.events);
+  if (last.ok()) CountUpdate(**task, progress.snapshot, state);
+  return last;
 }
 
 absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
                        absl::string_view request_id, const WakeRecord& wake,
-                       const v1::TaskSnapshot& snapshot) {
+                       const v1::TaskSnapshot& snapshot, WriterState& state) {
   auto task = FindTaskKey(connection, id);
   if (!task.ok()) return task.status();
   if (!task->has_value()) return TaskNotFoundError(id);
@@ -263,32 +305,47 @@ absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
     insert->BindInt(4, static_cast<int64_t>(wake.sequence));
     if (absl::Status run = insert->Run(); !run.ok()) return run;
   }
-  return UpdateTask(connection, **task, snapshot, std::nullopt, {});
+  absl::Status updated =
+      UpdateTask(connection, **task, snapshot, std::nullopt, {});
+  if (updated.ok()) CountUpdate(**task, snapshot, state);
+  return updated;
 }
 
 absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
                              absl::string_view request_id,
                              const WakeRecord& wake,
-                             const v1::PendingSignal& signal) {
+                             const v1::PendingSignal& signal,
+                             WriterState& state) {
   // The snapshot as stored now: every write queued before this one applied.
   auto task = FindTask(connection, id);
   if (!task.ok()) return task.status();
   if (!task->has_value()) return TaskNotFoundError(id);
   v1::TaskSnapshot snapshot = std::move((*task)->snapshot);
   AddPendingSignal(snapshot, signal);
-  return WriteWake(connection, id, request_id, wake, snapshot);
+  return WriteWake(connection, id, request_id, wake, snapshot, state);
 }
 
 absl::StatusOr<int> DeleteFinishedBefore(SqliteConnection& connection,
-                                         absl::Time cutoff, int max_tasks) {
+                                         absl::Time cutoff, int max_tasks,
+                                         WriterState& state) {
   absl::StatusOr<SqliteStatement> remove = connection.Prepare(
       "DELETE FROM tasks WHERE position IN (SELECT position FROM tasks "
-      "WHERE finished_at_ns < ?1 ORDER BY finished_at_ns LIMIT ?2)");
+      "WHERE finished_at_ns < ?1 ORDER BY finished_at_ns LIMIT ?2) "
+      "RETURNING status");
   if (!remove.ok()) return remove.status();
   remove->BindInt(1, ToStoredTime(cutoff));
   remove->BindInt(2, max_tasks);
-  if (absl::Status run = remove->Run(); !run.ok()) return run;
-  return connection.changes();
+  StatusCountChanges removed;
+  int count = 0;
+  for (;;) {
+    absl::StatusOr<bool> row = remove->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    removed.Add(static_cast<v1::TaskStatus>(remove->Int(0)), -1);
+    ++count;
+  }
+  state.status_counts.Add(removed);
+  return count;
 }
 
 }  // namespace corosched::server

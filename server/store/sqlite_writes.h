@@ -8,6 +8,7 @@
 // A write that refuses (NOT_FOUND, ALREADY_EXISTS) decides so before it
 // changes anything, so nothing of it reaches the disk.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -49,30 +50,57 @@ class DefinitionIdCache {
       ids_;
 };
 
-// Takes `record` by value: the result hands it back, moved. `ids` may be
-// null.
+// How the tasks by status (the task_counts table) changed in the batch's
+// writes so far. The writes that add, update or delete task rows record the
+// change here, as their last step (a write that fails records nothing);
+// Flush, run once per batch just before COMMIT, adds it to task_counts:
+// a statement per status that changed, not two per task as a trigger
+// would. Writer thread only.
+class StatusCountChanges {
+ public:
+  void Add(v1::TaskStatus status, int64_t delta);
+  void Move(v1::TaskStatus from, v1::TaskStatus to);
+  void Add(const StatusCountChanges& other);
+  // Adds the changes to task_counts and forgets them.
+  absl::Status Flush(SqliteConnection& connection);
+
+ private:
+  static constexpr int kStatuses = 8;  // TaskStatus values 0..7
+  std::array<int64_t, kStatuses> deltas_{};
+};
+
+// What the writes keep between them, on the writer thread.
+struct WriterState {
+  DefinitionIdCache definition_ids;
+  StatusCountChanges status_counts;
+};
+
+// Takes `record` by value: the result hands it back, moved.
 absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
-    std::vector<v1::TaskEvent> first_events, DefinitionIdCache* ids = nullptr);
+    std::vector<v1::TaskEvent> first_events, WriterState& state);
 
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        absl::string_view id,
-                                       TaskProgress progress);
+                                       TaskProgress progress,
+                                       WriterState& state);
 
 absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
                        absl::string_view request_id, const WakeRecord& wake,
-                       const v1::TaskSnapshot& snapshot);
+                       const v1::TaskSnapshot& snapshot, WriterState& state);
 // WriteWake with the stored snapshot plus `signal` (TaskStore::
 // RecordWakeSignal).
 absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
                              absl::string_view request_id,
                              const WakeRecord& wake,
-                             const v1::PendingSignal& signal);
+                             const v1::PendingSignal& signal,
+                             WriterState& state);
 
 // Deletes up to `max_tasks` tasks that finished before `cutoff` (oldest
 // finish first), with their labels, events and wakes (ON DELETE CASCADE).
 // Returns how many tasks it deleted. Unfinished tasks are never touched.
 absl::StatusOr<int> DeleteFinishedBefore(SqliteConnection& connection,
-                                         absl::Time cutoff, int max_tasks);
+                                         absl::Time cutoff, int max_tasks,
+                                         WriterState& state);
 
 }  // namespace corosched::server
