@@ -196,21 +196,31 @@ absl::StatusOr<EventBatch> QueryEvents(SqliteConnection& connection,
   EventBatch batch;
   batch.last_sequence = static_cast<uint64_t>(task->Int(1));
   batch.task_ended = task->Int(2) != 0;
+  // Rows whose last event comes after `after_sequence`; the first may begin
+  // before it.
   absl::StatusOr<SqliteStatement> select = connection.Prepare(
-      "SELECT event FROM events WHERE task = ?1 AND sequence > ?2 "
-      "ORDER BY sequence LIMIT ?3");
+      "SELECT encoding, event FROM events WHERE task = ?1 AND sequence > ?2 "
+      "ORDER BY sequence");
   if (!select.ok()) return select.status();
   select->BindInt(1, task->Int(0));
   select->BindInt(2, static_cast<int64_t>(std::min<uint64_t>(
                          after_sequence, std::numeric_limits<int64_t>::max())));
-  select->BindInt(3, std::max(0, max_events));  // a negative LIMIT is none
-  for (;;) {
+  const size_t limit = static_cast<size_t>(std::max(0, max_events));
+  std::vector<v1::TaskEvent> row_events;
+  while (batch.events.size() < limit) {
     absl::StatusOr<bool> row = select->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (!ParseStored(select->Blob(0), batch.events.emplace_back())) {
+    row_events.clear();
+    if (!DecodeEventRow(static_cast<int>(select->Int(0)), select->Blob(1),
+                        row_events)) {
       return absl::DataLossError(
           absl::StrCat("task \"", id, "\": a stored event cannot be parsed"));
+    }
+    for (v1::TaskEvent& event : row_events) {
+      if (event.sequence() <= after_sequence) continue;
+      if (batch.events.size() == limit) break;
+      batch.events.push_back(std::move(event));
     }
   }
   return batch;

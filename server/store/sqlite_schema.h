@@ -29,7 +29,7 @@
 namespace corosched::server {
 
 // The schema version this build writes and reads.
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 // 'CRSC': identifies a Corosched database in PRAGMA application_id.
 inline constexpr int kSqliteApplicationId = 0x43525343;

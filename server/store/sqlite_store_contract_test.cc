@@ -191,6 +191,16 @@ TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
   ASSERT_TRUE(limited.ok());
   ASSERT_EQ(limited->events.size(), 1u);
   EXPECT_EQ(limited->events[0].sequence(), 1u);
+  // Events 2 and 3 came in one write: reads may start and stop inside it.
+  auto first_of_two = store().ReadEvents("t", 1, 1);
+  ASSERT_TRUE(first_of_two.ok());
+  ASSERT_EQ(first_of_two->events.size(), 1u);
+  EXPECT_EQ(first_of_two->events[0].sequence(), 2u);
+  auto second_of_two = store().ReadEvents("t", 2, 10);
+  ASSERT_TRUE(second_of_two.ok());
+  ASSERT_EQ(second_of_two->events.size(), 1u);
+  EXPECT_EQ(second_of_two->events[0].sequence(), 3u);
+  EXPECT_TRUE(second_of_two->events[0].has_finished());
   auto past_end = store().ReadEvents("t", 9, 10);
   ASSERT_TRUE(past_end.ok());
   EXPECT_THAT(past_end->events, IsEmpty());

@@ -196,6 +196,82 @@ TEST_F(SqliteStoreDurabilityTest, MigratesAVersion1DatabaseKeepingItsCounts) {
                          {v1::TASK_STATUS_COMPLETED, 2}}));
 }
 
+// Events written one row each (schema versions 1 and 2) read back, after
+// the migration, in order with those written since, a write's to a row.
+TEST_F(SqliteStoreDurabilityTest, ReadsEventRowsOfEveryEncodingInOrder) {
+  {
+    auto connection = OpenStoreDatabase({.path = database(), .writer = true},
+                                        {.target_version = 2});
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    ASSERT_TRUE((*connection)
+                    ->Exec("INSERT INTO task_definitions (id, digest, "
+                           "definition) VALUES (1, 0, X'');"
+                           "INSERT INTO tasks (position, id, "
+                           "request_fingerprint, definition_id, "
+                           "definition_name, inputs_and_labels, "
+                           "created_at_ns, status, snapshot, "
+                           "last_event_sequence) VALUES "
+                           "(1, 't', X'', 1, 'd', X'', 1, 3, X'', 2);")
+                    .ok());
+    for (uint64_t sequence : {1, 2}) {
+      v1::TaskEvent event = Output(absl::StrCat("old ", sequence));
+      event.set_sequence(sequence);
+      auto insert = (*connection)
+                        ->Prepare(
+                            "INSERT INTO events (task, sequence, event) "
+                            "VALUES (1, ?1, ?2)");
+      ASSERT_TRUE(insert.ok());
+      insert->BindInt(1, static_cast<int64_t>(sequence));
+      insert->BindBlob(2, event.SerializeAsString());
+      ASSERT_TRUE(insert->Run().ok());
+    }
+  }
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  TaskProgress progress;
+  progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+  progress.events = {Output("new 3"), Output("new 4")};
+  auto last = store->RecordProgress("t", std::move(progress));
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, 4u);
+  EXPECT_EQ(QuerySqlInt(database(), "SELECT count(*) FROM events"), 3);
+
+  auto texts = [&](uint64_t after, int max) {
+    std::vector<std::string> out;
+    auto batch = store->ReadEvents("t", after, max);
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    if (!batch.ok()) return out;
+    for (const v1::TaskEvent& event : batch->events) {
+      out.push_back(absl::StrCat(event.sequence(), " ", event.output().text()));
+    }
+    return out;
+  };
+  EXPECT_THAT(texts(0, 10),
+              ElementsAre("1 old 1", "2 old 2", "3 new 3", "4 new 4"));
+  EXPECT_THAT(texts(1, 2), ElementsAre("2 old 2", "3 new 3"));
+  EXPECT_THAT(texts(3, 10), ElementsAre("4 new 4"));
+}
+
+TEST_F(SqliteStoreDurabilityTest, ADamagedEventRowIsDataLoss) {
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store
+                    ->CreateTask(Task("t", v1::TASK_STATUS_READY),
+                                 {Output("a"), Output("b")})
+                    .ok());
+  }
+  // A run whose second event claims more bytes than there are.
+  ASSERT_EQ(RunSql(database(), "UPDATE events SET event = X'0A00' || X'0A05'"),
+            "");
+  auto store = OpenOrDie();
+  ASSERT_NE(store, nullptr);
+  auto batch = store->ReadEvents("t", 0, 10);
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(batch.status().message()),
+              AllOf(HasSubstr("\"t\""), HasSubstr("cannot be parsed")));
+}
+
 TEST_F(SqliteStoreDurabilityTest, RefusesADatabaseFromANewerSchema) {
   { ASSERT_NE(OpenOrDie(), nullptr); }
   ASSERT_EQ(RunSql(database(), "PRAGMA user_version = 99"), "");

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/store/store_keys.h"
 
 namespace corosched::server {
@@ -20,6 +22,50 @@ absl::Status Unparsable(absl::string_view id, absl::string_view what) {
 bool ParseStored(absl::string_view bytes,
                  google::protobuf::MessageLite& message) {
   return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+namespace {
+// Field 1, length-delimited: the tag of each event in a run.
+constexpr uint32_t kEventRunTag = (1 << 3) | 2;
+}  // namespace
+
+std::string EncodeEventRun(const std::vector<v1::TaskEvent>& events) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream raw(&out);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    for (const v1::TaskEvent& event : events) {
+      coded.WriteTag(kEventRunTag);
+      coded.WriteVarint32(static_cast<uint32_t>(event.ByteSizeLong()));
+      event.SerializeWithCachedSizes(&coded);
+    }
+  }  // the coded stream flushes into `out` here
+  return out;
+}
+
+bool DecodeEventRow(int encoding, absl::string_view bytes,
+                    std::vector<v1::TaskEvent>& out) {
+  if (encoding == kSingleEvent) return ParseStored(bytes, out.emplace_back());
+  if (encoding != kEventRun) return false;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();  // the end, or garbage
+    uint32_t length = 0;
+    if (tag != kEventRunTag || !in.ReadVarint32(&length)) return false;
+    // The stream would take the end of the bytes for the end of the event.
+    if (length > bytes.size() - static_cast<size_t>(in.CurrentPosition())) {
+      return false;
+    }
+    const auto limit = in.PushLimit(static_cast<int>(length));
+    if (!out.emplace_back().ParseFromCodedStream(&in) ||
+        !in.ConsumedEntireMessage()) {
+      return false;
+    }
+    in.PopLimit(limit);
+  }
 }
 
 int64_t ToStoredTime(absl::Time time) { return absl::ToUnixNanos(time); }

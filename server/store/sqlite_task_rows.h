@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -28,6 +29,18 @@ std::string EncodeInputsAndLabels(const TaskRecord& record);
 // Parses a stored message; false when the bytes are not one.
 bool ParseStored(absl::string_view bytes,
                  google::protobuf::MessageLite& message);
+
+// Rows of the `events` table. A row's `encoding` says what its `event`
+// column holds: kSingleEvent, one v1.TaskEvent (the rows schema versions 1
+// and 2 wrote), or kEventRun, the events one write appended, in order,
+// encoded as the field `repeated v1.TaskEvent events = 1` would be. Its
+// `sequence` is that of its last event.
+inline constexpr int kSingleEvent = 0;
+inline constexpr int kEventRun = 1;
+std::string EncodeEventRun(const std::vector<v1::TaskEvent>& events);
+// Appends the row's events to `out`; false when the bytes do not parse.
+bool DecodeEventRow(int encoding, absl::string_view bytes,
+                    std::vector<v1::TaskEvent>& out);
 
 // FNV-1a of a serialized definition, to find an identical stored one.
 int64_t DefinitionDigest(absl::string_view bytes);

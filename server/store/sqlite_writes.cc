@@ -77,20 +77,22 @@ absl::Status InsertLabels(SqliteConnection& connection, int64_t task,
   return absl::OkStatus();
 }
 
-// Appends `events` numbered after `last_sequence`; returns the new last.
+// Appends `events` numbered after `last_sequence`, as one row (a run, see
+// sqlite_task_rows.h); returns the new last.
 absl::StatusOr<uint64_t> AppendEvents(SqliteConnection& connection,
                                       int64_t task, uint64_t last_sequence,
                                       std::vector<v1::TaskEvent>& events) {
-  for (v1::TaskEvent& event : events) {
-    event.set_sequence(++last_sequence);
-    absl::StatusOr<SqliteStatement> insert = connection.Prepare(
-        "INSERT INTO events (task, sequence, event) VALUES (?1, ?2, ?3)");
-    if (!insert.ok()) return insert.status();
-    insert->BindInt(1, task);
-    insert->BindInt(2, static_cast<int64_t>(last_sequence));
-    insert->BindBlob(3, event.SerializeAsString());
-    if (absl::Status run = insert->Run(); !run.ok()) return run;
-  }
+  if (events.empty()) return last_sequence;
+  for (v1::TaskEvent& event : events) event.set_sequence(++last_sequence);
+  absl::StatusOr<SqliteStatement> insert = connection.Prepare(
+      "INSERT INTO events (task, sequence, event, encoding) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!insert.ok()) return insert.status();
+  insert->BindInt(1, task);
+  insert->BindInt(2, static_cast<int64_t>(last_sequence));
+  insert->BindBlob(3, EncodeEventRun(events));
+  insert->BindInt(4, kEventRun);
+  if (absl::Status run = insert->Run(); !run.ok()) return run;
   return last_sequence;
 }
 
