@@ -382,8 +382,11 @@ absl::StatusOr<double> ParkedBytesPerTask(Executor& executor, int n,
   const double other_heap = static_cast<double>(after) -
                             static_cast<double>(before) -
                             static_cast<double>(slabs_after - slabs_before);
-  const double cell = static_cast<double>(
-      CellAllocator::SlotBytes(sizeof(internal::TaskCell<F>)));
+  constexpr size_t kCell = sizeof(internal::TaskCell<F>);
+  // A larger cell comes from malloc, so `other_heap` has it already.
+  const double cell = kCell <= CellAllocator::kMaxSlot
+                          ? static_cast<double>(CellAllocator::SlotBytes(kCell))
+                          : 0.0;
   return other_heap / n + cell - static_cast<double>(sizeof(F));
 }
 

@@ -132,9 +132,10 @@ ThreadCache::~ThreadCache() {
 }  // namespace
 
 void* CellAllocator::Allocate(size_t size) {
-  if (!kUseSlabs || size > kMaxSlot || size == 0) {
-    return ::operator new(SlotBytes(size), kAlign);
-  }
+  // Larger cells as any object: aligning them would cost memalign's slack
+  // for every one (about 100 bytes per daemon task) to unshare two lines.
+  if (size > kMaxSlot) return ::operator new(size);
+  if (!kUseSlabs || size == 0) return ::operator new(SlotBytes(size), kAlign);
   const size_t c = ClassOf(size);
   if (tls_cache_gone) {
     FreeList one;
@@ -149,7 +150,11 @@ void* CellAllocator::Allocate(size_t size) {
 }
 
 void CellAllocator::Deallocate(void* p, size_t size) {
-  if (!kUseSlabs || size > kMaxSlot || size == 0) {
+  if (size > kMaxSlot) {
+    ::operator delete(p);
+    return;
+  }
+  if (!kUseSlabs || size == 0) {
     ::operator delete(p, kAlign);
     return;
   }

@@ -1,5 +1,6 @@
 #include "core/task/cell_allocator.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -16,8 +17,17 @@ bool Aligned(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % CellAllocator::kLine == 0;
 }
 
-TEST(CellAllocatorTest, EveryCellIsLineAlignedAndDistinct) {
-  for (size_t size : {1, 63, 64, 65, 96, 128, 129, 200, 256, 257, 384, 1000}) {
+TEST(CellAllocatorTest, LargerCellsComeFromOperatorNew) {
+  for (size_t size : {257, 384, 1000}) {
+    void* p = CellAllocator::Allocate(size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignof(std::max_align_t), 0u);
+    std::memset(p, 0xab, size);
+    CellAllocator::Deallocate(p, size);
+  }
+}
+
+TEST(CellAllocatorTest, EverySmallCellIsLineAlignedAndDistinct) {
+  for (size_t size : {1, 63, 64, 65, 96, 128, 129, 200, 256}) {
     std::vector<void*> cells;
     std::set<uintptr_t> seen;
     for (int i = 0; i < 3 * CellAllocator::kBatch; ++i) {
