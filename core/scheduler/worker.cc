@@ -97,9 +97,9 @@ TaskHeader* Worker::PopInjectBatch() {
   const size_t queued = inject.Len();
   if (queued == 0) return nullptr;
   const size_t room = LocalQueue::kCapacity - queue_.Len();
-  const size_t max =
-      std::min<size_t>({queued / size_t(scheduler_->num_workers()) + 1,
-                        LocalQueue::kCapacity / 2, room + 1});
+  const size_t max = std::min<size_t>(
+      {std::max<size_t>(queued / size_t(scheduler_->num_workers()), 1),
+       LocalQueue::kCapacity / 2, room + 1});
   size_t count = 0;
   TaskHeader* first = inject.PopBatch(max, &count);
   if (count <= 1) return first;

@@ -22,9 +22,10 @@ class Scheduler;
 //   2. the LIFO slot (the task most recently woken by this worker: warm in
 //      cache), at most kMaxLifoPolls times in a row;
 //   3. the local queue, then the injection queue: a batch of its tasks
-//      (its length over the number of workers, plus one, at most half the
-//      local queue's capacity), so neighbouring tasks, often neighbours in
-//      memory too, run on one worker and fewer cache lines bounce;
+//      (its length over the number of workers, at least one, at most half
+//      the local queue's capacity) in one lock. A short queue still gives
+//      one task at a time, so a few tasks from outside (the daemon's gRPC
+//      threads) spread over the workers instead of queuing behind one;
 //   4. stealing half of another worker's queue (while "searching");
 //   5. parking.
 //
