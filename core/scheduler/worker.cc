@@ -95,7 +95,7 @@ TaskHeader* Worker::NextTask() {
 TaskHeader* Worker::PopInjectBatch() {
   InjectQueue& inject = scheduler_->inject();
   const size_t queued = inject.Len();
-  if (queued == 0) return nullptr;
+  if (queued < kInjectBatchFrom) return inject.Pop();
   const size_t room = LocalQueue::kCapacity - queue_.Len();
   const size_t max = std::min<size_t>(
       {std::max<size_t>(queued / size_t(scheduler_->num_workers()), 1),
