@@ -15,12 +15,14 @@ bool Idle::NotifyShouldWakeup() {
   // invariants). A fetch_add(0) would do the same, but every yield on every
   // worker comes here, and an RMW would bounce this line between them.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  const uint64_t state = state_.load(std::memory_order_relaxed);
-  return (state & kSearchMask) == 0 && (state >> 32) < uint64_t(num_workers_);
+  return NobodySearchesAndOneSleeps(state_.load(std::memory_order_relaxed));
 }
 
 bool Idle::MayNotifyForLocalWork() const {
-  const uint64_t state = state_.load(std::memory_order_relaxed);
+  return NobodySearchesAndOneSleeps(state_.load(std::memory_order_relaxed));
+}
+
+bool Idle::NobodySearchesAndOneSleeps(uint64_t state) const {
   return (state & kSearchMask) == 0 && (state >> 32) < uint64_t(num_workers_);
 }
 

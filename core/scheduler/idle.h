@@ -68,6 +68,8 @@ class Idle {
   static constexpr uint64_t kSearchMask = kUnparkedOne - 1;
 
   bool NotifyShouldWakeup();
+  // No worker searches and at least one is parked, in `state`.
+  bool NobodySearchesAndOneSleeps(uint64_t state) const;
 
   const int num_workers_;
   // Its own cache line: read on every yield by every worker.
