@@ -462,5 +462,40 @@ TEST_F(SqliteStoreWriterTest, SharedDefinitionsAreStoredOnceAndReadBackRight) {
             2);
 }
 
+// A create whose definition id the writer has cached finds a taken id
+// through its insert: the same request again gets the task as it is,
+// another request ALREADY_EXISTS, and neither writes anything.
+TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
+  Open();
+  const SharedDefinition shared(test_records::Definition("a", "1", "x"));
+  TaskRecord first = Task("t", v1::TASK_STATUS_READY);
+  first.definition = shared;
+  first.request_fingerprint = "request-1";
+  auto created = store_->CreateTask(first, {Output("o")});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created);
+  const std::string db = dir_.file(SqliteStore::kDatabaseFile);
+  const int64_t changes_before = QuerySqlInt(db, "SELECT count(*) FROM events");
+
+  TaskRecord again = first;  // the same request, its definition cached
+  again.snapshot.set_state("changed");  // must not be written
+  auto repeated = store_->CreateTask(again, {Output("o")});
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  EXPECT_FALSE(repeated->created);
+  EXPECT_EQ(repeated->record.snapshot.state(), "A");
+
+  TaskRecord other = first;
+  other.request_fingerprint = "request-2";
+  auto refused = store_->CreateTask(other, {Output("o")});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
+
+  EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM tasks"), 1);
+  EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM events"), changes_before);
+  auto counts = store_->CountTasksByStatus();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts,
+            (std::map<v1::TaskStatus, uint64_t>{{v1::TASK_STATUS_READY, 1}}));
+}
+
 }  // namespace
 }  // namespace corosched::server

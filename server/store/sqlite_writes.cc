@@ -97,15 +97,17 @@ absl::StatusOr<uint64_t> AppendEvents(SqliteConnection& connection,
 }
 
 // Inserts the task's row, counting `events` (appended next) in advance.
-absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
-                                   const TaskRecord& record,
-                                   int64_t definition_id,
-                                   const std::vector<v1::TaskEvent>& events) {
+// Returns its position, or nullopt (and writes nothing) when the id is
+// taken.
+absl::StatusOr<std::optional<int64_t>> InsertTask(
+    SqliteConnection& connection, const TaskRecord& record,
+    int64_t definition_id, const std::vector<v1::TaskEvent>& events) {
   absl::StatusOr<SqliteStatement> insert = connection.Prepare(
       "INSERT INTO tasks (id, request_fingerprint, definition_id, "
       "definition_name, inputs_and_labels, created_at_ns, start_at_ns, "
       "finished_at_ns, status, snapshot, last_event_sequence, ended) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+      "ON CONFLICT (id) DO NOTHING");
   if (!insert.ok()) return insert.status();
   insert->BindText(1, record.id);
   insert->BindBlob(2, record.request_fingerprint);
@@ -124,7 +126,26 @@ absl::StatusOr<int64_t> InsertTask(SqliteConnection& connection,
   insert->BindInt(11, static_cast<int64_t>(events.size()));
   insert->BindInt(12, EndsTheTask(events) ? 1 : 0);
   if (absl::Status run = insert->Run(); !run.ok()) return run;
+  if (connection.changes() == 0) return std::nullopt;
   return connection.last_insert_rowid();
+}
+
+// The answer to a create whose id is taken (`key`): the task as it is for
+// the same request again, ALREADY_EXISTS for another.
+absl::StatusOr<CreateTaskResult> ExistingTask(SqliteConnection& connection,
+                                              const TaskRecord& record,
+                                              const TaskKey& key) {
+  if (key.request_fingerprint.empty() ||
+      key.request_fingerprint != record.request_fingerprint) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "task id \"", record.id,
+        "\" was already used by a different submit request; choose another "
+        "id, or repeat the original request exactly"));
+  }
+  auto found = FindTask(connection, record.id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return TaskNotFoundError(record.id);
+  return CreateTaskResult{**std::move(found), false};
 }
 
 // Replaces the task's snapshot. With `events` (appended next), also moves
@@ -235,33 +256,39 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
     std::vector<v1::TaskEvent> first_events, WriterState& state) {
   DefinitionIdCache* ids = &state.definition_ids;
-  auto existing = FindTaskKey(connection, record.id);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) {
-    const std::string& fingerprint = (*existing)->request_fingerprint;
-    if (fingerprint.empty() || fingerprint != record.request_fingerprint) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "task id \"", record.id,
-          "\" was already used by a different submit request; choose another "
-          "id, or repeat the original request exactly"));
-    }
-    auto found = FindTask(connection, record.id);
-    if (!found.ok()) return found.status();
-    return CreateTaskResult{**std::move(found), false};
-  }
   const std::optional<int64_t> cached_id = ids->Find(record.definition);
+  if (!cached_id.has_value()) {
+    // Storing the definition writes: a taken id must be refused before.
+    auto existing = FindTaskKey(connection, record.id);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) {
+      return ExistingTask(connection, record, **existing);
+    }
+  }
   absl::StatusOr<int64_t> definition_id =
       cached_id.has_value()
           ? *cached_id
           : StoreTaskDefinition(connection, *record.definition);
   if (!definition_id.ok()) return definition_id.status();
+  // With the definition's id cached nothing is written before this insert,
+  // which looks for a taken id itself: one index probe fewer per create.
   auto task = InsertTask(connection, record, *definition_id, first_events);
   if (!task.ok()) return task.status();
-  if (absl::Status labels = InsertLabels(connection, *task, record.labels);
+  if (!task->has_value()) {
+    auto existing = FindTaskKey(connection, record.id);
+    if (!existing.ok()) return existing.status();
+    if (!existing->has_value()) {
+      return absl::InternalError(absl::StrCat(
+          "task id \"", record.id, "\" is taken but cannot be found"));
+    }
+    return ExistingTask(connection, record, **existing);
+  }
+  const int64_t position = **task;
+  if (absl::Status labels = InsertLabels(connection, position, record.labels);
       !labels.ok()) {
     return labels;
   }
-  auto last = AppendEvents(connection, *task, 0, first_events);
+  auto last = AppendEvents(connection, position, 0, first_events);
   if (!last.ok()) return last.status();
   if (!cached_id.has_value()) ids->Add(record.definition, *definition_id);
   state.status_counts.Add(record.snapshot.status(), 1);
