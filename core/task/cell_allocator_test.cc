@@ -90,21 +90,17 @@ TEST(CellAllocatorTest, AnExitingThreadsSlotsServeOtherThreads) {
   if (!CellAllocator::UsesSlabs()) GTEST_SKIP() << "cells come from new";
   constexpr size_t kSize = 256;
   constexpr int kCells = 1000;
-  std::thread([] {
+  // Takes kCells cells, frees them all, and exits.
+  const auto churn = [] {
     std::vector<void*> cells;
     for (int i = 0; i < kCells; ++i) {
       cells.push_back(CellAllocator::Allocate(kSize));
     }
     for (void* p : cells) CellAllocator::Deallocate(p, kSize);
-  }).join();
+  };
+  std::thread(churn).join();
   const uint64_t slabs = CellAllocator::GetStats().slab_bytes;
-  std::thread([] {
-    std::vector<void*> cells;
-    for (int i = 0; i < kCells; ++i) {
-      cells.push_back(CellAllocator::Allocate(kSize));
-    }
-    for (void* p : cells) CellAllocator::Deallocate(p, kSize);
-  }).join();
+  std::thread(churn).join();
   EXPECT_EQ(CellAllocator::GetStats().slab_bytes, slabs);
 }
 
