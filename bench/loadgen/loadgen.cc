@@ -11,6 +11,12 @@
 //                   "go" forever (the await loops back to itself)
 //   latency-echo    unary-echo with one call in flight (1 channel x 1)
 //   latency-submit  submit with one call in flight (1 channel x 1)
+//   latency-first-poll
+//                   one submit at a time; each sample is the time from just
+//                   before the call to the task's first poll, read as the
+//                   time of its first event after the submission's own
+//                   (WatchTask, once the submit is answered). Both times are
+//                   the same host's wall clock (absl::Now), so they compare.
 //
 // Unary modes keep --inflight calls outstanding on each of --channels
 // channels; stream modes open one stream per channel and keep --inflight
@@ -26,12 +32,15 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -327,6 +336,57 @@ std::vector<v1::WakeTaskRequest> CreateWaiters(v1::Scheduler::Stub* stub,
   return wakes;
 }
 
+// latency-first-poll: submit, then read back when the task was first polled.
+Tally FirstPollLoop(Run& run, v1::Scheduler::Stub* stub,
+                    const v1::SubmitTaskRequest& request) {
+  Tally tally;
+  auto fail = [&tally](const grpc::Status& status) {
+    ++tally.errors;
+    if (tally.first_error.empty()) {
+      tally.first_error =
+          std::to_string(status.error_code()) + ": " + status.error_message();
+    }
+  };
+  while (run.Take()) {
+    grpc::ClientContext submit_context;
+    submit_context.set_deadline(run.CallDeadline());
+    v1::SubmitTaskResponse submitted;
+    const absl::Time sent = absl::Now();
+    grpc::Status status =
+        stub->SubmitTask(&submit_context, request, &submitted);
+    if (!status.ok()) {
+      fail(status);
+      continue;
+    }
+    // Event 1 is the submission's; the first poll records the next ones.
+    grpc::ClientContext watch_context;
+    watch_context.set_deadline(run.CallDeadline());
+    v1::WatchTaskRequest watch;
+    watch.set_task_id(submitted.task().id());
+    watch.set_after_sequence(1);
+    auto reader = stub->WatchTask(&watch_context, watch);
+    v1::TaskEvent event;
+    std::optional<absl::Time> first_poll;
+    while (reader->Read(&event)) {
+      if (!first_poll.has_value()) {
+        first_poll = absl::FromUnixSeconds(event.time().seconds()) +
+                     absl::Nanoseconds(event.time().nanos());
+      }
+    }
+    status = reader->Finish();
+    if (!status.ok() || !first_poll.has_value()) {
+      fail(status.ok() ? grpc::Status(grpc::StatusCode::INTERNAL,
+                                      "the task recorded no poll")
+                       : status);
+      continue;
+    }
+    ++tally.ok;
+    tally.latencies_us.push_back(static_cast<uint32_t>(
+        std::max<int64_t>(0, absl::ToInt64Microseconds(*first_poll - sent))));
+  }
+  return tally;
+}
+
 uint32_t Percentile(const std::vector<uint32_t>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto index =
@@ -340,7 +400,7 @@ int Usage() {
       "usage: corosched_loadgen --mode MODE --target HOST:PORT [--channels N]\n"
       "         [--inflight N] [--seconds S] [--max-calls N]\n"
       "modes: unary-echo stream-echo submit submit-stream wake latency-echo\n"
-      "       latency-submit\n");
+      "       latency-submit latency-first-poll\n");
   return 2;
 }
 
@@ -369,7 +429,8 @@ int main(int argc, char** argv) {
     }
   }
   const std::string& mode = options.mode;
-  const bool latency = mode == "latency-echo" || mode == "latency-submit";
+  const bool latency = mode == "latency-echo" || mode == "latency-submit" ||
+                       mode == "latency-first-poll";
   if (latency) options.channels = options.inflight = 1;
   if (options.target.empty() || options.channels < 1 || options.inflight < 1 ||
       options.seconds <= 0 || options.max_calls < 1) {
@@ -402,7 +463,11 @@ int main(int argc, char** argv) {
 
   Run run(options);
   const Clock::time_point start = Clock::now();
-  for (int c = 0; c < options.channels; ++c) {
+  if (mode == "latency-first-poll") {
+    run.Started();
+    run.Finished(FirstPollLoop(run, stubs[0].get(), hello));
+  }
+  for (int c = 0; mode != "latency-first-poll" && c < options.channels; ++c) {
     v1::Scheduler::Stub* stub = stubs[static_cast<size_t>(c)].get();
     if (mode == "stream-echo" || mode == "submit-stream") {
       (new StreamLoop(run, stub, hello, options.inflight))->Start();

@@ -88,6 +88,20 @@ absl::StatusOr<DefinitionPage> MemoryStore::ListDefinitions(
 
 absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
     const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
+  return Create(TaskRecord(record), std::move(first_events));
+}
+
+void MemoryStore::CreateTaskAsync(TaskRecord record,
+                                  std::vector<v1::TaskEvent> first_events,
+                                  Done<CreateTaskResult> done) {
+  done(Create(std::move(record), std::move(first_events)));
+}
+
+absl::StatusOr<CreateTaskResult> MemoryStore::Create(
+    TaskRecord record, std::vector<v1::TaskEvent> first_events) {
+  // The answer's copy is taken before the lock; the record itself is moved
+  // in. A taken id (rare: client-chosen ids only) wastes that copy.
+  CreateTaskResult created{record, true};
   absl::MutexLock lock(&mu_);
   if (StoredTask* existing = FindTask(record.id)) {
     if (existing->record.request_fingerprint.empty() ||
@@ -99,13 +113,16 @@ absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
     }
     return CreateTaskResult{existing->record, false};
   }
-  StoredTask& task = tasks_[record.id];
-  task.record = record;
-  task.position = next_position_++;
-  ++status_counts_[task.record.snapshot.status()];
+  const uint64_t position = next_position_++;
+  tasks_by_position_.emplace(position, record.id);
+  ++status_counts_[record.snapshot.status()];
+  auto [it, inserted] = tasks_.try_emplace(record.id);
+  StoredTask& task = it->second;
+  task.record = std::move(record);
+  task.position = position;
   AppendEvents(task, std::move(first_events));
-  tasks_by_position_.emplace(task.position, record.id);
-  return CreateTaskResult{task.record, true};
+  created.record.last_event_sequence = task.record.last_event_sequence;
+  return created;
 }
 
 absl::StatusOr<TaskRecord> MemoryStore::GetTask(absl::string_view id) {
@@ -154,6 +171,9 @@ absl::StatusOr<TaskPage> MemoryStore::ListTasks(const TaskQuery& query) {
 
 absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
                                                      TaskProgress progress) {
+  // Destroyed after the lock is released: a forgotten task's events and
+  // snapshot are dozens of frees, which other threads need not wait for.
+  std::vector<TaskMap::node_type> forgotten;
   absl::MutexLock lock(&mu_);
   StoredTask* task = FindTask(id);
   if (task == nullptr) return TaskNotFound(id);
@@ -164,7 +184,7 @@ absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
       !task->record.finished_at.has_value()) {
     task->record.finished_at = progress.finished_at;
     finished_order_.push_back(task->record.id);
-    EvictFinished();  // may forget `task`
+    forgotten = EvictFinished();  // may forget `task`
   }
   return last;
 }
@@ -254,15 +274,17 @@ void MemoryStore::AppendEvents(StoredTask& task,
   task.record.last_event_sequence = task.events.size();
 }
 
-void MemoryStore::EvictFinished() {
+std::vector<MemoryStore::TaskMap::node_type> MemoryStore::EvictFinished() {
+  std::vector<TaskMap::node_type> forgotten;
   while (finished_order_.size() > options_.retain_finished) {
     auto it = tasks_.find(finished_order_.front());
     finished_order_.pop_front();
     if (it == tasks_.end()) continue;
     --status_counts_[it->second.record.snapshot.status()];
     tasks_by_position_.erase(it->second.position);
-    tasks_.erase(it);
+    forgotten.push_back(tasks_.extract(it));
   }
+  return forgotten;
 }
 
 absl::Status MemoryStore::ForEachUnfinishedTask(

@@ -47,6 +47,10 @@ class MemoryStore final : public TaskStore {
       const TaskRecord& record,
       std::vector<v1::TaskEvent> first_events) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  void CreateTaskAsync(TaskRecord record,
+                       std::vector<v1::TaskEvent> first_events,
+                       Done<CreateTaskResult> done) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override
@@ -94,6 +98,10 @@ class MemoryStore final : public TaskStore {
   };
   using DefinitionKey = std::pair<std::string, std::string>;
 
+  // CreateTask's work, with the record moved in.
+  absl::StatusOr<CreateTaskResult> Create(
+      TaskRecord record, std::vector<v1::TaskEvent> first_events)
+      ABSL_LOCKS_EXCLUDED(mu_);
   StoredTask* FindTask(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the task's snapshot, keeping the status counts right.
   void SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot)
@@ -101,8 +109,11 @@ class MemoryStore final : public TaskStore {
   // Appends `events`, numbering them after the task's last one.
   void AppendEvents(StoredTask& task, std::vector<v1::TaskEvent> events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forgets the oldest finished tasks past options_.retain_finished.
-  void EvictFinished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  using TaskMap = absl::flat_hash_map<std::string, StoredTask>;
+  // Forgets the oldest finished tasks past options_.retain_finished; the
+  // caller destroys them once it released mu_.
+  std::vector<TaskMap::node_type> EvictFinished()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool Matches(const StoredTask& task, const TaskQuery& query);
 
   const MemoryStoreOptions options_;
@@ -117,7 +128,7 @@ class MemoryStore final : public TaskStore {
   absl::flat_hash_map<std::string, std::string> latest_version_
       ABSL_GUARDED_BY(mu_);
 
-  absl::flat_hash_map<std::string, StoredTask> tasks_ ABSL_GUARDED_BY(mu_);
+  TaskMap tasks_ ABSL_GUARDED_BY(mu_);
   // Newest first.
   std::map<uint64_t, std::string, std::greater<>> tasks_by_position_
       ABSL_GUARDED_BY(mu_);
