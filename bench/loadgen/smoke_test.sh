@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Smoke test of the service benchmark's tools (ctest: bench_loadgen_smoke):
+# starts corosched-server and echo_server on free loopback ports and runs every
+# corosched_loadgen mode for a few calls, so the benchmark cannot rot unseen.
+# Each mode must answer every call without error, and its JSON line must carry
+# a positive rate and latencies. Timings are not checked (bench/loadgen/run.sh
+# measures; these machines are noisy).
+#
+# Usage: smoke_test.sh SERVER ECHO_SERVER LOADGEN
+set -euo pipefail
+
+server="${1:?corosched-server path}"
+echo_server="${2:?echo_server path}"
+loadgen="${3:?corosched_loadgen path}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# wait_ready FILE PID: the address the server wrote to FILE (at most 30 s).
+wait_ready() {
+  for _ in $(seq 300); do
+    if [[ -s "$1" ]]; then head -n1 "$1"; return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "FAIL: server $2 exited early" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "FAIL: no ready file $1 after 30 s" >&2
+  return 1
+}
+
+"$echo_server" --listen 127.0.0.1:0 --ready-file "$work/echo.addr" \
+  2>"$work/echo.log" &
+pids+=($!)
+echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
+"$server" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --durability none \
+  --ready-file "$work/daemon.addr" --log-level warn 2>"$work/daemon.log" &
+pids+=($!)
+daemon_addr="$(wait_ready "$work/daemon.addr" "${pids[-1]}")"
+
+failed=0
+check() {  # check MODE TARGET
+  local line
+  if ! line="$(timeout 120 "$loadgen" --mode "$1" --target "$2" --seconds 10 \
+    --channels 2 --inflight 2 --max-calls 40)"; then
+    echo "FAIL: $1: corosched_loadgen failed" >&2
+    failed=1
+    return
+  fi
+  echo "$line"
+  # {"mode":..,"calls_per_s":..,"p50_us":..,"p99_us":..,"errors":..,"calls":..}
+  if ! awk -v line="$line" -v mode="$1" 'BEGIN {
+      n = split(line, kv, /[{},:"]+/)
+      for (i = 1; i < n; i++) v[kv[i]] = kv[i + 1]
+      ok = v["mode"] == mode && v["errors"] == 0 && v["calls"] >= 1 &&
+           v["calls_per_s"] > 0 && v["p50_us"] > 0 && v["p99_us"] >= v["p50_us"]
+      exit ok ? 0 : 1
+    }'; then
+    echo "FAIL: $1: expected calls, no errors and latencies, got: $line" >&2
+    failed=1
+  fi
+}
+check unary-echo "$echo_addr"
+check stream-echo "$echo_addr"
+check latency-echo "$echo_addr"
+check submit "$daemon_addr"
+check submit-stream "$daemon_addr"
+check wake "$daemon_addr"
+check latency-submit "$daemon_addr"
+check latency-first-poll "$daemon_addr"
+if ((failed)); then
+  echo "--- daemon log" >&2; cat "$work/daemon.log" >&2
+  exit 1
+fi
+echo "PASS: every corosched_loadgen mode ran without errors"
