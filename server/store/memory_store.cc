@@ -102,6 +102,7 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
   // The answer's copy is taken before the lock; the record itself is moved
   // in. A taken id (rare: client-chosen ids only) wastes that copy.
   CreateTaskResult created{record, true};
+  const EncodedEvents events = Encode(first_events);
   absl::MutexLock lock(&mu_);
   if (StoredTask* existing = FindTask(record.id)) {
     if (existing->record.request_fingerprint.empty() ||
@@ -120,7 +121,7 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
   StoredTask& task = it->second;
   task.record = std::move(record);
   task.position = position;
-  AppendEvents(task, std::move(first_events));
+  AppendEvents(task, events);
   created.record.last_event_sequence = task.record.last_event_sequence;
   return created;
 }
@@ -174,11 +175,12 @@ absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
   // Destroyed after the lock is released: a forgotten task's events and
   // snapshot are dozens of frees, which other threads need not wait for.
   std::vector<TaskMap::node_type> forgotten;
+  const EncodedEvents events = Encode(progress.events);
   absl::MutexLock lock(&mu_);
   StoredTask* task = FindTask(id);
   if (task == nullptr) return TaskNotFound(id);
   SetSnapshot(*task, std::move(progress.snapshot));
-  AppendEvents(*task, std::move(progress.events));
+  AppendEvents(*task, events);
   const uint64_t last = task->record.last_event_sequence;
   if (progress.finished_at.has_value() &&
       !task->record.finished_at.has_value()) {
@@ -192,18 +194,35 @@ absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
 absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
                                                    uint64_t after_sequence,
                                                    int max_events) {
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
-  if (task == nullptr) return TaskNotFound(id);
   EventBatch batch;
-  batch.last_sequence = task->events.size();
-  batch.task_ended =
-      !task->events.empty() && task->events.back().has_finished();
-  for (uint64_t i = after_sequence;
-       i < task->events.size() &&
-       static_cast<int>(batch.events.size()) < max_events;
-       ++i) {
-    batch.events.push_back(task->events[i]);
+  // The wanted events' bytes, copied under the lock and parsed after it.
+  std::string bytes;
+  std::vector<size_t> sizes;
+  {
+    absl::MutexLock lock(&mu_);
+    StoredTask* task = FindTask(id);
+    if (task == nullptr) return TaskNotFound(id);
+    const std::vector<uint64_t>& ends = task->event_ends;
+    batch.last_sequence = ends.size();
+    batch.task_ended = task->ended;
+    if (after_sequence < ends.size() && max_events > 0) {
+      const uint64_t last = std::min<uint64_t>(
+          ends.size(), after_sequence + static_cast<uint64_t>(max_events));
+      const uint64_t begin = after_sequence == 0 ? 0 : ends[after_sequence - 1];
+      bytes.assign(task->event_log, begin, ends[last - 1] - begin);
+      for (uint64_t i = after_sequence; i < last; ++i) {
+        sizes.push_back(ends[i] - (i == 0 ? 0 : ends[i - 1]));
+      }
+    }
+  }
+  size_t offset = 0;
+  for (const size_t size : sizes) {
+    if (!batch.events.emplace_back().ParseFromArray(bytes.data() + offset,
+                                                    static_cast<int>(size))) {
+      return absl::InternalError(
+          absl::StrCat("task \"", id, "\": an event in memory does not parse"));
+    }
+    offset += size;
   }
   return batch;
 }
@@ -265,13 +284,38 @@ void MemoryStore::SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot) {
   task.record.snapshot = std::move(snapshot);
 }
 
-void MemoryStore::AppendEvents(StoredTask& task,
-                               std::vector<v1::TaskEvent> events) {
+MemoryStore::EncodedEvents MemoryStore::Encode(
+    std::vector<v1::TaskEvent>& events) {
+  EncodedEvents encoded;
+  encoded.sizes.reserve(events.size());
   for (v1::TaskEvent& event : events) {
-    event.set_sequence(task.events.size() + 1);
-    task.events.push_back(std::move(event));
+    event.clear_sequence();  // AppendEvents writes it
+    const size_t before = encoded.bytes.size();
+    event.AppendToString(&encoded.bytes);
+    encoded.sizes.push_back(encoded.bytes.size() - before);
   }
-  task.record.last_event_sequence = task.events.size();
+  encoded.ends_task = !events.empty() && events.back().has_finished();
+  return encoded;
+}
+
+void MemoryStore::AppendEvents(StoredTask& task, const EncodedEvents& events) {
+  if (events.sizes.empty()) return;
+  // Each event: field 1 (sequence, a varint), then the event's own bytes;
+  // a parser takes fields in any order.
+  size_t offset = 0;
+  for (const size_t size : events.sizes) {
+    uint64_t sequence = task.event_ends.size() + 1;
+    task.event_log.push_back(static_cast<char>(1 << 3));  // field 1, varint
+    for (; sequence >= 0x80; sequence >>= 7) {
+      task.event_log.push_back(static_cast<char>((sequence & 0x7f) | 0x80));
+    }
+    task.event_log.push_back(static_cast<char>(sequence));
+    task.event_log.append(events.bytes, offset, size);
+    offset += size;
+    task.event_ends.push_back(task.event_log.size());
+  }
+  task.ended = events.ends_task;
+  task.record.last_event_sequence = task.event_ends.size();
 }
 
 std::vector<MemoryStore::TaskMap::node_type> MemoryStore::EvictFinished() {

@@ -89,9 +89,24 @@ class MemoryStore final : public TaskStore {
   struct StoredTask {
     TaskRecord record;
     uint64_t position = 0;  // insertion number, for newest-first listing
-    std::vector<v1::TaskEvent> events;  // events[i].sequence() == i + 1
+    // The event log as wire bytes (v1.TaskEvent, sequence included), back
+    // to back: event i (sequence i + 1) ends at event_ends[i]. Bytes, not
+    // messages: a message is several heap blocks, and a forgotten task's
+    // would be freed long after they were made, cache-cold, on the hot
+    // path; bytes are one block, and a watcher parses only what it reads.
+    std::string event_log;
+    std::vector<uint64_t> event_ends;
+    bool ended = false;  // the last event is the `finished` one
     absl::flat_hash_map<std::string, WakeRecord> wakes;  // by request id
   };
+  // A write's events, encoded before the lock is taken: each event's wire
+  // bytes without its sequence number, which AppendEvents puts in front.
+  struct EncodedEvents {
+    std::string bytes;
+    std::vector<size_t> sizes;
+    bool ends_task = false;
+  };
+  static EncodedEvents Encode(std::vector<v1::TaskEvent>& events);
   struct StoredDefinition {
     DefinitionRecord record;
     uint64_t position = 0;
@@ -107,7 +122,7 @@ class MemoryStore final : public TaskStore {
   void SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `events`, numbering them after the task's last one.
-  void AppendEvents(StoredTask& task, std::vector<v1::TaskEvent> events)
+  void AppendEvents(StoredTask& task, const EncodedEvents& events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   using TaskMap = absl::flat_hash_map<std::string, StoredTask>;
   // Forgets the oldest finished tasks past options_.retain_finished; the

@@ -189,6 +189,43 @@ TEST(MemoryStoreTest, NumbersEventsAndReadsThemAfterASequence) {
   EXPECT_EQ(record->last_event_sequence, 3u);
 }
 
+// The log is kept as wire bytes with each sequence number put in front:
+// numbers past 127 take two varint bytes, past 16383 three.
+TEST(MemoryStoreTest, ReadsALongEventLogBackInPagesExactly) {
+  MemoryStore store;
+  ASSERT_TRUE(store.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  constexpr int kEvents = 17000;
+  for (int written = 0; written < kEvents;) {
+    TaskProgress progress;
+    progress.snapshot.set_status(v1::TASK_STATUS_READY);
+    for (int i = 0; i < 100 && written < kEvents; ++i, ++written) {
+      v1::TaskEvent event = Output(absl::StrCat("line ", written + 1));
+      event.mutable_time()->set_seconds(written + 1);
+      // A caller's sequence number is replaced by the store's.
+      event.set_sequence(999999);
+      progress.events.push_back(std::move(event));
+    }
+    ASSERT_TRUE(store.RecordProgress("t", std::move(progress)).ok());
+  }
+  uint64_t after = 0;
+  while (after < kEvents) {
+    auto batch = store.ReadEvents("t", after, 333);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_FALSE(batch->events.empty());
+    EXPECT_EQ(batch->last_sequence, static_cast<uint64_t>(kEvents));
+    EXPECT_FALSE(batch->task_ended);
+    for (const v1::TaskEvent& event : batch->events) {
+      ++after;
+      ASSERT_EQ(event.sequence(), after);
+      ASSERT_EQ(event.output().text(), absl::StrCat("line ", after));
+      ASSERT_EQ(event.time().seconds(), static_cast<int64_t>(after));
+    }
+  }
+  EXPECT_EQ(after, static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(store.GetTask("t")->last_event_sequence,
+            static_cast<uint64_t>(kEvents));
+}
+
 TEST(MemoryStoreTest, ListsTasksNewestFirstWithFiltersAndPages) {
   MemoryStore store;
   for (int i = 0; i < 7; ++i) {
