@@ -179,13 +179,13 @@ absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
   absl::MutexLock lock(&mu_);
   StoredTask* task = FindTask(id);
   if (task == nullptr) return TaskNotFound(id);
-  SetSnapshot(*task, std::move(progress.snapshot));
+  SetSnapshot(*task, progress.snapshot);  // the old one is freed unlocked
   AppendEvents(*task, events);
   const uint64_t last = task->record.last_event_sequence;
   if (progress.finished_at.has_value() &&
       !task->record.finished_at.has_value()) {
     task->record.finished_at = progress.finished_at;
-    finished_order_.push_back(task->record.id);
+    finished_order_.push_back(task->position);
     forgotten = EvictFinished();  // may forget `task`
   }
   return last;
@@ -251,11 +251,12 @@ absl::Status MemoryStore::RecordWake(absl::string_view id,
                                      absl::string_view request_id,
                                      const WakeRecord& wake,
                                      const v1::TaskSnapshot& snapshot) {
+  v1::TaskSnapshot copy = snapshot;  // swapped with the old one, freed unlocked
   absl::MutexLock lock(&mu_);
   StoredTask* task = FindTask(id);
   if (task == nullptr) return TaskNotFound(id);
   if (!request_id.empty()) task->wakes.emplace(request_id, wake);
-  SetSnapshot(*task, snapshot);
+  SetSnapshot(*task, copy);
   return absl::OkStatus();
 }
 
@@ -267,9 +268,7 @@ absl::Status MemoryStore::RecordWakeSignal(absl::string_view id,
   StoredTask* task = FindTask(id);
   if (task == nullptr) return TaskNotFound(id);
   if (!request_id.empty()) task->wakes.emplace(request_id, wake);
-  v1::TaskSnapshot snapshot = task->record.snapshot;
-  AddPendingSignal(snapshot, signal);
-  SetSnapshot(*task, std::move(snapshot));
+  AddPendingSignal(task->record.snapshot, signal);  // the status stays
   return absl::OkStatus();
 }
 
@@ -278,10 +277,10 @@ MemoryStore::StoredTask* MemoryStore::FindTask(absl::string_view id) {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
-void MemoryStore::SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot) {
+void MemoryStore::SetSnapshot(StoredTask& task, v1::TaskSnapshot& snapshot) {
   --status_counts_[task.record.snapshot.status()];
   ++status_counts_[snapshot.status()];
-  task.record.snapshot = std::move(snapshot);
+  task.record.snapshot.Swap(&snapshot);
 }
 
 MemoryStore::EncodedEvents MemoryStore::Encode(
@@ -321,11 +320,13 @@ void MemoryStore::AppendEvents(StoredTask& task, const EncodedEvents& events) {
 std::vector<MemoryStore::TaskMap::node_type> MemoryStore::EvictFinished() {
   std::vector<TaskMap::node_type> forgotten;
   while (finished_order_.size() > options_.retain_finished) {
-    auto it = tasks_.find(finished_order_.front());
+    auto by_position = tasks_by_position_.find(finished_order_.front());
     finished_order_.pop_front();
+    if (by_position == tasks_by_position_.end()) continue;
+    auto it = tasks_.find(by_position->second);
+    tasks_by_position_.erase(by_position);
     if (it == tasks_.end()) continue;
     --status_counts_[it->second.record.snapshot.status()];
-    tasks_by_position_.erase(it->second.position);
     forgotten.push_back(tasks_.extract(it));
   }
   return forgotten;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/task_store.h"
@@ -119,7 +120,9 @@ class MemoryStore final : public TaskStore {
       ABSL_LOCKS_EXCLUDED(mu_);
   StoredTask* FindTask(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the task's snapshot, keeping the status counts right.
-  void SetSnapshot(StoredTask& task, v1::TaskSnapshot snapshot)
+  // The old one is swapped into `snapshot`, for the caller to free once it
+  // released mu_.
+  void SetSnapshot(StoredTask& task, v1::TaskSnapshot& snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `events`, numbering them after the task's last one.
   void AppendEvents(StoredTask& task, const EncodedEvents& events)
@@ -145,10 +148,10 @@ class MemoryStore final : public TaskStore {
 
   TaskMap tasks_ ABSL_GUARDED_BY(mu_);
   // Newest first.
-  std::map<uint64_t, std::string, std::greater<>> tasks_by_position_
+  absl::btree_map<uint64_t, std::string, std::greater<>> tasks_by_position_
       ABSL_GUARDED_BY(mu_);
-  // Ids of finished tasks, in the order they finished.
-  std::deque<std::string> finished_order_ ABSL_GUARDED_BY(mu_);
+  // Positions of finished tasks, in the order they finished.
+  std::deque<uint64_t> finished_order_ ABSL_GUARDED_BY(mu_);
   std::map<v1::TaskStatus, uint64_t> status_counts_ ABSL_GUARDED_BY(mu_);
 };
 
