@@ -46,9 +46,12 @@ enum class PollGate {
 // Lifecycle:
 //  1. Created, spawned (admission), entered in the runner's map.
 //  2. Recorded in the store (`created`), then Open(): polls may run the
-//     machine. A task resumed after a restart is recorded already and is
-//     opened at once. A task that lost a race for its id is `discarded`
-//     instead: its future ends at its first poll and nothing is recorded.
+//     machine. A task whose id the daemon chose is opened as soon as its
+//     create is queued (OpenUnrecorded), before it is stored; it is
+//     `created` once it is. A task resumed after a restart is recorded
+//     already and is opened at once. A task that lost a race for its id is
+//     `discarded` instead: its future ends at its first poll and nothing is
+//     recorded.
 //  3. Every poll: Enter() stores the task's Waker (so Cancel can wake it)
 //     and says whether to run, wait or end.
 //  4. The end (completed, failed, cancelled) is recorded once; `ended` is
@@ -70,12 +73,28 @@ class LiveTask {
     return open ? PollGate::kRun : PollGate::kWait;
   }
 
-  // Marks the task recorded and lets its polls run the machine.
+  // Marks the task recorded and lets its polls run the machine (if
+  // OpenUnrecorded did not already).
   void Open() ABSL_LOCKS_EXCLUDED(mu) {
     Waker to_wake;
     {
       absl::MutexLock lock(&mu);
       created = true;
+      if (open) return;
+      open = true;
+      to_wake = waker;
+    }
+    std::move(to_wake).Wake();
+  }
+
+  // Lets its polls run the machine before its create is stored; see
+  // TaskRunner::Record for when that is safe. Not `created`: wakes and
+  // cancels still find no task until Open().
+  void OpenUnrecorded() ABSL_LOCKS_EXCLUDED(mu) {
+    Waker to_wake;
+    {
+      absl::MutexLock lock(&mu);
+      if (open) return;
       open = true;
       to_wake = waker;
     }

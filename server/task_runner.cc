@@ -274,11 +274,25 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
   v1::TaskEvent first =
       TransitionEvent(record.snapshot.state(), record.snapshot.status());
   *first.mutable_time() = machine::ToProtoTimestamp(record.created_at);
-  const v1::TaskStatus status = record.snapshot.status();
-  std::string state = record.snapshot.state();
+  {
+    absl::MutexLock lock(&live->record_mu);
+    live->last_status = record.snapshot.status();
+    live->last_state = record.snapshot.state();
+  }
+  // A daemon-chosen id is unique and known to nobody until the answer: the
+  // task may run before its create is stored. Its writes queue behind the
+  // create (or join it, see SqliteStore::RecordProgressAsync), nothing is
+  // acknowledged before the create's commit, and should the daemon die
+  // first, the task and all it did are gone together, unanswered. So the
+  // first poll does not wait out an fsync. A client-chosen id may name an
+  // existing task: that task must not run until the create is known to be
+  // new.
+  const bool run_before_stored = record.request_fingerprint.empty();
+  // Counted before it can run, so finished never passes submitted.
+  if (run_before_stored && metrics_ != nullptr) metrics_->OnTaskSubmitted();
   store_.CreateTaskAsync(
       std::move(record), {std::move(first)},
-      [this, live, status, state = std::move(state), done = std::move(done)](
+      [this, live, run_before_stored, done = std::move(done)](
           absl::StatusOr<CreateTaskResult> created) mutable {
         if (!created.ok() || !created->created) {
           {
@@ -294,16 +308,15 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
           }
           return;
         }
-        {
-          absl::MutexLock lock(&live->record_mu);
-          live->last_status = status;
-          live->last_state = std::move(state);
+        if (!run_before_stored && metrics_ != nullptr) {
+          metrics_->OnTaskSubmitted();
         }
-        // Counted before it can run, so finished never passes submitted.
-        if (metrics_ != nullptr) metrics_->OnTaskSubmitted();
         live->Open();
         std::move(done)(StartedTask{std::move(created->record), true});
       });
+  // After the create is queued, so that the task's own writes queue after
+  // it. (An in-memory store has stored it and opened the task already.)
+  if (run_before_stored) live->OpenUnrecorded();
 }
 
 std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {

@@ -124,9 +124,10 @@ class TaskRunner {
                      std::optional<absl::Time> start_at);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Records the task with its first event, then opens its gate and answers
-  // `done`; on failure (or a lost race for the id) discards the spawned
-  // task.
+  // Records the task with its first event and answers `done` once that is
+  // stored; on failure (or a lost race for the id) discards the spawned
+  // task. Its gate opens once the create is stored, or, for a daemon-chosen
+  // id, as soon as the create is queued (see the .cc).
   void Record(const std::shared_ptr<LiveTask>& live, TaskRecord record,
               StartCallback done) ABSL_LOCKS_EXCLUDED(mu_);
   // Wake's second half, under live->record_mu.

@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/group_commit_test_observer.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
 
@@ -20,6 +21,7 @@ namespace corosched::server {
 namespace {
 
 using ::testing::AnyOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // WAIT awaits `go` (no timeout), then completes.
@@ -278,6 +280,120 @@ INSTANTIATE_TEST_SUITE_P(Stores, TaskRunnerTest,
                          ::testing::Values(StoreKind::kMemory,
                                            StoreKind::kSqlite),
                          StoreName);
+
+// With a durable store, a task whose id the daemon chose runs while its
+// create waits for the commit; a client-chosen id waits for the commit (it
+// may name a task that exists). Either way the answer comes after the
+// commit and shows the task as submitted.
+class TaskRunnerDurableStartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("task_runner_start_test_", getpid(), "_", ++dirs_);
+    std::filesystem::create_directories(dir_);
+    observer_.HoldFirstCommit();
+    auto opened =
+        SqliteStore::Open({.data_dir = dir_.string(), .observer = &observer_});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+    executor_ = *Executor::Create({.workers = 2});
+    runner_ = std::make_unique<TaskRunner>(*executor_, *store_, hub_);
+    // Holds the writer's first commit: later writes queue behind it.
+    TaskRecord blocker;
+    blocker.id = "blocker";
+    blocker.definition = program_->definition();
+    blocker.snapshot.set_status(v1::TASK_STATUS_AWAITING);
+    store_->CreateTaskAsync(std::move(blocker), {}, nullptr);
+    observer_.WaitUntilHeld();
+  }
+  void TearDown() override {
+    Release();
+    runner_->BeginShutdown();
+    executor_->Shutdown(ShutdownMode::kCancel);
+    runner_.reset();
+    executor_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Release() {
+    if (!released_) observer_.Release();
+    released_ = true;
+  }
+
+  // Starts task `id` of program_ (it completes at its first poll).
+  void Start(const std::string& id, const std::string& fingerprint) {
+    TaskRecord record;
+    record.id = id;
+    record.request_fingerprint = fingerprint;
+    record.definition = program_->definition();
+    record.created_at = absl::Now();
+    runner_->Start(std::move(record), program_,
+                   *machine::Machine::Start(program_, {}),
+                   [this](absl::StatusOr<StartedTask> started) {
+                     started_ = std::move(started);
+                     answered_.Notify();
+                   });
+  }
+
+  // Whether the executor holds no task (the started one has ended) within
+  // `limit`.
+  bool Ended(absl::Duration limit) {
+    const absl::Time deadline = absl::Now() + limit;
+    while (executor_->Stats().live_tasks != 0) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return true;
+  }
+
+  static inline int dirs_ = 0;
+  std::filesystem::path dir_;
+  test_observer::RecordingObserver observer_;
+  bool released_ = false;
+  std::shared_ptr<const machine::Program> program_ = [] {
+    v1::TaskDefinition definition;
+    definition.set_name("at-once");
+    definition.set_initial("A");
+    (*definition.mutable_states())["A"].mutable_complete()->set_result("done");
+    return *machine::Program::Compile(definition);
+  }();
+  std::unique_ptr<TaskStore> store_;
+  StreamHub hub_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<TaskRunner> runner_;
+  absl::Notification answered_;
+  absl::StatusOr<StartedTask> started_ = absl::UnknownError("unanswered");
+};
+
+TEST_F(TaskRunnerDurableStartTest, ADaemonChosenIdRunsBeforeItsCreateIsStored) {
+  Start("daemon-chosen", "");
+  EXPECT_TRUE(Ended(absl::Seconds(20)));  // ran to the end, commit held
+  EXPECT_FALSE(answered_.HasBeenNotified());
+  Release();
+  ASSERT_TRUE(answered_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(started_.ok()) << started_.status();
+  EXPECT_TRUE(started_->created);
+  EXPECT_EQ(started_->record.snapshot.status(), v1::TASK_STATUS_READY);
+  absl::StatusOr<TaskRecord> stored = store_->GetTask("daemon-chosen");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_TRUE(stored->finished_at.has_value());
+  // The blocker's commit, then the task's create with its progress joined.
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 1));
+}
+
+TEST_F(TaskRunnerDurableStartTest, AClientChosenIdWaitsForItsCreate) {
+  Start("client-chosen", "fingerprint");
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(executor_->Stats().live_tasks, 1u);  // at its gate
+  EXPECT_FALSE(answered_.HasBeenNotified());
+  Release();
+  ASSERT_TRUE(answered_.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(started_.ok()) << started_.status();
+  EXPECT_EQ(started_->record.snapshot.status(), v1::TASK_STATUS_READY);
+  EXPECT_TRUE(Ended(absl::Seconds(20)));
+}
 
 }  // namespace
 }  // namespace corosched::server

@@ -123,17 +123,93 @@ void SqliteStore::PutDefinitionAsync(v1::TaskDefinition definition,
       std::move(done), /*durable=*/true);
 }
 
+struct SqliteStore::QueuedProgress {
+  absl::Mutex mu;
+  // The writer has taken `progress` (or the write failed): nothing joins.
+  bool taken ABSL_GUARDED_BY(mu) = false;
+  // For a create's entry: whether any progress joined it.
+  bool joined ABSL_GUARDED_BY(mu) = false;
+  TaskProgress progress ABSL_GUARDED_BY(mu);
+  std::vector<Done<uint64_t>> dones ABSL_GUARDED_BY(mu);
+};
+
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  EndCoalescing(record.id);
+  // Progress of the task queued from now on joins this write (see
+  // RecordProgressAsync) until the writer takes it.
+  auto joinable = std::make_shared<QueuedProgress>();
+  {
+    absl::MutexLock lock(&coalesce_mu_);
+    queued_progress_.insert_or_assign(record.id, joinable);
+  }
+  // Written on the writer thread by `apply`, read there by `done`.
+  auto joined_last = std::make_shared<absl::StatusOr<uint64_t>>(
+      absl::InternalError("the create was not written"));
+  std::string id = record.id;
   Submit<CreateTaskResult>(
-      [this, record = std::move(record),
-       events = std::move(first_events)](SqliteConnection& c) mutable {
-        return WriteNewTask(c, std::move(record), std::move(events),
-                            *writer_state_);
+      [this, joinable, joined_last, record = std::move(record),
+       events = std::move(first_events)](
+          SqliteConnection& c) mutable -> absl::StatusOr<CreateTaskResult> {
+        TaskProgress progress;
+        bool joined = false;
+        {
+          absl::MutexLock lock(&joinable->mu);
+          joinable->taken = true;
+          joined = joinable->joined;
+          progress = std::move(joinable->progress);
+        }
+        if (!joined) {
+          return WriteNewTask(c, std::move(record), std::move(events),
+                              *writer_state_);
+        }
+        // The row as of the latest poll; the answer as submitted.
+        const size_t first_events = events.size();
+        std::swap(record.snapshot, progress.snapshot);
+        record.finished_at = progress.finished_at;
+        for (v1::TaskEvent& event : progress.events) {
+          events.push_back(std::move(event));
+        }
+        absl::StatusOr<CreateTaskResult> created = WriteNewTask(
+            c, std::move(record), std::move(events), *writer_state_);
+        if (!created.ok()) {
+          *joined_last = created.status();
+        } else if (!created->created) {
+          *joined_last = absl::AlreadyExistsError(absl::StrCat(
+              "task id \"", created->record.id,
+              "\" was taken before its create was written; progress of the "
+              "task that tried to take it is not recorded"));
+        } else {
+          *joined_last = created->record.last_event_sequence;
+          TaskRecord& answer = created->record;
+          answer.snapshot = std::move(progress.snapshot);
+          answer.finished_at.reset();
+          answer.last_event_sequence = first_events;
+        }
+        return created;
       },
-      std::move(done), /*durable=*/true);
+      [this, id = std::move(id), joinable, joined_last, done = std::move(done)](
+          absl::StatusOr<CreateTaskResult> created) mutable {
+        std::vector<Done<uint64_t>> dones;
+        {
+          absl::MutexLock lock(&coalesce_mu_);
+          auto it = queued_progress_.find(id);
+          if (it != queued_progress_.end() && it->second == joinable) {
+            queued_progress_.erase(it);
+          }
+        }
+        {
+          absl::MutexLock lock(&joinable->mu);
+          joinable->taken = true;  // a failed batch never ran `apply`
+          dones.swap(joinable->dones);
+        }
+        // Not stored unless the commit is: a failed one fails them all.
+        const absl::StatusOr<uint64_t> last =
+            created.ok() ? *joined_last : created.status();
+        if (done) std::move(done)(std::move(created));
+        for (Done<uint64_t>& joined_done : dones) joined_done(last);
+      },
+      /*durable=*/true);
 }
 
 void SqliteStore::SubmitTaskWrite(
@@ -179,14 +255,6 @@ void SqliteStore::RecordWakeSignalAsync(
       std::move(done));
 }
 
-struct SqliteStore::QueuedProgress {
-  absl::Mutex mu;
-  // The writer has taken `progress` (or the write failed): nothing joins.
-  bool taken ABSL_GUARDED_BY(mu) = false;
-  TaskProgress progress ABSL_GUARDED_BY(mu);
-  std::vector<Done<uint64_t>> dones ABSL_GUARDED_BY(mu);
-};
-
 void SqliteStore::EndCoalescing(absl::string_view id) {
   absl::MutexLock lock(&coalesce_mu_);
   queued_progress_.erase(id);
@@ -202,6 +270,7 @@ void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
       QueuedProgress& joined = *it->second;
       absl::MutexLock join(&joined.mu);
       if (!joined.taken) {
+        joined.joined = true;
         TaskProgress& into = joined.progress;
         into.snapshot = std::move(progress.snapshot);
         for (v1::TaskEvent& event : progress.events) {

@@ -138,6 +138,14 @@ class SqliteStore final : public TaskStore {
   // new one joins it (its events appended, its snapshot the latest) instead
   // of queuing another row update, so a task that runs several polls between
   // two commits costs one write. Each `done` still gets its answer.
+  //
+  // Progress also joins the task's create while that is still queued (a
+  // task may start before its create is stored: TaskRunner does so for
+  // daemon-chosen ids): the task's row is inserted as of its latest poll,
+  // with every event, in one write. The create's own answer still describes
+  // the task as submitted (its snapshot, no finish, its first events only);
+  // the joined progress is answered with the task's last sequence once the
+  // create is on disk, or with the create's error if it was refused.
   void RecordProgressAsync(std::string id, TaskProgress progress,
                            Done<uint64_t> done) override;
 

@@ -174,6 +174,105 @@ TEST_F(SqliteStoreWriterTest, QueuedProgressOfOneTaskBecomesOneWrite) {
   EXPECT_THAT(texts, ElementsAre("0", "1", "2"));
 }
 
+// A task may run before its create is stored (TaskRunner, daemon-chosen
+// ids): its progress joins the queued create, one write for both, while
+// the create's answer still shows the task as submitted.
+TEST_F(SqliteStoreWriterTest, ProgressJoinsItsTasksQueuedCreate) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("blocker", v1::TASK_STATUS_READY), {}, nullptr);
+  observer_.WaitUntilHeld();  // the writer is busy: what comes now queues
+  absl::StatusOr<CreateTaskResult> created = absl::UnknownError("unanswered");
+  absl::BlockingCounter answered(3);
+  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {Output("o")},
+                          [&](absl::StatusOr<CreateTaskResult> result) {
+                            created = std::move(result);
+                            answered.DecrementCount();
+                          });
+  TaskProgress poll;
+  poll.snapshot.set_status(v1::TASK_STATUS_READY);
+  poll.snapshot.set_state("B");
+  poll.events = {Output("a")};
+  std::vector<uint64_t> lasts;
+  absl::Mutex lasts_mu;
+  auto record_last = [&](const absl::StatusOr<uint64_t>& last) {
+    EXPECT_TRUE(last.ok()) << last.status();
+    absl::MutexLock lock(&lasts_mu);
+    lasts.push_back(last.value_or(0));
+    answered.DecrementCount();
+  };
+  store_->RecordProgressAsync("t", std::move(poll), record_last);
+  store_->RecordProgressAsync("t", Finish(v1::TASK_STATUS_COMPLETED, kT0),
+                              record_last);
+  observer_.Release();
+  answered.Wait();
+
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 1));  // blocker; t, joined
+  EXPECT_THAT(lasts, ElementsAre(3u, 3u));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(created->record.snapshot.status(), v1::TASK_STATUS_READY);
+  EXPECT_EQ(created->record.snapshot.state(), "A");
+  EXPECT_FALSE(created->record.finished_at.has_value());
+  EXPECT_EQ(created->record.last_event_sequence, 1u);
+
+  absl::StatusOr<TaskRecord> stored = store_->GetTask("t");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(stored->finished_at, kT0);
+  EXPECT_EQ(stored->last_event_sequence, 3u);
+  absl::StatusOr<EventBatch> events = store_->ReadEvents("t", 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->events.size(), 3u);
+  EXPECT_EQ(events->events[0].output().text(), "o");
+  EXPECT_EQ(events->events[1].output().text(), "a");
+  EXPECT_TRUE(events->events[2].has_finished());
+  EXPECT_TRUE(events->task_ended);
+  auto counts = store_->CountTasksByStatus();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)[v1::TASK_STATUS_COMPLETED], 1u);
+  EXPECT_EQ((*counts)[v1::TASK_STATUS_READY], 1u);  // the blocker
+}
+
+// Progress that joined a create the store refuses is refused with it, and
+// never touches the task that holds the id.
+TEST_F(SqliteStoreWriterTest, ProgressJoinedToARefusedCreateIsRefusedToo) {
+  observer_.HoldFirstCommit();
+  Open();
+  TaskRecord first = Task("x", v1::TASK_STATUS_AWAITING);
+  first.request_fingerprint = "first request";
+  store_->CreateTaskAsync(first, {Output("first")}, nullptr);
+  observer_.WaitUntilHeld();
+  TaskRecord second = Task("x", v1::TASK_STATUS_READY);
+  second.request_fingerprint = "another request";
+  absl::StatusOr<CreateTaskResult> created = absl::UnknownError("unanswered");
+  absl::StatusOr<uint64_t> joined = absl::UnknownError("unanswered");
+  absl::BlockingCounter answered(2);
+  store_->CreateTaskAsync(second, {Output("second")},
+                          [&](absl::StatusOr<CreateTaskResult> result) {
+                            created = std::move(result);
+                            answered.DecrementCount();
+                          });
+  store_->RecordProgressAsync("x", Finish(v1::TASK_STATUS_FAILED, kT0),
+                              [&](absl::StatusOr<uint64_t> last) {
+                                joined = std::move(last);
+                                answered.DecrementCount();
+                              });
+  observer_.Release();
+  answered.Wait();
+
+  EXPECT_EQ(created.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(joined.status().code(), absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<TaskRecord> stored = store_->GetTask("x");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_AWAITING);
+  EXPECT_FALSE(stored->finished_at.has_value());
+  absl::StatusOr<EventBatch> events = store_->ReadEvents("x", 0, 10);
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->events.size(), 1u);
+  EXPECT_EQ(events->events[0].output().text(), "first");
+}
+
 TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
   observer_.HoldFirstCommit();
   Open();
