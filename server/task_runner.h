@@ -37,12 +37,12 @@ struct StartedTask {
 // cancels of running tasks go through here too.
 //
 // Each task runs as a TrackedFuture wrapping the interpreter's
-// MachineFuture: it passes the task's gate (not polled before it is
-// recorded), honours a requested cancel at its next poll, waits out a
-// delayed start, then polls the machine and records what changed. Nothing
-// here blocks beyond short mutexes and store reads: writes are asynchronous
-// (TaskStore's ...Async), so neither a gRPC handler nor an executor worker
-// ever waits for an fsync.
+// MachineFuture: it passes the task's gate (not polled before its create is
+// recorded, or for a daemon-chosen id, queued: see Record), honours a requested
+// cancel at its next poll, waits out a delayed start, then polls the machine
+// and records what changed. Nothing here blocks beyond short mutexes and store
+// reads: writes are asynchronous (TaskStore's ...Async), so neither a gRPC
+// handler nor an executor worker ever waits for an fsync.
 //
 // Shutdown: after BeginShutdown, tasks the executor drops (Executor::
 // Shutdown) are left as last recorded, unfinished, rather than recorded as
