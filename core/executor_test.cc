@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "core/examples/hello.h"
 #include "core/testing/test_futures.h"
 #include "gmock/gmock.h"
@@ -184,6 +185,45 @@ TEST(ExecutorTest, WorkQueuedInsideATaskWakesAParkedWorker) {
       executor->Spawn(HoldWorkerUntilChildRuns(executor->spawner(), &live));
   ASSERT_TRUE(handle.ok());
   EXPECT_TRUE(std::move(*handle).Wait().value());
+}
+
+// Holds its worker until `peers` tasks of its kind have started (true), or
+// 10 s passed (false): only tasks running at once on different workers
+// can all get past it.
+class WaitForPeers {
+ public:
+  using Output = bool;
+  WaitForPeers(std::atomic<int>* started, int peers)
+      : started_(started), peers_(peers) {}
+  corosched::Poll<bool> Poll(Context&) {
+    started_->fetch_add(1);
+    for (int i = 0; i < 10000 && started_->load() < peers_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return corosched::Poll<bool>::Ready(started_->load() >= peers_);
+  }
+
+ private:
+  std::atomic<int>* started_;
+  int peers_;
+};
+
+// Two tasks queued from outside at once, on an idle executor, both run at
+// once: the worker woken for the first (the last searcher) takes it and,
+// seeing the second still queued, wakes the other worker before it runs.
+// Only that worker can take the second, since the first holds its own.
+TEST(ExecutorTest, TasksQueuedTogetherFromOutsideRunInParallel) {
+  auto executor = NewExecutor({.workers = 2});
+  for (int round = 0; round < 20; ++round) {
+    absl::SleepFor(absl::Milliseconds(2));  // both workers park
+    std::atomic<int> started{0};
+    auto first = executor->Spawn(WaitForPeers(&started, 2));
+    auto second = executor->Spawn(WaitForPeers(&started, 2));
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE(second.ok());
+    EXPECT_TRUE(std::move(*first).Wait().value()) << "round " << round;
+    EXPECT_TRUE(std::move(*second).Wait().value()) << "round " << round;
+  }
 }
 
 TEST(ExecutorTest, WakesDuringAPollCauseExactlyOneMorePoll) {

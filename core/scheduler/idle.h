@@ -22,10 +22,11 @@ namespace corosched::internal {
 //   (the injection queue, from outside the workers), either a worker is
 //   searching or a parked worker is notified. A pusher writes the queue,
 //   then issues a seq_cst fence and reads `state_` (NotifyShouldWakeup);
-//   the last searcher to park updates `state_`, then issues a seq_cst fence
-//   and re-checks every queue (Scheduler::NotifyIfWorkPending). The two
-//   fences are totally ordered, so either the pusher sees the parked worker
-//   or the parker sees the pushed work.
+//   the last searcher to stop searching, whether it parks or found a task
+//   to run, updates `state_`, then issues a seq_cst fence and re-checks
+//   every queue (Scheduler::NotifyIfWorkPending). The two fences are
+//   totally ordered, so either the pusher sees that nobody searches and
+//   notifies, or the last searcher sees the pushed work and notifies.
 //   Work a running worker queues on its own queues is run by that worker
 //   if no other takes it first; waking another for it is for parallelism
 //   and looks at `state_` without the fence (MayNotifyForLocalWork).
@@ -54,8 +55,9 @@ class Idle {
   // search (and is now counted as searching).
   bool TransitionWorkerToSearching();
 
-  // True when the caller was the last searcher: it must then notify another
-  // worker in case more work is queued.
+  // True when the caller was the last searcher: it must then look at the
+  // queues and notify another worker if work is queued
+  // (Scheduler::NotifyIfWorkPending).
   bool TransitionWorkerFromSearching();
 
   // True while `worker` is in the sleeper list (not yet notified).

@@ -135,9 +135,12 @@ TaskHeader* Worker::StealWork() {
 void Worker::RunTaskAndCount(TaskHeader* task) {
   if (is_searching_) {
     is_searching_ = false;
-    // The last searcher found work: another worker should look for more.
+    // The last searcher found work: another worker should look for more,
+    // if there is more. Looking first (a fence and a read of each queue)
+    // keeps a futex wake-up off the way to this poll when the task was the
+    // only one, as for a single wake of a parked task.
     if (scheduler_->idle().TransitionWorkerFromSearching()) {
-      scheduler_->NotifyParked();
+      scheduler_->NotifyIfWorkPending();
     }
   }
   Bump(polls_);
