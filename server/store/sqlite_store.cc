@@ -136,8 +136,22 @@ struct SqliteStore::QueuedProgress {
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  // Progress of the task queued from now on joins this write (see
-  // RecordProgressAsync) until the writer takes it.
+  if (!record.request_fingerprint.empty()) {
+    // A client-chosen id may name a task that exists, or that another
+    // create of the same id is making: progress queued meanwhile belongs to
+    // whichever task holds the id, so nothing joins this create.
+    EndCoalescing(record.id);
+    Submit<CreateTaskResult>(
+        [this, record = std::move(record),
+         events = std::move(first_events)](SqliteConnection& c) mutable {
+          return WriteNewTask(c, std::move(record), std::move(events),
+                              *writer_state_);
+        },
+        std::move(done), /*durable=*/true);
+    return;
+  }
+  // A daemon-chosen id: the task's progress queued from now on joins this
+  // write (see RecordProgressAsync) until the writer takes it.
   auto joinable = std::make_shared<QueuedProgress>();
   {
     absl::MutexLock lock(&coalesce_mu_);

@@ -139,13 +139,17 @@ class SqliteStore final : public TaskStore {
   // of queuing another row update, so a task that runs several polls between
   // two commits costs one write. Each `done` still gets its answer.
   //
-  // Progress also joins the task's create while that is still queued (a
-  // task may start before its create is stored: TaskRunner does so for
-  // daemon-chosen ids): the task's row is inserted as of its latest poll,
+  // Progress also joins the task's create while that is still queued, if
+  // the create has no request fingerprint (a daemon-chosen id, which the
+  // caller guarantees unique; TaskRunner starts such a task before its
+  // create is stored): the task's row is inserted as of its latest poll,
   // with every event, in one write. The create's own answer still describes
   // the task as submitted (its snapshot, no finish, its first events only);
   // the joined progress is answered with the task's last sequence once the
-  // create is on disk, or with the create's error if it was refused.
+  // create is on disk, or with the create's error if it was refused. A
+  // create with a fingerprint (a client-chosen id, which may be taken) is
+  // never joined: progress queued meanwhile is that of the task holding the
+  // id, and is written to it.
   void RecordProgressAsync(std::string id, TaskProgress progress,
                            Done<uint64_t> done) override;
 

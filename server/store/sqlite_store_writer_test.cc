@@ -235,16 +235,15 @@ TEST_F(SqliteStoreWriterTest, ProgressJoinsItsTasksQueuedCreate) {
 }
 
 // Progress that joined a create the store refuses is refused with it, and
-// never touches the task that holds the id.
+// never touches the task that holds the id. (A caller that gives no
+// fingerprint promises a unique id; this breaks the promise on purpose.)
 TEST_F(SqliteStoreWriterTest, ProgressJoinedToARefusedCreateIsRefusedToo) {
   observer_.HoldFirstCommit();
   Open();
-  TaskRecord first = Task("x", v1::TASK_STATUS_AWAITING);
-  first.request_fingerprint = "first request";
-  store_->CreateTaskAsync(first, {Output("first")}, nullptr);
+  store_->CreateTaskAsync(Task("x", v1::TASK_STATUS_AWAITING),
+                          {Output("first")}, nullptr);
   observer_.WaitUntilHeld();
   TaskRecord second = Task("x", v1::TASK_STATUS_READY);
-  second.request_fingerprint = "another request";
   absl::StatusOr<CreateTaskResult> created = absl::UnknownError("unanswered");
   absl::StatusOr<uint64_t> joined = absl::UnknownError("unanswered");
   absl::BlockingCounter answered(2);
@@ -271,6 +270,42 @@ TEST_F(SqliteStoreWriterTest, ProgressJoinedToARefusedCreateIsRefusedToo) {
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->events.size(), 1u);
   EXPECT_EQ(events->events[0].output().text(), "first");
+}
+
+// Two creates of one client-chosen id race: the second, still queued when
+// the winner's task records progress, is never joined by that progress,
+// which is the winner's and is written to it.
+TEST_F(SqliteStoreWriterTest, ProgressNeverJoinsACreateWithAFingerprint) {
+  observer_.HoldFirstCommit();
+  Open();
+  TaskRecord winner = Task("x", v1::TASK_STATUS_READY);
+  winner.request_fingerprint = "request";
+  store_->CreateTaskAsync(winner, {Output("created")}, nullptr);
+  observer_.WaitUntilHeld();
+  absl::StatusOr<CreateTaskResult> repeat = absl::UnknownError("unanswered");
+  absl::StatusOr<uint64_t> progressed = absl::UnknownError("unanswered");
+  absl::BlockingCounter answered(2);
+  store_->CreateTaskAsync(winner, {Output("created again")},
+                          [&](absl::StatusOr<CreateTaskResult> result) {
+                            repeat = std::move(result);
+                            answered.DecrementCount();
+                          });
+  store_->RecordProgressAsync("x", Finish(v1::TASK_STATUS_COMPLETED, kT0),
+                              [&](absl::StatusOr<uint64_t> last) {
+                                progressed = std::move(last);
+                                answered.DecrementCount();
+                              });
+  observer_.Release();
+  answered.Wait();
+
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_FALSE(repeat->created);  // the same request: the existing task
+  ASSERT_TRUE(progressed.ok()) << progressed.status();
+  EXPECT_EQ(*progressed, 2u);
+  absl::StatusOr<TaskRecord> stored = store_->GetTask("x");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(stored->finished_at, kT0);
 }
 
 TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
