@@ -39,44 +39,15 @@ log() { echo "run.sh: $*" >&2; }
 log "building corosched-server echo_server corosched_loadgen in $build_dir"
 cmake --build "$build_dir" --target corosched-server echo_server corosched_loadgen >&2
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    # Bounded: SIGKILL after 10 s.
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_ready FILE PID: the address the server wrote to FILE (at most 10 s).
-wait_ready() {
-  for _ in $(seq 100); do
-    if [[ -s "$1" ]]; then head -n1 "$1"; return 0; fi
-    kill -0 "$2" 2>/dev/null || { log "server $2 exited early"; return 1; }
-    sleep 0.1
-  done
-  log "no ready file $1 after 10 s"; return 1
-}
-
-"$build_dir/bench/loadgen/echo_server" --listen 127.0.0.1:0 \
-  --ready-file "$work/echo.addr" 2>"$work/echo.log" &
-pids+=($!)
-echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
+# shellcheck source=bench/loadgen/servers.sh
+source "$repo_root/bench/loadgen/servers.sh"
+servers_init
+work="$SERVERS_WORK"
+echo_addr="$(start_echo "$build_dir/bench/loadgen/echo_server")"
 # --durability none: this measures the gRPC service path; what the durable
 # store adds is bench/durability/run.sh's measurement.
-"$build_dir/server/corosched-server" --listen 127.0.0.1:0 \
-  --metrics-listen 127.0.0.1:0 --durability none \
-  --ready-file "$work/daemon.addr" --max-tasks 2000000 --log-level warn \
-  2>"$work/daemon.log" &
-pids+=($!)
-daemon_addr="$(wait_ready "$work/daemon.addr" "${pids[-1]}")"
+daemon_addr="$(start_daemon "$build_dir/server/corosched-server" \
+  --max-tasks 2000000)"
 log "echo server $echo_addr, daemon $daemon_addr"
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,39 +12,11 @@ set -euo pipefail
 server="${1:?corosched-server path}"
 echo_server="${2:?echo_server path}"
 loadgen="${3:?corosched_loadgen path}"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_ready FILE PID: the address the server wrote to FILE (at most 30 s).
-wait_ready() {
-  for _ in $(seq 300); do
-    if [[ -s "$1" ]]; then head -n1 "$1"; return 0; fi
-    kill -0 "$2" 2>/dev/null || { echo "FAIL: server $2 exited early" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "FAIL: no ready file $1 after 30 s" >&2
-  return 1
-}
-
-"$echo_server" --listen 127.0.0.1:0 --ready-file "$work/echo.addr" \
-  2>"$work/echo.log" &
-pids+=($!)
-echo_addr="$(wait_ready "$work/echo.addr" "${pids[-1]}")"
-"$server" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --durability none \
-  --ready-file "$work/daemon.addr" --log-level warn 2>"$work/daemon.log" &
-pids+=($!)
-daemon_addr="$(wait_ready "$work/daemon.addr" "${pids[-1]}")"
+# shellcheck source=bench/loadgen/servers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
+servers_init
+echo_addr="$(start_echo "$echo_server")"
+daemon_addr="$(start_daemon "$server")"
 
 failed=0
 check() {  # check MODE TARGET
@@ -77,7 +49,7 @@ check wake "$daemon_addr"
 check latency-submit "$daemon_addr"
 check latency-first-poll "$daemon_addr"
 if ((failed)); then
-  echo "--- daemon log" >&2; cat "$work/daemon.log" >&2
+  echo "--- daemon log" >&2; cat "$SERVERS_WORK/daemon.log" >&2
   exit 1
 fi
 echo "PASS: every corosched_loadgen mode ran without errors"
