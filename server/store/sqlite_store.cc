@@ -136,22 +136,28 @@ struct SqliteStore::QueuedProgress {
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  if (!record.request_fingerprint.empty()) {
-    // A client-chosen id may name a task that exists, or that another
-    // create of the same id is making: progress queued meanwhile belongs to
-    // whichever task holds the id, so nothing joins this create.
-    EndCoalescing(record.id);
-    Submit<CreateTaskResult>(
-        [this, record = std::move(record),
-         events = std::move(first_events)](SqliteConnection& c) mutable {
-          return WriteNewTask(c, std::move(record), std::move(events),
-                              *writer_state_);
-        },
-        std::move(done), /*durable=*/true);
+  if (record.request_fingerprint.empty()) {
+    CreateJoinable(std::move(record), std::move(first_events), std::move(done));
     return;
   }
-  // A daemon-chosen id: the task's progress queued from now on joins this
-  // write (see RecordProgressAsync) until the writer takes it.
+  // A client-chosen id may name a task that exists, or that another create
+  // of the same id is making: progress queued meanwhile belongs to whichever
+  // task holds the id, so nothing joins this create.
+  EndCoalescing(record.id);
+  Submit<CreateTaskResult>(
+      [this, record = std::move(record),
+       events = std::move(first_events)](SqliteConnection& c) mutable {
+        return WriteNewTask(c, std::move(record), std::move(events),
+                            *writer_state_);
+      },
+      std::move(done), /*durable=*/true);
+}
+
+void SqliteStore::CreateJoinable(TaskRecord record,
+                                 std::vector<v1::TaskEvent> first_events,
+                                 Done<CreateTaskResult> done) {
+  // The task's progress queued from now on joins this write (see
+  // RecordProgressAsync) until the writer takes it.
   auto joinable = std::make_shared<QueuedProgress>();
   {
     absl::MutexLock lock(&coalesce_mu_);
@@ -177,53 +183,41 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
           return WriteNewTask(c, std::move(record), std::move(events),
                               *writer_state_);
         }
-        // The row as of the latest poll; the answer as submitted.
-        const size_t first_events = events.size();
-        std::swap(record.snapshot, progress.snapshot);
-        record.finished_at = progress.finished_at;
-        for (v1::TaskEvent& event : progress.events) {
-          events.push_back(std::move(event));
-        }
-        absl::StatusOr<CreateTaskResult> created = WriteNewTask(
-            c, std::move(record), std::move(events), *writer_state_);
-        if (!created.ok()) {
-          *joined_last = created.status();
-        } else if (!created->created) {
-          *joined_last = absl::AlreadyExistsError(absl::StrCat(
-              "task id \"", created->record.id,
-              "\" was taken before its create was written; progress of the "
-              "task that tried to take it is not recorded"));
-        } else {
-          *joined_last = created->record.last_event_sequence;
-          TaskRecord& answer = created->record;
-          answer.snapshot = std::move(progress.snapshot);
-          answer.finished_at.reset();
-          answer.last_event_sequence = first_events;
-        }
-        return created;
+        return WriteNewTaskWithProgress(c, std::move(record), std::move(events),
+                                        std::move(progress), *writer_state_,
+                                        *joined_last);
       },
       [this, id = std::move(id), joinable, joined_last, done = std::move(done)](
           absl::StatusOr<CreateTaskResult> created) mutable {
-        std::vector<Done<uint64_t>> dones;
-        {
-          absl::MutexLock lock(&coalesce_mu_);
-          auto it = queued_progress_.find(id);
-          if (it != queued_progress_.end() && it->second == joinable) {
-            queued_progress_.erase(it);
-          }
-        }
-        {
-          absl::MutexLock lock(&joinable->mu);
-          joinable->taken = true;  // a failed batch never ran `apply`
-          dones.swap(joinable->dones);
-        }
-        // Not stored unless the commit is: a failed one fails them all.
-        const absl::StatusOr<uint64_t> last =
-            created.ok() ? *joined_last : created.status();
-        if (done) std::move(done)(std::move(created));
-        for (Done<uint64_t>& joined_done : dones) joined_done(last);
+        AnswerJoinable(id, *joinable, *joined_last, std::move(created),
+                       std::move(done));
       },
       /*durable=*/true);
+}
+
+void SqliteStore::AnswerJoinable(const std::string& id,
+                                 QueuedProgress& joinable,
+                                 const absl::StatusOr<uint64_t>& joined_last,
+                                 absl::StatusOr<CreateTaskResult> created,
+                                 Done<CreateTaskResult> done) {
+  {
+    absl::MutexLock lock(&coalesce_mu_);
+    auto it = queued_progress_.find(id);
+    if (it != queued_progress_.end() && it->second.get() == &joinable) {
+      queued_progress_.erase(it);
+    }
+  }
+  std::vector<Done<uint64_t>> dones;
+  {
+    absl::MutexLock lock(&joinable.mu);
+    joinable.taken = true;  // a failed batch never ran `apply`
+    dones.swap(joinable.dones);
+  }
+  // Not stored unless the commit is: a failed one fails them all.
+  const absl::StatusOr<uint64_t> last =
+      created.ok() ? joined_last : created.status();
+  if (done) std::move(done)(std::move(created));
+  for (Done<uint64_t>& joined_done : dones) joined_done(last);
 }
 
 void SqliteStore::SubmitTaskWrite(

@@ -212,6 +212,18 @@ class SqliteStore final : public TaskStore {
       absl::AnyInvocable<void(absl::Status)> done);
   // A progress write still queued; see RecordProgressAsync.
   struct QueuedProgress;
+  // CreateTaskAsync for a daemon-chosen id: progress may join it.
+  void CreateJoinable(TaskRecord record,
+                      std::vector<v1::TaskEvent> first_events,
+                      Done<CreateTaskResult> done)
+      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
+  // Its answer, on the writer thread: the create's, then the joined
+  // progress writes' (`joined_last`, unless the batch failed).
+  void AnswerJoinable(const std::string& id, QueuedProgress& joinable,
+                      const absl::StatusOr<uint64_t>& joined_last,
+                      absl::StatusOr<CreateTaskResult> created,
+                      Done<CreateTaskResult> done)
+      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
   // Stops later progress of `id` from joining a write queued before now.
   // REQUIRES: called just before queuing another write of task `id`.
   void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);

@@ -299,6 +299,37 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
   return result;
 }
 
+absl::StatusOr<CreateTaskResult> WriteNewTaskWithProgress(
+    SqliteConnection& connection, TaskRecord record,
+    std::vector<v1::TaskEvent> first_events, TaskProgress progress,
+    WriterState& state, absl::StatusOr<uint64_t>& progress_last) {
+  const size_t first_count = first_events.size();
+  std::swap(record.snapshot, progress.snapshot);  // progress: as submitted
+  record.finished_at = progress.finished_at;
+  for (v1::TaskEvent& event : progress.events) {
+    first_events.push_back(std::move(event));
+  }
+  absl::StatusOr<CreateTaskResult> created = WriteNewTask(
+      connection, std::move(record), std::move(first_events), state);
+  if (!created.ok()) {
+    progress_last = created.status();
+    return created;
+  }
+  if (!created->created) {
+    progress_last = absl::AlreadyExistsError(absl::StrCat(
+        "task id \"", created->record.id,
+        "\" was taken before its create was written; progress of the task "
+        "that tried to take it is not recorded"));
+    return created;
+  }
+  progress_last = created->record.last_event_sequence;
+  TaskRecord& answer = created->record;
+  answer.snapshot = std::move(progress.snapshot);
+  answer.finished_at.reset();
+  answer.last_event_sequence = first_count;
+  return created;
+}
+
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        absl::string_view id,
                                        TaskProgress progress,

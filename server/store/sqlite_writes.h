@@ -80,6 +80,17 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     SqliteConnection& connection, TaskRecord record,
     std::vector<v1::TaskEvent> first_events, WriterState& state);
 
+// WriteNewTask for a task that ran before its create was written, with the
+// progress it recorded meanwhile (SqliteStore::RecordProgressAsync): the row
+// and events as of that progress, in one write. The result describes the
+// task as submitted (its own snapshot, no finish, `first_events` only), as
+// WriteNewTask's would; `progress_last` gets the answer for the progress: the
+// task's last event sequence, or why the create was refused.
+absl::StatusOr<CreateTaskResult> WriteNewTaskWithProgress(
+    SqliteConnection& connection, TaskRecord record,
+    std::vector<v1::TaskEvent> first_events, TaskProgress progress,
+    WriterState& state, absl::StatusOr<uint64_t>& progress_last);
+
 absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        absl::string_view id,
                                        TaskProgress progress,
