@@ -117,8 +117,7 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
   const uint64_t position = next_position_++;
   tasks_by_position_.emplace(position, record.id);
   ++status_counts_[record.snapshot.status()];
-  auto [it, inserted] = tasks_.try_emplace(record.id);
-  StoredTask& task = it->second;
+  StoredTask& task = tasks_[record.id];  // new: FindTask found none
   task.record = std::move(record);
   task.position = position;
   AppendEvents(task, events);

@@ -315,13 +315,6 @@ absl::StatusOr<CreateTaskResult> WriteNewTaskWithProgress(
     progress_last = created.status();
     return created;
   }
-  if (!created->created) {
-    progress_last = absl::AlreadyExistsError(absl::StrCat(
-        "task id \"", created->record.id,
-        "\" was taken before its create was written; progress of the task "
-        "that tried to take it is not recorded"));
-    return created;
-  }
   progress_last = created->record.last_event_sequence;
   TaskRecord& answer = created->record;
   answer.snapshot = std::move(progress.snapshot);

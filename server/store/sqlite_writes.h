@@ -86,6 +86,8 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
 // task as submitted (its own snapshot, no finish, `first_events` only), as
 // WriteNewTask's would; `progress_last` gets the answer for the progress: the
 // task's last event sequence, or why the create was refused.
+// REQUIRES: record.request_fingerprint is empty (a daemon-chosen id), so a
+// taken id is refused (ALREADY_EXISTS), never answered as an existing task.
 absl::StatusOr<CreateTaskResult> WriteNewTaskWithProgress(
     SqliteConnection& connection, TaskRecord record,
     std::vector<v1::TaskEvent> first_events, TaskProgress progress,
