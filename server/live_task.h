@@ -57,9 +57,9 @@ enum class PollGate {
 //  4. The end (completed, failed, cancelled) is recorded once; `ended` is
 //     set and the cancel callbacks fire.
 //
-// Thread-safety: fields are guarded as annotated; `poll_output` is touched
-// only inside the task's own poll, which the executor never runs twice at
-// once.
+// Thread-safety: fields are guarded as annotated; `poll_output` and the
+// deferred counts are touched only inside the task's own poll (or its
+// future's destructor), which the executor never runs twice at once.
 class LiveTask {
  public:
   LiveTask(std::string task_id,
@@ -161,8 +161,14 @@ class LiveTask {
   std::unique_ptr<absl::flat_hash_map<std::string, std::vector<WakeCallback>>>
       wakes_in_flight ABSL_GUARDED_BY(wakes_mu);
 
-  // Output events of the poll in progress.
+  // Events not yet recorded: the output of the poll in progress, and the
+  // output and transitions of the polls before it whose record was deferred
+  // (TaskRecorder::DeferPoll), oldest first.
   std::vector<v1::TaskEvent> poll_output;
+  // Polls whose record was deferred since the last record, and the bytes of
+  // output they emitted.
+  int deferred_polls = 0;
+  size_t deferred_bytes = 0;
 };
 
 }  // namespace corosched::server

@@ -23,11 +23,56 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status) {
   return event;
 }
 
+bool TaskRecorder::DeferPoll(LiveTask& live, const std::string& state,
+                             v1::TaskStatus status) {
+  size_t bytes = live.deferred_bytes;
+  for (auto it = live.poll_output.rbegin();
+       it != live.poll_output.rend() && !it->has_time(); ++it) {
+    if (it->has_output()) bytes += it->output().text().size();
+  }
+  if (live.deferred_polls >= kMaxDeferredPolls || bytes > kMaxDeferredBytes) {
+    return false;
+  }
+  ++live.deferred_polls;
+  live.deferred_bytes = bytes;
+  {
+    absl::MutexLock lock(&live.record_mu);
+    if (status != live.last_status || state != live.last_state) {
+      live.last_status = status;
+      live.last_state = state;
+      live.poll_output.push_back(TransitionEvent(state, status));
+    }
+  }
+  StampNewEvents(live.poll_output, clock_.Now());
+  return true;
+}
+
+void TaskRecorder::StampNewEvents(std::vector<v1::TaskEvent>& events,
+                                  absl::Time now) {
+  // The unstamped events are the last ones: those of the poll just ended.
+  auto first_new = events.end();
+  while (first_new != events.begin() && !(first_new - 1)->has_time()) {
+    --first_new;
+  }
+  if (first_new == events.end()) return;
+  const google::protobuf::Timestamp time = machine::ToProtoTimestamp(now);
+  for (auto it = first_new; it != events.end(); ++it) {
+    *it->mutable_time() = time;
+  }
+}
+
+std::vector<v1::TaskEvent> TaskRecorder::TakeUnrecorded(LiveTask& live) {
+  std::vector<v1::TaskEvent> events = std::move(live.poll_output);
+  live.poll_output.clear();
+  live.deferred_polls = 0;
+  live.deferred_bytes = 0;
+  return events;
+}
+
 void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
                               const machine::TaskEnd* end, Then then) {
   TaskProgress progress;
-  progress.events = std::move(live->poll_output);
-  live->poll_output.clear();
+  progress.events = TakeUnrecorded(*live);
   absl::MutexLock lock(&live->record_mu);
   progress.snapshot = live->task->Snapshot();
   if (end == nullptr && progress.events.empty() &&
@@ -47,8 +92,9 @@ void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
 
 void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
                                 const std::string& reason, Then then) {
-  absl::MutexLock lock(&live->record_mu);
   TaskProgress progress;
+  progress.events = TakeUnrecorded(*live);
+  absl::MutexLock lock(&live->record_mu);
   progress.snapshot = live->task->Snapshot();
   progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
   progress.snapshot.set_error(reason);
@@ -75,8 +121,7 @@ void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
   }
   live->last_steps = snapshot.steps().total();
   if (finished) progress.finished_at = now;
-  const google::protobuf::Timestamp time = machine::ToProtoTimestamp(now);
-  for (v1::TaskEvent& event : progress.events) *event.mutable_time() = time;
+  StampNewEvents(progress.events, now);  // a deferred poll's have their time
   // Queued under record_mu: the store gets this task's writes in order.
   store_.RecordProgressAsync(
       live->id, std::move(progress),

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
@@ -27,8 +28,11 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status);
 // result; with each, the task's snapshot.
 //
 // A poll that changed nothing (an await that found no signal) writes
-// nothing. Events get the clock's time of the write. Writes are
-// asynchronous (TaskStore::RecordProgressAsync): the hub hears of them, and
+// nothing. A poll that yielded (the task runs again at once) may be
+// deferred instead (DeferPoll): its events wait in the LiveTask and go out
+// with the record of a later poll, so a run of yields costs one write, not
+// one per state. Events get the clock's time of the poll that made them. Writes
+// are asynchronous (TaskStore::RecordProgressAsync): the hub hears of them, and
 // `then` runs, once they are stored, possibly on the store's writer thread.
 //
 // Thread-safety: RecordPoll and RecordCancel run on the task's own polling
@@ -42,15 +46,30 @@ class TaskRecorder {
 
   using Then = absl::AnyInvocable<void()>;
 
+  // At most this many polls in a row are deferred, and at most this much
+  // output; then a poll is recorded even though it yielded. This bounds
+  // what a watcher waits for and what a crash makes a task repeat.
+  static constexpr int kMaxDeferredPolls = 16;
+  static constexpr size_t kMaxDeferredBytes = 64 * 1024;
+
+  // After a poll that yielded, in `state` with `status`: keeps the poll's
+  // output, stamped, and a transition if the state or status changed, in
+  // live->poll_output for the next recorded poll, and returns true; or
+  // returns false, changing nothing, once the bounds above are reached: then
+  // RecordPoll this poll as usual.
+  bool DeferPoll(LiveTask& live, const std::string& state,
+                 v1::TaskStatus status) ABSL_LOCKS_EXCLUDED(live.record_mu);
+
   // After a poll of the machine; `end` when it finished (completed or
-  // failed). Takes the poll's output from live->poll_output. `then` (may
+  // failed). Takes the poll's output, and the events of deferred polls,
+  // from live->poll_output. `then` (may
   // be null) runs after the write, or at once when there is nothing to
   // write; it runs even if the write fails.
   void RecordPoll(const std::shared_ptr<LiveTask>& live,
                   const machine::TaskEnd* end, Then then)
       ABSL_LOCKS_EXCLUDED(live->record_mu);
   // A cancel took effect (the machine was dropped): CANCELLED with
-  // `reason` as the error.
+  // `reason` as the error, after the events of deferred polls.
   void RecordCancel(const std::shared_ptr<LiveTask>& live,
                     const std::string& reason, Then then)
       ABSL_LOCKS_EXCLUDED(live->record_mu);
@@ -62,6 +81,12 @@ class TaskRecorder {
   void WriteProgress(const std::shared_ptr<LiveTask>& live,
                      TaskProgress progress, Then then)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
+
+  // Gives the events at the end of `events` that have no time yet `now`.
+  static void StampNewEvents(std::vector<v1::TaskEvent>& events,
+                             absl::Time now);
+  // Moves out the events not yet recorded, and resets the deferred counts.
+  static std::vector<v1::TaskEvent> TakeUnrecorded(LiveTask& live);
 
   TaskStore& store_;
   StreamHub& hub_;

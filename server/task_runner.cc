@@ -109,7 +109,12 @@ class TrackedFuture {
   TrackedFuture& operator=(TrackedFuture&&) = delete;
   ~TrackedFuture() {
     if (live_ == nullptr) return;  // ended, or moved from
-    inner_.reset();                // cancels the machine
+    // Dropped after polls whose record was deferred (shutdown): they are
+    // recorded first, as they ran, before the machine is cancelled.
+    if (inner_.has_value() && live_->deferred_polls > 0) {
+      runner_->RecordPoll(live_, nullptr);
+    }
+    inner_.reset();  // cancels the machine
     runner_->RecordDrop(live_);
   }
 
@@ -132,7 +137,12 @@ class TrackedFuture {
     }
     corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
     if (poll.IsPending()) {
-      runner_->RecordPoll(live_, nullptr);
+      // A yield runs again at once: its record goes with a later poll's.
+      if (!inner_->runs_again() ||
+          !runner_->recorder_.DeferPoll(*live_, inner_->state_name(),
+                                        inner_->status())) {
+        runner_->RecordPoll(live_, nullptr);
+      }
       return poll;
     }
     machine::TaskEnd end = std::move(poll).value();

@@ -193,7 +193,8 @@ corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {
     const PollOutcome outcome = RunMachine();
     if (outcome.next == PollOutcome::Next::kEnded) break;
     if (observed_ && !Publish(cx.waker())) continue;  // signals arrived
-    if (outcome.next == PollOutcome::Next::kRunAgain) {
+    runs_again_ = outcome.next == PollOutcome::Next::kRunAgain;
+    if (runs_again_) {
       if (sleep_.has_value()) sleep_.reset();
       if (observer_ != nullptr) observer_->OnSelfWake();
       cx.waker().WakeByRef();

@@ -199,6 +199,15 @@ class MachineFuture {
 
   corosched::Poll<TaskEnd> Poll(Context& cx);
 
+  // After a Poll that returned Pending: true when the task woke itself to be
+  // polled again at once (a yield, or the step budget ran out), rather than
+  // waiting for a timer or a signal. The daemon defers recording such polls.
+  bool runs_again() const { return runs_again_; }
+  // The machine's state name and status as of the end of the last poll.
+  // REQUIRES: the last Poll returned Pending (the machine is the future's).
+  const std::string& state_name() const { return machine_->state_name(); }
+  v1::TaskStatus status() const { return machine_->status(); }
+
  private:
   friend class MachineTask;
   MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output)
@@ -237,6 +246,7 @@ class MachineFuture {
   MachineObserver* observer_ = nullptr;  // the task's; null when detached
   std::optional<Machine> machine_;       // from the first poll
   bool observed_ = false;
+  bool runs_again_ = false;  // see runs_again()
   OutputCallback on_output_;
   // The timer for the current deadline, if any.
   std::optional<Sleep> sleep_;
