@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "core/machine/proto_time.h"
+#include "server/task_view.h"
 
 namespace corosched::server {
 namespace {
@@ -82,7 +83,7 @@ absl::StatusOr<StartedTask> Resubmitted(TaskRecord existing,
         "\" was already used by a different submit request; choose another "
         "id, or repeat the original request exactly"));
   }
-  return StartedTask{std::move(existing), false};
+  return StartedTask{ToTaskMessage(existing), false};
 }
 
 void Discard(LiveTask& live) {
@@ -300,10 +301,14 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
   const bool run_before_stored = record.request_fingerprint.empty();
   // Counted before it can run, so finished never passes submitted.
   if (run_before_stored && metrics_ != nullptr) metrics_->OnTaskSubmitted();
+  // The answer for a new task, made here: the store then need not copy the
+  // record back (see CreateTaskAsync).
+  v1::Task answer = ToTaskMessage(record);
   store_.CreateTaskAsync(
       std::move(record), {std::move(first)},
-      [this, live, run_before_stored, done = std::move(done)](
-          absl::StatusOr<CreateTaskResult> created) mutable {
+      [this, live, run_before_stored, answer = std::move(answer),
+       done =
+           std::move(done)](absl::StatusOr<CreateTaskResult> created) mutable {
         if (!created.ok() || !created->created) {
           {
             absl::MutexLock lock(&mu_);
@@ -314,7 +319,7 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
           if (!created.ok()) {
             std::move(done)(created.status());
           } else {
-            std::move(done)(StartedTask{std::move(created->record), false});
+            std::move(done)(StartedTask{ToTaskMessage(created->record), false});
           }
           return;
         }
@@ -322,7 +327,8 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
           metrics_->OnTaskSubmitted();
         }
         live->Open();
-        std::move(done)(StartedTask{std::move(created->record), true});
+        answer.set_last_event_sequence(created->record.last_event_sequence);
+        std::move(done)(StartedTask{std::move(answer), true});
       });
   // After the create is queued, so that the task's own writes queue after
   // it. (An in-memory store has stored it and opened the task already.)

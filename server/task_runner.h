@@ -25,7 +25,8 @@
 namespace corosched::server {
 
 struct StartedTask {
-  TaskRecord record;
+  // The task as the API shows it (for a new task: as submitted).
+  v1::Task task;
   // False when the id named a task the same request had created before.
   bool created = false;
 };

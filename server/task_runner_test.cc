@@ -374,7 +374,7 @@ TEST_F(TaskRunnerDurableStartTest, ADaemonChosenIdRunsBeforeItsCreateIsStored) {
   ASSERT_TRUE(answered_.WaitForNotificationWithTimeout(absl::Seconds(20)));
   ASSERT_TRUE(started_.ok()) << started_.status();
   EXPECT_TRUE(started_->created);
-  EXPECT_EQ(started_->record.snapshot.status(), v1::TASK_STATUS_READY);
+  EXPECT_EQ(started_->task.status(), v1::TASK_STATUS_READY);
   absl::StatusOr<TaskRecord> stored = store_->GetTask("daemon-chosen");
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
@@ -391,7 +391,7 @@ TEST_F(TaskRunnerDurableStartTest, AClientChosenIdWaitsForItsCreate) {
   Release();
   ASSERT_TRUE(answered_.WaitForNotificationWithTimeout(absl::Seconds(20)));
   ASSERT_TRUE(started_.ok()) << started_.status();
-  EXPECT_EQ(started_->record.snapshot.status(), v1::TASK_STATUS_READY);
+  EXPECT_EQ(started_->task.status(), v1::TASK_STATUS_READY);
   EXPECT_TRUE(Ended(absl::Seconds(20)));
 }
 

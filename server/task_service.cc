@@ -127,7 +127,7 @@ void TaskService::SubmitTask(const v1::SubmitTaskRequest& request,
           return;
         }
         v1::SubmitTaskResponse response;
-        *response.mutable_task() = ToTaskMessage(started->record);
+        *response.mutable_task() = std::move(started->task);
         response.set_created(started->created);
         std::move(done)(std::move(response));
       });

@@ -88,20 +88,30 @@ absl::StatusOr<DefinitionPage> MemoryStore::ListDefinitions(
 
 absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
     const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
-  return Create(TaskRecord(record), std::move(first_events));
+  return Create(TaskRecord(record), std::move(first_events),
+                /*whole_answer=*/true);
 }
 
 void MemoryStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  done(Create(std::move(record), std::move(first_events)));
+  done(Create(std::move(record), std::move(first_events),
+              /*whole_answer=*/false));
 }
 
 absl::StatusOr<CreateTaskResult> MemoryStore::Create(
-    TaskRecord record, std::vector<v1::TaskEvent> first_events) {
-  // The answer's copy is taken before the lock; the record itself is moved
-  // in. A taken id (rare: client-chosen ids only) wastes that copy.
-  CreateTaskResult created{record, true};
+    TaskRecord record, std::vector<v1::TaskEvent> first_events,
+    bool whole_answer) {
+  // The answer's copy, if wanted, is taken before the lock; the record
+  // itself is moved in. A taken id (rare: client-chosen ids only) wastes
+  // that copy.
+  CreateTaskResult created;
+  created.created = true;
+  if (whole_answer) {
+    created.record = record;
+  } else {
+    created.record.id = record.id;
+  }
   const EncodedEvents events = Encode(first_events);
   absl::MutexLock lock(&mu_);
   if (StoredTask* existing = FindTask(record.id)) {

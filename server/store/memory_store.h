@@ -114,10 +114,12 @@ class MemoryStore final : public TaskStore {
   };
   using DefinitionKey = std::pair<std::string, std::string>;
 
-  // CreateTask's work, with the record moved in.
+  // CreateTask's work, with the record moved in. A new task's answer is a
+  // copy of the record when `whole_answer`, else only its id and
+  // last_event_sequence (see TaskStore::CreateTaskAsync).
   absl::StatusOr<CreateTaskResult> Create(
-      TaskRecord record, std::vector<v1::TaskEvent> first_events)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      TaskRecord record, std::vector<v1::TaskEvent> first_events,
+      bool whole_answer) ABSL_LOCKS_EXCLUDED(mu_);
   StoredTask* FindTask(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Replaces the task's snapshot, keeping the status counts right.
   // The old one is swapped into `snapshot`, for the caller to free once it

@@ -257,6 +257,10 @@ class TaskStore {
                                   Done<PutDefinitionResult> done) {
     done(PutDefinition(definition, now));
   }
+  // For a new task (created = true) the answer's `record` may hold only
+  // the id and last_event_sequence: the caller has the rest (the in-memory
+  // store keeps the record and copies nothing back). For a taken id it is
+  // the existing task, whole, as with CreateTask.
   virtual void CreateTaskAsync(TaskRecord record,
                                std::vector<v1::TaskEvent> first_events,
                                Done<CreateTaskResult> done) {
