@@ -1,0 +1,186 @@
+// The daemon's per-task bookkeeping, without gRPC: hello tasks started
+// through TaskRunner on the in-memory store (admission, the task's record
+// and first event, its recorded polls, retention of finished tasks), against
+// the same machines spawned bare on the same executor (SpawnMachine, with the
+// MachineTask kept, as the runner keeps it to deliver wakes; no store).
+// Both sides spawn from this thread, not from a worker, as gRPC's threads do.
+//
+// gRPC runs in the same process as this work in the daemon and costs more
+// than it, and its share moves with the machine's load; this benchmark takes
+// it away, so a change to the runner, the recorder or the store shows as CPU
+// per task, which a loaded machine disturbs far less than the service
+// benchmark's throughput (bench/loadgen). No target: the ratio says what the
+// bookkeeping costs on top of the interpreter.
+//
+// Method: each benchmark iteration builds one executor and one runner, then
+// runs bare and through-the-runner rounds alternately (a warm-up of each,
+// then 3 rounds), `tasks` tasks a round; the best round of each side counts.
+// Counters: tasks/s (wall) and CPU microseconds per task (process CPU time
+// over tasks), for each side, and cpu_ratio = bare / runner CPU per task.
+//
+// Flags: Google Benchmark's, plus --quick for small sizes (a smoke test).
+// Results and the command: docs/PERFORMANCE.md, "The service".
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/bench_main.h"
+#include "benchmark/benchmark.h"
+#include "core/executor.h"
+#include "core/machine/definition_json.h"
+#include "core/machine/machine_task.h"
+#include "core/machine/program.h"
+#include "server/store/memory_store.h"
+#include "server/stream_hub.h"
+#include "server/task_runner.h"
+
+namespace corosched {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int g_tasks = 100'000;
+constexpr int kRounds = 3;
+
+constexpr const char* kHelloJson =
+    R"({"name": "hello", "initial": "HELLO", "states": {
+  "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
+  "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
+  "END":   {"complete": {}}}})";
+
+std::shared_ptr<const machine::Program> HelloProgram() {
+  absl::StatusOr<v1::TaskDefinition> definition =
+      machine::ParseDefinitionJson(kHelloJson);
+  absl::StatusOr<std::shared_ptr<const machine::Program>> program =
+      definition.ok() ? machine::Program::Compile(*std::move(definition))
+                      : definition.status();
+  if (!program.ok()) {
+    std::fprintf(stderr, "runner_bench: %s\n",
+                 program.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(program);
+}
+
+double CpuSeconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+struct Round {
+  double tasks_per_s = 0;
+  double cpu_us_per_task = 0;
+};
+
+// Times `run`, which does `tasks` tasks and returns once all ended.
+template <typename Run>
+Round Measure(int tasks, Run run) {
+  const double cpu_start = CpuSeconds();
+  const auto wall_start = SteadyClock::now();
+  run();
+  const double wall =
+      std::chrono::duration<double>(SteadyClock::now() - wall_start).count();
+  return Round{tasks / wall, (CpuSeconds() - cpu_start) * 1e6 / tasks};
+}
+
+// The ceiling: the machines alone, spawned and joined from this thread.
+void RunBare(Executor& executor,
+             const std::shared_ptr<const machine::Program>& program,
+             int tasks) {
+  std::vector<machine::SpawnedMachine> spawned;
+  spawned.reserve(tasks);
+  for (int i = 0; i < tasks; ++i) {
+    auto one = machine::SpawnMachine(executor, machine::Machine::Start(program),
+                                     [](uint64_t, absl::string_view) {});
+    if (!one.ok()) std::abort();
+    spawned.push_back(*std::move(one));
+  }
+  for (machine::SpawnedMachine& one : spawned) {
+    if (!std::move(one.handle).Wait().ok()) std::abort();
+  }
+}
+
+// The daemon's path: TaskRunner::Start as TaskService::SubmitTask calls it,
+// then waits until every task ended and was recorded.
+void RunThroughRunner(server::TaskRunner& runner,
+                      const std::shared_ptr<const machine::Program>& program,
+                      int tasks, int round) {
+  std::atomic<int> failed{0};
+  for (int i = 0; i < tasks; ++i) {
+    server::TaskRecord record;
+    record.id = absl::StrCat("r", round, "-", i);
+    record.definition = std::shared_ptr<const v1::TaskDefinition>(
+        program, &program->definition());
+    record.created_at = absl::Now();
+    runner.Start(std::move(record), program, machine::Machine::Start(program),
+                 [&failed](absl::StatusOr<server::StartedTask> started) {
+                   if (!started.ok()) failed.fetch_add(1);
+                 });
+  }
+  if (!runner.WaitUntilIdle(absl::Now() + absl::Seconds(120)) ||
+      failed.load() != 0) {
+    std::fprintf(stderr, "runner_bench: %d submits failed or tasks hung\n",
+                 failed.load());
+    std::abort();
+  }
+}
+
+void BM_RunnerHello(benchmark::State& state) {
+  const std::shared_ptr<const machine::Program> program = HelloProgram();
+  Round bare, runner_best;
+  int round = 0;
+  for (auto _ : state) {
+    auto executor = Executor::Create({.workers = 2, .max_tasks = 4'000'000});
+    if (!executor.ok()) std::abort();
+    server::MemoryStore store;
+    server::StreamHub hub;
+    auto runner = std::make_unique<server::TaskRunner>(**executor, store, hub);
+    for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
+      Round b =
+          Measure(g_tasks, [&] { RunBare(**executor, program, g_tasks); });
+      Round r = Measure(g_tasks, [&] {
+        RunThroughRunner(*runner, program, g_tasks, ++round);
+      });
+      if (i == 0) continue;
+      if (b.cpu_us_per_task < bare.cpu_us_per_task || bare.tasks_per_s == 0) {
+        bare = b;
+      }
+      if (r.cpu_us_per_task < runner_best.cpu_us_per_task ||
+          runner_best.tasks_per_s == 0) {
+        runner_best = r;
+      }
+    }
+    runner->BeginShutdown();
+    (*executor)->Shutdown(ShutdownMode::kCancel);
+  }
+  state.counters["bare_tasks_per_s"] = bare.tasks_per_s;
+  state.counters["bare_cpu_us"] = bare.cpu_us_per_task;
+  state.counters["runner_tasks_per_s"] = runner_best.tasks_per_s;
+  state.counters["runner_cpu_us"] = runner_best.cpu_us_per_task;
+  state.counters["cpu_ratio"] =
+      bare.cpu_us_per_task / runner_best.cpu_us_per_task;
+}
+BENCHMARK(BM_RunnerHello)->Iterations(1)->Unit(benchmark::kSecond);
+
+}  // namespace
+}  // namespace corosched
+
+int main(int argc, char** argv) {
+  return corosched::bench::RunBenchmarkMain("runner_bench", argc, argv,
+                                            [] { corosched::g_tasks = 2'000; });
+}
