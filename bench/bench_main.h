@@ -1,5 +1,7 @@
 #pragma once
 
+#include <time.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -7,6 +9,22 @@
 #include "benchmark/benchmark.h"
 
 namespace corosched::bench {
+
+// The seed's HELLO -> WORLD -> END machine, as examples/hello.json has it.
+inline constexpr const char* kHelloJson =
+    R"({"name": "hello", "initial": "HELLO", "states": {
+  "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
+  "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
+  "END":   {"complete": {}}}})";
+
+// CPU time of every thread of this process so far, in seconds. Other
+// processes on the machine barely move it, so it shows small costs that the
+// wall clock of a shared machine hides.
+inline double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 // The main() every benchmark binary here shares: Google Benchmark's flags,
 // plus --quick, which calls `use_quick_sizes` (a smoke test, not a

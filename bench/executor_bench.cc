@@ -69,14 +69,7 @@ double Seconds(SteadyClock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// CPU time of every thread of this process. Other processes on the machine
-// barely move it, so it shows small costs (the metrics hooks) that the
-// wall clock of a shared machine hides.
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+using bench::ProcessCpuSeconds;  // shows the metrics hooks' small costs
 
 // One timed run of a workload: `ops` operations (tasks, wakes, round trips).
 struct Timed {

@@ -32,8 +32,6 @@
 // Flags: Google Benchmark's, plus --quick for small sizes (a smoke test).
 // Results and the command: docs/PERFORMANCE.md, "Task definitions".
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -71,12 +69,6 @@ constexpr Sizes kFullSizes = {200'000, 10'000, 100};
 constexpr Sizes kQuickSizes = {5'000, 200, 100};
 Sizes g_sizes = kFullSizes;
 constexpr int kRounds = 3;
-
-constexpr const char* kHelloJson =
-    R"({"name": "hello", "initial": "HELLO", "states": {
-  "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
-  "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
-  "END":   {"complete": {}}}})";
 
 // S0 -> S1 -> ... -> S<length-1> -> END, every state a yield.
 std::string ChainJson(int length) {
@@ -166,15 +158,6 @@ Co<absl::Status> SpawnAndJoin(Spawner spawner, int count, MakeFuture make) {
   co_return co_await JoinEach(handles);
 }
 
-double CpuSeconds() {
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 // Work done per second of wall-clock time and per second of CPU time.
 struct Rates {
   double wall = 0;
@@ -185,7 +168,7 @@ struct Rates {
 template <typename MakeFuture>
 absl::StatusOr<Rates> Measure(Executor& executor, int count, double work,
                               MakeFuture make) {
-  const double cpu_start = CpuSeconds();
+  const double cpu_start = bench::ProcessCpuSeconds();
   const auto wall_start = SteadyClock::now();
   auto handle = executor.Spawn(SpawnAndJoin(executor.spawner(), count, make));
   if (!handle.ok()) return handle.status();
@@ -194,7 +177,7 @@ absl::StatusOr<Rates> Measure(Executor& executor, int count, double work,
   if (!joined->ok()) return *joined;
   const double wall =
       std::chrono::duration<double>(SteadyClock::now() - wall_start).count();
-  return Rates{work / wall, work / (CpuSeconds() - cpu_start)};
+  return Rates{work / wall, work / (bench::ProcessCpuSeconds() - cpu_start)};
 }
 
 // An interpreted task writing its output to `out`, as HelloFuture does:
@@ -253,7 +236,7 @@ absl::StatusOr<Rates> HelloNative(Executor& executor) {
 
 absl::StatusOr<Rates> HelloInterpreted(Executor& executor, bool observed) {
   std::vector<std::string>& outputs = Outputs();
-  const std::shared_ptr<const Program>& program = Compiled(kHelloJson);
+  const std::shared_ptr<const Program>& program = Compiled(bench::kHelloJson);
   const int n = g_sizes.hello_tasks;
   std::vector<std::shared_ptr<MachineTask>> kept(observed ? n : 0);
   return CheckOutput(Measure(executor, n, n,

@@ -21,8 +21,6 @@
 // Flags: Google Benchmark's, plus --quick for small sizes (a smoke test).
 // Results and the command: docs/PERFORMANCE.md, "The service".
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -53,15 +51,9 @@ using SteadyClock = std::chrono::steady_clock;
 int g_tasks = 100'000;
 constexpr int kRounds = 3;
 
-constexpr const char* kHelloJson =
-    R"({"name": "hello", "initial": "HELLO", "states": {
-  "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
-  "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
-  "END":   {"complete": {}}}})";
-
 std::shared_ptr<const machine::Program> HelloProgram() {
   absl::StatusOr<v1::TaskDefinition> definition =
-      machine::ParseDefinitionJson(kHelloJson);
+      machine::ParseDefinitionJson(bench::kHelloJson);
   absl::StatusOr<std::shared_ptr<const machine::Program>> program =
       definition.ok() ? machine::Program::Compile(*std::move(definition))
                       : definition.status();
@@ -73,15 +65,6 @@ std::shared_ptr<const machine::Program> HelloProgram() {
   return *std::move(program);
 }
 
-double CpuSeconds() {
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 struct Round {
   double tasks_per_s = 0;
   double cpu_us_per_task = 0;
@@ -90,12 +73,13 @@ struct Round {
 // Times `run`, which does `tasks` tasks and returns once all ended.
 template <typename Run>
 Round Measure(int tasks, Run run) {
-  const double cpu_start = CpuSeconds();
+  const double cpu_start = bench::ProcessCpuSeconds();
   const auto wall_start = SteadyClock::now();
   run();
   const double wall =
       std::chrono::duration<double>(SteadyClock::now() - wall_start).count();
-  return Round{tasks / wall, (CpuSeconds() - cpu_start) * 1e6 / tasks};
+  return Round{tasks / wall,
+               (bench::ProcessCpuSeconds() - cpu_start) * 1e6 / tasks};
 }
 
 // The ceiling: the machines alone, spawned and joined from this thread.
