@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "server/store/store_keys.h"
 
@@ -113,8 +114,9 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
     created.record.id = record.id;
   }
   const EncodedEvents events = Encode(first_events);
-  absl::MutexLock lock(&mu_);
-  if (StoredTask* existing = FindTask(record.id)) {
+  Shard& shard = ShardOf(record.id);
+  absl::MutexLock lock(&shard.mu);
+  if (StoredTask* existing = FindTask(shard, record.id)) {
     if (existing->record.request_fingerprint.empty() ||
         existing->record.request_fingerprint != record.request_fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -124,10 +126,14 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
     }
     return CreateTaskResult{existing->record, false};
   }
-  const uint64_t position = next_position_++;
-  tasks_by_position_.emplace(position, record.id);
-  ++status_counts_[record.snapshot.status()];
-  StoredTask& task = tasks_[record.id];  // new: FindTask found none
+  uint64_t position;
+  {
+    absl::MutexLock order(&mu_);
+    position = next_position_++;
+    tasks_by_position_.emplace(position, record.id);
+  }
+  ++shard.status_counts[record.snapshot.status()];
+  StoredTask& task = shard.tasks[record.id];  // new: FindTask found none
   task.record = std::move(record);
   task.position = position;
   AppendEvents(task, events);
@@ -136,8 +142,9 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
 }
 
 absl::StatusOr<TaskRecord> MemoryStore::GetTask(absl::string_view id) {
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
+  Shard& shard = ShardOf(id);
+  absl::MutexLock lock(&shard.mu);
+  StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   return task->record;
 }
@@ -159,45 +166,108 @@ bool MemoryStore::Matches(const StoredTask& task, const TaskQuery& query) {
       });
 }
 
+std::vector<std::pair<uint64_t, std::string>> MemoryStore::PositionsFrom(
+    uint64_t start, size_t count) {
+  std::vector<std::pair<uint64_t, std::string>> positions;
+  absl::MutexLock lock(&mu_);
+  positions.reserve(std::min(count, tasks_by_position_.size()));
+  for (auto it = tasks_by_position_.lower_bound(start);
+       it != tasks_by_position_.end() && positions.size() < count; ++it) {
+    positions.emplace_back(it->first, it->second);
+  }
+  return positions;
+}
+
+std::optional<TaskRecord> MemoryStore::CopyIf(
+    uint64_t position, const std::string& id,
+    absl::FunctionRef<bool(const StoredTask&)> keep) {
+  Shard& shard = ShardOf(id);
+  absl::MutexLock lock(&shard.mu);
+  const StoredTask* task = FindTask(shard, id);
+  if (task == nullptr || task->position != position || !keep(*task)) {
+    return std::nullopt;
+  }
+  return task->record;
+}
+
 absl::StatusOr<TaskPage> MemoryStore::ListTasks(const TaskQuery& query) {
   absl::StatusOr<uint64_t> start = ListStart(query.page_token);
   if (!start.ok()) return start.status();
   TaskPage page;
-  absl::MutexLock lock(&mu_);
   uint64_t last_position = 0;
-  for (auto it = tasks_by_position_.lower_bound(*start);
-       it != tasks_by_position_.end(); ++it) {
-    const StoredTask& task = tasks_.at(it->second);
-    if (!Matches(task, query)) continue;
-    if (static_cast<int>(page.tasks.size()) == query.page_size) {
-      page.next_page_token = EncodePageToken(last_position);
-      break;
+  // The order in chunks, each task looked up in its shard after: a listing
+  // never holds the order's mutex while it waits for a shard's.
+  for (uint64_t from = *start; from > 0;) {
+    auto chunk = PositionsFrom(from, 256);
+    if (chunk.empty()) break;
+    for (const auto& [position, id] : chunk) {
+      std::optional<TaskRecord> record = CopyIf(
+          position, id,
+          [&query](const StoredTask& task) { return Matches(task, query); });
+      if (!record.has_value()) continue;
+      if (static_cast<int>(page.tasks.size()) == query.page_size) {
+        page.next_page_token = EncodePageToken(last_position);
+        return page;
+      }
+      page.tasks.push_back(*std::move(record));
+      last_position = position;
     }
-    page.tasks.push_back(task.record);
-    last_position = it->first;
+    from = chunk.back().first - 1;
   }
   return page;
 }
 
 absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
                                                      TaskProgress progress) {
-  // Destroyed after the lock is released: a forgotten task's events and
-  // snapshot are dozens of frees, which other threads need not wait for.
-  std::vector<TaskMap::node_type> forgotten;
   const EncodedEvents events = Encode(progress.events);
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
-  if (task == nullptr) return TaskNotFound(id);
-  SetSnapshot(*task, progress.snapshot);  // the old one is freed unlocked
-  AppendEvents(*task, events);
-  const uint64_t last = task->record.last_event_sequence;
-  if (progress.finished_at.has_value() &&
-      !task->record.finished_at.has_value()) {
-    task->record.finished_at = progress.finished_at;
-    finished_order_.push_back(task->position);
-    forgotten = EvictFinished();  // may forget `task`
+  uint64_t last;
+  std::optional<uint64_t> finished;
+  {
+    Shard& shard = ShardOf(id);
+    absl::MutexLock lock(&shard.mu);
+    StoredTask* task = FindTask(shard, id);
+    if (task == nullptr) return TaskNotFound(id);
+    SetSnapshot(shard, *task, progress.snapshot);  // the old one freed later
+    AppendEvents(*task, events);
+    last = task->record.last_event_sequence;
+    if (progress.finished_at.has_value() &&
+        !task->record.finished_at.has_value()) {
+      task->record.finished_at = progress.finished_at;
+      finished = task->position;
+    }
+  }
+  if (finished.has_value()) {
+    // Destroyed after every lock is released: a forgotten task's events and
+    // snapshot are dozens of frees, which other threads need not wait for.
+    std::vector<TaskMap::node_type> forgotten = Retire(*finished);
   }
   return last;
+}
+
+std::vector<MemoryStore::TaskMap::node_type> MemoryStore::Retire(
+    uint64_t position) {
+  std::vector<std::string> evicted;
+  {
+    absl::MutexLock lock(&mu_);
+    finished_order_.push_back(position);
+    while (finished_order_.size() > options_.retain_finished) {
+      auto it = tasks_by_position_.find(finished_order_.front());
+      finished_order_.pop_front();
+      if (it == tasks_by_position_.end()) continue;
+      evicted.push_back(std::move(it->second));
+      tasks_by_position_.erase(it);
+    }
+  }
+  std::vector<TaskMap::node_type> forgotten;
+  for (const std::string& id : evicted) {
+    Shard& shard = ShardOf(id);
+    absl::MutexLock lock(&shard.mu);
+    auto it = shard.tasks.find(id);
+    if (it == shard.tasks.end()) continue;
+    --shard.status_counts[it->second.record.snapshot.status()];
+    forgotten.push_back(shard.tasks.extract(it));
+  }
+  return forgotten;
 }
 
 absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
@@ -208,8 +278,9 @@ absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
   std::string bytes;
   std::vector<size_t> sizes;
   {
-    absl::MutexLock lock(&mu_);
-    StoredTask* task = FindTask(id);
+    Shard& shard = ShardOf(id);
+    absl::MutexLock lock(&shard.mu);
+    StoredTask* task = FindTask(shard, id);
     if (task == nullptr) return TaskNotFound(id);
     const std::vector<uint64_t>& ends = task->event_ends;
     batch.last_sequence = ends.size();
@@ -238,18 +309,21 @@ absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
 
 absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
 MemoryStore::CountTasksByStatus() {
-  absl::MutexLock lock(&mu_);
   std::map<v1::TaskStatus, uint64_t> counts;
-  for (const auto& [status, count] : status_counts_) {
-    if (count > 0) counts.emplace(status, count);
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [status, count] : shard.status_counts) {
+      if (count > 0) counts[status] += count;
+    }
   }
   return counts;
 }
 
 absl::StatusOr<std::optional<WakeRecord>> MemoryStore::FindWake(
     absl::string_view id, absl::string_view request_id) {
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
+  Shard& shard = ShardOf(id);
+  absl::MutexLock lock(&shard.mu);
+  StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   auto it = task->wakes.find(request_id);
   if (it == task->wakes.end()) return std::nullopt;
@@ -261,11 +335,12 @@ absl::Status MemoryStore::RecordWake(absl::string_view id,
                                      const WakeRecord& wake,
                                      const v1::TaskSnapshot& snapshot) {
   v1::TaskSnapshot copy = snapshot;  // swapped with the old one, freed unlocked
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
+  Shard& shard = ShardOf(id);
+  absl::MutexLock lock(&shard.mu);
+  StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   if (!request_id.empty()) task->wakes.emplace(request_id, wake);
-  SetSnapshot(*task, copy);
+  SetSnapshot(shard, *task, copy);
   return absl::OkStatus();
 }
 
@@ -273,22 +348,29 @@ absl::Status MemoryStore::RecordWakeSignal(absl::string_view id,
                                            absl::string_view request_id,
                                            const WakeRecord& wake,
                                            const v1::PendingSignal& signal) {
-  absl::MutexLock lock(&mu_);
-  StoredTask* task = FindTask(id);
+  Shard& shard = ShardOf(id);
+  absl::MutexLock lock(&shard.mu);
+  StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   if (!request_id.empty()) task->wakes.emplace(request_id, wake);
   AddPendingSignal(task->record.snapshot, signal);  // the status stays
   return absl::OkStatus();
 }
 
-MemoryStore::StoredTask* MemoryStore::FindTask(absl::string_view id) {
-  auto it = tasks_.find(id);
-  return it == tasks_.end() ? nullptr : &it->second;
+MemoryStore::Shard& MemoryStore::ShardOf(absl::string_view id) {
+  return shards_[absl::HashOf(id) % kShards];
 }
 
-void MemoryStore::SetSnapshot(StoredTask& task, v1::TaskSnapshot& snapshot) {
-  --status_counts_[task.record.snapshot.status()];
-  ++status_counts_[snapshot.status()];
+MemoryStore::StoredTask* MemoryStore::FindTask(Shard& shard,
+                                               absl::string_view id) {
+  auto it = shard.tasks.find(id);
+  return it == shard.tasks.end() ? nullptr : &it->second;
+}
+
+void MemoryStore::SetSnapshot(Shard& shard, StoredTask& task,
+                              v1::TaskSnapshot& snapshot) {
+  --shard.status_counts[task.record.snapshot.status()];
+  ++shard.status_counts[snapshot.status()];
   task.record.snapshot.Swap(&snapshot);
 }
 
@@ -326,35 +408,27 @@ void MemoryStore::AppendEvents(StoredTask& task, const EncodedEvents& events) {
   task.record.last_event_sequence = task.event_ends.size();
 }
 
-std::vector<MemoryStore::TaskMap::node_type> MemoryStore::EvictFinished() {
-  std::vector<TaskMap::node_type> forgotten;
-  while (finished_order_.size() > options_.retain_finished) {
-    auto by_position = tasks_by_position_.find(finished_order_.front());
-    finished_order_.pop_front();
-    if (by_position == tasks_by_position_.end()) continue;
-    auto it = tasks_.find(by_position->second);
-    tasks_by_position_.erase(by_position);
-    if (it == tasks_.end()) continue;
-    --status_counts_[it->second.record.snapshot.status()];
-    forgotten.push_back(tasks_.extract(it));
-  }
-  return forgotten;
-}
-
 absl::Status MemoryStore::ForEachUnfinishedTask(
-    absl::FunctionRef<absl::Status(TaskRecord)> visit, int /*page_size*/) {
-  std::vector<TaskRecord> unfinished;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto it = tasks_by_position_.rbegin(); it != tasks_by_position_.rend();
-         ++it) {
-      const TaskRecord& record = tasks_.at(it->second).record;
-      if (!record.finished_at.has_value()) unfinished.push_back(record);
+    absl::FunctionRef<absl::Status(TaskRecord)> visit, int page_size) {
+  // Oldest first, a page at a time, each page copied under the locks and
+  // visited outside them.
+  std::vector<std::pair<uint64_t, std::string>> positions =
+      PositionsFrom(UINT64_MAX, SIZE_MAX);
+  std::reverse(positions.begin(), positions.end());
+  const size_t page = page_size > 0 ? static_cast<size_t>(page_size) : 4096;
+  for (size_t begin = 0; begin < positions.size(); begin += page) {
+    std::vector<TaskRecord> unfinished;
+    for (size_t i = begin; i < std::min(positions.size(), begin + page); ++i) {
+      std::optional<TaskRecord> record = CopyIf(
+          positions[i].first, positions[i].second, [](const StoredTask& task) {
+            return !task.record.finished_at.has_value();
+          });
+      if (record.has_value()) unfinished.push_back(*std::move(record));
     }
-  }
-  for (TaskRecord& record : unfinished) {
-    if (absl::Status visited = visit(std::move(record)); !visited.ok()) {
-      return visited;
+    for (TaskRecord& record : unfinished) {
+      if (absl::Status visited = visit(std::move(record)); !visited.ok()) {
+        return visited;
+      }
     }
   }
   return absl::OkStatus();

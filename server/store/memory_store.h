@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -13,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/task_store.h"
 
@@ -29,8 +31,12 @@ struct MemoryStoreOptions {
 // The daemon's store until the durable one lands; also the reference the
 // store tests hold other implementations to.
 //
-// Thread-safety: every method may be called from any thread; one mutex
-// guards everything, held only for map operations and copies.
+// Thread-safety: every method may be called from any thread. The tasks are
+// split in shards by id, each with its own mutex; a second mutex guards the
+// order of all tasks (listing, retention) and the definitions. Each is held
+// only for map operations and copies. A listing or a count is exact for
+// every task written before it began; writes that race with it may or may
+// not be in it.
 class MemoryStore final : public TaskStore {
  public:
   explicit MemoryStore(MemoryStoreOptions options = {}) : options_(options) {}
@@ -114,29 +120,58 @@ class MemoryStore final : public TaskStore {
   };
   using DefinitionKey = std::pair<std::string, std::string>;
 
+  using TaskMap = absl::flat_hash_map<std::string, StoredTask>;
+  // One part of the tasks, by a hash of the id, with its own mutex, so
+  // that the submitting threads (creates) and the workers (progress) rarely
+  // wait for each other: with one mutex for all, waking its waiters was a
+  // tenth of the in-memory daemon's CPU (docs/PERFORMANCE.md, session 6).
+  struct Shard {
+    absl::Mutex mu;
+    TaskMap tasks ABSL_GUARDED_BY(mu);
+    // This shard's tasks by status; CountTasksByStatus sums the shards.
+    std::map<v1::TaskStatus, uint64_t> status_counts ABSL_GUARDED_BY(mu);
+  };
+  static constexpr size_t kShards = 16;
+
+  Shard& ShardOf(absl::string_view id);
   // CreateTask's work, with the record moved in. A new task's answer is a
   // copy of the record when `whole_answer`, else only its id and
   // last_event_sequence (see TaskStore::CreateTaskAsync).
   absl::StatusOr<CreateTaskResult> Create(
       TaskRecord record, std::vector<v1::TaskEvent> first_events,
       bool whole_answer) ABSL_LOCKS_EXCLUDED(mu_);
-  StoredTask* FindTask(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Replaces the task's snapshot, keeping the status counts right.
+  static StoredTask* FindTask(Shard& shard, absl::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Replaces the task's snapshot, keeping the shard's status counts right.
   // The old one is swapped into `snapshot`, for the caller to free once it
-  // released mu_.
-  void SetSnapshot(StoredTask& task, v1::TaskSnapshot& snapshot)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // released the shard's mutex.
+  static void SetSnapshot(Shard& shard, StoredTask& task,
+                          v1::TaskSnapshot& snapshot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Appends `events`, numbering them after the task's last one.
-  void AppendEvents(StoredTask& task, const EncodedEvents& events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  using TaskMap = absl::flat_hash_map<std::string, StoredTask>;
-  // Forgets the oldest finished tasks past options_.retain_finished; the
-  // caller destroys them once it released mu_.
-  std::vector<TaskMap::node_type> EvictFinished()
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // REQUIRES: the task's shard's mutex is held.
+  static void AppendEvents(StoredTask& task, const EncodedEvents& events);
+  // The task at `position` finished: forgets the oldest finished tasks past
+  // options_.retain_finished (possibly this one) and returns them, for the
+  // caller to destroy once it holds no lock.
+  std::vector<TaskMap::node_type> Retire(uint64_t position)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Up to `count` (position, id) pairs of tasks, newest first, from
+  // `start` (a position, inclusive) down.
+  std::vector<std::pair<uint64_t, std::string>> PositionsFrom(uint64_t start,
+                                                              size_t count)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // A copy of the task at `position` with id `id` if it is still stored
+  // and `keep` accepts it.
+  std::optional<TaskRecord> CopyIf(
+      uint64_t position, const std::string& id,
+      absl::FunctionRef<bool(const StoredTask&)> keep);
   static bool Matches(const StoredTask& task, const TaskQuery& query);
 
   const MemoryStoreOptions options_;
+  std::array<Shard, kShards> shards_;
+
+  // Lock order: a shard's mutex, then mu_; never two shards' at once.
   absl::Mutex mu_;
   uint64_t next_position_ ABSL_GUARDED_BY(mu_) = 1;
 
@@ -148,13 +183,14 @@ class MemoryStore final : public TaskStore {
   absl::flat_hash_map<std::string, std::string> latest_version_
       ABSL_GUARDED_BY(mu_);
 
-  TaskMap tasks_ ABSL_GUARDED_BY(mu_);
-  // Newest first.
+  // Every stored task's position and id, newest first. A task enters it
+  // while its shard's mutex is held (so a reader that finds it here and
+  // then locks the shard finds the task), and leaves it before its shard
+  // forgets it.
   absl::btree_map<uint64_t, std::string, std::greater<>> tasks_by_position_
       ABSL_GUARDED_BY(mu_);
   // Positions of finished tasks, in the order they finished.
   std::deque<uint64_t> finished_order_ ABSL_GUARDED_BY(mu_);
-  std::map<v1::TaskStatus, uint64_t> status_counts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace corosched::server

@@ -1,5 +1,6 @@
 #include "server/store/memory_store.h"
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -337,6 +338,83 @@ TEST(MemoryStoreTest, ConcurrentCreatesOfOneIdCreateItOnce) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(created.load(), 1);
   EXPECT_EQ(store.ReadEvents("same", 0, 10)->events.size(), 1u);
+}
+
+// Writers on every shard at once, with listings and counts running beside
+// them: retention, counts and the newest-first order stay exact.
+TEST(MemoryStoreTest, ConcurrentWritersKeepRetentionCountsAndOrderExact) {
+  constexpr int kThreads = 4;
+  constexpr int kTasksEach = 500;
+  constexpr size_t kRetained = 100;
+  MemoryStore store({.retain_finished = kRetained});
+  std::atomic<bool> writing{true};
+  std::thread reader([&] {
+    while (writing.load()) {
+      absl::StatusOr<TaskPage> page = store.ListTasks({.page_size = 1000});
+      ASSERT_TRUE(page.ok()) << page.status();
+      for (size_t i = 1; i < page->tasks.size(); ++i) {
+        ASSERT_NE(page->tasks[i - 1].id, page->tasks[i].id);
+      }
+      ASSERT_TRUE(store.CountTasksByStatus().ok());
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&store, t] {
+      for (int i = 0; i < kTasksEach; ++i) {
+        const std::string id = absl::StrCat("w", t, "-", i);
+        ASSERT_TRUE(store.CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok());
+        TaskProgress done;
+        done.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
+        done.events = {Output("o"), Finished(v1::TASK_STATUS_COMPLETED)};
+        done.finished_at = kT0;
+        ASSERT_TRUE(store.RecordProgress(id, std::move(done)).ok());
+      }
+      // One task of each writer stays unfinished.
+      ASSERT_TRUE(
+          store
+              .CreateTask(
+                  Task(absl::StrCat("live", t), v1::TASK_STATUS_AWAITING), {})
+              .ok());
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  writing.store(false);
+  reader.join();
+
+  auto counts = *store.CountTasksByStatus();
+  EXPECT_EQ(counts[v1::TASK_STATUS_COMPLETED], kRetained);
+  EXPECT_EQ(counts[v1::TASK_STATUS_AWAITING], static_cast<uint64_t>(kThreads));
+  EXPECT_EQ(counts.count(v1::TASK_STATUS_READY), 0u);
+  // Pages of 7 walk every stored task once, newest first.
+  std::vector<std::string> listed;
+  std::string token;
+  do {
+    absl::StatusOr<TaskPage> page =
+        store.ListTasks({.page_size = 7, .page_token = token});
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const TaskRecord& record : page->tasks) listed.push_back(record.id);
+    token = page->next_page_token;
+  } while (!token.empty());
+  EXPECT_EQ(listed.size(), kRetained + kThreads);
+  int found = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kTasksEach; ++i) {
+      found += store.GetTask(absl::StrCat("w", t, "-", i)).ok() ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(found, static_cast<int>(kRetained));
+  // Each writer's retained tasks are listed newest first.
+  for (int t = 0; t < kThreads; ++t) {
+    int previous = kTasksEach;
+    for (const std::string& id : listed) {
+      const std::string prefix = absl::StrCat("w", t, "-");
+      if (id.rfind(prefix, 0) != 0) continue;
+      const int i = std::stoi(id.substr(prefix.size()));
+      EXPECT_LT(i, previous) << id;
+      previous = i;
+    }
+  }
 }
 
 }  // namespace
