@@ -112,7 +112,7 @@ void RunThroughRunner(server::TaskRunner& runner,
         program, &program->definition());
     record.created_at = absl::Now();
     runner.Start(std::move(record), program, machine::Machine::Start(program),
-                 [&failed](absl::StatusOr<server::StartedTask> started) {
+                 [&failed](const absl::StatusOr<server::StartedTask>& started) {
                    if (!started.ok()) failed.fetch_add(1);
                  });
   }
