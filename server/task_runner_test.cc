@@ -74,6 +74,12 @@ class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
     if (runner_ == nullptr) return;
     runner_->BeginShutdown();
     executor_->Shutdown(ShutdownMode::kCancel);
+    // Writes of the runner's tasks may still be queued in the store, and
+    // their callbacks reach the runner: a synchronous write queues behind
+    // them and returns once they are answered (the store answers in order).
+    // The daemon closes its store before the runner for the same reason.
+    EXPECT_TRUE(
+        store_->PutDefinition(program_->definition(), absl::Now()).ok());
     runner_.reset();
     executor_.reset();
   }
@@ -310,9 +316,11 @@ class TaskRunnerDurableStartTest : public ::testing::Test {
     Release();
     runner_->BeginShutdown();
     executor_->Shutdown(ShutdownMode::kCancel);
+    // As the daemon stops: the store commits what is queued and answers it
+    // while the runner its callbacks reach still exists.
+    store_.reset();
     runner_.reset();
     executor_.reset();
-    store_.reset();
     std::filesystem::remove_all(dir_);
   }
 
