@@ -35,8 +35,9 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status);
 // are asynchronous (TaskStore::RecordProgressAsync): the hub hears of them, and
 // `then` runs, once they are stored, possibly on the store's writer thread.
 //
-// Thread-safety: RecordPoll and RecordCancel run on the task's own polling
-// thread (the executor never polls one task twice at once); they take
+// Thread-safety: DeferPoll, RecordPoll and RecordCancel run on the task's
+// own polling thread (the executor never polls one task twice at once), or
+// from its future's destructor, when no poll runs; they take
 // live.record_mu, which also orders them against wakes that record
 // snapshots.
 class TaskRecorder {
