@@ -61,11 +61,20 @@ TEST_F(TasksTest, HelloExampleSaysHelloWorld) {
   EXPECT_TRUE(done.has_finished_at());
 }
 
+// A daemon on each store (`--durability` sync, the default, and none).
+class EveryStoreTasksTest : public DaemonTest,
+                            public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--durability", GetParam()};
+  }
+};
+
 // The answer to a submit shows the task as submitted, whichever store
 // holds it (the in-memory store answers a new task without copying its
 // record back: the runner builds the answer itself).
-void ExpectSubmittedHello(v1::Scheduler::Stub& stub) {
-  v1::Task task = Submit(stub, LoadExample("hello.json"));
+TEST_P(EveryStoreTasksTest, SubmitAnswersTheTaskAsSubmitted) {
+  v1::Task task = Submit(*stub_, LoadExample("hello.json"));
   EXPECT_EQ(task.id().size(), 24u);
   EXPECT_EQ(task.definition_name(), "hello");
   EXPECT_EQ(task.status(), v1::TASK_STATUS_READY);
@@ -73,24 +82,17 @@ void ExpectSubmittedHello(v1::Scheduler::Stub& stub) {
   EXPECT_EQ(task.last_event_sequence(), 1u);
   EXPECT_TRUE(task.has_created_at());
   EXPECT_FALSE(task.has_finished_at());
+  WatchResult watch = Watch(*stub_, task.id());
+  ASSERT_TRUE(watch.status.ok()) << watch.status.error_message();
   // HELLO, its output, WORLD, its output, END, END completed, finished.
-  EXPECT_EQ(Watch(stub, task.id()).events.size(), 7u);
+  EXPECT_EQ(watch.events.size(), 7u);
 }
 
-class InMemoryTasksTest : public DaemonTest {
- protected:
-  std::vector<std::string> DaemonArgs() const override {
-    return {"--durability", "none"};
-  }
-};
-
-TEST_F(TasksTest, SubmitAnswersTheTaskAsSubmitted) {
-  ExpectSubmittedHello(*stub_);
-}
-
-TEST_F(InMemoryTasksTest, SubmitAnswersTheTaskAsSubmitted) {
-  ExpectSubmittedHello(*stub_);
-}
+INSTANTIATE_TEST_SUITE_P(Stores, EveryStoreTasksTest,
+                         ::testing::Values("sync", "none"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "sync" ? "Sync" : "None";
+                         });
 
 TEST_F(TasksTest, ApprovalWokenWithApproveCompletes) {
   v1::Task task = Submit(*stub_, LoadExample("approval.json"),
