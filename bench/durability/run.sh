@@ -17,7 +17,9 @@
 #   --data-dir   where the databases go (default: a new directory under ./bench-data,
 #                on the disk a deployment would use; removed afterwards)
 #   --tasks      unfinished tasks for the recovery measurement (default 1000000)
-# Prints a markdown table; the raw JSON lines go to stderr.
+# Prints a markdown table, then the CPU per submit of both runs (daemon and load
+# generator) beside the daemon's budget for the target; the raw JSON lines go to
+# stderr.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -87,7 +89,8 @@ start_daemon() {
 submit_rate() {  # submit_rate NAME: loadgen against $addr; its JSON in $work/NAME.json
   timeout $((${seconds%.*} + 60)) "$build_dir/bench/loadgen/corosched_loadgen" \
     --mode submit --target "$addr" --seconds "$seconds" \
-    --channels "$channels" --inflight "$inflight" >"$work/$1.json"
+    --channels "$channels" --inflight "$inflight" --server-pid "$pid" \
+    >"$work/$1.json"
   cat "$work/$1.json" >&2
   jq -r .calls_per_s "$work/$1.json"
 }
@@ -143,5 +146,18 @@ echo "| SubmitTask, sync (${channels} ch x ${inflight} in flight) | ${sync_rate}
 echo "| sync submits per raw fsync | $(awk -v a="$sync_rate" -v b="$fsyncs" 'BEGIN { printf "%.1f", a / b }') | | |"
 echo "| recovery of ${tasks} unfinished tasks ($((db_bytes / 1048576)) MiB database) to SERVING | ${recovery_s} s | < 10 s | $(ok "$recovery_s < 10") |"
 echo "| resident memory with ${tasks} tasks waiting | ${rss_mib} MiB (${per_task} B per task) | < 1024 MiB | $(ok "$rss_mib < 1024") |"
+echo
+# What a submit cost the machine in each run: with the load generator on the
+# same cores, cores / (0.8 x none rate) is all the CPU a durable submit may
+# take, client included, for sync to reach 0.8.
+cores="$(nproc)"
+get() { jq -r ".$2" "$work/$1.json"; }
+budget="$(awk -v c="$cores" -v n="$none_rate" -v l="$(get sync client_cpu_us)" \
+  'BEGIN { printf "%.1f", c * 1e6 / (0.8 * n) - l }')"
+echo "| CPU per submit, us (${cores} cores, load generator on the same machine) | daemon | load generator |"
+echo "|---|---|---|"
+echo "| none | $(get none server_cpu_us) | $(get none client_cpu_us) |"
+echo "| sync | $(get sync server_cpu_us) | $(get sync client_cpu_us) |"
+echo "| sync's budget for 0.8: ${cores} s / (0.8 x none submits) - load generator | ${budget} | |"
 echo
 echo "Load average before: $load_before; after: $load_after; $(nproc) cores."

@@ -2,6 +2,13 @@
 // the ceiling) over loopback with the gRPC callback client API, and prints one
 // JSON line: {"mode":..,"calls_per_s":..,"p50_us":..,"p99_us":..,"errors":..}.
 //
+// CPU: the line also carries "client_cpu_us", this process's CPU time (user +
+// system, every thread) per answered call over the timed window, and with
+// --server-pid PID "server_cpu_us", the same for that process read from
+// /proc/PID/stat. On a machine the client shares with the server, the two
+// together say what one call costs the machine, which is what bounds the rate
+// once the cores are busy.
+//
 // Modes (--mode):
 //   unary-echo      GetQueueStats (echo_server answers at once)
 //   stream-echo     pipelined SubmitTasks (echo_server answers each at once)
@@ -23,6 +30,9 @@
 // requests written but unanswered on it. A run stops issuing after --seconds
 // or --max-calls calls, whichever comes first; every call has a deadline.
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,7 +40,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +82,73 @@ struct Options {
   int inflight = 16;
   double seconds = 5;
   int64_t max_calls = 50'000'000;
+  // 0: no server CPU is measured.
+  long server_pid = 0;
+};
+
+// This process's CPU time so far, every thread, user + system.
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Process `pid`'s CPU time so far (utime + stime of /proc/PID/stat), or
+// nullopt when it cannot be read.
+std::optional<double> ProcessCpuSeconds(long pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)),
+                   std::istreambuf_iterator<char>());
+  // The command name, field 2, is in parentheses and may hold spaces: count
+  // fields from after its closing one, where field 3 (the state) starts.
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  std::vector<std::string_view> fields;
+  std::string_view rest = std::string_view(stat).substr(name_end + 1);
+  while (!rest.empty()) {
+    const size_t begin = rest.find_first_not_of(' ');
+    if (begin == std::string_view::npos) break;
+    rest.remove_prefix(begin);
+    const size_t end = std::min(rest.find(' '), rest.size());
+    fields.push_back(rest.substr(0, end));
+    rest.remove_prefix(end);
+  }
+  // utime and stime are fields 14 and 15: indexes 11 and 12 from field 3.
+  if (fields.size() < 13) return std::nullopt;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::strtod(std::string(fields[11]).c_str(), nullptr) +
+          std::strtod(std::string(fields[12]).c_str(), nullptr)) /
+         ticks;
+}
+
+// CPU spent between Start and Stop, by this process and the server.
+class CpuWindow {
+ public:
+  explicit CpuWindow(long server_pid) : server_pid_(server_pid) {}
+  void Start() {
+    client_start_ = SelfCpuSeconds();
+    if (server_pid_ != 0) server_start_ = ProcessCpuSeconds(server_pid_);
+  }
+  void Stop() {
+    client_seconds_ = SelfCpuSeconds() - client_start_;
+    if (server_pid_ == 0 || !server_start_.has_value()) return;
+    if (std::optional<double> now = ProcessCpuSeconds(server_pid_)) {
+      server_seconds_ = *now - *server_start_;
+    }
+  }
+  double client_seconds() const { return client_seconds_; }
+  // Nullopt without --server-pid, or when /proc could not be read.
+  std::optional<double> server_seconds() const { return server_seconds_; }
+
+ private:
+  const long server_pid_;
+  double client_start_ = 0;
+  double client_seconds_ = 0;
+  std::optional<double> server_start_;
+  std::optional<double> server_seconds_;
 };
 
 // What the run measured; each Loop fills its own, merged at the end.
@@ -398,7 +477,7 @@ int Usage() {
   std::fprintf(
       stderr,
       "usage: corosched_loadgen --mode MODE --target HOST:PORT [--channels N]\n"
-      "         [--inflight N] [--seconds S] [--max-calls N]\n"
+      "         [--inflight N] [--seconds S] [--max-calls N] [--server-pid PID]\n"
       "modes: unary-echo stream-echo submit submit-stream wake latency-echo\n"
       "       latency-submit latency-first-poll\n");
   return 2;
@@ -424,6 +503,8 @@ int main(int argc, char** argv) {
       options.seconds = std::atof(value);
     } else if (arg == "--max-calls") {
       options.max_calls = std::atoll(value);
+    } else if (arg == "--server-pid") {
+      options.server_pid = std::atol(value);
     } else {
       return Usage();
     }
@@ -433,7 +514,7 @@ int main(int argc, char** argv) {
                        mode == "latency-first-poll";
   if (latency) options.channels = options.inflight = 1;
   if (options.target.empty() || options.channels < 1 || options.inflight < 1 ||
-      options.seconds <= 0 || options.max_calls < 1) {
+      options.seconds <= 0 || options.max_calls < 1 || options.server_pid < 0) {
     return Usage();
   }
 
@@ -462,6 +543,8 @@ int main(int argc, char** argv) {
   }
 
   Run run(options);
+  CpuWindow cpu(options.server_pid);
+  cpu.Start();
   const Clock::time_point start = Clock::now();
   if (mode == "latency-first-poll") {
     run.Started();
@@ -526,6 +609,7 @@ int main(int argc, char** argv) {
   }
   const double elapsed =
       std::chrono::duration<double>(Clock::now() - start).count();
+  cpu.Stop();
 
   Tally total;
   for (Tally& tally : run.TakeTallies()) {
@@ -542,15 +626,22 @@ int main(int argc, char** argv) {
                  total.first_error.c_str());
   }
   std::sort(total.latencies_us.begin(), total.latencies_us.end());
+  // Per answered call; -1 when nothing was answered or measured.
+  const double calls = static_cast<double>(total.ok);
+  auto per_call_us = [calls](std::optional<double> seconds) {
+    return calls > 0 && seconds.has_value() ? *seconds * 1e6 / calls : -1.0;
+  };
   std::printf(
       "{\"mode\":\"%s\",\"calls_per_s\":%.0f,\"p50_us\":%u,\"p99_us\":%u,"
       "\"errors\":%lld,\"calls\":%lld,\"seconds\":%.2f,\"channels\":%d,"
-      "\"inflight\":%d,\"buffered\":%lld}\n",
+      "\"inflight\":%d,\"buffered\":%lld,\"client_cpu_us\":%.1f,"
+      "\"server_cpu_us\":%.1f}\n",
       mode.c_str(), static_cast<double>(total.ok) / elapsed,
       Percentile(total.latencies_us, 0.50),
       Percentile(total.latencies_us, 0.99),
       static_cast<long long>(total.errors), static_cast<long long>(total.ok),
       elapsed, options.channels, options.inflight,
-      static_cast<long long>(total.buffered));
+      static_cast<long long>(total.buffered), per_call_us(cpu.client_seconds()),
+      per_call_us(cpu.server_seconds()));
   return 0;
 }

@@ -2,7 +2,11 @@
 # Measures the daemon's gRPC service against a bare gRPC echo server built the
 # same way (bench/loadgen/echo_server), with the same load generator in the same
 # run, and prints a markdown table: measurement | corosched | echo ceiling |
-# ratio | target. Targets: docs/PERFORMANCE.md, "The service".
+# ratio | target, then what each throughput run cost in CPU per call (the
+# daemon, the echo server, the load generator) and the daemon's CPU budget at
+# the target: on a machine the load generator shares, cores / (0.8 x echo
+# rate) is all the CPU one call may take, client included. Targets:
+# docs/PERFORMANCE.md, "The service".
 #
 # Usage: bench/loadgen/run.sh [--build-dir DIR] [--seconds S] [--channels N]
 #                             [--inflight N]
@@ -53,9 +57,12 @@ log "echo server $echo_addr, daemon $daemon_addr"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 # measure MODE TARGET: runs one mode and keeps its JSON line in $work/MODE.json.
 measure() {
+  local pid_file="$work/daemon.pid"
+  [[ "$2" == "$echo_addr" ]] && pid_file="$work/echo.pid"
   timeout $((${seconds%.*} + 60)) "$build_dir/bench/loadgen/corosched_loadgen" \
     --mode "$1" --target "$2" --seconds "$seconds" \
-    --channels "$channels" --inflight "$inflight" >"$work/$1.json"
+    --channels "$channels" --inflight "$inflight" \
+    --server-pid "$(cat "$pid_file")" >"$work/$1.json"
   cat "$work/$1.json" >&2
 }
 # Each daemon measurement right after its ceiling, so both see the same noise.
@@ -91,6 +98,19 @@ diff=$((f50 - e50))
 echo "| submit to first poll, 1 in flight, p50 (p99) vs echo round trip | ${f50} us (${f99}) | ${e50} us (${e99}) | $(printf "%+d" "$diff") us | <= echo + 25 us: $( ((diff <= 25)) && echo met || echo MISSED) |"
 d50="$(get latency-submit p50_us)"; d99="$(get latency-submit p99_us)"
 echo "| SubmitTask round trip, 1 in flight, p50 (p99) (no target) | ${d50} us (${d99}) | ${e50} us (${e99}) | $(printf "%+d" $((d50 - e50))) us | - |"
+echo
+cores="$(nproc)"
+echo "| CPU per call, us (${cores} cores, load generator on the same machine) | daemon | echo server | load generator: with daemon / with echo | daemon budget at 0.8 of echo: ${cores} s / (0.8 x echo calls) - load generator |"
+echo "|---|---|---|---|---|"
+cpu_row() {  # cpu_row LABEL DAEMON_MODE ECHO_MODE
+  local budget
+  budget="$(awk -v c="$cores" -v e="$(get "$3" calls_per_s)" -v l="$(get "$2" client_cpu_us)" \
+    'BEGIN { printf "%.1f", c * 1e6 / (0.8 * e) - l }')"
+  echo "| $1 | $(get "$2" server_cpu_us) | $(get "$3" server_cpu_us) | $(get "$2" client_cpu_us) / $(get "$3" client_cpu_us) | ${budget} |"
+}
+cpu_row SubmitTask submit unary-echo
+cpu_row "SubmitTasks stream (per message)" submit-stream stream-echo
+cpu_row WakeTask wake unary-echo
 echo
 echo "WakeTask answers BUFFERED (task not yet back in its await; consumed later): $(get wake buffered) of $(get wake calls)."
 echo "Errors: $errors. Load average before: $load_before; after: $load_after; $(nproc) cores."
