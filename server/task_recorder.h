@@ -51,7 +51,7 @@ class TaskRecorder {
   // output; then a poll is recorded even though it yielded. This bounds
   // what a watcher waits for and what a crash makes a task repeat.
   static constexpr int kMaxDeferredPolls = 16;
-  static constexpr size_t kMaxDeferredBytes = 64 * 1024;
+  static constexpr size_t kMaxDeferredBytes = size_t{64} * 1024;
 
   // After a poll that yielded, in `state` with `status`: keeps the poll's
   // output, stamped, and a transition if the state or status changed, in

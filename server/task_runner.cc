@@ -1,80 +1,17 @@
 #include "server/task_runner.h"
 
-#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "core/machine/proto_time.h"
 #include "server/task_view.h"
 
 namespace corosched::server {
 namespace {
 
-// True when some await of `program` lists `signal`.
-bool AwaitsSignal(const machine::Program& program, const std::string& signal) {
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (name == signal) return true;
-    }
-  }
-  return false;
-}
-
-absl::Status NoSuchAwait(const machine::Program& program,
-                         const std::string& signal) {
-  std::vector<std::string> names;
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (std::find(names.begin(), names.end(), name) == names.end()) {
-        names.push_back(name);
-      }
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return absl::InvalidArgumentError(absl::StrCat(
-      "signal: no state of definition \"", program.definition().name(),
-      "\" awaits signal \"", signal, "\"; it awaits ",
-      names.empty() ? "no signals" : absl::StrJoin(names, ", ")));
-}
-
-v1::WakeTaskResponse WakeResponse(const WakeRecord& wake, bool duplicate) {
-  v1::WakeTaskResponse response;
-  response.set_disposition(wake.disposition);
-  response.set_sequence(wake.sequence);
-  response.set_duplicate(duplicate);
-  return response;
-}
-
-// "COMPLETED" for TASK_STATUS_COMPLETED.
-std::string StatusName(v1::TaskStatus status) {
-  const std::string& full = v1::TaskStatus_Name(status);
-  return std::string(absl::StripPrefix(full, "TASK_STATUS_"));
-}
-
-absl::Status TaskEnded(const std::string& id, v1::TaskStatus status) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("task \"", id, "\" has ended (", StatusName(status),
-                   ") and takes no more signals"));
-}
-
-// For a recorded, unfinished task that is not live: the daemon is stopping,
-// or the task's submit is a moment from completing.
-absl::Status NotRunning(const std::string& id, bool shutting_down) {
-  if (!shutting_down) {
-    return absl::UnavailableError(
-        absl::StrCat("task \"", id, "\" is still being submitted; retry"));
-  }
-  return absl::UnavailableError(
-      absl::StrCat("task \"", id,
-                   "\" is not running here: the daemon is shutting down; "
-                   "retry once it is back"));
-}
-
 // The answer to a submit whose id names an existing task.
-absl::StatusOr<StartedTask> Resubmitted(TaskRecord existing,
+absl::StatusOr<StartedTask> Resubmitted(const TaskRecord& existing,
                                         const std::string& fingerprint) {
   if (existing.request_fingerprint.empty() ||
       existing.request_fingerprint != fingerprint) {
@@ -212,7 +149,7 @@ void TaskRunner::Start(TaskRecord record,
 }
 
 absl::Status TaskRunner::Resume(
-    TaskRecord record, std::shared_ptr<const machine::Program> program) {
+    const TaskRecord& record, std::shared_ptr<const machine::Program> program) {
   absl::StatusOr<machine::Machine> machine =
       machine::Machine::Restore(program, record.snapshot);
   if (!machine.ok()) {
@@ -347,131 +284,15 @@ std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
   return live->created ? live : nullptr;
 }
 
-void TaskRunner::Wake(const std::string& id, v1::Signal signal,
-                      const std::string& request_id, WakeCallback done) {
-  std::shared_ptr<LiveTask> live = FindCreated(id);
-  if (live == nullptr) {
-    std::move(done)(WakeRecorded(id, request_id));
-    return;
+absl::Status TaskRunner::NotRunning(const std::string& id) const {
+  if (!shutting_down_.load()) {
+    return absl::UnavailableError(
+        absl::StrCat("task \"", id, "\" is still being submitted; retry"));
   }
-  absl::MutexLock lock(&live->record_mu);
-  WakeLive(live, std::move(signal), request_id, done);
-}
-
-void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
-                          v1::Signal signal, const std::string& request_id,
-                          WakeCallback& done) {
-  const std::string& id = live->id;
-  if (!request_id.empty()) {
-    {
-      absl::MutexLock lock(&live->wakes_mu);
-      if (live->wakes_in_flight != nullptr) {
-        auto in_flight = live->wakes_in_flight->find(request_id);
-        if (in_flight != live->wakes_in_flight->end()) {
-          in_flight->second.push_back(std::move(done));
-          return;
-        }
-      }
-    }
-    auto first = store_.FindWake(id, request_id);
-    if (!first.ok()) {
-      std::move(done)(first.status());
-      return;
-    }
-    if (first->has_value()) {
-      std::move(done)(WakeResponse(**first, true));
-      return;
-    }
-  }
-  // An ended task stays live until its end is stored: it is ended all the
-  // same, whatever the signal.
-  if (const v1::TaskStatus status = live->task->status();
-      status == v1::TASK_STATUS_COMPLETED || status == v1::TASK_STATUS_FAILED ||
-      status == v1::TASK_STATUS_CANCELLED) {
-    std::move(done)(TaskEnded(id, status));
-    return;
-  }
-  if (!AwaitsSignal(*live->program, signal.name())) {
-    std::move(done)(NoSuchAwait(*live->program, signal.name()));
-    return;
-  }
-  v1::Signal signal_copy = signal;
-  absl::StatusOr<machine::WakeReceipt> receipt =
-      live->task->Wake(std::move(signal));
-  if (!receipt.ok()) {
-    std::move(done)(receipt.status());
-    return;
-  }
-  using Disposition = machine::WakeReceipt::Disposition;
-  if (receipt->disposition == Disposition::kRefusedEnded) {
-    std::move(done)(TaskEnded(id, live->task->status()));
-    return;
-  }
-  WakeRecord wake{receipt->disposition == Disposition::kConsumed
-                      ? v1::WakeTaskResponse::CONSUMED
-                      : v1::WakeTaskResponse::BUFFERED,
-                  receipt->sequence};
-  if (!request_id.empty()) {
-    absl::MutexLock lock(&live->wakes_mu);
-    if (live->wakes_in_flight == nullptr) {
-      live->wakes_in_flight = std::make_unique<
-          absl::flat_hash_map<std::string, std::vector<WakeCallback>>>();
-    }
-    live->wakes_in_flight->try_emplace(request_id);
-  }
-  // Queued under record_mu, so the store receives the task's writes in the
-  // order they happened. The signal, not the machine's snapshot: a poll may
-  // have run since the last recorded one (it may have taken this very
-  // signal), its own record waiting for record_mu. The store adds the signal
-  // to the snapshot as recorded, so a crash before that poll's record resumes
-  // the task before the poll, signal in hand, rather than past it with its
-  // output lost.
-  v1::PendingSignal pending;
-  *pending.mutable_signal() = std::move(signal_copy);
-  pending.set_sequence(receipt->sequence);
-  *pending.mutable_received_at() =
-      machine::ToProtoTimestamp(receipt->received_at);
-  store_.RecordWakeSignalAsync(
-      id, request_id, wake, std::move(pending),
-      [live, request_id, wake,
-       done = std::move(done)](absl::Status stored) mutable {
-        std::vector<WakeCallback> repeats;
-        if (!request_id.empty()) {
-          absl::MutexLock lock(&live->wakes_mu);
-          auto in_flight = live->wakes_in_flight->find(request_id);
-          if (in_flight != live->wakes_in_flight->end()) {
-            repeats = std::move(in_flight->second);
-            live->wakes_in_flight->erase(in_flight);
-          }
-        }
-        // Not acknowledged unless stored. The machine has the signal
-        // already; a store that failed stops the daemon, and the restarted
-        // daemon resumes the task from what is on disk, without it.
-        if (!stored.ok()) {
-          std::move(done)(stored);
-          for (WakeCallback& repeat : repeats) std::move(repeat)(stored);
-          return;
-        }
-        std::move(done)(WakeResponse(wake, false));
-        for (WakeCallback& repeat : repeats) {
-          std::move(repeat)(WakeResponse(wake, true));
-        }
-      });
-}
-
-absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(
-    const std::string& id, const std::string& request_id) {
-  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
-  if (!record.ok()) return record.status();
-  if (!request_id.empty()) {
-    auto first = store_.FindWake(id, request_id);
-    if (!first.ok()) return first.status();
-    if (first->has_value()) return WakeResponse(**first, true);
-  }
-  if (record->finished_at.has_value()) {
-    return TaskEnded(id, record->snapshot.status());
-  }
-  return NotRunning(id, shutting_down_.load());
+  return absl::UnavailableError(
+      absl::StrCat("task \"", id,
+                   "\" is not running here: the daemon is shutting down; "
+                   "retry once it is back"));
 }
 
 void TaskRunner::Cancel(const std::string& id, std::string reason,
@@ -480,7 +301,7 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
   if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
   absl::StatusOr<TaskRecord> record = store_.GetTask(id);
   if (record.ok() && !record->finished_at.has_value()) {
-    std::move(done)(NotRunning(id, shutting_down_.load()));
+    std::move(done)(NotRunning(id));
     return;
   }
   std::move(done)(std::move(record));

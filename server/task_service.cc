@@ -291,8 +291,7 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
               "task \"", record.id, "\": its recorded definition no longer ",
               "compiles: ", program.status().message()));
         }
-        absl::Status resumed_one =
-            runner_.Resume(std::move(record), *std::move(program));
+        absl::Status resumed_one = runner_.Resume(record, *std::move(program));
         if (!resumed_one.ok()) return resumed_one;
         ++resumed;
         return absl::OkStatus();

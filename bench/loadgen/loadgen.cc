@@ -265,7 +265,7 @@ class UnaryLoop {
     const Request* request = &requests_[next_request_++ % requests_.size()];
     const Clock::time_point start = Clock::now();
     issue_(stub_, context_.get(), request, &response_,
-           [this, start](grpc::Status status) {
+           [this, start](const grpc::Status& status) {
              tally_.Record(status, start);
              if (status.ok() && Buffered(response_)) ++tally_.buffered;
              Next();
@@ -386,7 +386,7 @@ v1::SubmitTaskRequest InlineRequest(std::string_view json) {
   if (!status.ok()) {
     std::fprintf(stderr, "loadgen: bad definition: %s\n",
                  status.ToString().c_str());
-    std::exit(1);
+    std::exit(1);  // NOLINT(concurrency-mt-unsafe): set-up, before any call
   }
   return request;
 }
@@ -405,7 +405,7 @@ std::vector<v1::WakeTaskRequest> CreateWaiters(v1::Scheduler::Stub* stub,
     if (!status.ok()) {
       std::fprintf(stderr, "loadgen: creating waiter %d: %s\n", i,
                    status.error_message().c_str());
-      std::exit(1);
+      std::exit(1);  // NOLINT(concurrency-mt-unsafe): set-up, before any call
     }
     v1::WakeTaskRequest wake;
     wake.set_task_id(response.task().id());
@@ -477,7 +477,8 @@ int Usage() {
   std::fprintf(
       stderr,
       "usage: corosched_loadgen --mode MODE --target HOST:PORT [--channels N]\n"
-      "         [--inflight N] [--seconds S] [--max-calls N] [--server-pid PID]\n"
+      "         [--inflight N] [--seconds S] [--max-calls N] [--server-pid "
+      "PID]\n"
       "modes: unary-echo stream-echo submit submit-stream wake latency-echo\n"
       "       latency-submit latency-first-poll\n");
   return 2;

@@ -41,7 +41,7 @@ class CellAllocator {
   static constexpr size_t kLine = 64;
   static constexpr size_t kMaxSlot = 256;
   static constexpr size_t kClasses = kMaxSlot / kLine;
-  static constexpr size_t kSlabBytes = 64 * 1024;
+  static constexpr size_t kSlabBytes = size_t{64} * 1024;
   static constexpr int kBatch = 32;
   static constexpr int kThreadCacheSlots = 2 * kBatch;
 
