@@ -419,10 +419,11 @@ void RunRate(benchmark::State& state, const char* counter,
     state.counters[counter] = timed->ops / timed->wall_s;
     state.counters["cpu_ns_per_op"] = timed->cpu_s * 1e9 / timed->ops;
     // Where the time goes when a second worker helps less than it should.
-    const double kilo_ops = timed->ops / 1e3;
+    const double kilo_ops = static_cast<double>(timed->ops) / 1e3;
     state.counters["steals_per_kop"] =
-        (after.steals - before.steals) / kilo_ops;
-    state.counters["parks_per_kop"] = (after.parks - before.parks) / kilo_ops;
+        static_cast<double>(after.steals - before.steals) / kilo_ops;
+    state.counters["parks_per_kop"] =
+        static_cast<double>(after.parks - before.parks) / kilo_ops;
   }
   executor->Shutdown(ShutdownMode::kDrain);
 }

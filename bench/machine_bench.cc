@@ -309,8 +309,8 @@ using Workload = absl::StatusOr<Rates> (*)(Executor&);
 // `sides`) and their ratios, interpreted over native.
 void RunRatio(benchmark::State& state, const std::string& unit, Workload native,
               Workload interpreted,
-              std::pair<std::string, std::string> sides = {"native",
-                                                           "interpreted"}) {
+              const std::pair<std::string, std::string>& sides = {
+                  "native", "interpreted"}) {
   auto executor =
       Executor::Create({.workers = static_cast<int>(state.range(0))});
   if (!executor.ok()) {

@@ -77,6 +77,7 @@ TEST(ExecutorStressTest, EveryWakeFromManyThreadsCausesExactlyOnePoll) {
   }
   std::atomic<bool> stuck{false};
   std::vector<std::thread> threads;
+  threads.reserve(kWakerThreads);
   for (int t = 0; t < kWakerThreads; ++t) {
     threads.emplace_back([&, t] {
       const absl::Time deadline = absl::Now() + absl::Seconds(120);
@@ -123,6 +124,7 @@ TEST(ExecutorStressTest, SelfWakesDuringPollEachCauseOneMorePoll) {
   auto executor = Executor::Create({.workers = 2}).value();
   std::atomic<int> live{0};
   std::vector<JoinHandle<int>> handles;
+  handles.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     handles.push_back(executor->Spawn(YieldTimes(50, &live)).value());
   }
@@ -156,6 +158,7 @@ TEST(ExecutorStressTest, CancellationRacingCompletionResolvesEachTaskOnce) {
   std::atomic<int> finished{0};
   std::vector<JoinHandle<int>> handles;
   std::mt19937 rng(42);
+  handles.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     handles.push_back(
         executor->Spawn(FinishAfter(int(rng() % 4), &live, &finished)).value());
@@ -191,6 +194,7 @@ TEST(ExecutorStressTest, ShutdownRacingSpawnLosesNothing) {
     std::atomic<bool> go{false};
     std::vector<std::vector<JoinHandle<int>>> accepted(3);
     std::vector<std::thread> spawners;
+    spawners.reserve(3);
     for (int t = 0; t < 3; ++t) {
       spawners.emplace_back([&, t] {
         Spawner spawner = executor->spawner();

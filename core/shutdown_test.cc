@@ -20,6 +20,7 @@ TEST(ExecutorShutdownTest, DrainLetsUnfinishedTasksComplete) {
   auto executor = NewExecutor();
   std::atomic<int> live{0};
   std::vector<JoinHandle<int>> handles;
+  handles.reserve(100);
   for (int i = 0; i < 100; ++i) {
     handles.push_back(executor->Spawn(YieldTimes(200, &live)).value());
   }
@@ -45,6 +46,7 @@ TEST(ExecutorShutdownTest, CancelDropsParkedTasksAndFreesTheirFutures) {
   Notify never;
   std::atomic<int> live{0};
   std::vector<JoinHandle<void>> handles;
+  handles.reserve(50);
   for (int i = 0; i < 50; ++i) {
     handles.push_back(executor->Spawn(WaitForNotify(&never, &live)).value());
   }

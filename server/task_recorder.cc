@@ -125,8 +125,8 @@ void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
   // Queued under record_mu: the store gets this task's writes in order.
   store_.RecordProgressAsync(
       live->id, std::move(progress),
-      [this, live,
-       then = std::move(then)](absl::StatusOr<uint64_t> written) mutable {
+      [this, live, then = std::move(then)](
+          const absl::StatusOr<uint64_t>& written) mutable {
         if (!written.ok()) {
           spdlog::error("event=store_error op=record_progress task={} {}",
                         LogValue(live->id), LogStatus(written.status()));

@@ -82,7 +82,7 @@ class TaskRecorderTest : public ::testing::Test {
     record.created_at = absl::Now();
     absl::Notification answered;
     runner_->Start(std::move(record), program, machine::Machine::Start(program),
-                   [&](absl::StatusOr<StartedTask> started) {
+                   [&](const absl::StatusOr<StartedTask>& started) {
                      EXPECT_TRUE(started.ok()) << started.status();
                      answered.Notify();
                    });

@@ -37,6 +37,12 @@ std::shared_ptr<const machine::Program> AwaitGoProgram() {
 
 enum class StoreKind { kMemory, kSqlite };
 
+// A new number for each test's data directory in this process.
+int NextDirNumber() {
+  static int next = 0;
+  return ++next;
+}
+
 std::string StoreName(const ::testing::TestParamInfo<StoreKind>& info) {
   return info.param == StoreKind::kMemory ? "Memory" : "Sqlite";
 }
@@ -51,7 +57,7 @@ class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
       store_ = std::make_unique<MemoryStore>();
     } else {
       dir_ = std::filesystem::path(::testing::TempDir()) /
-             absl::StrCat("task_runner_test_", getpid(), "_", ++dirs_);
+             absl::StrCat("task_runner_test_", getpid(), "_", NextDirNumber());
       std::filesystem::create_directories(dir_);
       auto opened = SqliteStore::Open({.data_dir = dir_.string()});
       ASSERT_TRUE(opened.ok()) << opened.status();
@@ -143,7 +149,6 @@ class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
     return finished;
   }
 
-  static inline int dirs_ = 0;
   std::filesystem::path dir_;
   std::shared_ptr<const machine::Program> program_ = AwaitGoProgram();
   std::unique_ptr<TaskStore> store_;
@@ -180,6 +185,7 @@ TEST_P(TaskRunnerTest, ConcurrentSubmitsOfOneIdCreateOneTask) {
   constexpr int kThreads = 8;
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       absl::StatusOr<StartedTask> started = Start("same", "fingerprint");
@@ -231,6 +237,7 @@ TEST_P(TaskRunnerTest, ARepeatedWakeRequestIdIsDeliveredOnceEvenInFlight) {
   std::atomic<int> firsts{0};
   std::atomic<int> duplicates{0};
   std::vector<std::thread> threads;
+  threads.reserve(kRepeats);
   for (int i = 0; i < kRepeats; ++i) {
     threads.emplace_back([&] {
       absl::StatusOr<v1::WakeTaskResponse> answer = Wake("w", "request-1");
@@ -254,9 +261,9 @@ TEST_P(TaskRunnerTest, ResumeContinuesATaskFromItsRecordedSnapshot) {
   int resumed = 0;
   ASSERT_TRUE(store_
                   ->ForEachUnfinishedTask(
-                      [&](TaskRecord record) {
+                      [&](const TaskRecord& record) {
                         ++resumed;
-                        return runner_->Resume(std::move(record), program_);
+                        return runner_->Resume(record, program_);
                       },
                       100)
                   .ok());
@@ -294,8 +301,9 @@ INSTANTIATE_TEST_SUITE_P(Stores, TaskRunnerTest,
 class TaskRunnerDurableStartTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("task_runner_start_test_", getpid(), "_", ++dirs_);
+    dir_ =
+        std::filesystem::path(::testing::TempDir()) /
+        absl::StrCat("task_runner_start_test_", getpid(), "_", NextDirNumber());
     std::filesystem::create_directories(dir_);
     observer_.HoldFirstCommit();
     auto opened =
@@ -355,7 +363,6 @@ class TaskRunnerDurableStartTest : public ::testing::Test {
     return true;
   }
 
-  static inline int dirs_ = 0;
   std::filesystem::path dir_;
   test_observer::RecordingObserver observer_;
   bool released_ = false;

@@ -60,10 +60,11 @@ int main(int argc, char** argv) {
   unlink(path.c_str());
   std::sort(micros.begin(), micros.end());
   auto at = [&](double q) {
-    return micros[std::min(micros.size() - 1,
-                           static_cast<size_t>(q * micros.size()))];
+    return micros[std::min(
+        micros.size() - 1,
+        static_cast<size_t>(q * static_cast<double>(micros.size())))];
   };
   std::printf("{\"fsyncs_per_s\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f}\n",
-              micros.size() / elapsed, at(0.5), at(0.99));
+              static_cast<double>(micros.size()) / elapsed, at(0.5), at(0.99));
   return 0;
 }

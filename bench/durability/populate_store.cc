@@ -70,12 +70,13 @@ int Populate(const std::string& dir, int tasks, bool ready) {
     first.mutable_transition()->set_state(snapshot.state());
     first.mutable_transition()->set_status(snapshot.status());
     const std::string id = record.id;
-    (*store)->CreateTaskAsync(std::move(record), {std::move(first)},
-                              [&](absl::StatusOr<CreateTaskResult> created) {
-                                absl::MutexLock lock(&mu);
-                                if (!created.ok()) ++failed;
-                                if (ready) --in_flight;  // else on progress
-                              });
+    (*store)->CreateTaskAsync(
+        std::move(record), {std::move(first)},
+        [&](const absl::StatusOr<CreateTaskResult>& created) {
+          absl::MutexLock lock(&mu);
+          if (!created.ok()) ++failed;
+          if (ready) --in_flight;  // else on progress
+        });
     if (ready) continue;
     TaskProgress progress;
     progress.snapshot = awaiting;
@@ -83,7 +84,7 @@ int Populate(const std::string& dir, int tasks, bool ready) {
     moved.mutable_transition()->set_state(awaiting.state());
     moved.mutable_transition()->set_status(awaiting.status());
     (*store)->RecordProgressAsync(id, std::move(progress),
-                                  [&](absl::StatusOr<uint64_t> written) {
+                                  [&](const absl::StatusOr<uint64_t>& written) {
                                     absl::MutexLock lock(&mu);
                                     if (!written.ok()) ++failed;
                                     --in_flight;

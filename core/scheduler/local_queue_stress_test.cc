@@ -30,6 +30,7 @@ TEST(LocalQueueStressTest, EveryTaskIsTakenExactlyOnce) {
   InjectQueue overflow;
   std::atomic<bool> done{false};
   std::vector<std::thread> stealers;
+  stealers.reserve(2);
   for (int s = 0; s < 2; ++s) {
     stealers.emplace_back([&] {
       LocalQueue mine;

@@ -93,6 +93,7 @@ TEST(CellAllocatorTest, AnExitingThreadsSlotsServeOtherThreads) {
   // Takes kCells cells, frees them all, and exits.
   const auto churn = [] {
     std::vector<void*> cells;
+    cells.reserve(kCells);
     for (int i = 0; i < kCells; ++i) {
       cells.push_back(CellAllocator::Allocate(kSize));
     }
@@ -118,6 +119,7 @@ TEST(CellAllocatorTest, CellsFreedOnOtherThreadsAreNeverHandedOutTwice) {
   int duplicates = 0;
   int corrupted = 0;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < kRounds; ++round) {
@@ -138,7 +140,8 @@ TEST(CellAllocatorTest, CellsFreedOnOtherThreadsAreNeverHandedOutTwice) {
           }
           // Free what others handed over (and some of our own).
           const size_t take = handed.size() / 2;
-          theirs.assign(handed.end() - take, handed.end());
+          theirs.assign(handed.end() - static_cast<std::ptrdiff_t>(take),
+                        handed.end());
           handed.resize(handed.size() - take);
           for (auto& [p, stamp] : theirs) live.erase(p);
         }

@@ -326,6 +326,7 @@ TEST(MemoryStoreTest, ConcurrentCreatesOfOneIdCreateItOnce) {
   MemoryStore store;
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       TaskRecord record = Task("same", v1::TASK_STATUS_READY);
@@ -359,6 +360,7 @@ TEST(MemoryStoreTest, ConcurrentWritersKeepRetentionCountsAndOrderExact) {
     }
   });
   std::vector<std::thread> writers;
+  writers.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&store, t] {
       for (int i = 0; i < kTasksEach; ++i) {

@@ -310,7 +310,7 @@ void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
         }
         return WriteProgress(c, id, std::move(progress), *state);
       },
-      [this, id, queued](absl::StatusOr<uint64_t> written) {
+      [this, id, queued](const absl::StatusOr<uint64_t>& written) {
         {
           absl::MutexLock lock(&coalesce_mu_);
           auto it = queued_progress_.find(id);

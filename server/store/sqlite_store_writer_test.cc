@@ -545,7 +545,7 @@ TEST_F(SqliteStoreWriterTest, RecoveryParsesEachDefinitionOnceAcrossPages) {
   }
   std::map<std::string, std::set<const v1::TaskDefinition*>> messages;
   absl::Status scanned = store_->ForEachUnfinishedTask(
-      [&](TaskRecord record) {
+      [&](const TaskRecord& record) {
         const int i = std::stoi(record.id.substr(1));
         EXPECT_EQ(record.definition->name(), i % 2 == 0 ? "even" : "odd");
         messages[record.definition->name()].insert(

@@ -286,6 +286,7 @@ TEST_F(DurabilityTest, FinishedTasksArePurgedAfterTheRetention) {
 // acknowledged: the daemon answers UNAVAILABLE, says why, and exits 1; after
 // a restart every acknowledged task is there.
 TEST_F(DurabilityTest, AFailedFsyncStopsTheDaemonAndLosesNothingAcknowledged) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before the test starts any thread
   if (system("strace -f -o /dev/null true >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "strace cannot trace here (ptrace is not permitted)";
   }

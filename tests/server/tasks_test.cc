@@ -223,6 +223,7 @@ TEST_F(TasksTest, ConcurrentWatchersSeeEveryEventInOrder) {
   // Watches start while their tasks run, racing the events being recorded.
   std::vector<std::thread> threads;
   std::atomic<int> complete{0};
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
