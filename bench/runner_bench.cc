@@ -113,6 +113,17 @@ void RunBare(Executor& executor,
   }
 }
 
+// A new task's record as TaskService::Admit makes it, for a daemon-chosen id.
+server::TaskRecord NewRecord(
+    const std::shared_ptr<const machine::Program>& program, std::string id) {
+  server::TaskRecord record;
+  record.id = std::move(id);
+  record.definition = std::shared_ptr<const v1::TaskDefinition>(
+      program, &program->definition());
+  record.created_at = absl::Now();
+  return record;
+}
+
 // The daemon's path: TaskRunner::Start as TaskService::SubmitTask calls it,
 // then waits until every task ended and was recorded.
 void RunThroughRunner(server::TaskRunner& runner,
@@ -120,12 +131,8 @@ void RunThroughRunner(server::TaskRunner& runner,
                       int tasks, int round) {
   std::atomic<int> failed{0};
   for (int i = 0; i < tasks; ++i) {
-    server::TaskRecord record;
-    record.id = absl::StrCat("r", round, "-", i);
-    record.definition = std::shared_ptr<const v1::TaskDefinition>(
-        program, &program->definition());
-    record.created_at = absl::Now();
-    runner.Start(std::move(record), program, machine::Machine::Start(program),
+    runner.Start(NewRecord(program, absl::StrCat("r", round, "-", i)), program,
+                 machine::Machine::Start(program),
                  [&failed](const absl::StatusOr<server::StartedTask>& started) {
                    if (!started.ok()) failed.fetch_add(1);
                  });
@@ -153,13 +160,9 @@ void RunWindowed(server::TaskRunner& runner,
       while (in_flight >= window) answered.Wait(&mu);
       ++in_flight;
     }
-    server::TaskRecord record;
-    record.id = absl::StrCat("w", round, "-", i);
-    record.definition = std::shared_ptr<const v1::TaskDefinition>(
-        program, &program->definition());
-    record.created_at = absl::Now();
     // May run here, inline (the in-memory store), or on the writer thread.
-    runner.Start(std::move(record), program, machine::Machine::Start(program),
+    runner.Start(NewRecord(program, absl::StrCat("w", round, "-", i)), program,
+                 machine::Machine::Start(program),
                  [&](const absl::StatusOr<server::StartedTask>& started) {
                    absl::MutexLock lock(&mu);
                    if (!started.ok()) ++failed;
@@ -177,6 +180,19 @@ void RunWindowed(server::TaskRunner& runner,
   }
 }
 
+// SIDE_tasks_per_s and SIDE_cpu_us, from `round`.
+void Report(benchmark::State& state, const char* side, const Round& round) {
+  state.counters[absl::StrCat(side, "_tasks_per_s")] = round.tasks_per_s;
+  state.counters[absl::StrCat(side, "_cpu_us")] = round.cpu_us_per_task;
+}
+
+// The benchmarks' executor: two workers, room for every task of a run.
+std::unique_ptr<Executor> TwoWorkers() {
+  auto executor = Executor::Create({.workers = 2, .max_tasks = 4'000'000});
+  if (!executor.ok()) std::abort();
+  return *std::move(executor);
+}
+
 // Keeps `round` as `best` when it took less CPU per task: the least
 // disturbed round counts.
 void KeepBest(const Round& round, Round& best) {
@@ -191,8 +207,7 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
   Round memory_best, sqlite_best;
   int round = 0;
   for (auto _ : state) {
-    auto executor = Executor::Create({.workers = 2, .max_tasks = 4'000'000});
-    if (!executor.ok()) std::abort();
+    const std::unique_ptr<Executor> executor = TwoWorkers();
     std::string dir_template =
         (std::filesystem::current_path() / "runner-bench-XXXXXX").string();
     if (mkdtemp(dir_template.data()) == nullptr) {
@@ -210,9 +225,9 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
       server::MemoryStore memory;
       server::StreamHub hub;
       auto on_memory =
-          std::make_unique<server::TaskRunner>(**executor, memory, hub);
+          std::make_unique<server::TaskRunner>(*executor, memory, hub);
       auto on_sqlite =
-          std::make_unique<server::TaskRunner>(**executor, **sqlite, hub);
+          std::make_unique<server::TaskRunner>(*executor, **sqlite, hub);
       for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
         Round m = Measure(g_tasks, [&] {
           RunWindowed(*on_memory, program, g_tasks, ++round, kWindow);
@@ -226,14 +241,12 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
       }
       on_memory->BeginShutdown();
       on_sqlite->BeginShutdown();
-      (*executor)->Shutdown(ShutdownMode::kCancel);
+      executor->Shutdown(ShutdownMode::kCancel);
     }
     std::filesystem::remove_all(dir);
   }
-  state.counters["memory_tasks_per_s"] = memory_best.tasks_per_s;
-  state.counters["memory_cpu_us"] = memory_best.cpu_us_per_task;
-  state.counters["sqlite_tasks_per_s"] = sqlite_best.tasks_per_s;
-  state.counters["sqlite_cpu_us"] = sqlite_best.cpu_us_per_task;
+  Report(state, "memory", memory_best);
+  Report(state, "sqlite", sqlite_best);
   state.counters["sync_ratio"] =
       sqlite_best.tasks_per_s / memory_best.tasks_per_s;
   state.counters["durable_extra_cpu_us"] =
@@ -246,33 +259,24 @@ void BM_RunnerHello(benchmark::State& state) {
   Round bare, runner_best;
   int round = 0;
   for (auto _ : state) {
-    auto executor = Executor::Create({.workers = 2, .max_tasks = 4'000'000});
-    if (!executor.ok()) std::abort();
+    const std::unique_ptr<Executor> executor = TwoWorkers();
     server::MemoryStore store;
     server::StreamHub hub;
-    auto runner = std::make_unique<server::TaskRunner>(**executor, store, hub);
+    auto runner = std::make_unique<server::TaskRunner>(*executor, store, hub);
     for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
-      Round b =
-          Measure(g_tasks, [&] { RunBare(**executor, program, g_tasks); });
+      Round b = Measure(g_tasks, [&] { RunBare(*executor, program, g_tasks); });
       Round r = Measure(g_tasks, [&] {
         RunThroughRunner(*runner, program, g_tasks, ++round);
       });
       if (i == 0) continue;
-      if (b.cpu_us_per_task < bare.cpu_us_per_task || bare.tasks_per_s == 0) {
-        bare = b;
-      }
-      if (r.cpu_us_per_task < runner_best.cpu_us_per_task ||
-          runner_best.tasks_per_s == 0) {
-        runner_best = r;
-      }
+      KeepBest(b, bare);
+      KeepBest(r, runner_best);
     }
     runner->BeginShutdown();
-    (*executor)->Shutdown(ShutdownMode::kCancel);
+    executor->Shutdown(ShutdownMode::kCancel);
   }
-  state.counters["bare_tasks_per_s"] = bare.tasks_per_s;
-  state.counters["bare_cpu_us"] = bare.cpu_us_per_task;
-  state.counters["runner_tasks_per_s"] = runner_best.tasks_per_s;
-  state.counters["runner_cpu_us"] = runner_best.cpu_us_per_task;
+  Report(state, "bare", bare);
+  Report(state, "runner", runner_best);
   state.counters["cpu_ratio"] =
       bare.cpu_us_per_task / runner_best.cpu_us_per_task;
 }
