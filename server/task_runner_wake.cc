@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
 #include "server/task_runner.h"  // IWYU pragma: associated
 
@@ -62,12 +63,6 @@ absl::Status TaskEnded(const std::string& id, v1::TaskStatus status) {
                    ") and takes no more signals"));
 }
 
-bool HasEnded(v1::TaskStatus status) {
-  return status == v1::TASK_STATUS_COMPLETED ||
-         status == v1::TASK_STATUS_FAILED ||
-         status == v1::TASK_STATUS_CANCELLED;
-}
-
 // The wake as the store keeps it: the signal, its sequence and arrival.
 v1::PendingSignal PendingSignalOf(v1::Signal signal,
                                   const machine::WakeReceipt& receipt) {
@@ -101,7 +96,8 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
   }
   // An ended task stays live until its end is stored: it is ended all the
   // same, whatever the signal.
-  if (const v1::TaskStatus status = live->task->status(); HasEnded(status)) {
+  if (const v1::TaskStatus status = live->task->status();
+      machine::IsEnded(status)) {
     std::move(done)(TaskEnded(id, status));
     return;
   }
