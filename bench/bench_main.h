@@ -1,11 +1,10 @@
 #pragma once
 
-#include <time.h>
-
 #include <cstdio>
 #include <cstring>
 
 #include "absl/functional/function_ref.h"
+#include "bench/cpu_time.h"  // ProcessCpuSeconds, for every benchmark here
 #include "benchmark/benchmark.h"
 
 namespace corosched::bench {
@@ -16,15 +15,6 @@ inline constexpr const char* kHelloJson =
   "HELLO": {"emit": "Hello, ",  "yield": {"next": "WORLD"}},
   "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
   "END":   {"complete": {}}}})";
-
-// CPU time of every thread of this process so far, in seconds. Other
-// processes on the machine barely move it, so it shows small costs that the
-// wall clock of a shared machine hides.
-inline double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // The main() every benchmark binary here shares: Google Benchmark's flags,
 // plus --quick, which calls `use_quick_sizes` (a smoke test, not a

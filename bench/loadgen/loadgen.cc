@@ -30,9 +30,6 @@
 // requests written but unanswered on it. A run stops issuing after --seconds
 // or --max-calls calls, whichever comes first; every call has a deadline.
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -40,9 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +48,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/cpu_time.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -86,56 +82,20 @@ struct Options {
   long server_pid = 0;
 };
 
-// This process's CPU time so far, every thread, user + system.
-double SelfCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-// Process `pid`'s CPU time so far (utime + stime of /proc/PID/stat), or
-// nullopt when it cannot be read.
-std::optional<double> ProcessCpuSeconds(long pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)),
-                   std::istreambuf_iterator<char>());
-  // The command name, field 2, is in parentheses and may hold spaces: count
-  // fields from after its closing one, where field 3 (the state) starts.
-  const size_t name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return std::nullopt;
-  std::vector<std::string_view> fields;
-  std::string_view rest = std::string_view(stat).substr(name_end + 1);
-  while (!rest.empty()) {
-    const size_t begin = rest.find_first_not_of(' ');
-    if (begin == std::string_view::npos) break;
-    rest.remove_prefix(begin);
-    const size_t end = std::min(rest.find(' '), rest.size());
-    fields.push_back(rest.substr(0, end));
-    rest.remove_prefix(end);
-  }
-  // utime and stime are fields 14 and 15: indexes 11 and 12 from field 3.
-  if (fields.size() < 13) return std::nullopt;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::strtod(std::string(fields[11]).c_str(), nullptr) +
-          std::strtod(std::string(fields[12]).c_str(), nullptr)) /
-         ticks;
-}
-
 // CPU spent between Start and Stop, by this process and the server.
 class CpuWindow {
  public:
   explicit CpuWindow(long server_pid) : server_pid_(server_pid) {}
   void Start() {
-    client_start_ = SelfCpuSeconds();
-    if (server_pid_ != 0) server_start_ = ProcessCpuSeconds(server_pid_);
+    client_start_ = corosched::bench::ProcessCpuSeconds();
+    if (server_pid_ != 0)
+      server_start_ = corosched::bench::ProcessCpuSeconds(server_pid_);
   }
   void Stop() {
-    client_seconds_ = SelfCpuSeconds() - client_start_;
+    client_seconds_ = corosched::bench::ProcessCpuSeconds() - client_start_;
     if (server_pid_ == 0 || !server_start_.has_value()) return;
-    if (std::optional<double> now = ProcessCpuSeconds(server_pid_)) {
+    if (std::optional<double> now =
+            corosched::bench::ProcessCpuSeconds(server_pid_)) {
       server_seconds_ = *now - *server_start_;
     }
   }
