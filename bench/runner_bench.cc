@@ -20,9 +20,9 @@
 //
 // BM_RunnerHelloDurable: the same runner on the durable SQLite store
 // (synchronous commits, a new data directory under the working directory,
-// removed after) against the in-memory store, rounds alternated. A client
-// keeps a window of 64 submits unanswered, as bench/loadgen's 4 x 16 do, so
-// the group commits are the size the service sees. Counters: tasks/s and
+// removed after: SqliteTestDir) against the in-memory store, rounds alternated.
+// A client keeps a window of 64 submits unanswered, as bench/loadgen's 4 x 16
+// do, so the group commits are the size the service sees. Counters: tasks/s and
 // CPU microseconds per task of each store, sync_ratio (tasks/s, sqlite over
 // memory) and durable_extra_cpu_us: what the durable store adds per task,
 // the figure bench/durability/run.sh's sync/none ratio turns on, without
@@ -54,6 +54,7 @@
 #include "core/machine/program.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/sqlite_test_dir.h"
 #include "server/stream_hub.h"
 #include "server/task_runner.h"
 
@@ -208,15 +209,15 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
   int round = 0;
   for (auto _ : state) {
     const std::unique_ptr<Executor> executor = TwoWorkers();
-    std::string dir_template =
-        (std::filesystem::current_path() / "runner-bench-XXXXXX").string();
-    if (mkdtemp(dir_template.data()) == nullptr) {
-      std::perror("runner_bench: mkdtemp in the working directory");
+    // On the disk the benchmark runs from (not /tmp, which may be a tmpfs
+    // where an fsync costs nothing); removed with the store in it.
+    const server::SqliteTestDir dir(std::filesystem::current_path().string());
+    if (dir.path().empty()) {
+      std::perror("runner_bench: a data directory in the working directory");
       std::abort();
     }
-    const std::string dir = dir_template;
     {
-      auto sqlite = server::SqliteStore::Open({.data_dir = dir});
+      auto sqlite = server::SqliteStore::Open({.data_dir = dir.path()});
       if (!sqlite.ok()) {
         std::fprintf(stderr, "runner_bench: %s\n",
                      sqlite.status().ToString().c_str());
@@ -243,7 +244,6 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
       on_sqlite->BeginShutdown();
       executor->Shutdown(ShutdownMode::kCancel);
     }
-    std::filesystem::remove_all(dir);
   }
   Report(state, "memory", memory_best);
   Report(state, "sqlite", sqlite_best);

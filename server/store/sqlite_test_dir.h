@@ -2,8 +2,9 @@
 
 // Test helpers for the SQLite store: a fresh directory for one test's data
 // directory, removed with everything in it when the test ends (under
-// $TEST_TMPDIR when set, else /tmp), and raw SQL on a database file, to set
-// up or inspect what the store must cope with.
+// $TEST_TMPDIR when set, else /tmp, or under a directory of the caller's:
+// bench/runner_bench.cc puts its store on the disk it runs from), and raw SQL
+// on a database file, to set up or inspect what the store must cope with.
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -17,11 +18,11 @@ namespace corosched::server {
 
 class SqliteTestDir {
  public:
-  SqliteTestDir() {
-    const char* base =
-        std::getenv("TEST_TMPDIR");  // NOLINT(concurrency-mt-unsafe)
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") +
-                          "/corosched-store-XXXXXX";
+  SqliteTestDir() : SqliteTestDir(DefaultBase()) {}
+  // A new directory inside `base` (which must exist).
+  explicit SqliteTestDir(const std::string& base) {
+    // mkdtemp replaces the trailing XXXXXX with a unique suffix.
+    std::string pattern = base + "/corosched-store-XXXXXX";
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~SqliteTestDir() {
@@ -36,6 +37,12 @@ class SqliteTestDir {
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
  private:
+  static std::string DefaultBase() {
+    const char* base =
+        std::getenv("TEST_TMPDIR");  // NOLINT(concurrency-mt-unsafe)
+    return base != nullptr ? base : "/tmp";
+  }
+
   std::string path_;
 };
 
