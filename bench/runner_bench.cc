@@ -181,6 +181,28 @@ void RunWindowed(server::TaskRunner& runner,
   }
 }
 
+// Keeps `round` as `best` when it took less CPU per task: the least
+// disturbed round counts.
+void KeepBest(const Round& round, Round& best) {
+  if (best.tasks_per_s == 0 || round.cpu_us_per_task < best.cpu_us_per_task) {
+    best = round;
+  }
+}
+
+// Runs `first` and `second` alternately, g_tasks tasks each time: a warm-up,
+// then kRounds rounds, keeping each side's best round.
+template <typename First, typename Second>
+void Alternate(First first, Second second, Round& first_best,
+               Round& second_best) {
+  for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
+    const Round a = Measure(g_tasks, first);
+    const Round b = Measure(g_tasks, second);
+    if (i == 0) continue;
+    KeepBest(a, first_best);
+    KeepBest(b, second_best);
+  }
+}
+
 // SIDE_tasks_per_s and SIDE_cpu_us, from `round`.
 void Report(benchmark::State& state, const char* side, const Round& round) {
   state.counters[absl::StrCat(side, "_tasks_per_s")] = round.tasks_per_s;
@@ -192,14 +214,6 @@ std::unique_ptr<Executor> TwoWorkers() {
   auto executor = Executor::Create({.workers = 2, .max_tasks = 4'000'000});
   if (!executor.ok()) std::abort();
   return *std::move(executor);
-}
-
-// Keeps `round` as `best` when it took less CPU per task: the least
-// disturbed round counts.
-void KeepBest(const Round& round, Round& best) {
-  if (best.tasks_per_s == 0 || round.cpu_us_per_task < best.cpu_us_per_task) {
-    best = round;
-  }
 }
 
 void BM_RunnerHelloDurable(benchmark::State& state) {
@@ -229,17 +243,10 @@ void BM_RunnerHelloDurable(benchmark::State& state) {
           std::make_unique<server::TaskRunner>(*executor, memory, hub);
       auto on_sqlite =
           std::make_unique<server::TaskRunner>(*executor, **sqlite, hub);
-      for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
-        Round m = Measure(g_tasks, [&] {
-          RunWindowed(*on_memory, program, g_tasks, ++round, kWindow);
-        });
-        Round q = Measure(g_tasks, [&] {
-          RunWindowed(*on_sqlite, program, g_tasks, ++round, kWindow);
-        });
-        if (i == 0) continue;
-        KeepBest(m, memory_best);
-        KeepBest(q, sqlite_best);
-      }
+      Alternate(
+          [&] { RunWindowed(*on_memory, program, g_tasks, ++round, kWindow); },
+          [&] { RunWindowed(*on_sqlite, program, g_tasks, ++round, kWindow); },
+          memory_best, sqlite_best);
       on_memory->BeginShutdown();
       on_sqlite->BeginShutdown();
       executor->Shutdown(ShutdownMode::kCancel);
@@ -263,15 +270,9 @@ void BM_RunnerHello(benchmark::State& state) {
     server::MemoryStore store;
     server::StreamHub hub;
     auto runner = std::make_unique<server::TaskRunner>(*executor, store, hub);
-    for (int i = 0; i <= kRounds; ++i) {  // round 0 warms up
-      Round b = Measure(g_tasks, [&] { RunBare(*executor, program, g_tasks); });
-      Round r = Measure(g_tasks, [&] {
-        RunThroughRunner(*runner, program, g_tasks, ++round);
-      });
-      if (i == 0) continue;
-      KeepBest(b, bare);
-      KeepBest(r, runner_best);
-    }
+    Alternate([&] { RunBare(*executor, program, g_tasks); },
+              [&] { RunThroughRunner(*runner, program, g_tasks, ++round); },
+              bare, runner_best);
     runner->BeginShutdown();
     executor->Shutdown(ShutdownMode::kCancel);
   }
