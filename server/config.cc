@@ -41,6 +41,30 @@ absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
   return absl::OkStatus();
 }
 
+// A size in bytes: a whole number, optionally with KiB, MiB or GiB.
+absl::Status ParseBytes(absl::string_view value, uint64_t min, uint64_t max,
+                        uint64_t* out) {
+  uint64_t unit = 1;
+  for (const auto& [suffix, size] :
+       {std::pair<absl::string_view, uint64_t>{"KiB", uint64_t{1} << 10},
+        {"MiB", uint64_t{1} << 20},
+        {"GiB", uint64_t{1} << 30}}) {
+    if (absl::ConsumeSuffix(&value, suffix)) {
+      unit = size;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(value, &n) || absl::StartsWith(value, "+") ||
+      n > max / unit || n * unit < min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a size from ", min, " to ", max,
+                     " bytes, such as 65536, 64KiB or 8MiB"));
+  }
+  *out = n * unit;
+  return absl::OkStatus();
+}
+
 // host:port with a numeric port, [v6]:port, or unix:/path.
 absl::Status SetListen(absl::string_view value, ServerConfig& config) {
   absl::Status bad = absl::InvalidArgumentError(
@@ -169,6 +193,21 @@ absl::Status SetLogLevel(absl::string_view value, ServerConfig& config) {
       "expected one of trace, debug, info, warn, error, off");
 }
 
+absl::Status SetTaskMaxOutputBytes(absl::string_view value,
+                                   ServerConfig& config) {
+  return ParseBytes(value, 1, uint64_t{1} << 40, &config.task_max_output_bytes);
+}
+
+absl::Status SetTaskMaxVariablesBytes(absl::string_view value,
+                                      ServerConfig& config) {
+  return ParseBytes(value, 64, uint64_t{1} << 30,
+                    &config.task_max_variables_bytes);
+}
+
+absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
+  return ParseCount(value, 16, uint64_t{1} << 32, &config.task_max_events);
+}
+
 constexpr Option kOptions[] = {
     {"listen", "COROSCHED_LISTEN", "HOST:PORT", "127.0.0.1:50051",
      "Address to serve gRPC on; port 0 picks a free port (see --ready-file).",
@@ -218,6 +257,22 @@ constexpr Option kOptions[] = {
      "free port (the ready file's second line says which). Empty "
      "(--metrics-listen=) turns metrics off.",
      SetMetricsListen},
+    {"task-max-output-bytes", "COROSCHED_TASK_MAX_OUTPUT_BYTES", "BYTES",
+     "8MiB",
+     "Output one task may emit in all; the emit that would pass it ends the "
+     "task FAILED with an error naming this flag.",
+     SetTaskMaxOutputBytes},
+    {"task-max-variables-bytes", "COROSCHED_TASK_MAX_VARIABLES_BYTES", "BYTES",
+     "1MiB",
+     "What one task's variables may hold together (names and values). A "
+     "submit whose inputs pass it is refused (INVALID_ARGUMENT); a set or a "
+     "signal that would pass it ends the task FAILED.",
+     SetTaskMaxVariablesBytes},
+    {"task-max-events", "COROSCHED_TASK_MAX_EVENTS", "N", "10000",
+     "Events (output, transitions) kept in each task's log; older ones are "
+     "dropped as new ones are recorded, and WatchTask from a dropped "
+     "sequence answers OUT_OF_RANGE.",
+     SetTaskMaxEvents},
 };
 
 const Option* FindOption(absl::string_view flag) {
@@ -320,6 +375,13 @@ std::string HelpText() {
       "UNAVAILABLE,\nunfinished tasks get --drain-timeout to finish) and "
       "exits 0. See docs/service.md.\n");
   return text;
+}
+
+machine::MachineLimits TaskLimits(const ServerConfig& config) {
+  machine::MachineLimits limits;
+  limits.max_output_bytes = config.task_max_output_bytes;
+  limits.max_variables_bytes = config.task_max_variables_bytes;
+  return limits;
 }
 
 absl::Status PrepareDataDir(const std::string& dir) {

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/machine/limits.h"
 
 namespace corosched::server {
 
@@ -52,7 +53,19 @@ struct ServerConfig {
   // Where Prometheus' /metrics is served: host:port ("127.0.0.1:0" picks a
   // free port, reported in the ready file); empty: no metrics endpoint.
   std::string metrics_listen = "127.0.0.1:9464";
+
+  // Per-task bounds (docs/operations.md, "Limits"). Output a task may emit
+  // in all, and what its variables may hold together; past either the task
+  // ends FAILED with an error naming the flag.
+  uint64_t task_max_output_bytes = uint64_t{8} << 20;
+  uint64_t task_max_variables_bytes = uint64_t{1} << 20;
+  // Events kept in each task's log; older ones are dropped as new ones are
+  // recorded (WatchTask from a dropped sequence answers OUT_OF_RANGE).
+  uint64_t task_max_events = 10000;
 };
+
+// The interpreter's limits with the per-task bounds of `config`.
+machine::MachineLimits TaskLimits(const ServerConfig& config);
 
 struct CommandLine {
   ServerConfig config;

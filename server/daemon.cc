@@ -64,8 +64,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->runner_ =
       std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
                                    *daemon->hub_, &daemon->metrics_->tasks());
-  daemon->tasks_ = std::make_unique<TaskService>(
-      *daemon->executor_, *daemon->store_, *daemon->runner_);
+  daemon->tasks_ =
+      std::make_unique<TaskService>(*daemon->executor_, *daemon->store_,
+                                    *daemon->runner_, TaskLimits(config));
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
@@ -102,13 +103,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
 absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
   if (config_.durability == ServerConfig::Durability::kNone) {
     store_ = std::make_unique<MemoryStore>(
-        MemoryStoreOptions{.retain_finished = config_.retain_finished});
+        MemoryStoreOptions{.retain_finished = config_.retain_finished,
+                           .max_events_per_task = config_.task_max_events});
     return absl::OkStatus();
   }
   const absl::Time begin = absl::Now();
   SqliteStoreOptions options{.data_dir = config_.data_dir,
                              .observer = metrics_->commit_observer()};
   options.on_fatal_error = std::move(on_fatal);
+  options.max_events_per_task = config_.task_max_events;
   absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
       SqliteStore::Open(std::move(options));
   if (!opened.ok()) return opened.status();

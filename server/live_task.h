@@ -57,9 +57,10 @@ enum class PollGate {
 //  4. The end (completed, failed, cancelled) is recorded once; `ended` is
 //     set and the cancel callbacks fire.
 //
-// Thread-safety: fields are guarded as annotated; `poll_output` and the
-// deferred counts are touched only inside the task's own poll (or its
-// future's destructor), which the executor never runs twice at once.
+// Thread-safety: fields are guarded as annotated; `poll_output`, the
+// deferred counts and `record_held` are touched only inside the task's own
+// poll (or its future's destructor), which the executor never runs twice at
+// once.
 class LiveTask {
  public:
   LiveTask(std::string task_id,
@@ -121,6 +122,42 @@ class LiveTask {
     return true;
   }
 
+  bool cancel_requested() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    return cancel != nullptr;
+  }
+
+  // Before one of the task's progress writes is queued.
+  void ProgressQueued() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    ++progress_in_flight;
+  }
+
+  // From that write's callback, once it is stored (or failed): wakes a
+  // poll that waits for it (WaitForProgressWrite).
+  void ProgressStored() ABSL_LOCKS_EXCLUDED(mu) {
+    Waker to_wake;
+    {
+      absl::MutexLock lock(&mu);
+      if (--progress_in_flight == 0 && waits_for_write) {
+        waits_for_write = false;
+        to_wake = waker;
+      }
+    }
+    std::move(to_wake).Wake();
+  }
+
+  // True when a progress write of the task is still in flight; then the
+  // task is woken once none is. Its poll holds back its next record until
+  // then, so one task has at most one progress write queued behind another
+  // and what a busy task records coalesces in it (TaskRecorder).
+  bool WaitForProgressWrite() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    if (progress_in_flight == 0) return false;
+    waits_for_write = true;
+    return true;
+  }
+
   const std::string id;
   const std::shared_ptr<const machine::Program> program;
   // Set before the task is spawned; never changed after.
@@ -133,6 +170,10 @@ class LiveTask {
   bool discarded ABSL_GUARDED_BY(mu) = false;
   bool ended ABSL_GUARDED_BY(mu) = false;
   Waker waker ABSL_GUARDED_BY(mu);
+  // Progress writes queued and not yet answered by the store.
+  int progress_in_flight ABSL_GUARDED_BY(mu) = 0;
+  // A poll found one in flight and waits for the last to be answered.
+  bool waits_for_write ABSL_GUARDED_BY(mu) = false;
   // Set once a cancel is requested (rare: kept behind a pointer, as is
   // wakes_in_flight, so that the million tasks a daemon may hold waiting
   // carry 8 bytes for it rather than 64).
@@ -169,6 +210,9 @@ class LiveTask {
   // output they emitted.
   int deferred_polls = 0;
   size_t deferred_bytes = 0;
+  // The last poll's record waits in poll_output for the progress write in
+  // flight to be stored (WaitForProgressWrite).
+  bool record_held = false;
 };
 
 }  // namespace corosched::server

@@ -15,7 +15,7 @@ absl::StatusOr<std::shared_ptr<const machine::Program>> ProgramCache::Get(
     if (it != programs_.end()) return it->second;
   }
   absl::StatusOr<std::shared_ptr<const machine::Program>> program =
-      machine::Program::Compile(definition);
+      machine::Program::Compile(definition, limits_);
   if (!program.ok()) return program.status();
   absl::MutexLock lock(&mu_);
   if (programs_.size() >= capacity_) programs_.erase(programs_.begin());

@@ -22,9 +22,14 @@ namespace corosched::server {
 // lock; two threads may compile the same definition once each.
 class ProgramCache {
  public:
-  explicit ProgramCache(size_t capacity = 1024) : capacity_(capacity) {}
+  // Compiles with `limits` (every definition alike, so they are not part of
+  // the key).
+  explicit ProgramCache(size_t capacity = 1024,
+                        const machine::MachineLimits& limits = {})
+      : capacity_(capacity), limits_(limits) {}
 
-  // Program::Compile(definition), or the cached result of an earlier call.
+  // Program::Compile(definition, limits), or the cached result of an earlier
+  // call.
   // INVALID_ARGUMENT listing every problem for an invalid definition
   // (failures are not cached).
   absl::StatusOr<std::shared_ptr<const machine::Program>> Get(
@@ -32,6 +37,7 @@ class ProgramCache {
 
  private:
   const size_t capacity_;
+  const machine::MachineLimits limits_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const machine::Program>>
       programs_ ABSL_GUARDED_BY(mu_);

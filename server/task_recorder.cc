@@ -78,10 +78,12 @@ void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
   if (end == nullptr && progress.events.empty() &&
       progress.snapshot.steps().total() == live->last_steps) {
     // e.g. an await that found no signal: nothing to record
-    if (then) then();
+    if (then) then(absl::OkStatus());
     return;
   }
   if (end != nullptr) {
+    // A cancel that waits for this end is answered once it is on disk.
+    progress.durable = live->cancel_requested();
     v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
     result->set_status(end->status);
     result->set_result(end->result);
@@ -98,6 +100,7 @@ void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
   progress.snapshot = live->task->Snapshot();
   progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
   progress.snapshot.set_error(reason);
+  progress.durable = true;  // its requester is answered once it is stored
   v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
   result->set_status(v1::TASK_STATUS_CANCELLED);
   result->set_error(reason);
@@ -123,6 +126,7 @@ void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
   if (finished) progress.finished_at = now;
   StampNewEvents(progress.events, now);  // a deferred poll's have their time
   // Queued under record_mu: the store gets this task's writes in order.
+  live->ProgressQueued();
   store_.RecordProgressAsync(
       live->id, std::move(progress),
       [this, live, then = std::move(then)](
@@ -131,8 +135,9 @@ void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
           spdlog::error("event=store_error op=record_progress task={} {}",
                         LogValue(live->id), LogStatus(written.status()));
         }
+        live->ProgressStored();
         hub_.Publish(live->id);
-        if (then) then();
+        if (then) then(written.status());
       });
 }
 

@@ -45,7 +45,8 @@ class TaskRecorder {
   TaskRecorder(TaskStore& store, StreamHub& hub, const Clock& clock)
       : store_(store), hub_(hub), clock_(clock) {}
 
-  using Then = absl::AnyInvocable<void()>;
+  // Gets the write's status: OK once it is stored.
+  using Then = absl::AnyInvocable<void(const absl::Status& stored)>;
 
   // At most this many polls in a row are deferred, and at most this much
   // output; then a poll is recorded even though it yielded. This bounds
@@ -63,9 +64,9 @@ class TaskRecorder {
 
   // After a poll of the machine; `end` when it finished (completed or
   // failed). Takes the poll's output, and the events of deferred polls,
-  // from live->poll_output. `then` (may
-  // be null) runs after the write, or at once when there is nothing to
-  // write; it runs even if the write fails.
+  // from live->poll_output. `then` (may be null) runs after the write, or
+  // at once (with OK) when there is nothing to write; it runs even if the
+  // write fails, with the store's error.
   void RecordPoll(const std::shared_ptr<LiveTask>& live,
                   const machine::TaskEnd* end, Then then)
       ABSL_LOCKS_EXCLUDED(live->record_mu);

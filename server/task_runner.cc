@@ -49,7 +49,8 @@ class TrackedFuture {
     if (live_ == nullptr) return;  // ended, or moved from
     // Dropped after polls whose record was deferred (shutdown): they are
     // recorded first, as they ran, before the machine is cancelled.
-    if (inner_.has_value() && live_->deferred_polls > 0) {
+    if (inner_.has_value() &&
+        (live_->deferred_polls > 0 || live_->record_held)) {
       runner_->RecordPoll(live_, nullptr);
     }
     inner_.reset();  // cancels the machine
@@ -73,13 +74,27 @@ class TrackedFuture {
       }
       start_delay_.reset();
     }
+    if (live_->record_held) {
+      // Woken once the write in flight is stored; the machine waits too.
+      if (live_->WaitForProgressWrite()) {
+        return corosched::Poll<machine::TaskEnd>::Pending();
+      }
+      live_->record_held = false;
+      runner_->RecordPoll(live_, nullptr);
+    }
     corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
     if (poll.IsPending()) {
       // A yield runs again at once: its record goes with a later poll's.
       if (!inner_->runs_again() ||
           !runner_->recorder_.DeferPoll(*live_, inner_->state_name(),
                                         inner_->status())) {
-        runner_->RecordPoll(live_, nullptr);
+        // At most one progress write in flight per task: a task that
+        // records faster than the store commits waits for it.
+        if (live_->WaitForProgressWrite()) {
+          live_->record_held = true;
+        } else {
+          runner_->RecordPoll(live_, nullptr);
+        }
       }
       return poll;
     }
@@ -317,7 +332,9 @@ void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
     metrics_->OnTaskFinished(end->status,
                              executor_.clock()->Now() - live->submitted_at);
   }
-  recorder_.RecordPoll(live, end, [this, live] { Forget(*live); });
+  recorder_.RecordPoll(live, end, [this, live](const absl::Status& stored) {
+    Forget(*live, stored);
+  });
 }
 
 void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
@@ -334,7 +351,9 @@ void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
     metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
                              executor_.clock()->Now() - live->submitted_at);
   }
-  recorder_.RecordCancel(live, reason, [this, live] { Forget(*live); });
+  recorder_.RecordCancel(
+      live, reason,
+      [this, live](const absl::Status& stored) { Forget(*live, stored); });
 }
 
 void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
@@ -353,13 +372,13 @@ void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
     }
   }
   if (leave_unfinished) {
-    Forget(*live);
+    Forget(*live, absl::OkStatus());
     return;
   }
   RecordCancel(live);  // a requested cancel is recorded even at shutdown
 }
 
-void TaskRunner::Forget(LiveTask& live) {
+void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
   std::vector<CancelCallback> waiters;
   {
     absl::MutexLock lock(&live.mu);
@@ -372,7 +391,14 @@ void TaskRunner::Forget(LiveTask& live) {
     if (it != live_.end() && it->second.get() == &live) live_.erase(it);
   }
   if (waiters.empty()) return;
-  absl::StatusOr<TaskRecord> record = store_.GetTask(live.id);
+  // A cancel is answered OK only once its end is on disk.
+  absl::StatusOr<TaskRecord> record =
+      stored.ok()
+          ? store_.GetTask(live.id)
+          : absl::UnavailableError(absl::StrCat(
+                "the task's end could not be stored (", stored.message(),
+                "), so the cancel did not take effect; retry once "
+                "the daemon is back"));
   for (CancelCallback& done : waiters) std::move(done)(record);
 }
 

@@ -162,10 +162,13 @@ class TaskRunner {
   void RecordCancel(const std::shared_ptr<LiveTask>& live);
   // From the task's future's destructor: dropped without ending (shutdown).
   void RecordDrop(const std::shared_ptr<LiveTask>& live);
-  // The end is stored: forget the task and answer its cancel callbacks.
-  // Until then the task stays live, so a wake meanwhile is refused as
-  // ended rather than answered from a store that does not show the end.
-  void Forget(LiveTask& live) ABSL_LOCKS_EXCLUDED(mu_);
+  // The end's write is answered (`stored`): forget the task and answer its
+  // cancel callbacks, with the task as stored, or UNAVAILABLE when the
+  // write failed. Until then the task stays live, so a wake meanwhile is
+  // refused as ended rather than answered from a store that does not show
+  // the end.
+  void Forget(LiveTask& live, const absl::Status& stored)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   Executor& executor_;
   TaskStore& store_;

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/store/group_commit_test_observer.h"
 #include "server/store/memory_store.h"
+#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
 
 namespace corosched::server {
@@ -408,6 +409,113 @@ TEST_F(TaskRunnerDurableStartTest, AClientChosenIdWaitsForItsCreate) {
   ASSERT_TRUE(started_.ok()) << started_.status();
   EXPECT_EQ(started_->task.status(), v1::TASK_STATUS_READY);
   EXPECT_TRUE(Ended(absl::Seconds(20)));
+}
+
+// A task that yields without end, so it records a poll in every 17.
+std::shared_ptr<const machine::Program> YieldLoopProgram() {
+  v1::TaskDefinition definition;
+  definition.set_name("yield-loop");
+  definition.set_initial("A");
+  auto& states = *definition.mutable_states();
+  states["A"].set_emit("a");
+  states["A"].mutable_yield()->set_next("B");
+  states["B"].set_emit("b");
+  states["B"].mutable_yield()->set_next("C");
+  // Back to A until `stop` is set (never): END is reachable, as it must be.
+  v1::Choice& choice = *states["C"].mutable_choice();
+  v1::Branch& stop = *choice.add_when();
+  stop.set_variable("stop");
+  stop.set_is_set(true);
+  stop.set_next("END");
+  choice.set_otherwise("A");
+  states["END"].mutable_complete();
+  return *machine::Program::Compile(definition);
+}
+
+TEST_F(TaskRunnerDurableStartTest, ABusyTaskWaitsForItsWriteInFlight) {
+  auto loop = YieldLoopProgram();
+  TaskRecord record;
+  record.id = "busy";
+  record.definition = loop->definition();
+  record.created_at = absl::Now();
+  runner_->Start(std::move(record), loop, machine::Machine::Start(loop),
+                 [](absl::StatusOr<StartedTask>) {});
+  // It runs until one progress write is queued behind the held commit (it
+  // joins the task's create there) and
+  // its next record waits for that one: then it stops being polled,
+  // instead of piling up records while the store is busy.
+  uint64_t polls = executor_->Stats().polls;
+  for (int i = 0; i < 2000; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    const uint64_t now = executor_->Stats().polls;
+    if (now == polls) break;
+    polls = now;
+  }
+  EXPECT_LT(polls, 100u) << "a task waiting for its write kept running";
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(executor_->Stats().polls, polls);
+  Release();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (executor_->Stats().polls < polls + 1000 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_GE(executor_->Stats().polls, polls + 1000) << "it did not go on";
+}
+
+// A cancel whose end cannot be stored is answered UNAVAILABLE, never OK,
+// and the store still holds the task as it was.
+TEST(TaskRunnerStoreFailureTest, ACancelThatIsNotStoredIsUnavailable) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) /
+      absl::StrCat("task_runner_failure_test_", getpid(), "_", NextDirNumber());
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<SqliteFaultVfs> vfs =
+      SqliteFaultVfs::Register(absl::StrCat("runner-fault-", getpid()));
+  ASSERT_NE(vfs, nullptr);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open({.data_dir = dir.string(), .vfs = vfs->name()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  StreamHub hub;
+  std::unique_ptr<Executor> executor = *Executor::Create({.workers = 2});
+  auto runner = std::make_unique<TaskRunner>(*executor, **store, hub);
+  auto program = AwaitGoProgram();
+  TaskRecord record;
+  record.id = "t";
+  record.request_fingerprint = "f";
+  record.definition = program->definition();
+  record.created_at = absl::Now();
+  absl::Notification started;
+  runner->Start(std::move(record), program, machine::Machine::Start(program),
+                [&](absl::StatusOr<StartedTask> task) {
+                  EXPECT_TRUE(task.ok()) << task.status();
+                  started.Notify();
+                });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+
+  vfs->FailWrites(SQLITE_FULL);  // a full disk: nothing of it is written
+  absl::Notification answered;
+  absl::StatusOr<TaskRecord> answer;
+  runner->Cancel("t", "stop", [&](absl::StatusOr<TaskRecord> cancelled) {
+    answer = std::move(cancelled);
+    answered.Notify();
+  });
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(answer.status().code(), absl::StatusCode::kUnavailable)
+      << (answer.ok() ? answer->snapshot.DebugString() : "");
+  EXPECT_THAT(answer.status().message(), HasSubstr("did not take effect"));
+
+  runner->BeginShutdown();
+  executor->Shutdown(ShutdownMode::kCancel);
+  store->reset();
+  runner.reset();
+  vfs->Heal();
+  store = SqliteStore::Open({.data_dir = dir.string(), .vfs = vfs->name()});
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<TaskRecord> kept = (*store)->GetTask("t");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_NE(kept->snapshot.status(), v1::TASK_STATUS_CANCELLED);
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

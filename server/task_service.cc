@@ -7,9 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
+#include "server/logging.h"
 #include "server/request_checks.h"
 #include "server/store/store_keys.h"
+#include "server/task_recorder.h"
 #include "server/task_view.h"
+#include "spdlog/spdlog.h"
 
 namespace corosched::server {
 namespace {
@@ -31,10 +34,12 @@ absl::Status Required(absl::string_view field) {
 }  // namespace
 
 TaskService::TaskService(Executor& executor, TaskStore& store,
-                         TaskRunner& runner)
+                         TaskRunner& runner,
+                         const machine::MachineLimits& limits)
     : executor_(executor),
       store_(store),
       runner_(runner),
+      programs_(/*capacity=*/1024, limits),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -286,19 +291,50 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
             compiled.try_emplace(key, record.definition, *program);
           }
         }
-        if (!program.ok()) {
-          return absl::DataLossError(absl::StrCat(
-              "task \"", record.id, "\": its recorded definition no longer ",
-              "compiles: ", program.status().message()));
+        absl::Status resumed_one =
+            program.ok() ? runner_.Resume(record, *std::move(program))
+                         : Prefixed(
+                               "its recorded definition no longer "
+                               "compiles",
+                               program.status());
+        if (absl::IsResourceExhausted(resumed_one) ||
+            absl::IsUnavailable(resumed_one)) {
+          return resumed_one;  // the daemon's trouble, not the task's
         }
-        absl::Status resumed_one = runner_.Resume(record, *std::move(program));
-        if (!resumed_one.ok()) return resumed_one;
+        if (!resumed_one.ok()) {
+          return FailUnresumable(std::move(record), resumed_one);
+        }
         ++resumed;
         return absl::OkStatus();
       },
       /*page_size=*/4096);
   if (!scanned.ok()) return scanned;
   return resumed;
+}
+
+absl::Status TaskService::FailUnresumable(TaskRecord record,
+                                          const absl::Status& why) {
+  std::string error = absl::StrCat(
+      "the daemon could not resume this task after a restart: ", why.message());
+  spdlog::warn("event=task_not_resumed task={} action=failed {}",
+               LogValue(record.id), LogStatus(why));
+  TaskProgress progress;
+  progress.snapshot = std::move(record.snapshot);
+  progress.snapshot.set_status(v1::TASK_STATUS_FAILED);
+  progress.snapshot.set_error(error);
+  progress.events.push_back(
+      TransitionEvent(progress.snapshot.state(), v1::TASK_STATUS_FAILED));
+  v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
+  result->set_status(v1::TASK_STATUS_FAILED);
+  result->set_error(std::move(error));
+  const absl::Time now = executor_.clock()->Now();
+  for (v1::TaskEvent& event : progress.events) {
+    *event.mutable_time() = machine::ToProtoTimestamp(now);
+  }
+  progress.finished_at = now;
+  absl::StatusOr<uint64_t> written =
+      store_.RecordProgress(record.id, std::move(progress));
+  return written.ok() ? absl::OkStatus() : written.status();
 }
 
 std::string TaskService::NewTaskId() {

@@ -31,7 +31,9 @@ namespace corosched::server {
 // Thread-safety: every method from any thread.
 class TaskService {
  public:
-  TaskService(Executor& executor, TaskStore& store, TaskRunner& runner);
+  // Tasks run with `limits` (the daemon's --task-max-* flags).
+  TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
+              const machine::MachineLimits& limits = {});
   TaskService(const TaskService&) = delete;
   TaskService& operator=(const TaskService&) = delete;
 
@@ -61,8 +63,11 @@ class TaskService {
   absl::StatusOr<v1::QueueStats> GetQueueStats();
 
   // Resumes every unfinished task the store holds (recovery at start-up,
-  // before serving). Returns how many it resumed; fails on the first task
-  // it cannot resume, naming it.
+  // before serving). Returns how many it resumed. A task that cannot resume
+  // (its definition no longer compiles under this daemon's limits, or its
+  // snapshot does not fit it) is recorded FAILED with the reason, and the
+  // rest go on: one task never keeps the daemon from starting. Fails only
+  // for the daemon's own trouble (the store, the admission bound).
   absl::StatusOr<uint64_t> ResumeUnfinished();
 
   // From now on submissions are refused with UNAVAILABLE; everything else
@@ -84,6 +89,10 @@ class TaskService {
       const v1::SubmitTaskRequest& request);
   // A fresh daemon-chosen task id.
   std::string NewTaskId();
+  // Records `record`'s task FAILED because it could not resume (`why`),
+  // with a transition and a `finished` event; synchronous (recovery runs
+  // before serving). Returns the store's error, if any.
+  absl::Status FailUnresumable(TaskRecord record, const absl::Status& why);
 
   Executor& executor_;
   TaskStore& store_;

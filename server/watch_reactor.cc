@@ -37,6 +37,16 @@ grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
   return reactor.get();
 }
 
+grpc::Status WatchReactor::DroppedEvents(uint64_t after, uint64_t first_kept) {
+  return grpc::Status(
+      grpc::StatusCode::OUT_OF_RANGE,
+      absl::StrCat("events ", after + 1, " to ", first_kept - 1,
+                   " of this task were dropped: the daemon keeps the last "
+                   "--task-max-events of each task's log; watch again with "
+                   "after_sequence ",
+                   first_kept - 1, " to read from the first kept event"));
+}
+
 void WatchReactor::Pump() {
   bool write = false;
   grpc::Status finish_with;
@@ -48,6 +58,9 @@ void WatchReactor::Pump() {
           store_.ReadEvents(task_id_, after_, kReadBatch);
       if (!batch.ok()) {
         finish_with = ToGrpcStatus(batch.status());
+      } else if (!batch->events.empty() &&
+                 batch->events.front().sequence() > after_ + 1) {
+        finish_with = DroppedEvents(after_, batch->events.front().sequence());
       } else {
         for (v1::TaskEvent& event : batch->events) {
           pending_.push_back(std::move(event));

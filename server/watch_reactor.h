@@ -20,7 +20,9 @@ namespace corosched::server {
 // `finished` event. When it has caught up it waits, with no thread, until
 // the StreamHub reports new events.
 //
-// Ends early with NOT_FOUND for an unknown task, CANCELLED when the client
+// Ends early with NOT_FOUND for an unknown task, OUT_OF_RANGE when the events
+// after the requested sequence were dropped from the log (the store keeps the
+// last --task-max-events of each task), CANCELLED when the client
 // goes away, UNAVAILABLE (saying which after_sequence to resume from) when
 // the daemon shuts down.
 //
@@ -50,6 +52,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::TaskEvent>,
         task_id_(request.task_id()),
         after_(request.after_sequence()) {}
 
+  // OUT_OF_RANGE for a watch from `after` whose next kept event is
+  // `first_kept`: the ones between were dropped (--task-max-events).
+  static grpc::Status DroppedEvents(uint64_t after, uint64_t first_kept);
   // Writes the next event, finishes, or waits for the hub.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
   // Finishes with `status` now, or after the write in flight.

@@ -11,7 +11,9 @@ namespace corosched::machine {
 // daemon. The validator enforces the definition limits before a definition is
 // admitted; the interpreter enforces the runtime limits while a task runs
 // (refusing a wake, or failing the task with an error that names the limit).
-// docs/task-definitions.md lists them with their defaults.
+// docs/task-definitions.md lists them with their defaults. The daemon sets
+// the per-task runtime totals from its flags, and the errors they raise name
+// those flags (--task-max-output-bytes, --task-max-variables-bytes).
 //
 // A plain value; copy it freely. The defaults are what the daemon uses.
 struct MachineLimits {
@@ -45,6 +47,13 @@ struct MachineLimits {
   int max_steps_per_poll = 64;
   // States entered in a row without truly suspending before the task fails.
   uint64_t max_steps_without_suspending = 10000;
+  // Bytes of output one task may emit in all; the emit that would pass it
+  // fails the task.
+  uint64_t max_output_bytes = uint64_t{8} << 20;
+  // Bytes one task's variables may hold together: each name plus its value
+  // (a string's bytes, 8 for a number or a bool); the set that would pass it
+  // fails the task, the submit whose inputs pass it is refused.
+  size_t max_variables_bytes = size_t{1} << 20;
 };
 
 }  // namespace corosched::machine

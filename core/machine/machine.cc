@@ -234,6 +234,15 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
         }
         text = scratch;
       }
+      const uint64_t max_output = program_->limits().max_output_bytes;
+      if (output_bytes_ + text.size() > max_output) {
+        *error = absl::StrCat(
+            "the task's output would pass its limit of ", max_output,
+            " bytes in all (--task-max-output-bytes); it has emitted ",
+            output_bytes_);
+        return false;
+      }
+      output_bytes_ += text.size();
       sink(++output_sequence_, text);
       return true;
     }

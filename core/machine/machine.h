@@ -171,6 +171,8 @@ class Machine {
   size_t mailbox_size() const { return mailbox().size(); }
   std::optional<absl::Time> deadline() const { return deadline_; }
   uint64_t output_sequence() const { return output_sequence_; }
+  // Bytes of output emitted since the task started.
+  uint64_t output_bytes() const { return output_bytes_; }
   // Sequence number of the last signal accepted (0: none yet).
   uint64_t signal_sequence() const { return signal_sequence_; }
   // Set when COMPLETED.
@@ -235,12 +237,15 @@ class Machine {
   uint64_t polls_ = 0;
   uint64_t steps_since_suspend_ = 0;
   uint64_t output_sequence_ = 0;
+  uint64_t output_bytes_ = 0;
   std::optional<absl::Time> deadline_;
   uint64_t signal_sequence_ = 0;
   // What a task holds beyond its position, allocated on first use: a task
   // without variables or signals stays small, and moving one is cheap.
   struct Holdings {
     Variables variables;
+    // What `variables` hold, as max_variables_bytes counts it.
+    size_t variables_bytes = 0;
     // Arrival order; a vector, because it is usually empty.
     std::vector<AcceptedSignal> mailbox;
     std::string result;

@@ -26,6 +26,12 @@ absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
   return absl::OkStatus();
 }
 
+// A variable's share of max_variables_bytes.
+size_t VariableBytes(const std::string& name, const Value& value) {
+  const auto* text = std::get_if<std::string>(&value);
+  return name.size() + (text != nullptr ? text->size() : sizeof(double));
+}
+
 }  // namespace
 
 absl::Status MailboxFullError(size_t pending, absl::string_view signal) {
@@ -129,18 +135,31 @@ bool Machine::SetVariable(const std::string& name, Value value,
                           limits.max_value_bytes);
     return false;
   }
-  Variables& variables = holdings().variables;
-  auto it = variables.find(name);
-  if (it != variables.end()) {
-    it->second = std::move(value);
-    return true;
+  Holdings& held = holdings();
+  auto it = held.variables.find(name);
+  const size_t replaced =
+      it == held.variables.end() ? 0 : VariableBytes(name, it->second);
+  const size_t bytes =
+      held.variables_bytes - replaced + VariableBytes(name, value);
+  if (bytes > limits.max_variables_bytes) {
+    *error =
+        absl::StrCat("setting ", internal::Quote(name),
+                     " would bring the task's variables to ", bytes,
+                     " bytes, past the limit of ", limits.max_variables_bytes,
+                     " (--task-max-variables-bytes)");
+    return false;
   }
-  if (variables.size() >= static_cast<size_t>(limits.max_variables)) {
+  if (it != held.variables.end()) {
+    it->second = std::move(value);
+  } else if (held.variables.size() >=
+             static_cast<size_t>(limits.max_variables)) {
     *error = absl::StrCat("setting ", internal::Quote(name), " would exceed ",
                           limits.max_variables, " variables, the limit");
     return false;
+  } else {
+    held.variables.emplace(name, std::move(value));
   }
-  variables.emplace(name, std::move(value));
+  held.variables_bytes = bytes;
   return true;
 }
 

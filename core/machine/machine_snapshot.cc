@@ -118,6 +118,7 @@ absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
     machine->deadline_ = *deadline;
   }
   machine->output_sequence_ = snapshot.output_sequence();
+  machine->output_bytes_ = snapshot.output_bytes();
   machine->steps_total_ = snapshot.steps().total();
   machine->polls_ = snapshot.steps().polls();
   machine->steps_since_suspend_ = snapshot.steps().since_suspend();
@@ -180,6 +181,7 @@ v1::TaskSnapshot Machine::Snapshot() const {
     *snapshot.mutable_deadline() = ToProtoTimestamp(*deadline_);
   }
   snapshot.set_output_sequence(output_sequence_);
+  snapshot.set_output_bytes(output_bytes_);
   snapshot.set_signal_sequence(signal_sequence_);
   snapshot.mutable_steps()->set_total(steps_total_);
   snapshot.mutable_steps()->set_polls(polls_);

@@ -136,6 +136,59 @@ TEST(MachineTest, EnforcesVariableLimits) {
                         "variables, the limit"));
 }
 
+TEST(MachineTest, TheVariablesTotalSizeIsBoundedAcrossInputsAndSets) {
+  MachineLimits limits;
+  limits.max_variables_bytes = 20;  // "a" + 8 + "b" + 8 = 18 fits
+  auto program = CompileOrDie(R"({"name": "t", "initial": "S", "states": {"S":
+        {"actions": [{"set": {"variable": "b", "value": {"number": 1}}},
+                     {"set": {"variable": "a", "value": {"number": 2}}},
+                     {"set": {"variable": "c", "value": {"string": "xyz"}}}],
+         "complete": {}}}})",
+                              limits);
+  Machine machine = StartOrDie(program, R"({"a": {"number": 1}})");
+  machine.Poll(kStart);
+  EXPECT_EQ(machine.status(), v1::TASK_STATUS_FAILED);
+  EXPECT_THAT(machine.error(),
+              HasSubstr("actions[2].set: setting \"c\" would bring the "
+                        "task's variables to 22 bytes, past the limit of 20 "
+                        "(--task-max-variables-bytes)"));
+  EXPECT_EQ(machine.variables().size(), 2);  // a replaced in place, b set
+
+  v1::TaskSnapshot holder;
+  (*holder.mutable_variables())["big"].set_string(std::string(30, 'x'));
+  absl::StatusOr<Machine> refused = Machine::Start(program, holder.variables());
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status()));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("--task-max-variables-bytes"));
+}
+
+TEST(MachineTest, OutputPastItsTotalFailsTheTaskAndSurvivesARestore) {
+  MachineLimits limits;
+  limits.max_output_bytes = 10;
+  auto program = CompileOrDie(R"({"name": "t", "initial": "S", "states": {
+        "S": {"emit": "abcd", "yield": {"next": "C"}},
+        "C": {"choice": {"when": [{"variable": "stop", "isSet": true,
+                                   "next": "END"}], "otherwise": "S"}},
+        "END": {"complete": {}}}})",
+                              limits);
+  Machine machine = StartOrDie(program);
+  std::string output;
+  EXPECT_EQ(PollInto(machine, kStart, &output).next, Next::kRunAgain);
+  EXPECT_EQ(machine.output_bytes(), 4);
+  // A restored task keeps its count: it has 6 of its 10 bytes left.
+  absl::StatusOr<Machine> restored =
+      Machine::Restore(program, machine.Snapshot());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(PollInto(*restored, kStart, &output).next, Next::kRunAgain);
+  EXPECT_EQ(PollInto(*restored, kStart, &output).next, Next::kEnded);
+  EXPECT_EQ(output, "abcdabcd");  // the third chunk would pass 10 bytes
+  EXPECT_EQ(restored->status(), v1::TASK_STATUS_FAILED);
+  EXPECT_THAT(restored->error(),
+              HasSubstr("states[\"S\"].emit: the task's output would pass "
+                        "its limit of 10 bytes in all "
+                        "(--task-max-output-bytes); it has emitted 8"));
+}
+
 TEST(MachineTest, SleepWaitsForItsAbsoluteDeadline) {
   Machine machine = StartOrDie(
       WithState(R"({"sleep": {"duration": "1.5s", "next": "END"}})"));

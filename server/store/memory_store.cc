@@ -187,14 +187,18 @@ absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
     StoredTask* task = FindTask(shard, id);
     if (task == nullptr) return TaskNotFound(id);
     const std::vector<uint64_t>& ends = task->event_ends;
-    batch.last_sequence = ends.size();
+    batch.last_sequence = task->record.last_event_sequence;
     batch.task_ended = task->ended;
-    if (after_sequence < ends.size() && max_events > 0) {
+    // Index of the first wanted event: a dropped one reads as the first kept.
+    const uint64_t first = after_sequence > task->dropped_events
+                               ? after_sequence - task->dropped_events
+                               : 0;
+    if (first < ends.size() && max_events > 0) {
       const uint64_t last = std::min<uint64_t>(
-          ends.size(), after_sequence + static_cast<uint64_t>(max_events));
-      const uint64_t begin = after_sequence == 0 ? 0 : ends[after_sequence - 1];
+          ends.size(), first + static_cast<uint64_t>(max_events));
+      const uint64_t begin = first == 0 ? 0 : ends[first - 1];
       bytes.assign(task->event_log, begin, ends[last - 1] - begin);
-      for (uint64_t i = after_sequence; i < last; ++i) {
+      for (uint64_t i = first; i < last; ++i) {
         sizes.push_back(ends[i] - (i == 0 ? 0 : ends[i - 1]));
       }
     }
@@ -292,13 +296,14 @@ MemoryStore::EncodedEvents MemoryStore::Encode(
   return encoded;
 }
 
-void MemoryStore::AppendEvents(StoredTask& task, const EncodedEvents& events) {
+void MemoryStore::AppendEvents(StoredTask& task,
+                               const EncodedEvents& events) const {
   if (events.sizes.empty()) return;
   // Each event: field 1 (sequence, a varint), then the event's own bytes;
   // a parser takes fields in any order.
   size_t offset = 0;
   for (const size_t size : events.sizes) {
-    uint64_t sequence = task.event_ends.size() + 1;
+    uint64_t sequence = task.dropped_events + task.event_ends.size() + 1;
     task.event_log.push_back(static_cast<char>(1 << 3));  // field 1, varint
     for (; sequence >= 0x80; sequence >>= 7) {
       task.event_log.push_back(static_cast<char>((sequence & 0x7f) | 0x80));
@@ -309,7 +314,20 @@ void MemoryStore::AppendEvents(StoredTask& task, const EncodedEvents& events) {
     task.event_ends.push_back(task.event_log.size());
   }
   task.ended = events.ends_task;
-  task.record.last_event_sequence = task.event_ends.size();
+  // Dropped in steps of a quarter of the bound, so each event is moved
+  // a bounded number of times.
+  const uint64_t keep = options_.max_events_per_task;
+  if (task.event_ends.size() > keep + keep / 4) {
+    const size_t drop = task.event_ends.size() - keep;
+    const uint64_t cut = task.event_ends[drop - 1];
+    task.event_log.erase(0, cut);
+    task.event_ends.erase(task.event_ends.begin(),
+                          task.event_ends.begin() + static_cast<long>(drop));
+    for (uint64_t& end : task.event_ends) end -= cut;
+    task.dropped_events += drop;
+  }
+  task.record.last_event_sequence =
+      task.dropped_events + task.event_ends.size();
 }
 
 }  // namespace corosched::server

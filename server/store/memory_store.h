@@ -25,6 +25,10 @@ struct MemoryStoreOptions {
   // oldest-finished are forgotten, and then are NOT_FOUND like any unknown
   // id. Unfinished tasks are always kept.
   size_t retain_finished = 10000;
+  // Events kept per task, at least: once a task's log holds a quarter more,
+  // its oldest are dropped down to this many (ReadEvents then starts at the
+  // first kept one).
+  uint64_t max_events_per_task = 10000;
 };
 
 // TaskStore in process memory: everything is lost when the process exits.
@@ -97,12 +101,15 @@ class MemoryStore final : public TaskStore {
     TaskRecord record;
     uint64_t position = 0;  // insertion number, for newest-first listing
     // The event log as wire bytes (v1.TaskEvent, sequence included), back
-    // to back: event i (sequence i + 1) ends at event_ends[i]. Bytes, not
+    // to back: event i (sequence dropped_events + i + 1) ends at
+    // event_ends[i]. Bytes, not
     // messages: a message is several heap blocks, and a forgotten task's
     // would be freed long after they were made, cache-cold, on the hot
     // path; bytes are one block, and a watcher parses only what it reads.
     std::string event_log;
     std::vector<uint64_t> event_ends;
+    // Events dropped from the front of the log (max_events_per_task).
+    uint64_t dropped_events = 0;
     bool ended = false;  // the last event is the `finished` one
     absl::flat_hash_map<std::string, WakeRecord> wakes;  // by request id
   };
@@ -148,9 +155,10 @@ class MemoryStore final : public TaskStore {
   static void SetSnapshot(Shard& shard, StoredTask& task,
                           v1::TaskSnapshot& snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Appends `events`, numbering them after the task's last one.
+  // Appends `events`, numbering them after the task's last one, and drops
+  // the oldest past max_events_per_task.
   // REQUIRES: the task's shard's mutex is held.
-  static void AppendEvents(StoredTask& task, const EncodedEvents& events);
+  void AppendEvents(StoredTask& task, const EncodedEvents& events) const;
   // The task at `position` finished: forgets the oldest finished tasks past
   // options_.retain_finished (possibly this one) and returns them, for the
   // caller to destroy once it holds no lock.

@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 
   std::unique_ptr<SqliteStore> store(new SqliteStore(
       *std::move(lock), connection.path, options.purge_chunk_tasks));
+  store->writer_state_->max_events_per_task = options.max_events_per_task;
   connection.writer = false;
   store->readers_ = std::make_unique<SqliteReaderPool>(
       connection, std::max(1, options.max_readers));
@@ -271,10 +272,13 @@ void SqliteStore::EndCoalescing(absl::string_view id) {
 void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
                                       Done<uint64_t> done) {
   std::shared_ptr<QueuedProgress> queued;
+  const bool durable = progress.durable;
   {
     absl::MutexLock lock(&coalesce_mu_);
     auto it = queued_progress_.find(id);
-    if (it != queued_progress_.end()) {
+    // A durable write never joins one queued unsynced (later ones may join
+    // it: they are synced with it).
+    if (it != queued_progress_.end() && !durable) {
       QueuedProgress& joined = *it->second;
       absl::MutexLock join(&joined.mu);
       if (!joined.taken) {
@@ -326,7 +330,7 @@ void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
         }
         for (Done<uint64_t>& done : dones) done(written);
       },
-      /*durable=*/false);
+      durable);
 }
 
 void SqliteStore::PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,

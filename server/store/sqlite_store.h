@@ -40,6 +40,10 @@ struct SqliteStoreOptions {
   int checkpoint_wal_pages = 4000;
   // The SQLite VFS; empty: the default. Tests inject faults through one.
   std::string vfs;
+  // Events kept per task, at least: each progress write drops the task's
+  // runs of events older than its last this many (ReadEvents then starts
+  // at the first kept one).
+  uint64_t max_events_per_task = 10000;
 };
 
 // The durable TaskStore (`--durability=sync`): one SQLite database in WAL

@@ -144,6 +144,35 @@ TEST_F(SqliteStoreWriterTest, ProgressAloneCommitsWithoutFsync) {
   EXPECT_EQ(store_->ReadEvents("t", 0, 10)->events.size(), 3u);
 }
 
+// A cancel's end is answered to a client: it is synced like a submit, and
+// does not join unsynced progress queued before it.
+TEST_F(SqliteStoreWriterTest, DurableProgressIsSyncedAndJoinsNothingUnsynced) {
+  observer_.HoldFirstCommit();
+  Open();
+  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
+  observer_.WaitUntilHeld();
+  absl::Notification recorded;
+  for (int i = 0; i < 2; ++i) {
+    TaskProgress progress;
+    progress.snapshot.set_status(v1::TASK_STATUS_READY);
+    progress.events = {Output(absl::StrCat(i))};
+    progress.durable = i == 1;
+    SqliteStore::Done<uint64_t> done;
+    if (i == 1) {
+      done = [&](const absl::StatusOr<uint64_t>& last) {
+        EXPECT_EQ(last.value_or(0), 2u);
+        recorded.Notify();
+      };
+    }
+    store_->RecordProgressAsync("t", std::move(progress), std::move(done));
+  }
+  observer_.Release();
+  recorded.WaitForNotification();
+  // The create's commit, then both progress writes in one synced commit.
+  EXPECT_THAT(observer_.synced(), ElementsAre(true, true));
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 2));
+}
+
 TEST_F(SqliteStoreWriterTest, QueuedProgressOfOneTaskBecomesOneWrite) {
   observer_.HoldFirstCommit();
   Open();

@@ -96,6 +96,18 @@ absl::StatusOr<uint64_t> AppendEvents(SqliteConnection& connection,
   return last_sequence;
 }
 
+// Deletes the task's runs of events that end at or before `sequence`: the
+// oldest past max_events_per_task (a run that straddles it stays whole).
+absl::Status DropEventsUpTo(SqliteConnection& connection, int64_t task,
+                            uint64_t sequence) {
+  absl::StatusOr<SqliteStatement> remove = connection.Prepare(
+      "DELETE FROM events WHERE task = ?1 AND sequence <= ?2");
+  if (!remove.ok()) return remove.status();
+  remove->BindInt(1, task);
+  remove->BindInt(2, static_cast<int64_t>(sequence));
+  return remove->Run();
+}
+
 // Inserts the task's row, counting `events` (appended next) in advance.
 // Returns its position, or nullopt (and writes nothing) when the id is
 // taken.
@@ -335,7 +347,13 @@ absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
   if (!updated.ok()) return updated;
   auto last = AppendEvents(connection, (*task)->position,
                            (*task)->last_event_sequence, progress.events);
-  if (last.ok()) CountUpdate(**task, progress.snapshot, state);
+  if (!last.ok()) return last;
+  if (*last > state.max_events_per_task) {
+    absl::Status dropped = DropEventsUpTo(connection, (*task)->position,
+                                          *last - state.max_events_per_task);
+    if (!dropped.ok()) return dropped;
+  }
+  CountUpdate(**task, progress.snapshot, state);
   return last;
 }
 

@@ -73,6 +73,8 @@ class StatusCountChanges {
 struct WriterState {
   DefinitionIdCache definition_ids;
   StatusCountChanges status_counts;
+  // SqliteStoreOptions::max_events_per_task.
+  uint64_t max_events_per_task = 10000;
 };
 
 // Takes `record` by value: the result hands it back, moved.

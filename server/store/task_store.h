@@ -157,6 +157,9 @@ struct TaskProgress {
   std::vector<v1::TaskEvent> events;
   // Set once, when the task ended.
   std::optional<absl::Time> finished_at;
+  // A client is answered once this write is stored (a cancel): a durable
+  // store syncs it to disk like a submit, instead of batching it unsynced.
+  bool durable = false;
 };
 
 struct EventBatch {
@@ -275,9 +278,10 @@ class TaskStore {
                                absl::AnyInvocable<void(absl::Status)> done) {
     done(RecordWake(id, request_id, wake, snapshot));
   }
-  // `done` may be null. A durable store may batch this write without its
-  // own fsync: a crash may lose it, and the task then repeats the state it
-  // recorded (at-least-once per state; docs/durability.md).
+  // `done` may be null. Unless progress.durable, a durable store may batch
+  // this write without its own fsync: a crash may lose it, and the task then
+  // repeats the state it recorded (at-least-once per state;
+  // docs/durability.md).
   virtual void RecordProgressAsync(std::string id, TaskProgress progress,
                                    Done<uint64_t> done) {
     absl::StatusOr<uint64_t> written = RecordProgress(id, std::move(progress));

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "tests/server/data_dir_fixture.h"
 #include "tests/server/e2e_support.h"
 #include "tests/testing/server_process.h"
 
@@ -64,80 +66,7 @@ v1::TaskDefinition AwaitGoWithTimeout(absl::Duration timeout) {
   return definition;
 }
 
-class DurabilityTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string dir = ::testing::TempDir() + "/corosched-durability-XXXXXX";
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    data_dir_ = dir;
-  }
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(data_dir_);
-  }
-
-  // Starts a daemon on data_dir_, after `extra` flags.
-  absl::StatusOr<std::unique_ptr<testing::ServerProcess>> Launch(
-      std::vector<std::string> extra = {},
-      std::vector<std::string> prefix = {}) {
-    std::vector<std::string> args = {"--data-dir", data_dir_, "--drain-timeout",
-                                     "1s"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return testing::ServerProcess::Launch(
-        {.args = std::move(args), .command_prefix = std::move(prefix)});
-  }
-
-  // Launches and waits until it serves; the test's daemon from then on.
-  void Open(std::vector<std::string> extra = {}) {
-    auto server = Launch(std::move(extra));
-    ASSERT_TRUE(server.ok()) << server.status();
-    absl::Status ready = (*server)->WaitUntilReady(absl::Seconds(30));
-    ASSERT_TRUE(ready.ok()) << ready << (*server)->Stderr();
-    server_ = *std::move(server);
-    stub_ = v1::Scheduler::NewStub(server_->NewChannel());
-    opened_at_ = absl::Now();
-  }
-
-  // kill -9: nothing gets to flush or say goodbye.
-  void Crash() {
-    stub_.reset();
-    if (server_ != nullptr) server_->Kill();
-    server_.reset();
-  }
-  void Close() {
-    stub_.reset();
-    if (server_ == nullptr) return;
-    absl::StatusOr<int> code = server_->Stop();
-    EXPECT_TRUE(code.ok() && *code == 0) << server_->Stderr();
-    server_.reset();
-  }
-
-  v1::Task AwaitEnd(const std::string& id,
-                    absl::Duration timeout = absl::Seconds(30)) {
-    v1::Task task;
-    WaitFor(
-        [&] {
-          task = GetTask(*stub_, id);
-          return task.has_finished_at();
-        },
-        timeout);
-    return task;
-  }
-
-  grpc::Status Wake(const std::string& id, const std::string& request_id,
-                    v1::WakeTaskResponse* response) {
-    v1::WakeTaskRequest request;
-    request.set_task_id(id);
-    request.set_signal("go");
-    request.set_request_id(request_id);
-    return stub_->WakeTask(Deadline().get(), request, response);
-  }
-
-  std::string data_dir_;
-  std::unique_ptr<testing::ServerProcess> server_;
-  std::unique_ptr<v1::Scheduler::Stub> stub_;
-  absl::Time opened_at_;
-};
+using DurabilityTest = DataDirDaemonTest;
 
 TEST_F(DurabilityTest, ASleepingTaskWakesAtItsOriginalDeadlineAfterACrash) {
   Open();
@@ -324,6 +253,114 @@ TEST_F(DurabilityTest, AFailedFsyncStopsTheDaemonAndLosesNothingAcknowledged) {
   Open();
   for (const std::string& id : acknowledged) {
     EXPECT_EQ(GetTask(*stub_, id).status(), v1::TASK_STATUS_AWAITING) << id;
+  }
+}
+
+// Syscalls strace logged to `path` so far, by thread id (strace -f puts
+// the id first on each line).
+std::map<std::string, int> CountByThread(const std::string& path) {
+  std::map<std::string, int> counts;
+  std::ifstream in(path);
+  std::string thread;
+  std::string rest;
+  while (in >> thread && std::getline(in, rest)) ++counts[thread];
+  return counts;
+}
+
+// A cancel is answered OK only once it is on disk: when its commit's fsync
+// fails it is UNAVAILABLE, and every cancel answered OK is there after a
+// restart. A first run counts the store writer's syncs at start and per
+// submit, so the second can fail them from the third cancel on.
+TEST_F(DurabilityTest, ACancelIsAnsweredOkOnlyOnceItIsOnDisk) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before the test starts any thread
+  if (system("strace -f -o /dev/null true >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "strace cannot trace here (ptrace is not permitted)";
+  }
+  constexpr int kTasks = 6;
+  const std::string trace = data_dir_ + ".strace";
+  auto submit_all = [&] {
+    for (int i = 0; i < kTasks; ++i) {
+      v1::SubmitTaskRequest request;
+      *request.mutable_definition() = AwaitGo();
+      request.set_task_id(absl::StrCat("t", i));
+      v1::SubmitTaskResponse response;
+      ASSERT_TRUE(stub_->SubmitTask(Deadline().get(), request, &response).ok());
+      ASSERT_TRUE(WaitFor([&] {
+        return GetTask(*stub_, response.task().id()).status() ==
+               v1::TASK_STATUS_AWAITING;
+      }));
+    }
+  };
+  std::vector<std::string> strace = {
+      "/usr/bin/strace",      "-f", "-qq", "-o", trace, "-e",
+      "trace=fsync,fdatasync"};
+  auto calibration = Launch({}, strace);
+  ASSERT_TRUE(calibration.ok()) << calibration.status();
+  ASSERT_TRUE((*calibration)->WaitUntilReady(absl::Seconds(30)).ok());
+  server_ = *std::move(calibration);
+  stub_ = v1::Scheduler::NewStub(server_->NewChannel());
+  // strace counts an injection's syscalls per thread: the store's writer
+  // thread is the one whose syncs the submits add.
+  const std::map<std::string, int> at_start = CountByThread(trace);
+  submit_all();
+  std::string writer;
+  int per_submit = 0;
+  for (const auto& [thread, count] : CountByThread(trace)) {
+    auto before = at_start.find(thread);
+    const int added = count - (before == at_start.end() ? 0 : before->second);
+    if (added > per_submit) {
+      writer = thread;
+      per_submit = added;
+    }
+  }
+  per_submit /= kTasks;
+  ASSERT_GE(per_submit, 1);
+  const int writer_at_start =
+      at_start.count(writer) != 0 ? at_start.at(writer) : 0;
+  Crash();
+  std::filesystem::remove_all(data_dir_);
+  std::filesystem::create_directories(data_dir_);
+
+  const int fail_from = writer_at_start + per_submit * (kTasks + 2) + 1;
+  strace.insert(
+      strace.end(),
+      {"-e",
+       absl::StrCat("inject=fsync,fdatasync:error=EIO:when=", fail_from, "+")});
+  auto server = Launch({}, strace);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->WaitUntilReady(absl::Seconds(30)).ok())
+      << (*server)->Stderr();
+  server_ = *std::move(server);
+  stub_ = v1::Scheduler::NewStub(server_->NewChannel());
+  submit_all();
+  std::vector<std::string> cancelled;
+  grpc::Status refused;
+  for (int i = 0; i < kTasks && refused.ok(); ++i) {
+    v1::CancelTaskRequest request;
+    request.set_task_id(absl::StrCat("t", i));
+    v1::Task task;
+    refused = stub_->CancelTask(Deadline().get(), request, &task);
+    if (refused.ok()) cancelled.push_back(task.id());
+  }
+  ASSERT_FALSE(refused.ok()) << "no cancel failed";
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("did not take effect"));
+  absl::StatusOr<int> code = server_->WaitForExit(absl::Seconds(30));
+  ASSERT_TRUE(code.ok()) << server_->Stderr();
+  EXPECT_EQ(*code, 1) << server_->Stderr();
+  server_.reset();
+  std::filesystem::remove(trace);
+
+  Open();
+  for (const std::string& id : cancelled) {
+    EXPECT_EQ(GetTask(*stub_, id).status(), v1::TASK_STATUS_CANCELLED) << id;
+  }
+  // The refused cancel may or may not be there (its write can reach the
+  // file before the fsync fails); the ones never sent are not.
+  for (size_t i = cancelled.size() + 1; i < kTasks; ++i) {
+    EXPECT_EQ(GetTask(*stub_, absl::StrCat("t", i)).status(),
+              v1::TASK_STATUS_AWAITING);
   }
 }
 
