@@ -74,28 +74,13 @@ class TrackedFuture {
       }
       start_delay_.reset();
     }
-    if (live_->record_held) {
-      // Woken once the write in flight is stored; the machine waits too.
-      if (live_->WaitForProgressWrite()) {
-        return corosched::Poll<machine::TaskEnd>::Pending();
-      }
-      live_->record_held = false;
-      runner_->RecordPoll(live_, nullptr);
+    // The machine waits too while its last record is held back.
+    if (live_->record_held && !RecordHeld()) {
+      return corosched::Poll<machine::TaskEnd>::Pending();
     }
     corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
     if (poll.IsPending()) {
-      // A yield runs again at once: its record goes with a later poll's.
-      if (!inner_->runs_again() ||
-          !runner_->recorder_.DeferPoll(*live_, inner_->state_name(),
-                                        inner_->status())) {
-        // At most one progress write in flight per task: a task that
-        // records faster than the store commits waits for it.
-        if (live_->WaitForProgressWrite()) {
-          live_->record_held = true;
-        } else {
-          runner_->RecordPoll(live_, nullptr);
-        }
-      }
+      RecordPending();
       return poll;
     }
     machine::TaskEnd end = std::move(poll).value();
@@ -104,6 +89,33 @@ class TrackedFuture {
   }
 
  private:
+  // After a poll that left the task pending. A yield runs again at once: its
+  // record goes with a later poll's. Otherwise the poll is recorded, unless
+  // the task's last progress write is still in flight: a task has at most
+  // one, so one that records faster than the store commits holds its record
+  // back (and stops running) until that write is answered.
+  void RecordPending() {
+    if (inner_->runs_again() &&
+        runner_->recorder_.DeferPoll(*live_, inner_->state_name(),
+                                     inner_->status())) {
+      return;
+    }
+    if (live_->WaitForProgressWrite()) {
+      live_->record_held = true;  // woken once the write is answered
+    } else {
+      runner_->RecordPoll(live_, nullptr);
+    }
+  }
+
+  // Records the held-back poll once no write of the task is in flight;
+  // false (the task is woken later) while one still is.
+  bool RecordHeld() {
+    if (live_->WaitForProgressWrite()) return false;
+    live_->record_held = false;
+    runner_->RecordPoll(live_, nullptr);
+    return true;
+  }
+
   corosched::Poll<machine::TaskEnd> End(machine::TaskEnd end) {
     live_.reset();
     inner_.reset();

@@ -35,15 +35,20 @@ struct StoreKind {
   bool durable = false;
 };
 
+// Events each store keeps per task in these tests.
+constexpr uint64_t kMaxEvents = 100;
+
 class TaskStoreContractTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
     if (!GetParam().durable) {
-      store_ = std::make_unique<MemoryStore>();
+      store_ = std::make_unique<MemoryStore>(
+          MemoryStoreOptions{.max_events_per_task = kMaxEvents});
       return;
     }
     ASSERT_FALSE(dir_.path().empty());
-    auto opened = SqliteStore::Open({.data_dir = dir_.path()});
+    auto opened = SqliteStore::Open(
+        {.data_dir = dir_.path(), .max_events_per_task = kMaxEvents});
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
   }
@@ -210,6 +215,41 @@ TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
   EXPECT_EQ(record->finished_at, kT0);
   EXPECT_EQ(record->snapshot.status(), v1::TASK_STATUS_COMPLETED);
   EXPECT_EQ(record->last_event_sequence, 3u);
+}
+
+// A long log keeps at least its last kMaxEvents events (a store may keep a
+// few more: whole rows, or drops in steps); reads of the dropped ones start
+// at the first kept one, and the numbering goes on.
+TEST_P(TaskStoreContractTest, KeepsTheLastEventsOfALongLog) {
+  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  constexpr uint64_t kEvents = 1000;
+  for (uint64_t written = 0; written < kEvents;) {
+    TaskProgress progress;
+    progress.snapshot.set_status(v1::TASK_STATUS_READY);
+    for (int i = 0; i < 10; ++i) {
+      progress.events.push_back(Output(absl::StrCat(++written)));
+    }
+    ASSERT_TRUE(store().RecordProgress("t", std::move(progress)).ok());
+  }
+  auto from_start = store().ReadEvents("t", 0, 10);
+  ASSERT_TRUE(from_start.ok()) << from_start.status();
+  EXPECT_EQ(from_start->last_sequence, kEvents);
+  ASSERT_FALSE(from_start->events.empty());
+  const uint64_t first_kept = from_start->events[0].sequence();
+  EXPECT_LE(first_kept, kEvents - kMaxEvents + 1);
+  EXPECT_GT(first_kept, kEvents - kMaxEvents - kMaxEvents / 4);
+  auto kept = store().ReadEvents("t", first_kept - 1, 2000);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(kept->events.size(), kEvents - first_kept + 1);
+  for (size_t i = 0; i < kept->events.size(); ++i) {
+    EXPECT_EQ(kept->events[i].sequence(), first_kept + i);
+    EXPECT_EQ(kept->events[i].output().text(), absl::StrCat(first_kept + i));
+  }
+  TaskProgress more;
+  more.snapshot.set_status(v1::TASK_STATUS_READY);
+  more.events = {Output("next")};
+  EXPECT_EQ(store().RecordProgress("t", std::move(more)).value_or(0),
+            kEvents + 1);
 }
 
 TEST_P(TaskStoreContractTest, ListsTasksNewestFirstWithFiltersAndPages) {
