@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 
 namespace corosched::server {
 namespace {
@@ -23,10 +24,9 @@ bool AllIdChars(absl::string_view text, absl::string_view extra) {
 
 absl::Status CheckTaskId(const std::string& id, const char* field) {
   if (id.empty() || id.size() > kMaxTaskIdBytes || !AllIdChars(id, ":")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", id.substr(0, kMaxTaskIdBytes),
-                     "\" is not a valid task id; use 1 to ", kMaxTaskIdBytes,
-                     " of letters, digits, '_', '-', '.' and ':'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", QuoteInput(id), " is not a valid task id; use 1 to ",
+        kMaxTaskIdBytes, " of letters, digits, '_', '-', '.' and ':'"));
   }
   return absl::OkStatus();
 }
@@ -40,15 +40,14 @@ absl::Status CheckLabels(
   for (const auto& [key, value] : labels) {
     if (key.empty() || key.size() > kMaxLabelKeyBytes ||
         !AllIdChars(key, "/")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels[\"", key.substr(0, kMaxLabelKeyBytes),
-                       "\"]: a label key is 1 to ", kMaxLabelKeyBytes,
-                       " of letters, digits, '_', '-', '.' and '/'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "labels[", QuoteInput(key), "]: a label key is 1 to ",
+          kMaxLabelKeyBytes, " of letters, digits, '_', '-', '.' and '/'"));
     }
     if (value.size() > kMaxLabelValueBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels[\"", key, "\"]: the value is ", value.size(),
-                       " bytes; the limit is ", kMaxLabelValueBytes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "labels[", QuoteInput(key), "]: the value is ", value.size(),
+          " bytes; the limit is ", kMaxLabelValueBytes));
     }
   }
   return absl::OkStatus();

@@ -61,5 +61,17 @@ TEST(RequestChecksTest, StartTimeTakesAtMostOneOfTheTwo) {
               HasSubstr("start_after"));
 }
 
+TEST(RequestChecksTest, EchoedIdsAndLabelKeysAreCut) {
+  const std::string id(10240, 'x');
+  absl::Status bad_id = CheckTaskId(id + " ", "task_id");
+  EXPECT_THAT(bad_id.message(), HasSubstr("(10241 bytes)"));
+  EXPECT_LT(bad_id.message().size(), 400u);
+  google::protobuf::Map<std::string, std::string> labels;
+  labels[std::string(5000, 'k')] = "v";
+  absl::Status bad_key = CheckLabels(labels);
+  EXPECT_THAT(bad_key.message(), HasSubstr("(5000 bytes)"));
+  EXPECT_LT(bad_key.message().size(), 400u);
+}
+
 }  // namespace
 }  // namespace corosched::server

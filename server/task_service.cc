@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 #include "server/request_checks.h"
 #include "server/store/store_keys.h"
 #include "server/task_view.h"
@@ -287,9 +288,10 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
           }
         }
         if (!program.ok()) {
-          return absl::DataLossError(absl::StrCat(
-              "task \"", record.id, "\": its recorded definition no longer ",
-              "compiles: ", program.status().message()));
+          return absl::DataLossError(
+              absl::StrCat("task ", QuoteInput(record.id),
+                           ": its recorded definition no longer ",
+                           "compiles: ", program.status().message()));
         }
         absl::Status resumed_one = runner_.Resume(record, *std::move(program));
         if (!resumed_one.ok()) return resumed_one;

@@ -9,6 +9,7 @@
 #include "core/machine/definition_paths.h"
 #include "core/machine/machine.h"
 #include "core/machine/names.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
   if (!IsValidName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "signal name ", internal::Quote(name), " is not valid; ", kNameRule));
+        "signal name ", QuoteInput(name), " is not valid; ", kNameRule));
   }
   if (name.size() > max_name_bytes) {
     return absl::InvalidArgumentError(
@@ -33,7 +34,7 @@ absl::Status MailboxFullError(size_t pending, absl::string_view signal) {
       "the task's mailbox already holds ", pending,
       " signals it has not awaited (the limit); wait until it takes some, "
       "or check that it awaits signal ",
-      internal::Quote(signal)));
+      QuoteInput(signal)));
 }
 
 absl::StatusOr<PayloadVariables> Machine::CheckSignal(
@@ -106,7 +107,7 @@ bool Machine::TakeSignal(const Program::State& state, PollOutcome* outcome) {
     for (auto& [name, value] : taken.payload) {
       if (!SetVariable(name, std::move(value), &error)) {
         Fail(absl::StrCat(internal::StatePath(state.name), ".await: signal ",
-                          internal::Quote(taken.signal.name()), " (#",
+                          QuoteInput(taken.signal.name()), " (#",
                           taken.sequence, "): ", error),
              outcome);
         return false;
@@ -125,7 +126,7 @@ bool Machine::SetVariable(const std::string& name, Value value,
   if (const auto* text = std::get_if<std::string>(&value);
       text != nullptr && text->size() > limits.max_value_bytes) {
     *error = absl::StrCat("a ", text->size(), "-byte string for variable ",
-                          internal::Quote(name), "; the limit is ",
+                          QuoteInput(name), "; the limit is ",
                           limits.max_value_bytes);
     return false;
   }
@@ -136,7 +137,7 @@ bool Machine::SetVariable(const std::string& name, Value value,
     return true;
   }
   if (variables.size() >= static_cast<size_t>(limits.max_variables)) {
-    *error = absl::StrCat("setting ", internal::Quote(name), " would exceed ",
+    *error = absl::StrCat("setting ", QuoteInput(name), " would exceed ",
                           limits.max_variables, " variables, the limit");
     return false;
   }

@@ -315,6 +315,10 @@ TEST(MachineTest, RejectsBadSignals) {
       HasSubstr("signal payload is 52 bytes; the limit is 48"));
   EXPECT_THAT(error(MakeSignal("ok", R"({"a.b": 1, "a": {"b": 2}})")).message(),
               HasSubstr("two payload fields land in variable \"signal.a.b\""));
+  const absl::Status long_name =
+      error(MakeSignal(std::string(10240, 'x') + " "));
+  EXPECT_THAT(long_name.message(), HasSubstr("...\" (10241 bytes) is not"));
+  EXPECT_LT(long_name.message().size(), 400u);
   ASSERT_TRUE(machine.Deliver(MakeSignal("ok"), kStart).ok());
   absl::Status full = error(MakeSignal("ok"));
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);

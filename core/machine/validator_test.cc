@@ -1,5 +1,6 @@
 #include "core/machine/validator.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -285,8 +286,27 @@ TEST(ValidatorTest, CapsTheListedProblemsInTheMessage) {
   }
   std::vector<DefinitionProblem> problems = FindDefinitionProblems(definition);
   EXPECT_THAT(problems, SizeIs(150));
-  EXPECT_THAT(ProblemsToStatus(definition, problems).message(),
-              HasSubstr("\n  ... and 50 more"));
+  const std::string message(ProblemsToStatus(definition, problems).message());
+  EXPECT_LE(message.size(), kMaxListedProblemBytes + 100);
+  const size_t listed = std::count(message.begin(), message.end(), '\n') - 1;
+  EXPECT_GT(listed, 10u);
+  EXPECT_THAT(message,
+              HasSubstr(absl::StrCat("\n  ... and ", 150 - listed, " more")));
+}
+
+TEST(ValidatorTest, HugeNamesKeepTheMessageShort) {
+  const std::string huge(900 * 1024, 'S');
+  v1::TaskDefinition definition = ParseOrDie(testing::kHelloJson);
+  definition.set_name(huge + " x");
+  definition.set_initial(huge + "?");
+  (*definition.mutable_states())[huge].mutable_yield()->set_next(huge + "!");
+  absl::Status status = ValidateDefinition(definition);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), size_t{8192});
+  EXPECT_THAT(status.message(),
+              AllOf(HasSubstr("...\" (921602 bytes) has"),
+                    HasSubstr("known states: END, HELLO, \"SSS"),
+                    HasSubstr("(921600 bytes)]: state name is 921600 bytes")));
 }
 
 }  // namespace
