@@ -62,10 +62,10 @@ int Serve(const ServerConfig& config) {
       Daemon::Start(config, [&](const absl::Status& why) {
         // On the store's writer thread: log, and let the main thread stop.
         spdlog::critical(
-            "event=store_failed action=exit {} hint=\"nothing more is "
-            "acknowledged; fix the disk (full? I/O errors?) and restart: "
-            "unfinished tasks resume from what is on disk\"",
-            LogStatus(why));
+            "event=store_failed action=exit data_dir={} {} hint=\"nothing "
+            "more is acknowledged; fix the disk (full? I/O errors?) and "
+            "restart: unfinished tasks resume from what is on disk\"",
+            LogValue(config.data_dir), LogStatus(why));
         store_failed.store(true);
         request_stop();
       });
