@@ -1,5 +1,6 @@
 #include "core/machine/machine.h"
 
+#include <cmath>
 #include <utility>
 
 #include "absl/base/attributes.h"
@@ -258,7 +259,14 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
                          "; add needs a number, so set it to one first");
         return false;
       }
-      *number += action.amount;
+      const double sum = *number + action.amount;
+      if (!std::isfinite(sum)) {
+        *error = absl::StrCat("adding ", action.amount, " to variable ",
+                              QuoteInput(action.variable), " (", *number,
+                              ") overflows; ", kNotFiniteNumber);
+        return false;
+      }
+      *number = sum;
       return true;
     }
   }

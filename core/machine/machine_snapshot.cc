@@ -1,7 +1,9 @@
 // The lifecycle half of Machine: starting a task, snapshotting it, restoring
 // it, and cancelling it.
 
+#include <cmath>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
@@ -81,6 +83,9 @@ absl::StatusOr<Machine> Machine::Start(
                            ", at most ", limits.max_name_bytes, " bytes");
     } else if (!value.has_value()) {
       error = "has no value; set one of string, number, bool";
+    } else if (const double* number = std::get_if<double>(&*value);
+               number != nullptr && !std::isfinite(*number)) {
+      error = std::string(kNotFiniteNumber);
     } else {
       machine.SetVariable(name, std::move(*value), &error);
     }

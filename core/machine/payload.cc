@@ -32,7 +32,7 @@ absl::Status FlattenInto(const google::protobuf::Struct& object,
       case google::protobuf::Value::kNumberValue:
         if (!std::isfinite(value.number_value())) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "payload field \"", name, "\" is not a finite number"));
+              "payload field ", QuoteInput(name), ": ", kNotFiniteNumber));
         }
         out->emplace_back(std::move(name), value.number_value());
         break;

@@ -116,7 +116,8 @@ class DefinitionChecker {
 
   void CheckNumber(const std::string& path, double number) {
     if (!std::isfinite(number)) {
-      Add(path, "not a finite number; write a plain number such as 1.5");
+      Add(path,
+          absl::StrCat(kNotFiniteNumber, "; write a plain number such as 1.5"));
     }
   }
 

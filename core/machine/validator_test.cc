@@ -215,7 +215,8 @@ TEST(ValidatorTest, ChecksActions) {
           HasSubstr("actions[2].emit: unterminated \"${\" at offset 0"),
           HasSubstr("actions[3].set: no source"),
           HasSubstr("actions[4].set.value: no type"),
-          HasSubstr("actions[5].set.value.number: not a finite number"),
+          HasSubstr("actions[5].set.value.number: NaN and infinities are "
+                    "not numbers a task can hold"),
           HasSubstr("actions[6].set.copyOf: variable name \"a b\""),
           HasSubstr("complete.result: placeholder \"${}\" at offset 0 is not "
                     "a variable name")));
@@ -307,6 +308,18 @@ TEST(ValidatorTest, HugeNamesKeepTheMessageShort) {
               AllOf(HasSubstr("...\" (921602 bytes) has"),
                     HasSubstr("known states: END, HELLO, \"SSS"),
                     HasSubstr("(921600 bytes)]: state name is 921600 bytes")));
+}
+
+TEST(ValidatorTest, RefusesNumbersThatAreNotFinite) {
+  EXPECT_THAT(
+      Problems(WithState(R"({"actions": [
+        {"add": {"variable": "n", "amount": "Infinity"}}],
+        "choice": {"when": [{"variable": "n", "lessThan": {"number":
+          "-Infinity"}, "next": "END"}], "otherwise": "END"}})")),
+      ElementsAre(HasSubstr("actions[0].add.amount: NaN and infinities are "
+                            "not numbers a task can hold"),
+                  HasSubstr("choice.when[0].lessThan.number: NaN and "
+                            "infinities")));
 }
 
 }  // namespace
