@@ -40,6 +40,10 @@ struct ServerConfig {
   // Finished tasks are purged from the durable store this long after they
   // finished.
   absl::Duration retention = absl::Hours(24 * 7);
+  // The furthest a submit may put a task's start (start_after, or start_at
+  // from now); further is INVALID_ARGUMENT. A task waiting to start holds an
+  // admission slot (--max-tasks) all along.
+  absl::Duration max_start_delay = absl::Hours(24 * 30);
   // How long SIGTERM/SIGINT waits for unfinished tasks before stopping.
   absl::Duration drain_timeout = absl::Seconds(10);
   // Written with the bound address once the daemon serves; empty: none.

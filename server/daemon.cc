@@ -64,8 +64,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->runner_ =
       std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
                                    *daemon->hub_, &daemon->metrics_->tasks());
-  daemon->tasks_ = std::make_unique<TaskService>(
-      *daemon->executor_, *daemon->store_, *daemon->runner_);
+  daemon->tasks_ =
+      std::make_unique<TaskService>(*daemon->executor_, *daemon->store_,
+                                    *daemon->runner_, config.max_start_delay);
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {

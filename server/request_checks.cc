@@ -20,6 +20,16 @@ bool AllIdChars(absl::string_view text, absl::string_view extra) {
   return true;
 }
 
+// A start `value` of `field` that is more than `max_delay` away.
+absl::Status TooFarAhead(absl::string_view field, absl::string_view value,
+                         absl::Duration max_delay) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": ", value,
+      " is further ahead than this daemon lets a task wait to start "
+      "(--max-start-delay ",
+      absl::FormatDuration(max_delay), "); submit it nearer its start"));
+}
+
 }  // namespace
 
 absl::Status CheckTaskId(const std::string& id, const char* field) {
@@ -66,7 +76,8 @@ absl::StatusOr<int> PageSize(int requested) {
 }
 
 absl::StatusOr<std::optional<absl::Time>> StartTime(
-    const v1::SubmitTaskRequest& request, absl::Time now) {
+    const v1::SubmitTaskRequest& request, absl::Time now,
+    absl::Duration max_delay) {
   if (request.has_start_at() && request.has_start_after()) {
     return absl::InvalidArgumentError(
         "start_at, start_after: set at most one of them");
@@ -78,6 +89,14 @@ absl::StatusOr<std::optional<absl::Time>> StartTime(
       return absl::InvalidArgumentError(
           absl::StrCat("start_at: ", at.status().message()));
     }
+    if (*at - now > max_delay) {
+      return TooFarAhead(
+          "start_at",
+          absl::StrCat(
+              absl::FormatTime(absl::RFC3339_sec, *at, absl::UTCTimeZone()),
+              " (", absl::FormatDuration(*at - now), " from now)"),
+          max_delay);
+    }
     return std::optional<absl::Time>(*at);
   }
   if (request.has_start_after()) {
@@ -86,6 +105,15 @@ absl::StatusOr<std::optional<absl::Time>> StartTime(
     if (!after.ok() || *after < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           "start_after: expected a duration of zero or more");
+    }
+    if (*after > max_delay) {
+      // In whole seconds when it is, as the client most likely wrote it.
+      const int64_t seconds = absl::ToInt64Seconds(*after);
+      return TooFarAhead("start_after",
+                         *after == absl::Seconds(seconds)
+                             ? absl::StrCat(seconds, "s")
+                             : absl::FormatDuration(*after),
+                         max_delay);
     }
     return std::optional<absl::Time>(now + *after);
   }

@@ -32,10 +32,11 @@ absl::Status Required(absl::string_view field) {
 }  // namespace
 
 TaskService::TaskService(Executor& executor, TaskStore& store,
-                         TaskRunner& runner)
+                         TaskRunner& runner, absl::Duration max_start_delay)
     : executor_(executor),
       store_(store),
       runner_(runner),
+      max_start_delay_(max_start_delay),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -148,7 +149,8 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
   absl::Status labels = CheckLabels(request.labels());
   if (!labels.ok()) return labels;
   const absl::Time now = executor_.clock()->Now();
-  absl::StatusOr<std::optional<absl::Time>> start = StartTime(request, now);
+  absl::StatusOr<std::optional<absl::Time>> start =
+      StartTime(request, now, max_start_delay_);
   if (!start.ok()) return start.status();
   auto program = ResolveProgram(request);
   if (!program.ok()) return program.status();

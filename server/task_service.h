@@ -6,6 +6,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/executor.h"
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
@@ -31,7 +32,10 @@ namespace corosched::server {
 // Thread-safety: every method from any thread.
 class TaskService {
  public:
-  TaskService(Executor& executor, TaskStore& store, TaskRunner& runner);
+  // `max_start_delay`: the furthest ahead a submit may put a task's start
+  // (--max-start-delay); see StartTime.
+  TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
+              absl::Duration max_start_delay);
   TaskService(const TaskService&) = delete;
   TaskService& operator=(const TaskService&) = delete;
 
@@ -88,6 +92,7 @@ class TaskService {
   Executor& executor_;
   TaskStore& store_;
   TaskRunner& runner_;
+  const absl::Duration max_start_delay_;
   ProgramCache programs_;
   std::atomic<bool> draining_{false};
   // Daemon-chosen ids: a random per-process prefix and a counter.
