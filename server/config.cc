@@ -338,10 +338,19 @@ std::string HelpText() {
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
+  const bool created = std::filesystem::create_directories(dir, error);
   if (error) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--data-dir ", dir, ": cannot create it: ", error.message()));
+  }
+  if (created) {  // still empty: nobody else can have opened anything in it
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--data-dir ", dir,
+                       ": cannot make it owner-only: ", error.message()));
+    }
   }
   if (!std::filesystem::is_directory(dir, error)) {
     return absl::FailedPreconditionError(

@@ -80,8 +80,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(
 // Every flag with its environment variable, default and meaning.
 std::string HelpText();
 
-// Creates `dir` (and parents) if missing and checks it is a writable
-// directory. FAILED_PRECONDITION saying what is wrong otherwise.
+// Creates `dir` (and parents) if missing, `dir` itself with mode 0700 (its
+// files hold task inputs and outputs), and checks it is a writable
+// directory. An existing directory keeps its mode (the store warns when it
+// is open to others; see store/data_dir_files.h). FAILED_PRECONDITION saying
+// what is wrong otherwise.
 absl::Status PrepareDataDir(const std::string& dir);
 
 }  // namespace corosched::server

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -233,6 +234,26 @@ TEST(ConfigTest, HelpExplainsMetricsListen) {
               HasSubstr("COROSCHED_METRICS_LISTEN, default 127.0.0.1:9464"));
   EXPECT_THAT(help, HasSubstr("/metrics"));
   EXPECT_THAT(help, HasSubstr("metrics off"));
+}
+
+TEST(ConfigTest, PrepareDataDirMakesANewDirectoryOwnerOnly) {
+  const mode_t old_umask = umask(022);  // would give 0755 if left to it
+  const std::filesystem::path base =
+      std::filesystem::path(::testing::TempDir()) /
+      ("config_mode_test_" + std::to_string(getpid()));
+  const std::filesystem::path dir = base / "data";
+  ASSERT_TRUE(PrepareDataDir(dir.string()).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  // An existing directory is the operator's: its mode stays.
+  ASSERT_EQ(chmod(dir.c_str(), 0750), 0);
+  ASSERT_TRUE(PrepareDataDir(dir.string()).ok());
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  umask(old_umask);
+  std::filesystem::remove_all(base);
 }
 
 TEST(ConfigTest, PrepareDataDirCreatesMissingDirectories) {

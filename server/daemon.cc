@@ -110,6 +110,9 @@ absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
   SqliteStoreOptions options{.data_dir = config_.data_dir,
                              .observer = metrics_->commit_observer()};
   options.on_fatal_error = std::move(on_fatal);
+  options.on_warning = [](const std::string& message) {
+    spdlog::warn("event=data_dir_access detail={}", LogValue(message));
+  };
   absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
       SqliteStore::Open(std::move(options));
   if (!opened.ok()) return opened.status();
