@@ -137,8 +137,9 @@ absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
-// A duration such as 7d, 36h or 90m (absl's units, plus d for days).
-absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
+// A duration from 1s to 36500d such as 7d, 36h or 90m (absl's units, plus
+// d for days).
+absl::Status ParseLongDuration(absl::string_view value, absl::Duration* out) {
   absl::Duration d;
   absl::string_view days = value;
   uint64_t n = 0;
@@ -153,8 +154,16 @@ absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
     return absl::InvalidArgumentError(
         "expected a duration of at least 1s, such as 7d, 36h or 90m");
   }
-  config.retention = d;
+  *out = d;
   return absl::OkStatus();
+}
+
+absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
+  return ParseLongDuration(value, &config.retention);
+}
+
+absl::Status SetMaxStartDelay(absl::string_view value, ServerConfig& config) {
+  return ParseLongDuration(value, &config.max_start_delay);
 }
 
 absl::Status SetDrainTimeout(absl::string_view value, ServerConfig& config) {
@@ -236,6 +245,11 @@ constexpr Option kOptions[] = {
      "With --durability=sync: finished tasks are kept this long, then purged "
      "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",
      SetRetention},
+    {"max-start-delay", "COROSCHED_MAX_START_DELAY", "DURATION", "30d",
+     "The furthest ahead a submit may delay a task's start (start_after, or "
+     "start_at from now); further is refused with INVALID_ARGUMENT. A task "
+     "waiting to start holds its place under --max-tasks. Such as 30d, 36h.",
+     SetMaxStartDelay},
     {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION", "10s",
      "On SIGTERM/SIGINT, how long to let unfinished tasks finish before "
      "stopping them; the daemon exits within it.",
@@ -386,10 +400,19 @@ machine::MachineLimits TaskLimits(const ServerConfig& config) {
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code error;
-  std::filesystem::create_directories(dir, error);
+  const bool created = std::filesystem::create_directories(dir, error);
   if (error) {
     return absl::FailedPreconditionError(absl::StrCat(
         "--data-dir ", dir, ": cannot create it: ", error.message()));
+  }
+  if (created) {  // still empty: nobody else can have opened anything in it
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--data-dir ", dir,
+                       ": cannot make it owner-only: ", error.message()));
+    }
   }
   if (!std::filesystem::is_directory(dir, error)) {
     return absl::FailedPreconditionError(

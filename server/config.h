@@ -41,6 +41,10 @@ struct ServerConfig {
   // Finished tasks are purged from the durable store this long after they
   // finished.
   absl::Duration retention = absl::Hours(24 * 7);
+  // The furthest a submit may put a task's start (start_after, or start_at
+  // from now); further is INVALID_ARGUMENT. A task waiting to start holds an
+  // admission slot (--max-tasks) all along.
+  absl::Duration max_start_delay = absl::Hours(24 * 30);
   // How long SIGTERM/SIGINT waits for unfinished tasks before stopping.
   absl::Duration drain_timeout = absl::Seconds(10);
   // Written with the bound address once the daemon serves; empty: none.
@@ -89,8 +93,11 @@ absl::StatusOr<CommandLine> ParseCommandLine(
 // Every flag with its environment variable, default and meaning.
 std::string HelpText();
 
-// Creates `dir` (and parents) if missing and checks it is a writable
-// directory. FAILED_PRECONDITION saying what is wrong otherwise.
+// Creates `dir` (and parents) if missing, `dir` itself with mode 0700 (its
+// files hold task inputs and outputs), and checks it is a writable
+// directory. An existing directory keeps its mode (the store warns when it
+// is open to others; see store/data_dir_files.h). FAILED_PRECONDITION saying
+// what is wrong otherwise.
 absl::Status PrepareDataDir(const std::string& dir);
 
 }  // namespace corosched::server

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -47,6 +48,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.durability, ServerConfig::Durability::kSync);
   EXPECT_EQ(config.data_dir, "./data");
   EXPECT_EQ(config.retention, absl::Hours(24 * 7));
+  EXPECT_EQ(config.max_start_delay, absl::Hours(24 * 30));
   EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
   EXPECT_EQ(config.ready_file, "");
   EXPECT_EQ(config.retain_finished, 10000u);
@@ -56,12 +58,27 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
 }
 
 TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
-  auto parsed =
-      Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks", "10",
-             "--max-message-bytes=4096", "--data-dir", "/tmp/x",
-             "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
-             "--retain-finished=5", "--log-level", "debug", "--durability=none",
-             "--retention", "36h", "--metrics-listen", "[::1]:0"});
+  auto parsed = Parse({"--listen",
+                       "127.0.0.1:0",
+                       "--workers=3",
+                       "--max-tasks",
+                       "10",
+                       "--max-message-bytes=4096",
+                       "--data-dir",
+                       "/tmp/x",
+                       "--drain-timeout=1500ms",
+                       "--ready-file",
+                       "/tmp/ready",
+                       "--retain-finished=5",
+                       "--log-level",
+                       "debug",
+                       "--durability=none",
+                       "--retention",
+                       "36h",
+                       "--metrics-listen",
+                       "[::1]:0",
+                       "--max-start-delay",
+                       "2d"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");
@@ -76,6 +93,17 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(config.durability, ServerConfig::Durability::kNone);
   EXPECT_EQ(config.retention, absl::Hours(36));
   EXPECT_EQ(config.metrics_listen, "[::1]:0");
+  EXPECT_EQ(config.max_start_delay, absl::Hours(48));
+}
+
+TEST(ConfigTest, MaxStartDelayTakesDaysAndAbslDurations) {
+  auto days = Parse({}, {{"COROSCHED_MAX_START_DELAY", "7d"}});
+  ASSERT_TRUE(days.ok()) << days.status();
+  EXPECT_EQ(days->config.max_start_delay, absl::Hours(24 * 7));
+  auto hours =
+      Parse({"--max-start-delay=36h"}, {{"COROSCHED_MAX_START_DELAY", "7d"}});
+  ASSERT_TRUE(hours.ok()) << hours.status();
+  EXPECT_EQ(hours->config.max_start_delay, absl::Hours(36));
 }
 
 TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
@@ -139,6 +167,11 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
       {{"--retention=0s"}, "--retention=0s: expected a duration of at least"},
       {{"--retention=xd"}, "--retention=xd: expected a duration"},
       {{"--retention=week"}, "expected a duration of at least 1s"},
+      {{"--max-start-delay=0s"},
+       "--max-start-delay=0s: expected a duration of at least 1s"},
+      {{"--max-start-delay", "-5d"}, "--max-start-delay=-5d: expected"},
+      {{"--max-start-delay=36501d"}, "expected a duration of at least 1s"},
+      {{"--max-start-delay=forever"}, "expected a duration of at least 1s"},
       {{"--metrics-listen", "9464"}, "--metrics-listen=9464: expected host"},
       {{"--metrics-listen=:9464"}, "or nothing to turn metrics off"},
       {{"--metrics-listen", "unix:/tmp/m"}, "expected host:port"},
@@ -187,6 +220,8 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
                            "COROSCHED_DURABILITY",
                            "--retention",
                            "COROSCHED_RETENTION",
+                           "--max-start-delay DURATION",
+                           "COROSCHED_MAX_START_DELAY, default 30d",
                            "durable store"}) {
     EXPECT_THAT(help, HasSubstr(text));
   }
@@ -199,6 +234,26 @@ TEST(ConfigTest, HelpExplainsMetricsListen) {
               HasSubstr("COROSCHED_METRICS_LISTEN, default 127.0.0.1:9464"));
   EXPECT_THAT(help, HasSubstr("/metrics"));
   EXPECT_THAT(help, HasSubstr("metrics off"));
+}
+
+TEST(ConfigTest, PrepareDataDirMakesANewDirectoryOwnerOnly) {
+  const mode_t old_umask = umask(022);  // would give 0755 if left to it
+  const std::filesystem::path base =
+      std::filesystem::path(::testing::TempDir()) /
+      ("config_mode_test_" + std::to_string(getpid()));
+  const std::filesystem::path dir = base / "data";
+  ASSERT_TRUE(PrepareDataDir(dir.string()).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  // An existing directory is the operator's: its mode stays.
+  ASSERT_EQ(chmod(dir.c_str(), 0750), 0);
+  ASSERT_TRUE(PrepareDataDir(dir.string()).ok());
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  umask(old_umask);
+  std::filesystem::remove_all(base);
 }
 
 TEST(ConfigTest, PrepareDataDirCreatesMissingDirectories) {

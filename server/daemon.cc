@@ -64,9 +64,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->runner_ =
       std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
                                    *daemon->hub_, &daemon->metrics_->tasks());
-  daemon->tasks_ =
-      std::make_unique<TaskService>(*daemon->executor_, *daemon->store_,
-                                    *daemon->runner_, TaskLimits(config));
+  daemon->tasks_ = std::make_unique<TaskService>(
+      *daemon->executor_, *daemon->store_, *daemon->runner_,
+      TaskServiceOptions{.limits = TaskLimits(config),
+                         .max_start_delay = config.max_start_delay});
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
@@ -112,6 +113,9 @@ absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
                              .observer = metrics_->commit_observer()};
   options.on_fatal_error = std::move(on_fatal);
   options.max_events_per_task = config_.task_max_events;
+  options.on_warning = [](const std::string& message) {
+    spdlog::warn("event=data_dir_access detail={}", LogValue(message));
+  };
   absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
       SqliteStore::Open(std::move(options));
   if (!opened.ok()) return opened.status();

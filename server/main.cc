@@ -31,11 +31,13 @@ void LogConfig(const ServerConfig& config) {
   const bool sync = config.durability == ServerConfig::Durability::kSync;
   spdlog::info(
       "event=start listen={} workers={} max_tasks={} max_message_bytes={} "
-      "durability={} data_dir={} retention={} drain_timeout={}",
+      "durability={} data_dir={} retention={} max_start_delay={} "
+      "drain_timeout={}",
       LogValue(config.listen), config.workers, config.max_tasks,
       config.max_message_bytes, sync ? "sync" : "none",
       sync ? LogValue(config.data_dir) : "-",
       sync ? absl::FormatDuration(config.retention) : "-",
+      absl::FormatDuration(config.max_start_delay),
       absl::FormatDuration(config.drain_timeout));
 }
 
@@ -62,10 +64,10 @@ int Serve(const ServerConfig& config) {
       Daemon::Start(config, [&](const absl::Status& why) {
         // On the store's writer thread: log, and let the main thread stop.
         spdlog::critical(
-            "event=store_failed action=exit {} hint=\"nothing more is "
-            "acknowledged; fix the disk (full? I/O errors?) and restart: "
-            "unfinished tasks resume from what is on disk\"",
-            LogStatus(why));
+            "event=store_failed action=exit data_dir={} {} hint=\"nothing "
+            "more is acknowledged; fix the disk (full? I/O errors?) and "
+            "restart: unfinished tasks resume from what is on disk\"",
+            LogValue(config.data_dir), LogStatus(why));
         store_failed.store(true);
         request_stop();
       });

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 
 namespace corosched::server {
 namespace {
@@ -19,14 +20,23 @@ bool AllIdChars(absl::string_view text, absl::string_view extra) {
   return true;
 }
 
+// A start `value` of `field` that is more than `max_delay` away.
+absl::Status TooFarAhead(absl::string_view field, absl::string_view value,
+                         absl::Duration max_delay) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": ", value,
+      " is further ahead than this daemon lets a task wait to start "
+      "(--max-start-delay ",
+      absl::FormatDuration(max_delay), "); submit it nearer its start"));
+}
+
 }  // namespace
 
 absl::Status CheckTaskId(const std::string& id, const char* field) {
   if (id.empty() || id.size() > kMaxTaskIdBytes || !AllIdChars(id, ":")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", id.substr(0, kMaxTaskIdBytes),
-                     "\" is not a valid task id; use 1 to ", kMaxTaskIdBytes,
-                     " of letters, digits, '_', '-', '.' and ':'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", QuoteInput(id), " is not a valid task id; use 1 to ",
+        kMaxTaskIdBytes, " of letters, digits, '_', '-', '.' and ':'"));
   }
   return absl::OkStatus();
 }
@@ -40,15 +50,14 @@ absl::Status CheckLabels(
   for (const auto& [key, value] : labels) {
     if (key.empty() || key.size() > kMaxLabelKeyBytes ||
         !AllIdChars(key, "/")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels[\"", key.substr(0, kMaxLabelKeyBytes),
-                       "\"]: a label key is 1 to ", kMaxLabelKeyBytes,
-                       " of letters, digits, '_', '-', '.' and '/'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "labels[", QuoteInput(key), "]: a label key is 1 to ",
+          kMaxLabelKeyBytes, " of letters, digits, '_', '-', '.' and '/'"));
     }
     if (value.size() > kMaxLabelValueBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("labels[\"", key, "\"]: the value is ", value.size(),
-                       " bytes; the limit is ", kMaxLabelValueBytes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "labels[", QuoteInput(key), "]: the value is ", value.size(),
+          " bytes; the limit is ", kMaxLabelValueBytes));
     }
   }
   return absl::OkStatus();
@@ -67,7 +76,8 @@ absl::StatusOr<int> PageSize(int requested) {
 }
 
 absl::StatusOr<std::optional<absl::Time>> StartTime(
-    const v1::SubmitTaskRequest& request, absl::Time now) {
+    const v1::SubmitTaskRequest& request, absl::Time now,
+    absl::Duration max_delay) {
   if (request.has_start_at() && request.has_start_after()) {
     return absl::InvalidArgumentError(
         "start_at, start_after: set at most one of them");
@@ -79,6 +89,14 @@ absl::StatusOr<std::optional<absl::Time>> StartTime(
       return absl::InvalidArgumentError(
           absl::StrCat("start_at: ", at.status().message()));
     }
+    if (*at - now > max_delay) {
+      return TooFarAhead(
+          "start_at",
+          absl::StrCat(
+              absl::FormatTime(absl::RFC3339_sec, *at, absl::UTCTimeZone()),
+              " (", absl::FormatDuration(*at - now), " from now)"),
+          max_delay);
+    }
     return std::optional<absl::Time>(*at);
   }
   if (request.has_start_after()) {
@@ -87,6 +105,15 @@ absl::StatusOr<std::optional<absl::Time>> StartTime(
     if (!after.ok() || *after < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           "start_after: expected a duration of zero or more");
+    }
+    if (*after > max_delay) {
+      // In whole seconds when it is, as the client most likely wrote it.
+      const int64_t seconds = absl::ToInt64Seconds(*after);
+      return TooFarAhead("start_after",
+                         *after == absl::Seconds(seconds)
+                             ? absl::StrCat(seconds, "s")
+                             : absl::FormatDuration(*after),
+                         max_delay);
     }
     return std::optional<absl::Time>(now + *after);
   }

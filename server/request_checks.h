@@ -36,9 +36,11 @@ absl::Status CheckLabels(
 absl::StatusOr<int> PageSize(int requested);
 
 // When a submitted task may first be polled: nullopt for at once. Uses
-// start_at or now + start_after; both set, negative or malformed values are
-// errors.
+// start_at or now + start_after; both set, negative or malformed values, and
+// a start more than `max_delay` after `now` (the daemon's
+// --max-start-delay) are errors. A start_at in the past means at once.
 absl::StatusOr<std::optional<absl::Time>> StartTime(
-    const v1::SubmitTaskRequest& request, absl::Time now);
+    const v1::SubmitTaskRequest& request, absl::Time now,
+    absl::Duration max_delay);
 
 }  // namespace corosched::server

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 #include "server/task_view.h"
 
 namespace corosched::server {
@@ -16,8 +17,8 @@ absl::StatusOr<StartedTask> Resubmitted(const TaskRecord& existing,
   if (existing.request_fingerprint.empty() ||
       existing.request_fingerprint != fingerprint) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "task id \"", existing.id,
-        "\" was already used by a different submit request; choose another "
+        "task id ", QuoteInput(existing.id),
+        " was already used by a different submit request; choose another "
         "id, or repeat the original request exactly"));
   }
   return StartedTask{ToTaskMessage(existing), false};
@@ -168,8 +169,8 @@ void TaskRunner::Start(TaskRecord record,
       return;
     }
     std::move(done)(absl::AbortedError(
-        absl::StrCat("another submit with task id \"", record.id,
-                     "\" is in progress; retry to get its answer")));
+        absl::StrCat("another submit with task id ", QuoteInput(record.id),
+                     " is in progress; retry to get its answer")));
     return;
   }
   Record(live, std::move(record), std::move(done));
@@ -182,8 +183,8 @@ absl::Status TaskRunner::Resume(
   if (!machine.ok()) {
     return absl::Status(
         machine.status().code(),
-        absl::StrCat("task \"", record.id,
-                     "\": cannot resume from its recorded state: ",
+        absl::StrCat("task ", QuoteInput(record.id),
+                     ": cannot resume from its recorded state: ",
                      machine.status().message()));
   }
   auto live = std::make_shared<LiveTask>(record.id, std::move(program));
@@ -313,12 +314,12 @@ std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
 
 absl::Status TaskRunner::NotRunning(const std::string& id) const {
   if (!shutting_down_.load()) {
-    return absl::UnavailableError(
-        absl::StrCat("task \"", id, "\" is still being submitted; retry"));
+    return absl::UnavailableError(absl::StrCat(
+        "task ", QuoteInput(id), " is still being submitted; retry"));
   }
   return absl::UnavailableError(
-      absl::StrCat("task \"", id,
-                   "\" is not running here: the daemon is shutting down; "
+      absl::StrCat("task ", QuoteInput(id),
+                   " is not running here: the daemon is shutting down; "
                    "retry once it is back"));
 }
 

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 #include "server/task_runner.h"  // IWYU pragma: associated
 
 namespace corosched::server {
@@ -37,10 +37,19 @@ absl::Status NoSuchAwait(const machine::Program& program,
     }
   }
   std::sort(names.begin(), names.end());
-  return absl::InvalidArgumentError(absl::StrCat(
-      "signal: no state of definition \"", program.definition().name(),
-      "\" awaits signal \"", signal, "\"; it awaits ",
-      names.empty() ? "no signals" : absl::StrJoin(names, ", ")));
+  // A definition may await thousands of signals; the message names a few.
+  constexpr size_t kListed = 20;
+  std::string awaited = names.empty() ? "no signals" : "";
+  for (size_t i = 0; i < names.size() && i < kListed; ++i) {
+    absl::StrAppend(&awaited, i == 0 ? "" : ", ", names[i]);
+  }
+  if (names.size() > kListed) {
+    absl::StrAppend(&awaited, " and ", names.size() - kListed, " more");
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("signal: no state of definition ",
+                   QuoteInput(program.definition().name()), " awaits signal ",
+                   QuoteInput(signal), "; it awaits ", awaited));
 }
 
 v1::WakeTaskResponse WakeResponse(const WakeRecord& wake, bool duplicate) {
@@ -59,7 +68,7 @@ std::string StatusName(v1::TaskStatus status) {
 
 absl::Status TaskEnded(const std::string& id, v1::TaskStatus status) {
   return absl::FailedPreconditionError(
-      absl::StrCat("task \"", id, "\" has ended (", StatusName(status),
+      absl::StrCat("task ", QuoteInput(id), " has ended (", StatusName(status),
                    ") and takes no more signals"));
 }
 

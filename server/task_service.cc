@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 #include "server/logging.h"
 #include "server/request_checks.h"
 #include "server/store/store_keys.h"
@@ -34,12 +35,12 @@ absl::Status Required(absl::string_view field) {
 }  // namespace
 
 TaskService::TaskService(Executor& executor, TaskStore& store,
-                         TaskRunner& runner,
-                         const machine::MachineLimits& limits)
+                         TaskRunner& runner, const TaskServiceOptions& options)
     : executor_(executor),
       store_(store),
       runner_(runner),
-      programs_(/*capacity=*/1024, limits),
+      programs_(/*capacity=*/1024, options.limits),
+      max_start_delay_(options.max_start_delay),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -152,7 +153,8 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
   absl::Status labels = CheckLabels(request.labels());
   if (!labels.ok()) return labels;
   const absl::Time now = executor_.clock()->Now();
-  absl::StatusOr<std::optional<absl::Time>> start = StartTime(request, now);
+  absl::StatusOr<std::optional<absl::Time>> start =
+      StartTime(request, now, max_start_delay_);
   if (!start.ok()) return start.status();
   auto program = ResolveProgram(request);
   if (!program.ok()) return program.status();

@@ -6,6 +6,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/executor.h"
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
@@ -29,11 +30,19 @@ namespace corosched::server {
 // mutexes and store reads.
 //
 // Thread-safety: every method from any thread.
+// What the daemon's flags set for TaskService.
+struct TaskServiceOptions {
+  // Tasks run with these limits (the --task-max-* flags).
+  machine::MachineLimits limits;
+  // The furthest ahead a submit may put a task's start (--max-start-delay);
+  // see StartTime.
+  absl::Duration max_start_delay = absl::Hours(24 * 30);
+};
+
 class TaskService {
  public:
-  // Tasks run with `limits` (the daemon's --task-max-* flags).
   TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
-              const machine::MachineLimits& limits = {});
+              const TaskServiceOptions& options);
   TaskService(const TaskService&) = delete;
   TaskService& operator=(const TaskService&) = delete;
 
@@ -97,6 +106,7 @@ class TaskService {
   Executor& executor_;
   TaskStore& store_;
   TaskRunner& runner_;
+  const absl::Duration max_start_delay_;
   ProgramCache programs_;
   std::atomic<bool> draining_{false};
   // Daemon-chosen ids: a random per-process prefix and a counter.

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
+#include "core/quote.h"
 
 namespace corosched::machine::internal {
 namespace {
@@ -55,8 +56,8 @@ class TypeChecker {
     auto [it, inserted] = types_.try_emplace(variable, KnownType{type, path});
     if (!inserted && it->second.type != type) {
       problems_->push_back(
-          {path, absl::StrCat("makes variable ", Quote(variable), " a ", type,
-                              ", but ", it->second.path, " makes it a ",
+          {path, absl::StrCat("makes variable ", QuoteInput(variable), " a ",
+                              type, ", but ", it->second.path, " makes it a ",
                               it->second.type, "; a variable keeps one type")});
     }
   }
@@ -93,8 +94,8 @@ class TypeChecker {
                                          std::string* what) {
     auto it = types_.find(variable);
     if (it == types_.end()) return std::nullopt;
-    *what = absl::StrCat("variable ", Quote(variable), ", a ", it->second.type,
-                         " (", it->second.path, ")");
+    *what = absl::StrCat("variable ", QuoteInput(variable), ", a ",
+                         it->second.type, " (", it->second.path, ")");
     return it->second.type;
   }
 
@@ -134,7 +135,7 @@ void CheckReachableEnd(const v1::TaskDefinition& definition,
   problems->push_back(
       {"initial",
        absl::StrCat("no complete or fail state can be reached from ",
-                    Quote(definition.initial()),
+                    QuoteInput(definition.initial()),
                     ", so no task could ever finish; add a path to a state "
                     "with \"complete\": {} or \"fail\": {}")});
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "core/machine/definition_paths.h"
 #include "core/machine/validator.h"
+#include "core/quote.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -124,11 +125,18 @@ std::string DescribeType(absl::string_view type) {
   return std::string(type);
 }
 
+// A fragment of the JSON that protobuf's message quotes: as protobuf wrote
+// it when short, cut by QuoteInput when long.
+std::string Fragment(absl::string_view text) {
+  return text.size() <= kMaxQuotedInputBytes ? std::string(text)
+                                             : QuoteInput(text);
+}
+
 std::string ExplainDetail(const std::string& detail,
                           const pb::Descriptor* leaf) {
   absl::string_view text = detail;
   if (absl::ConsumeSuffix(&text, ": Cannot find field.")) {
-    std::string message = absl::StrCat("unknown field ", internal::Quote(text));
+    std::string message = absl::StrCat("unknown field ", QuoteInput(text));
     if (leaf != nullptr) {
       absl::StrAppend(&message, "; ", leaf->name(), " has fields ",
                       FieldList(leaf));
@@ -138,7 +146,7 @@ std::string ExplainDetail(const std::string& detail,
   if (absl::ConsumePrefix(&text, "invalid value ")) {
     const size_t for_type = text.rfind(" for type ");
     if (for_type != absl::string_view::npos) {
-      return absl::StrCat("invalid value ", text.substr(0, for_type),
+      return absl::StrCat("invalid value ", Fragment(text.substr(0, for_type)),
                           "; expected ",
                           DescribeType(text.substr(for_type + 10)));
     }
@@ -147,10 +155,10 @@ std::string ExplainDetail(const std::string& detail,
   if (repeated != absl::string_view::npos) {
     absl::string_view key = text.substr(repeated + 18);
     absl::ConsumeSuffix(&key, " is already set.");
-    return absl::StrCat("key ", key,
+    return absl::StrCat("key ", Fragment(key),
                         " appears twice; every name in a map must be unique");
   }
-  return detail;
+  return Fragment(detail);
 }
 
 // Protobuf locates errors inside `states` by entry number; parse each state

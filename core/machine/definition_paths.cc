@@ -2,18 +2,14 @@
 
 #include <algorithm>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "core/machine/names.h"
+#include "core/quote.h"
 
 namespace corosched::machine::internal {
 
-std::string Quote(absl::string_view text) {
-  return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-}
-
 std::string StatePath(absl::string_view state) {
-  return absl::StrCat("states[", Quote(state), "]");
+  return absl::StrCat("states[", QuoteInput(state), "]");
 }
 
 std::vector<std::string> SortedStateNames(
@@ -26,13 +22,24 @@ std::vector<std::string> SortedStateNames(
 }
 
 std::string JoinStateNames(const std::vector<std::string>& sorted_names) {
-  constexpr size_t kShown = 20;
+  constexpr size_t kShownNames = 20;
+  constexpr size_t kShownBytes = 1024;
   if (sorted_names.empty()) return "(none)";
-  if (sorted_names.size() <= kShown) return absl::StrJoin(sorted_names, ", ");
-  std::vector<std::string> shown(sorted_names.begin(),
-                                 sorted_names.begin() + kShown);
-  return absl::StrCat(absl::StrJoin(shown, ", "), " and ",
-                      sorted_names.size() - kShown, " more");
+  std::string joined;
+  size_t shown = 0;
+  for (; shown < sorted_names.size() && shown < kShownNames &&
+         joined.size() < kShownBytes;
+       ++shown) {
+    const std::string& name = sorted_names[shown];
+    // Valid names read best bare; any other is client text to quote.
+    const bool bare = IsValidName(name) && name.size() <= kMaxQuotedInputBytes;
+    absl::StrAppend(&joined, shown == 0 ? "" : ", ",
+                    bare ? name : QuoteInput(name));
+  }
+  if (shown < sorted_names.size()) {
+    absl::StrAppend(&joined, " and ", sorted_names.size() - shown, " more");
+  }
+  return joined;
 }
 
 void ForEachTarget(
@@ -53,7 +60,7 @@ void ForEachTarget(
       }
       std::sort(signals.begin(), signals.end());
       for (const std::string& signal : signals) {
-        visit(absl::StrCat("await.signals[", Quote(signal), "]"),
+        visit(absl::StrCat("await.signals[", QuoteInput(signal), "]"),
               state.await().signals().at(signal));
       }
       if (state.await().has_timeout()) {

@@ -11,16 +11,14 @@
 // Not part of the machine's public surface.
 namespace corosched::machine::internal {
 
-// `"text"` with quotes, backslashes and non-printables escaped.
-std::string Quote(absl::string_view text);
-
 // `states["NAME"]`, the path of a state.
 std::string StatePath(absl::string_view state);
 
 // The definition's state names, sorted.
 std::vector<std::string> SortedStateNames(const v1::TaskDefinition& definition);
 
-// "END, HELLO, WORLD" (at most 20 names, then "and N more").
+// "END, HELLO, WORLD": at most 20 names and about 1 KiB, then "and N more";
+// a name that is not valid is quoted with QuoteInput.
 std::string JoinStateNames(const std::vector<std::string>& sorted_names);
 
 // Calls `visit(field, target)` for every state name `state` can move to, with

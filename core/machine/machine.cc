@@ -1,15 +1,16 @@
 #include "core/machine/machine.h"
 
+#include <cmath>
 #include <utility>
 
 #include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
 
-using internal::Quote;
 using internal::StatePath;
 
 std::string ActionPath(const Program::State& state,
@@ -31,7 +32,7 @@ const Value* Lookup(const Variables& variables, const std::string& name,
                     std::string* error) {
   auto it = variables.find(name);
   if (it != variables.end()) return &it->second;
-  *error = absl::StrCat("variable ", Quote(name),
+  *error = absl::StrCat("variable ", QuoteInput(name),
                         " is not set; set it first or test it with isSet");
   return nullptr;
 }
@@ -53,7 +54,7 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
   if (right == nullptr) return false;
   if (branch.test == Test::kEquals || branch.test == Test::kNotEquals) {
     if (left->index() != right->index()) {
-      *error = absl::StrCat("compares variable ", Quote(branch.variable),
+      *error = absl::StrCat("compares variable ", QuoteInput(branch.variable),
                             ", a ", TypeName(*left), ", with a ",
                             TypeName(*right), "; compare like with like");
       return false;
@@ -64,10 +65,11 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
   const double* a = std::get_if<double>(left);
   const double* b = std::get_if<double>(right);
   if (a == nullptr || b == nullptr) {
-    *error = absl::StrCat(TestName(branch.test), " orders numbers, but ",
-                          a == nullptr ? "variable " + Quote(branch.variable)
-                                       : std::string("its operand"),
-                          " is a ", TypeName(a == nullptr ? *left : *right));
+    *error =
+        absl::StrCat(TestName(branch.test), " orders numbers, but ",
+                     a == nullptr ? "variable " + QuoteInput(branch.variable)
+                                  : std::string("its operand"),
+                     " is a ", TypeName(a == nullptr ? *left : *right));
     return false;
   }
   switch (branch.test) {
@@ -259,14 +261,21 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
           it == variables.end() ? nullptr : std::get_if<double>(&it->second);
       if (number == nullptr) {
         *error =
-            absl::StrCat("variable ", Quote(action.variable),
+            absl::StrCat("variable ", QuoteInput(action.variable),
                          it == variables.end()
                              ? " is not set"
                              : absl::StrCat(" is a ", TypeName(it->second)),
                          "; add needs a number, so set it to one first");
         return false;
       }
-      *number += action.amount;
+      const double sum = *number + action.amount;
+      if (!std::isfinite(sum)) {
+        *error = absl::StrCat("adding ", action.amount, " to variable ",
+                              QuoteInput(action.variable), " (", *number,
+                              ") overflows; ", kNotFiniteNumber);
+        return false;
+      }
+      *number = sum;
       return true;
     }
   }

@@ -86,7 +86,8 @@ using TimeSource = absl::FunctionRef<absl::Time()>;
 //  3. After max_steps_per_poll states it stops with kRunAgain (still READY);
 //     after max_steps_without_suspending states in a row without truly
 //     suspending it fails the task. A runtime error (a template variable not
-//     set, adding to a string, comparing unlike types, a limit) fails it too,
+//     set, adding to a string, an add that overflows to an infinity,
+//     comparing unlike types, a limit) fails it too,
 //     with the field path in error().
 //
 // A signal counts for an await only if it arrived no later than the await's
@@ -97,7 +98,8 @@ class Machine {
  public:
   // A new task at the program's initial state, READY, with `inputs` as its
   // variables. INVALID_ARGUMENT for a bad input name, a value with no kind,
-  // or inputs over max_variables / max_value_bytes.
+  // a NaN or infinite number, or inputs over max_variables /
+  // max_value_bytes.
   static absl::StatusOr<Machine> Start(
       std::shared_ptr<const Program> program,
       const google::protobuf::Map<std::string, v1::Value>& inputs);

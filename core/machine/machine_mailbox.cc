@@ -9,6 +9,7 @@
 #include "core/machine/definition_paths.h"
 #include "core/machine/machine.h"
 #include "core/machine/names.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
   if (!IsValidName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "signal name ", internal::Quote(name), " is not valid; ", kNameRule));
+        "signal name ", QuoteInput(name), " is not valid; ", kNameRule));
   }
   if (name.size() > max_name_bytes) {
     return absl::InvalidArgumentError(
@@ -39,7 +40,7 @@ absl::Status MailboxFullError(size_t pending, absl::string_view signal) {
       "the task's mailbox already holds ", pending,
       " signals it has not awaited (the limit); wait until it takes some, "
       "or check that it awaits signal ",
-      internal::Quote(signal)));
+      QuoteInput(signal)));
 }
 
 absl::StatusOr<PayloadVariables> Machine::CheckSignal(
@@ -112,7 +113,7 @@ bool Machine::TakeSignal(const Program::State& state, PollOutcome* outcome) {
     for (auto& [name, value] : taken.payload) {
       if (!SetVariable(name, std::move(value), &error)) {
         Fail(absl::StrCat(internal::StatePath(state.name), ".await: signal ",
-                          internal::Quote(taken.signal.name()), " (#",
+                          QuoteInput(taken.signal.name()), " (#",
                           taken.sequence, "): ", error),
              outcome);
         return false;
@@ -131,7 +132,7 @@ bool Machine::SetVariable(const std::string& name, Value value,
   if (const auto* text = std::get_if<std::string>(&value);
       text != nullptr && text->size() > limits.max_value_bytes) {
     *error = absl::StrCat("a ", text->size(), "-byte string for variable ",
-                          internal::Quote(name), "; the limit is ",
+                          QuoteInput(name), "; the limit is ",
                           limits.max_value_bytes);
     return false;
   }
@@ -142,18 +143,17 @@ bool Machine::SetVariable(const std::string& name, Value value,
   const size_t bytes =
       held.variables_bytes - replaced + VariableBytes(name, value);
   if (bytes > limits.max_variables_bytes) {
-    *error =
-        absl::StrCat("setting ", internal::Quote(name),
-                     " would bring the task's variables to ", bytes,
-                     " bytes, past the limit of ", limits.max_variables_bytes,
-                     " (--task-max-variables-bytes)");
+    *error = absl::StrCat(
+        "setting ", QuoteInput(name), " would bring the task's variables to ",
+        bytes, " bytes, past the limit of ", limits.max_variables_bytes,
+        " (--task-max-variables-bytes)");
     return false;
   }
   if (it != held.variables.end()) {
     it->second = std::move(value);
   } else if (held.variables.size() >=
              static_cast<size_t>(limits.max_variables)) {
-    *error = absl::StrCat("setting ", internal::Quote(name), " would exceed ",
+    *error = absl::StrCat("setting ", QuoteInput(name), " would exceed ",
                           limits.max_variables, " variables, the limit");
     return false;
   } else {

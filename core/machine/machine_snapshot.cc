@@ -1,13 +1,16 @@
 // The lifecycle half of Machine: starting a task, snapshotting it, restoring
 // it, and cancelling it.
 
+#include <cmath>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
 #include "core/machine/machine.h"
 #include "core/machine/names.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
@@ -23,9 +26,9 @@ absl::StatusOr<int> CheckPosition(const Program& program,
                                   const v1::TaskSnapshot& snapshot) {
   std::optional<int> state = program.FindState(snapshot.state());
   if (!state.has_value()) {
-    return SnapshotError(absl::StrCat(
-        "state ", internal::Quote(snapshot.state()), " is not in definition ",
-        internal::Quote(program.definition().name())));
+    return SnapshotError(absl::StrCat("state ", QuoteInput(snapshot.state()),
+                                      " is not in definition ",
+                                      QuoteInput(program.definition().name())));
   }
   const Program::State& compiled = program.state(*state);
   switch (snapshot.status()) {
@@ -34,7 +37,7 @@ absl::StatusOr<int> CheckPosition(const Program& program,
           !snapshot.has_deadline()) {
         return SnapshotError(
             absl::StrCat("SLEEPING needs a sleep state and a deadline; state ",
-                         internal::Quote(compiled.name), " does not fit"));
+                         QuoteInput(compiled.name), " does not fit"));
       }
       break;
     case v1::TASK_STATUS_AWAITING:
@@ -43,7 +46,7 @@ absl::StatusOr<int> CheckPosition(const Program& program,
         return SnapshotError(absl::StrCat(
             "AWAITING needs an await state, and a deadline exactly when it "
             "has a timeout; state ",
-            internal::Quote(compiled.name), " does not fit"));
+            QuoteInput(compiled.name), " does not fit"));
       }
       break;
     case v1::TASK_STATUS_READY:
@@ -80,12 +83,15 @@ absl::StatusOr<Machine> Machine::Start(
                            ", at most ", limits.max_name_bytes, " bytes");
     } else if (!value.has_value()) {
       error = "has no value; set one of string, number, bool";
+    } else if (const double* number = std::get_if<double>(&*value);
+               number != nullptr && !std::isfinite(*number)) {
+      error = std::string(kNotFiniteNumber);
     } else {
       machine.SetVariable(name, std::move(*value), &error);
     }
     if (!error.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("input ", internal::Quote(name), ": ", error));
+          absl::StrCat("input ", QuoteInput(name), ": ", error));
     }
   }
   return machine;
@@ -97,10 +103,10 @@ absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
   if (snapshot.definition_name() != definition.name() ||
       snapshot.definition_version() != definition.version()) {
     return SnapshotError(absl::StrCat(
-        "it was taken from ", internal::Quote(snapshot.definition_name()),
-        " version ", internal::Quote(snapshot.definition_version()), ", not ",
-        internal::Quote(definition.name()), " version ",
-        internal::Quote(definition.version())));
+        "it was taken from ", QuoteInput(snapshot.definition_name()),
+        " version ", QuoteInput(snapshot.definition_version()), ", not ",
+        QuoteInput(definition.name()), " version ",
+        QuoteInput(definition.version())));
   }
   absl::StatusOr<int> state = CheckPosition(*program, snapshot);
   if (!state.ok()) return state.status();

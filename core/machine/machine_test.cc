@@ -1,5 +1,6 @@
 #include "core/machine/machine.h"
 
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +110,36 @@ TEST(MachineTest, AddNeedsANumber) {
                             R"({"n": {"string": "3"}})");
   text.Poll(kStart);
   EXPECT_THAT(text.error(), HasSubstr("variable \"n\" is a string"));
+}
+
+TEST(MachineTest, AnAddThatOverflowsFailsTheTaskAndKeepsTheNumber) {
+  Machine machine = StartOrDie(WithState(R"({"actions": [
+      {"set": {"variable": "n", "value": {"number": 1e308}}},
+      {"add": {"variable": "n", "amount": 1e308}}],
+      "yield": {"next": "END"}})"));
+  EXPECT_EQ(machine.Poll(kStart).next, Next::kEnded);
+  EXPECT_EQ(machine.status(), v1::TASK_STATUS_FAILED);
+  EXPECT_THAT(machine.error(),
+              HasSubstr("states[\"S\"].actions[1].add: adding 1e+308 to "
+                        "variable \"n\" (1e+308) overflows; NaN and "
+                        "infinities are not numbers a task can hold"));
+  EXPECT_EQ(machine.variables().at("n"), Value(1e308));
+}
+
+TEST(MachineTest, StartRefusesInputsThatAreNotFinite) {
+  for (double number : {std::numeric_limits<double>::infinity(),
+                        -std::numeric_limits<double>::infinity(),
+                        std::numeric_limits<double>::quiet_NaN()}) {
+    google::protobuf::Map<std::string, v1::Value> inputs;
+    inputs["count"].set_number(number);
+    absl::StatusOr<Machine> machine =
+        Machine::Start(CompileOrDie(testing::kHelloJson), inputs);
+    ASSERT_FALSE(machine.ok()) << number;
+    EXPECT_EQ(machine.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(machine.status().message(),
+              "input \"count\": NaN and infinities are not numbers a task "
+              "can hold");
+  }
 }
 
 TEST(MachineTest, CopyOfAnUnsetVariableFails) {
@@ -368,6 +399,16 @@ TEST(MachineTest, RejectsBadSignals) {
       HasSubstr("signal payload is 52 bytes; the limit is 48"));
   EXPECT_THAT(error(MakeSignal("ok", R"({"a.b": 1, "a": {"b": 2}})")).message(),
               HasSubstr("two payload fields land in variable \"signal.a.b\""));
+  v1::Signal not_finite = MakeSignal("ok");
+  (*not_finite.mutable_payload()->mutable_fields())["n"].set_number_value(
+      std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THAT(error(not_finite).message(),
+              HasSubstr("payload field \"signal.n\": NaN and infinities are "
+                        "not numbers a task can hold"));
+  const absl::Status long_name =
+      error(MakeSignal(std::string(10240, 'x') + " "));
+  EXPECT_THAT(long_name.message(), HasSubstr("...\" (10241 bytes) is not"));
+  EXPECT_LT(long_name.message().size(), 400u);
   ASSERT_TRUE(machine.Deliver(MakeSignal("ok"), kStart).ok());
   absl::Status full = error(MakeSignal("ok"));
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/names.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
@@ -15,14 +16,14 @@ absl::Status FlattenInto(const google::protobuf::Struct& object,
   for (const auto& [field, value] : object.fields()) {
     if (!IsValidName(field)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("payload field \"", path, field,
-                       "\" cannot be a variable name; ", kNameRule));
+          absl::StrCat("payload field ", QuoteInput(absl::StrCat(path, field)),
+                       " cannot be a variable name; ", kNameRule));
     }
     std::string name = absl::StrCat(path, field);
     if (name.size() > max_name_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("payload field \"", name, "\" makes a variable name of ",
-                       name.size(), " bytes; the limit is ", max_name_bytes));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "payload field ", QuoteInput(name), " makes a variable name of ",
+          name.size(), " bytes; the limit is ", max_name_bytes));
     }
     switch (value.kind_case()) {
       case google::protobuf::Value::kStringValue:
@@ -31,7 +32,7 @@ absl::Status FlattenInto(const google::protobuf::Struct& object,
       case google::protobuf::Value::kNumberValue:
         if (!std::isfinite(value.number_value())) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "payload field \"", name, "\" is not a finite number"));
+              "payload field ", QuoteInput(name), ": ", kNotFiniteNumber));
         }
         out->emplace_back(std::move(name), value.number_value());
         break;
@@ -46,8 +47,8 @@ absl::Status FlattenInto(const google::protobuf::Struct& object,
       }
       default:
         return absl::InvalidArgumentError(absl::StrCat(
-            "payload field \"", name,
-            "\" is a list or null; variables hold only strings, numbers "
+            "payload field ", QuoteInput(name),
+            " is a list or null; variables hold only strings, numbers "
             "and bools"));
     }
   }
@@ -68,8 +69,8 @@ absl::Status FlattenPayload(const google::protobuf::Struct& payload,
   for (size_t i = 1; i < out->size(); ++i) {
     if ((*out)[i - 1].first == (*out)[i].first) {
       return absl::InvalidArgumentError(
-          absl::StrCat("two payload fields land in variable \"",
-                       (*out)[i].first, "\"; rename one"));
+          absl::StrCat("two payload fields land in variable ",
+                       QuoteInput((*out)[i].first), "; rename one"));
     }
   }
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/names.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 
@@ -36,9 +37,9 @@ absl::StatusOr<TextTemplate> TextTemplate::Parse(absl::string_view text) {
     }
     absl::string_view name = text.substr(i + 2, close - i - 2);
     if (!IsValidName(name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("placeholder \"${", name, "}\" at offset ", i,
-                       " is not a variable name; ", kNameRule));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "placeholder ", QuoteInput(absl::StrCat("${", name, "}")),
+          " at offset ", i, " is not a variable name; ", kNameRule));
     }
     parsed.literals_.push_back(std::exchange(piece, {}));
     parsed.variables_.emplace_back(name);
@@ -57,8 +58,8 @@ absl::Status TextTemplate::Render(const Variables& variables,
     auto it = variables.find(variables_[i]);
     if (it == variables.end()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("variable \"", variables_[i],
-                       "\" is not set; set it in an earlier state, pass it as "
+          absl::StrCat("variable ", QuoteInput(variables_[i]),
+                       " is not set; set it in an earlier state, pass it as "
                        "an input, or test it with isSet first"));
     }
     AppendValue(it->second, out);

@@ -9,11 +9,11 @@
 #include "core/machine/names.h"
 #include "core/machine/proto_time.h"
 #include "core/machine/text_template.h"
+#include "core/quote.h"
 
 namespace corosched::machine {
 namespace {
 
-using internal::Quote;
 using internal::StatePath;
 
 // Walks one definition and collects every problem; see FindDefinitionProblems.
@@ -83,7 +83,7 @@ class DefinitionChecker {
       Add(path, absl::StrCat("missing; name ", role,
                              "; known states: ", known_states_));
     } else if (!definition_.states().contains(target)) {
-      Add(path, absl::StrCat("unknown state ", Quote(target),
+      Add(path, absl::StrCat("unknown state ", QuoteInput(target),
                              "; known states: ", known_states_));
     }
   }
@@ -93,8 +93,8 @@ class DefinitionChecker {
     if (name.empty()) {
       Add(path, absl::StrCat("empty ", what, " name; ", kNameRule));
     } else if (!IsValidName(name)) {
-      Add(path, absl::StrCat(what, " name ", Quote(name), " is not valid; ",
-                             kNameRule));
+      Add(path, absl::StrCat(what, " name ", QuoteInput(name),
+                             " is not valid; ", kNameRule));
     } else if (name.size() > limits_.max_name_bytes) {
       Add(path, absl::StrCat(what, " name is ", name.size(),
                              " bytes; the limit is ", limits_.max_name_bytes));
@@ -116,7 +116,8 @@ class DefinitionChecker {
 
   void CheckNumber(const std::string& path, double number) {
     if (!std::isfinite(number)) {
-      Add(path, "not a finite number; write a plain number such as 1.5");
+      Add(path,
+          absl::StrCat(kNotFiniteNumber, "; write a plain number such as 1.5"));
     }
   }
 
@@ -256,8 +257,8 @@ class DefinitionChecker {
                        limits_.max_signals_per_await));
     }
     for (const auto& [signal, target] : await.signals()) {
-      CheckName(absl::StrCat(path, ".signals[", Quote(signal), "]"), signal,
-                "signal");
+      CheckName(absl::StrCat(path, ".signals[", QuoteInput(signal), "]"),
+                signal, "signal");
     }
     if (await.has_timeout()) {
       CheckDuration(path + ".timeout", true, await.timeout(), "the timeout");
@@ -339,15 +340,19 @@ absl::Status ValidateDefinition(const v1::TaskDefinition& definition,
 absl::Status ProblemsToStatus(const v1::TaskDefinition& definition,
                               const std::vector<DefinitionProblem>& problems) {
   if (problems.empty()) return absl::OkStatus();
-  constexpr size_t kListed = 100;
   std::string message = absl::StrCat(
-      "task definition ", Quote(definition.name()), " has ", problems.size(),
-      problems.size() == 1 ? " problem:" : " problems:");
-  for (size_t i = 0; i < problems.size() && i < kListed; ++i) {
-    absl::StrAppend(&message, "\n  ", problems[i].ToString());
+      "task definition ", QuoteInput(definition.name()), " has ",
+      problems.size(), problems.size() == 1 ? " problem:" : " problems:");
+  size_t listed = 0;
+  for (; listed < problems.size(); ++listed) {
+    std::string line = problems[listed].ToString();
+    if (listed > 0 && message.size() + line.size() > kMaxListedProblemBytes) {
+      break;
+    }
+    absl::StrAppend(&message, "\n  ", line);
   }
-  if (problems.size() > kListed) {
-    absl::StrAppend(&message, "\n  ... and ", problems.size() - kListed,
+  if (listed < problems.size()) {
+    absl::StrAppend(&message, "\n  ... and ", problems.size() - listed,
                     " more");
   }
   return absl::InvalidArgumentError(message);

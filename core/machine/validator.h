@@ -42,8 +42,11 @@ std::vector<DefinitionProblem> FindDefinitionProblems(
     const v1::TaskDefinition& definition, const MachineLimits& limits = {});
 
 // OK when FindDefinitionProblems finds nothing; otherwise INVALID_ARGUMENT
-// whose message names the definition and lists every problem, one per line
-// (after the first 100, how many more there are).
+// whose message names the definition and lists the problems, one per line,
+// as many as fit in kMaxListedProblemBytes, then how many more there are:
+// the message must fit a client's metadata limit however broken the
+// definition is.
+inline constexpr size_t kMaxListedProblemBytes = 3072;
 absl::Status ValidateDefinition(const v1::TaskDefinition& definition,
                                 const MachineLimits& limits = {});
 

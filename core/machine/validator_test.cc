@@ -1,5 +1,6 @@
 #include "core/machine/validator.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -214,7 +215,8 @@ TEST(ValidatorTest, ChecksActions) {
           HasSubstr("actions[2].emit: unterminated \"${\" at offset 0"),
           HasSubstr("actions[3].set: no source"),
           HasSubstr("actions[4].set.value: no type"),
-          HasSubstr("actions[5].set.value.number: not a finite number"),
+          HasSubstr("actions[5].set.value.number: NaN and infinities are "
+                    "not numbers a task can hold"),
           HasSubstr("actions[6].set.copyOf: variable name \"a b\""),
           HasSubstr("complete.result: placeholder \"${}\" at offset 0 is not "
                     "a variable name")));
@@ -285,8 +287,39 @@ TEST(ValidatorTest, CapsTheListedProblemsInTheMessage) {
   }
   std::vector<DefinitionProblem> problems = FindDefinitionProblems(definition);
   EXPECT_THAT(problems, SizeIs(150));
-  EXPECT_THAT(ProblemsToStatus(definition, problems).message(),
-              HasSubstr("\n  ... and 50 more"));
+  const std::string message(ProblemsToStatus(definition, problems).message());
+  EXPECT_LE(message.size(), kMaxListedProblemBytes + 100);
+  const size_t listed = std::count(message.begin(), message.end(), '\n') - 1;
+  EXPECT_GT(listed, 10u);
+  EXPECT_THAT(message,
+              HasSubstr(absl::StrCat("\n  ... and ", 150 - listed, " more")));
+}
+
+TEST(ValidatorTest, HugeNamesKeepTheMessageShort) {
+  const std::string huge(900 * 1024, 'S');
+  v1::TaskDefinition definition = ParseOrDie(testing::kHelloJson);
+  definition.set_name(huge + " x");
+  definition.set_initial(huge + "?");
+  (*definition.mutable_states())[huge].mutable_yield()->set_next(huge + "!");
+  absl::Status status = ValidateDefinition(definition);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(status.message().size(), size_t{8192});
+  EXPECT_THAT(status.message(),
+              AllOf(HasSubstr("...\" (921602 bytes) has"),
+                    HasSubstr("known states: END, HELLO, \"SSS"),
+                    HasSubstr("(921600 bytes)]: state name is 921600 bytes")));
+}
+
+TEST(ValidatorTest, RefusesNumbersThatAreNotFinite) {
+  EXPECT_THAT(
+      Problems(WithState(R"({"actions": [
+        {"add": {"variable": "n", "amount": "Infinity"}}],
+        "choice": {"when": [{"variable": "n", "lessThan": {"number":
+          "-Infinity"}, "next": "END"}], "otherwise": "END"}})")),
+      ElementsAre(HasSubstr("actions[0].add.amount: NaN and infinities are "
+                            "not numbers a task can hold"),
+                  HasSubstr("choice.when[0].lessThan.number: NaN and "
+                            "infinities")));
 }
 
 }  // namespace

@@ -14,6 +14,13 @@ namespace corosched::machine {
 // variable is the type of the value it holds now.
 using Value = std::variant<std::string, double, bool>;
 
+// What an error says of a NaN or an infinity. A task holds only finite
+// numbers: they are refused wherever a number enters (inputs, signal
+// payloads, definition literals), and an `add` that would reach one fails
+// the task. A countdown from +inf would never end.
+inline constexpr absl::string_view kNotFiniteNumber =
+    "NaN and infinities are not numbers a task can hold";
+
 // A task's variables by name.
 using Variables = absl::flat_hash_map<std::string, Value>;
 

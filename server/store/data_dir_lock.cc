@@ -46,7 +46,7 @@ void WriteOwnPid(int fd) {
 absl::StatusOr<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(
     const std::string& dir) {
   std::string path = absl::StrCat(dir, "/", kFileName);
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat(
         "cannot create the data directory lock ", path, ": ", ErrorText(errno),

@@ -128,8 +128,9 @@ absl::Status GroupCommitWriter::CommitBatch(
   absl::Status failed = connection_->storage_failure();
   if (failed.ok()) failed = broken_;
   if (failed.ok() && sqlite3_get_autocommit(db) != 0) {
-    failed = absl::UnavailableError(absl::StrCat(
-        connection_->path(), ": SQLite rolled the transaction back by itself"));
+    failed = absl::UnavailableError(
+        absl::StrCat(connection_->file_name(),
+                     ": SQLite rolled the transaction back by itself"));
   }
   if (failed.ok() && options_.before_commit) {
     failed = options_.before_commit(*connection_);
@@ -151,7 +152,7 @@ absl::Status GroupCommitWriter::ApplyOne(Write& write) {
     if (!applied.ok() && connection_->storage_failure().ok() &&
         sqlite3_total_changes64(db) != changes_before) {
       broken_ = absl::InternalError(absl::StrCat(
-          connection_->path(),
+          connection_->file_name(),
           ": a write failed after changing the database, although it "
           "should refuse before writing (",
           applied.ToString(),

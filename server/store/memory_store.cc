@@ -5,13 +5,14 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "core/quote.h"
 #include "server/store/store_keys.h"
 
 namespace corosched::server {
 namespace {
 
 absl::Status TaskNotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("no task with id \"", id, "\""));
+  return absl::NotFoundError(absl::StrCat("no task with id ", QuoteInput(id)));
 }
 
 }  // namespace
@@ -25,8 +26,9 @@ absl::StatusOr<PutDefinitionResult> MemoryStore::PutDefinition(
     if (DeterministicBytes(it->second.record.definition) !=
         DeterministicBytes(definition)) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "definition \"", key.first, "\" version \"", key.second,
-          "\" is already registered with different contents; register the "
+          "definition ", QuoteInput(key.first), " version ",
+          QuoteInput(key.second),
+          " is already registered with different contents; register the "
           "change under a new version"));
     }
     return PutDefinitionResult{it->second.record, false};
@@ -45,16 +47,16 @@ absl::StatusOr<DefinitionRecord> MemoryStore::GetDefinition(
   if (wanted.empty()) {
     auto latest = latest_version_.find(name);
     if (latest == latest_version_.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("no definition named \"", name, "\" is registered"));
+      return absl::NotFoundError(absl::StrCat(
+          "no definition named ", QuoteInput(name), " is registered"));
     }
     wanted = latest->second;
   }
   auto it = definitions_.find(DefinitionKey(std::string(name), wanted));
   if (it == definitions_.end()) {
-    return absl::NotFoundError(absl::StrCat("no definition \"", name,
-                                            "\" version \"", version,
-                                            "\" is registered"));
+    return absl::NotFoundError(absl::StrCat("no definition ", QuoteInput(name),
+                                            " version ", QuoteInput(version),
+                                            " is registered"));
   }
   return it->second.record;
 }
@@ -92,8 +94,8 @@ absl::StatusOr<CreateTaskResult> MemoryStore::Create(
     if (existing->record.request_fingerprint.empty() ||
         existing->record.request_fingerprint != record.request_fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "task id \"", record.id,
-          "\" was already used by a different submit request; choose another "
+          "task id ", QuoteInput(record.id),
+          " was already used by a different submit request; choose another "
           "id, or repeat the original request exactly"));
     }
     return CreateTaskResult{existing->record, false};
@@ -207,8 +209,8 @@ absl::StatusOr<EventBatch> MemoryStore::ReadEvents(absl::string_view id,
   for (const size_t size : sizes) {
     if (!batch.events.emplace_back().ParseFromArray(bytes.data() + offset,
                                                     static_cast<int>(size))) {
-      return absl::InternalError(
-          absl::StrCat("task \"", id, "\": an event in memory does not parse"));
+      return absl::InternalError(absl::StrCat(
+          "task ", QuoteInput(id), ": an event in memory does not parse"));
     }
     offset += size;
   }

@@ -207,7 +207,7 @@ absl::Status SqliteConnection::Error(int code, absl::string_view what) {
     const char* message = sqlite3_errmsg(db_);
     if (detail != message) absl::StrAppend(&detail, ": ", message);
   }
-  std::string text = absl::StrCat(path_, ": ", what, ": ", detail,
+  std::string text = absl::StrCat(file_name(), ": ", what, ": ", detail,
                                   " (SQLite code ", code, ")");
   absl::Status status;
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
@@ -221,6 +221,12 @@ absl::Status SqliteConnection::Error(int code, absl::string_view what) {
     storage_failure_ = status;
   }
   return status;
+}
+
+absl::string_view SqliteConnection::file_name() const {
+  absl::string_view path = path_;
+  const size_t slash = path.rfind('/');
+  return slash == absl::string_view::npos ? path : path.substr(slash + 1);
 }
 
 int64_t SqliteConnection::last_insert_rowid() const {

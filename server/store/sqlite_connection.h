@@ -2,7 +2,9 @@
 
 // A thin owner of one sqlite3 connection for the durable store: it opens the
 // database with the store's settings, caches prepared statements, and turns
-// SQLite result codes into absl::Status messages that name the file.
+// SQLite result codes into absl::Status messages that name the file by its
+// name alone (file_name()): such a message can reach a client, who is not
+// told where the daemon keeps its files.
 //
 //   auto connection = SqliteConnection::Open({.path = ".../corosched.db"});
 //   absl::StatusOr<SqliteStatement> select =
@@ -118,8 +120,8 @@ class SqliteConnection {
 
   // The status for SQLite result `code` of an operation described by
   // `what`: UNAVAILABLE for storage failures, DATA_LOSS for corruption,
-  // INTERNAL otherwise; the message names the file. Records storage
-  // failures (see the class comment).
+  // INTERNAL otherwise; the message names the file by file_name(). Records
+  // storage failures (see the class comment).
   absl::Status Error(int code, absl::string_view what);
 
   // OK until a storage failure was reported on this connection.
@@ -127,6 +129,8 @@ class SqliteConnection {
   int64_t last_insert_rowid() const;
   int changes() const;
   const std::string& path() const { return path_; }
+  // path() without its directories ("corosched.db"), for messages.
+  absl::string_view file_name() const;
   sqlite3* db() const { return db_; }
 
  private:

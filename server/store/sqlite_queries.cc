@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/quote.h"
 #include "server/store/sqlite_task_rows.h"
 #include "server/store/store_keys.h"
 
@@ -58,7 +59,7 @@ std::string TaskListSql(const TaskQuery& query) {
 }  // namespace
 
 absl::Status TaskNotFoundError(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("no task with id \"", id, "\""));
+  return absl::NotFoundError(absl::StrCat("no task with id ", QuoteInput(id)));
 }
 
 absl::StatusOr<std::optional<DefinitionRecord>> FindDefinition(
@@ -83,9 +84,9 @@ absl::StatusOr<DefinitionRecord> QueryDefinition(SqliteConnection& connection,
     auto found = FindDefinition(connection, name, version);
     if (!found.ok()) return found.status();
     if (found->has_value()) return **std::move(found);
-    return absl::NotFoundError(absl::StrCat("no definition \"", name,
-                                            "\" version \"", version,
-                                            "\" is registered"));
+    return absl::NotFoundError(absl::StrCat("no definition ", QuoteInput(name),
+                                            " version ", QuoteInput(version),
+                                            " is registered"));
   }
   absl::StatusOr<SqliteStatement> latest = connection.Prepare(
       "SELECT definition, registered_at_ns FROM definitions "
@@ -95,8 +96,8 @@ absl::StatusOr<DefinitionRecord> QueryDefinition(SqliteConnection& connection,
   absl::StatusOr<bool> row = latest->Step();
   if (!row.ok()) return row.status();
   if (!*row) {
-    return absl::NotFoundError(
-        absl::StrCat("no definition named \"", name, "\" is registered"));
+    return absl::NotFoundError(absl::StrCat(
+        "no definition named ", QuoteInput(name), " is registered"));
   }
   return ReadDefinitionRow(*latest, 0);
 }
@@ -214,8 +215,8 @@ absl::StatusOr<EventBatch> QueryEvents(SqliteConnection& connection,
     row_events.clear();
     if (!DecodeEventRow(static_cast<int>(select->Int(0)), select->Blob(1),
                         row_events)) {
-      return absl::DataLossError(
-          absl::StrCat("task \"", id, "\": a stored event cannot be parsed"));
+      return absl::DataLossError(absl::StrCat(
+          "task ", QuoteInput(id), ": a stored event cannot be parsed"));
     }
     for (v1::TaskEvent& event : row_events) {
       if (event.sequence() <= after_sequence) continue;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "server/store/data_dir_files.h"
 #include "server/store/sqlite_queries.h"
 #include "server/store/sqlite_schema.h"
 #include "server/store/sqlite_writes.h"
@@ -22,6 +24,14 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       .path = absl::StrCat(options.data_dir, "/", kDatabaseFile),
       .vfs = options.vfs,
       .writer = true};
+  absl::StatusOr<std::vector<std::string>> tightened =
+      RestrictDatabaseFiles(connection.path);
+  if (!tightened.ok()) return tightened.status();
+  std::string open_dir = DataDirAccessWarning(options.data_dir);
+  if (!open_dir.empty()) tightened->push_back(std::move(open_dir));
+  if (options.on_warning) {
+    for (const std::string& warning : *tightened) options.on_warning(warning);
+  }
   absl::StatusOr<std::unique_ptr<SqliteConnection>> writer =
       OpenStoreDatabase(connection, {.quick_check = options.quick_check});
   if (!writer.ok()) return writer.status();

@@ -22,8 +22,12 @@ namespace corosched::server {
 
 struct SqliteStoreOptions {
   // The data directory (must exist): holds corosched.db (+ -wal, -shm) and
-  // the LOCK file.
+  // the LOCK file, all owner-only (data_dir_files.h).
   std::string data_dir;
+  // Called during Open, on its thread, with each thing the operator should
+  // hear of: a database file that was open to other users and is now
+  // owner-only, a data directory open to other users. May be empty.
+  absl::AnyInvocable<void(const std::string& message)> on_warning;
   // Called once, on the writer thread, when the store fails for good (a
   // failed write or fsync): the daemon logs it and exits non-zero. Must not
   // block, call synchronous writes, or destroy the store.

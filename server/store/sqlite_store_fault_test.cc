@@ -28,6 +28,7 @@ using test_records::Output;
 using test_records::Task;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SqliteStoreFaultTest : public ::testing::Test {
  protected:
@@ -98,7 +99,8 @@ TEST_F(SqliteStoreFaultTest, AFailedFsyncIsNeverAcknowledged) {
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.status().message()),
               AllOf(HasSubstr("storage failure"), HasSubstr("I/O error"),
-                    HasSubstr("restarted")));
+                    HasSubstr("restarted"), HasSubstr("corosched.db"),
+                    Not(HasSubstr(dir_.path()))));
   vfs_->Heal();  // the store stays failed: the page cache can't be trusted
   ExpectEveryWriteRefused();
   ASSERT_EQ(fatal().size(), 1u);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/quote.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/store/store_keys.h"
@@ -12,7 +13,7 @@ namespace {
 
 absl::Status Unparsable(absl::string_view id, absl::string_view what) {
   return absl::DataLossError(absl::StrCat(
-      "task \"", id, "\": its stored ", what,
+      "task ", QuoteInput(id), ": its stored ", what,
       " cannot be parsed; the database is damaged or was written by an "
       "incompatible build"));
 }

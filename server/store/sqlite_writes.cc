@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/quote.h"
 #include "server/store/sqlite_queries.h"
 #include "server/store/sqlite_task_rows.h"
 #include "server/store/store_keys.h"
@@ -150,8 +151,8 @@ absl::StatusOr<CreateTaskResult> ExistingTask(SqliteConnection& connection,
   if (key.request_fingerprint.empty() ||
       key.request_fingerprint != record.request_fingerprint) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "task id \"", record.id,
-        "\" was already used by a different submit request; choose another "
+        "task id ", QuoteInput(record.id),
+        " was already used by a different submit request; choose another "
         "id, or repeat the original request exactly"));
   }
   auto found = FindTask(connection, record.id);
@@ -200,9 +201,9 @@ absl::StatusOr<PutDefinitionResult> WriteDefinition(
     if (DeterministicBytes((*existing)->definition) !=
         DeterministicBytes(definition)) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "definition \"", definition.name(), "\" version \"",
-          definition.version(),
-          "\" is already registered with different contents; register the "
+          "definition ", QuoteInput(definition.name()), " version ",
+          QuoteInput(definition.version()),
+          " is already registered with different contents; register the "
           "change under a new version"));
     }
     return PutDefinitionResult{**std::move(existing), false};
@@ -290,8 +291,8 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     auto existing = FindTaskKey(connection, record.id);
     if (!existing.ok()) return existing.status();
     if (!existing->has_value()) {
-      return absl::InternalError(absl::StrCat(
-          "task id \"", record.id, "\" is taken but cannot be found"));
+      return absl::InternalError(absl::StrCat("task id ", QuoteInput(record.id),
+                                              " is taken but cannot be found"));
     }
     return ExistingTask(connection, record, **existing);
   }
