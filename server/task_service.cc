@@ -39,8 +39,8 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
     : executor_(executor),
       store_(store),
       runner_(runner),
-      programs_(/*capacity=*/1024, options.limits),
       max_start_delay_(options.max_start_delay),
+      programs_(/*capacity=*/1024, options.limits),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
