@@ -89,12 +89,17 @@ class TaskRecorderTest : public ::testing::Test {
     ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
   }
 
-  // Waits until the task's `finished` event is recorded; its events.
+  // Waits until the task's `finished` event is recorded and its write
+  // published; its events.
   std::vector<v1::TaskEvent> EventsOnceEnded(const std::string& id) {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     while (absl::Now() < deadline) {
       absl::StatusOr<EventBatch> batch = store_.ReadEvents(id, 0, 10000);
-      if (batch.ok() && batch->task_ended) return batch->events;
+      // The end is stored before its write's callback publishes it and
+      // then forgets the task: once forgotten, every write was counted.
+      if (batch.ok() && batch->task_ended && runner_->live_count() == 0) {
+        return batch->events;
+      }
       absl::SleepFor(absl::Milliseconds(1));
     }
     ADD_FAILURE() << "task " << id << " did not end";
