@@ -23,27 +23,59 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status) {
   return event;
 }
 
+void TaskRecorder::Recorded(LiveTask& live, const v1::TaskSnapshot& snapshot) {
+  absl::MutexLock lock(&live.record_mu());
+  live.recording_.last_status = snapshot.status();
+  live.recording_.last_state = snapshot.state();
+  live.recording_.last_steps = snapshot.steps().total();
+}
+
+void TaskRecorder::AddOutput(LiveTask& live, uint64_t sequence,
+                             absl::string_view text) {
+  live.recording_.unrecorded.push_back(OutputEvent(sequence, text));
+}
+
+void TaskRecorder::RecordPendingPoll(const std::shared_ptr<LiveTask>& live,
+                                     bool runs_again, const std::string& state,
+                                     v1::TaskStatus status) {
+  if (runs_again && DeferPoll(*live, state, status)) return;
+  if (live->WaitForProgressWrite()) {
+    live->recording_.held = true;  // woken once the write is answered
+  } else {
+    RecordPoll(live, nullptr, nullptr);
+  }
+}
+
+bool TaskRecorder::RecordHeld(const std::shared_ptr<LiveTask>& live) {
+  if (live->WaitForProgressWrite()) return false;
+  live->recording_.held = false;
+  RecordPoll(live, nullptr, nullptr);
+  return true;
+}
+
 bool TaskRecorder::DeferPoll(LiveTask& live, const std::string& state,
                              v1::TaskStatus status) {
-  size_t bytes = live.deferred_bytes;
-  for (auto it = live.poll_output.rbegin();
-       it != live.poll_output.rend() && !it->has_time(); ++it) {
+  size_t bytes = live.recording_.deferred_bytes;
+  for (auto it = live.recording_.unrecorded.rbegin();
+       it != live.recording_.unrecorded.rend() && !it->has_time(); ++it) {
     if (it->has_output()) bytes += it->output().text().size();
   }
-  if (live.deferred_polls >= kMaxDeferredPolls || bytes > kMaxDeferredBytes) {
+  if (live.recording_.deferred_polls >= kMaxDeferredPolls ||
+      bytes > kMaxDeferredBytes) {
     return false;
   }
-  ++live.deferred_polls;
-  live.deferred_bytes = bytes;
+  ++live.recording_.deferred_polls;
+  live.recording_.deferred_bytes = bytes;
   {
-    absl::MutexLock lock(&live.record_mu);
-    if (status != live.last_status || state != live.last_state) {
-      live.last_status = status;
-      live.last_state = state;
-      live.poll_output.push_back(TransitionEvent(state, status));
+    absl::MutexLock lock(&live.record_mu());
+    if (status != live.recording_.last_status ||
+        state != live.recording_.last_state) {
+      live.recording_.last_status = status;
+      live.recording_.last_state = state;
+      live.recording_.unrecorded.push_back(TransitionEvent(state, status));
     }
   }
-  StampNewEvents(live.poll_output, clock_.Now());
+  StampNewEvents(live.recording_.unrecorded, clock_.Now());
   return true;
 }
 
@@ -62,10 +94,11 @@ void TaskRecorder::StampNewEvents(std::vector<v1::TaskEvent>& events,
 }
 
 std::vector<v1::TaskEvent> TaskRecorder::TakeUnrecorded(LiveTask& live) {
-  std::vector<v1::TaskEvent> events = std::move(live.poll_output);
-  live.poll_output.clear();
-  live.deferred_polls = 0;
-  live.deferred_bytes = 0;
+  std::vector<v1::TaskEvent> events = std::move(live.recording_.unrecorded);
+  live.recording_.unrecorded.clear();
+  live.recording_.deferred_polls = 0;
+  live.recording_.deferred_bytes = 0;
+  live.recording_.held = false;
   return events;
 }
 
@@ -73,10 +106,10 @@ void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
                               const machine::TaskEnd* end, Then then) {
   TaskProgress progress;
   progress.events = TakeUnrecorded(*live);
-  absl::MutexLock lock(&live->record_mu);
-  progress.snapshot = live->task->Snapshot();
+  absl::MutexLock lock(&live->record_mu());
+  progress.snapshot = live->task().Snapshot();
   if (end == nullptr && progress.events.empty() &&
-      progress.snapshot.steps().total() == live->last_steps) {
+      progress.snapshot.steps().total() == live->recording_.last_steps) {
     // e.g. an await that found no signal: nothing to record
     if (then) then(absl::OkStatus());
     return;
@@ -96,8 +129,8 @@ void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
                                 const std::string& reason, Then then) {
   TaskProgress progress;
   progress.events = TakeUnrecorded(*live);
-  absl::MutexLock lock(&live->record_mu);
-  progress.snapshot = live->task->Snapshot();
+  absl::MutexLock lock(&live->record_mu());
+  progress.snapshot = live->task().Snapshot();
   progress.snapshot.set_status(v1::TASK_STATUS_CANCELLED);
   progress.snapshot.set_error(reason);
   progress.durable = true;  // its requester is answered once it is stored
@@ -113,30 +146,30 @@ void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
   const v1::TaskSnapshot& snapshot = progress.snapshot;
   const bool finished =
       !progress.events.empty() && progress.events.back().has_finished();
-  if (snapshot.status() != live->last_status ||
-      snapshot.state() != live->last_state) {
-    live->last_status = snapshot.status();
-    live->last_state = snapshot.state();
+  if (snapshot.status() != live->recording_.last_status ||
+      snapshot.state() != live->recording_.last_state) {
+    live->recording_.last_status = snapshot.status();
+    live->recording_.last_state = snapshot.state();
     // Before the `finished` event, which is always last.
     auto at = finished ? progress.events.end() - 1 : progress.events.end();
     progress.events.insert(
         at, TransitionEvent(snapshot.state(), snapshot.status()));
   }
-  live->last_steps = snapshot.steps().total();
+  live->recording_.last_steps = snapshot.steps().total();
   if (finished) progress.finished_at = now;
   StampNewEvents(progress.events, now);  // a deferred poll's have their time
   // Queued under record_mu: the store gets this task's writes in order.
   live->ProgressQueued();
   store_.RecordProgressAsync(
-      live->id, std::move(progress),
+      live->id(), std::move(progress),
       [this, live, then = std::move(then)](
           const absl::StatusOr<uint64_t>& written) mutable {
         if (!written.ok()) {
           spdlog::error("event=store_error op=record_progress task={} {}",
-                        LogValue(live->id), LogStatus(written.status()));
+                        LogValue(live->id()), LogStatus(written.status()));
         }
         live->ProgressStored();
-        hub_.Publish(live->id);
+        hub_.Publish(live->id());
         if (then) then(written.status());
       });
 }

@@ -25,20 +25,24 @@ v1::TaskEvent TransitionEvent(const std::string& state, v1::TaskStatus status);
 // Writes what happened to a running task into the store, then tells the
 // StreamHub so its watchers read it: per poll, the output the poll emitted,
 // a transition when the state or status changed, and at the end the task's
-// result; with each, the task's snapshot.
+// result; with each, the task's snapshot. It owns each task's
+// TaskRecording (in its LiveTask): nothing else reads or writes it.
 //
 // A poll that changed nothing (an await that found no signal) writes
-// nothing. A poll that yielded (the task runs again at once) may be
-// deferred instead (DeferPoll): its events wait in the LiveTask and go out
-// with the record of a later poll, so a run of yields costs one write, not
-// one per state. Events get the clock's time of the poll that made them. Writes
-// are asynchronous (TaskStore::RecordProgressAsync): the hub hears of them, and
-// `then` runs, once they are stored, possibly on the store's writer thread.
+// nothing. A poll that yielded (the task runs again at once) is deferred
+// instead: its events wait in the task and go out with the record of a
+// later poll, so a run of yields costs one write, not one per state. A
+// task has at most one progress write in flight: a poll to record while
+// one is held back until it is answered, and the task is not polled
+// meanwhile (RecordPendingPoll, RecordHeld). Events get the clock's time of
+// the poll that made them. Writes are asynchronous
+// (TaskStore::RecordProgressAsync): the hub hears of them, and `then`
+// runs, once they are stored, possibly on the store's writer thread.
 //
-// Thread-safety: DeferPoll, RecordPoll and RecordCancel run on the task's
-// own polling thread (the executor never polls one task twice at once), or
+// Thread-safety: the methods taking a poll's outcome run on the task's own
+// polling thread (the executor never polls one task twice at once), or
 // from its future's destructor, when no poll runs; they take
-// live.record_mu, which also orders them against wakes that record
+// live.record_mu(), which also orders them against wakes that record
 // snapshots.
 class TaskRecorder {
  public:
@@ -54,40 +58,64 @@ class TaskRecorder {
   static constexpr int kMaxDeferredPolls = 16;
   static constexpr size_t kMaxDeferredBytes = size_t{64} * 1024;
 
-  // After a poll that yielded, in `state` with `status`: keeps the poll's
-  // output, stamped, and a transition if the state or status changed, in
-  // live->poll_output for the next recorded poll, and returns true; or
-  // returns false, changing nothing, once the bounds above are reached: then
-  // RecordPoll this poll as usual.
-  bool DeferPoll(LiveTask& live, const std::string& state,
-                 v1::TaskStatus status) ABSL_LOCKS_EXCLUDED(live.record_mu);
+  // The task as the store holds it now (created or resumed): later polls
+  // are recorded against it.
+  static void Recorded(LiveTask& live, const v1::TaskSnapshot& snapshot)
+      ABSL_LOCKS_EXCLUDED(live.record_mu());
+  // The MachineTask's output sink: keeps a chunk of the poll in progress.
+  static void AddOutput(LiveTask& live, uint64_t sequence,
+                        absl::string_view text);
+
+  // After a poll that left the task pending in `state` with `status`; with
+  // `runs_again` when it yielded. Defers it, records it, or holds it back
+  // while the task's last progress write is in flight (then the task is
+  // woken once it is answered, and must call RecordHeld before it runs).
+  void RecordPendingPoll(const std::shared_ptr<LiveTask>& live, bool runs_again,
+                         const std::string& state, v1::TaskStatus status);
+  // Whether a poll's record is held back (RecordPendingPoll).
+  static bool HoldsRecord(const LiveTask& live) { return live.recording_.held; }
+  // Records the held-back poll once no write of the task is in flight;
+  // false (the task is woken later) while one still is.
+  bool RecordHeld(const std::shared_ptr<LiveTask>& live);
+  // Whether polls ran whose record has not been queued yet (deferred or
+  // held): the future's destructor records them before the machine goes.
+  static bool HasUnrecordedPolls(const LiveTask& live) {
+    return live.recording_.deferred_polls > 0 || live.recording_.held;
+  }
 
   // After a poll of the machine; `end` when it finished (completed or
-  // failed). Takes the poll's output, and the events of deferred polls,
-  // from live->poll_output. `then` (may be null) runs after the write, or
-  // at once (with OK) when there is nothing to write; it runs even if the
-  // write fails, with the store's error.
+  // failed). Takes the poll's output, and the events of deferred polls.
+  // `then` (may be null) runs after the write, or at once (with OK) when
+  // there is nothing to write; it runs even if the write fails, with the
+  // store's error.
   void RecordPoll(const std::shared_ptr<LiveTask>& live,
                   const machine::TaskEnd* end, Then then)
-      ABSL_LOCKS_EXCLUDED(live->record_mu);
+      ABSL_LOCKS_EXCLUDED(live->record_mu());
   // A cancel took effect (the machine was dropped): CANCELLED with
   // `reason` as the error, after the events of deferred polls.
   void RecordCancel(const std::shared_ptr<LiveTask>& live,
                     const std::string& reason, Then then)
-      ABSL_LOCKS_EXCLUDED(live->record_mu);
+      ABSL_LOCKS_EXCLUDED(live->record_mu());
 
  private:
+  // After a poll that yielded, in `state` with `status`: keeps the poll's
+  // output, stamped, and a transition if the state or status changed, for
+  // the next recorded poll, and returns true; or returns false, changing
+  // nothing, once the bounds above are reached.
+  bool DeferPoll(LiveTask& live, const std::string& state,
+                 v1::TaskStatus status) ABSL_LOCKS_EXCLUDED(live.record_mu());
   // Adds the transition (before a final `finished` event), stamps the
   // events and queues the write; once it is stored, logs a failure,
   // publishes and runs `then`.
   void WriteProgress(const std::shared_ptr<LiveTask>& live,
                      TaskProgress progress, Then then)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
 
   // Gives the events at the end of `events` that have no time yet `now`.
   static void StampNewEvents(std::vector<v1::TaskEvent>& events,
                              absl::Time now);
-  // Moves out the events not yet recorded, and resets the deferred counts.
+  // Moves out the events not yet recorded, and resets the deferred counts
+  // and the hold.
   static std::vector<v1::TaskEvent> TakeUnrecorded(LiveTask& live);
 
   TaskStore& store_;

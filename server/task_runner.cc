@@ -50,8 +50,7 @@ class TrackedFuture {
     if (live_ == nullptr) return;  // ended, or moved from
     // Dropped after polls whose record was deferred (shutdown): they are
     // recorded first, as they ran, before the machine is cancelled.
-    if (inner_.has_value() &&
-        (live_->deferred_polls > 0 || live_->record_held)) {
+    if (inner_.has_value() && TaskRecorder::HasUnrecordedPolls(*live_)) {
       runner_->RecordPoll(live_, nullptr);
     }
     inner_.reset();  // cancels the machine
@@ -76,12 +75,14 @@ class TrackedFuture {
       start_delay_.reset();
     }
     // The machine waits too while its last record is held back.
-    if (live_->record_held && !RecordHeld()) {
+    if (TaskRecorder::HoldsRecord(*live_) &&
+        !runner_->recorder_.RecordHeld(live_)) {
       return corosched::Poll<machine::TaskEnd>::Pending();
     }
     corosched::Poll<machine::TaskEnd> poll = inner_->Poll(cx);
     if (poll.IsPending()) {
-      RecordPending();
+      runner_->recorder_.RecordPendingPoll(
+          live_, inner_->runs_again(), inner_->state_name(), inner_->status());
       return poll;
     }
     machine::TaskEnd end = std::move(poll).value();
@@ -90,33 +91,6 @@ class TrackedFuture {
   }
 
  private:
-  // After a poll that left the task pending. A yield runs again at once: its
-  // record goes with a later poll's. Otherwise the poll is recorded, unless
-  // the task's last progress write is still in flight: a task has at most
-  // one, so one that records faster than the store commits holds its record
-  // back (and stops running) until that write is answered.
-  void RecordPending() {
-    if (inner_->runs_again() &&
-        runner_->recorder_.DeferPoll(*live_, inner_->state_name(),
-                                     inner_->status())) {
-      return;
-    }
-    if (live_->WaitForProgressWrite()) {
-      live_->record_held = true;  // woken once the write is answered
-    } else {
-      runner_->RecordPoll(live_, nullptr);
-    }
-  }
-
-  // Records the held-back poll once no write of the task is in flight;
-  // false (the task is woken later) while one still is.
-  bool RecordHeld() {
-    if (live_->WaitForProgressWrite()) return false;
-    live_->record_held = false;
-    runner_->RecordPoll(live_, nullptr);
-    return true;
-  }
-
   corosched::Poll<machine::TaskEnd> End(machine::TaskEnd end) {
     live_.reset();
     inner_.reset();
@@ -148,8 +122,8 @@ void TaskRunner::Start(TaskRecord record,
     }
   }
   record.snapshot = machine.Snapshot();
-  auto live = std::make_shared<LiveTask>(record.id, std::move(program));
-  live->submitted_at = record.created_at;
+  auto live = std::make_shared<LiveTask>(record.id, std::move(program),
+                                         record.created_at);
   absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
   if (!spawned.ok()) {
     std::move(done)(spawned);
@@ -158,7 +132,7 @@ void TaskRunner::Start(TaskRecord record,
   bool entered;
   {
     absl::MutexLock lock(&mu_);
-    entered = live_.try_emplace(live->id, live).second;
+    entered = live_.try_emplace(live->id(), live).second;
   }
   if (!entered) {  // the same id is being submitted, or runs, right now
     Discard(*live);
@@ -187,29 +161,24 @@ absl::Status TaskRunner::Resume(
                      ": cannot resume from its recorded state: ",
                      machine.status().message()));
   }
-  auto live = std::make_shared<LiveTask>(record.id, std::move(program));
-  live->submitted_at = record.created_at;
-  {
-    absl::MutexLock lock(&live->record_mu);
-    live->last_status = record.snapshot.status();
-    live->last_state = record.snapshot.state();
-    live->last_steps = record.snapshot.steps().total();
-  }
+  auto live = std::make_shared<LiveTask>(record.id, std::move(program),
+                                         record.created_at);
+  TaskRecorder::Recorded(*live, record.snapshot);
   // Recorded already: opened before it is spawned, so its first poll runs
   // the machine (one wake-up per task, not two; recovery spawns millions).
   live->Open();
   {
     absl::MutexLock lock(&mu_);
     // Erased first: an entry keeps its key, a view into its own LiveTask.
-    live_.erase(live->id);
-    live_.try_emplace(live->id, live);
+    live_.erase(live->id());
+    live_.try_emplace(live->id(), live);
   }
   // A start time that has passed (the task had started, or was due while
   // the daemon was down) fires at once.
   absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
   if (!spawned.ok()) {
     absl::MutexLock lock(&mu_);
-    auto it = live_.find(live->id);
+    auto it = live_.find(live->id());
     if (it != live_.end() && it->second == live) live_.erase(it);
     return spawned;
   }
@@ -220,18 +189,18 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
                                machine::Machine machine,
                                std::optional<absl::Time> start_at) {
   LiveTask* output_to = live.get();  // the MachineTask lives inside it
-  live->task = machine::MachineTask::Create(
+  live->set_task(machine::MachineTask::Create(
       std::move(machine), &executor_.timers(),
       [output_to](uint64_t sequence, absl::string_view text) {
-        output_to->poll_output.push_back(OutputEvent(sequence, text));
+        TaskRecorder::AddOutput(*output_to, sequence, text);
       },
-      metrics_);
+      metrics_));
   std::unique_ptr<Sleep> delay;
   if (start_at.has_value()) {
     delay = std::make_unique<Sleep>(executor_.SleepUntil(*start_at));
   }
   auto handle = executor_.Spawn(
-      TrackedFuture(this, live, live->task->MakeFuture(), std::move(delay)));
+      TrackedFuture(this, live, live->task().MakeFuture(), std::move(delay)));
   if (handle.ok()) {
     std::move(*handle).Detach();  // cancels go through LiveTask instead
     return absl::OkStatus();
@@ -250,11 +219,7 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
   v1::TaskEvent first =
       TransitionEvent(record.snapshot.state(), record.snapshot.status());
   *first.mutable_time() = machine::ToProtoTimestamp(record.created_at);
-  {
-    absl::MutexLock lock(&live->record_mu);
-    live->last_status = record.snapshot.status();
-    live->last_state = record.snapshot.state();
-  }
+  TaskRecorder::Recorded(*live, record.snapshot);
   // A daemon-chosen id is unique and known to nobody until the answer: the
   // task may run before its create is stored. Its writes queue behind the
   // create (or join it, see SqliteStore::RecordProgressAsync), nothing is
@@ -277,7 +242,7 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
         if (!created.ok() || !created->created) {
           {
             absl::MutexLock lock(&mu_);
-            auto it = live_.find(live->id);
+            auto it = live_.find(live->id());
             if (it != live_.end() && it->second == live) live_.erase(it);
           }
           Discard(*live);
@@ -308,8 +273,7 @@ std::shared_ptr<LiveTask> TaskRunner::FindCreated(const std::string& id) {
     if (it == live_.end()) return nullptr;
     live = it->second;
   }
-  absl::MutexLock lock(&live->mu);
-  return live->created ? live : nullptr;
+  return live->created() ? live : nullptr;
 }
 
 absl::Status TaskRunner::NotRunning(const std::string& id) const {
@@ -343,7 +307,7 @@ void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
   }
   if (metrics_ != nullptr) {
     metrics_->OnTaskFinished(end->status,
-                             executor_.clock()->Now() - live->submitted_at);
+                             executor_.clock()->Now() - live->submitted_at());
   }
   recorder_.RecordPoll(live, end, [this, live](const absl::Status& stored) {
     Forget(*live, stored);
@@ -351,63 +315,45 @@ void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
 }
 
 void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
-  std::string reason;
-  {
-    absl::MutexLock lock(&live->mu);
-    if (live->discarded || !live->created) {
-      live->ended = true;
-      return;
-    }
-    reason = live->cancel != nullptr ? live->cancel->reason : "cancelled";
-  }
+  std::optional<std::string> reason = live->CancelToRecord();
+  if (!reason.has_value()) return;
   if (metrics_ != nullptr) {
     metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
-                             executor_.clock()->Now() - live->submitted_at);
+                             executor_.clock()->Now() - live->submitted_at());
   }
   recorder_.RecordCancel(
-      live, reason,
+      live, *reason,
       [this, live](const absl::Status& stored) { Forget(*live, stored); });
 }
 
 void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
-  bool leave_unfinished = false;
-  {
-    absl::MutexLock lock(&live->mu);
-    if (!live->created || live->discarded || live->ended) return;
-    if (live->cancel == nullptr) {
-      // At shutdown the task stays as last recorded (see the class
-      // comment); any other drop is a cancel.
-      leave_unfinished = shutting_down_.load();
-      if (!leave_unfinished) {
-        live->cancel = std::make_unique<LiveTask::CancelRequest>();
-        live->cancel->reason = "the executor dropped the task";
-      }
-    }
+  // At shutdown the task stays as last recorded (see the class comment);
+  // any other drop is a cancel, and a requested cancel is recorded even at
+  // shutdown.
+  switch (live->Dropped(shutting_down_.load())) {
+    case LiveTask::Drop::kNothing:
+      return;
+    case LiveTask::Drop::kLeaveUnfinished:
+      Forget(*live, absl::OkStatus());
+      return;
+    case LiveTask::Drop::kRecordCancel:
+      RecordCancel(live);
+      return;
   }
-  if (leave_unfinished) {
-    Forget(*live, absl::OkStatus());
-    return;
-  }
-  RecordCancel(live);  // a requested cancel is recorded even at shutdown
 }
 
 void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
-  std::vector<CancelCallback> waiters;
-  {
-    absl::MutexLock lock(&live.mu);
-    live.ended = true;
-    if (live.cancel != nullptr) waiters.swap(live.cancel->waiters);
-  }
+  std::vector<CancelCallback> waiters = live.Ended();
   {
     absl::MutexLock lock(&mu_);
-    auto it = live_.find(live.id);
+    auto it = live_.find(live.id());
     if (it != live_.end() && it->second.get() == &live) live_.erase(it);
   }
   if (waiters.empty()) return;
   // A cancel is answered OK only once its end is on disk.
   absl::StatusOr<TaskRecord> record =
       stored.ok()
-          ? store_.GetTask(live.id)
+          ? store_.GetTask(live.id())
           : absl::UnavailableError(absl::StrCat(
                 "the task's end could not be stored (", stored.message(),
                 "), so the cancel did not take effect; retry once "

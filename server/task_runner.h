@@ -131,22 +131,22 @@ class TaskRunner {
   // id, as soon as the create is queued (see the .cc).
   void Record(const std::shared_ptr<LiveTask>& live, TaskRecord record,
               StartCallback done) ABSL_LOCKS_EXCLUDED(mu_);
-  // Wake's second half, under live->record_mu (task_runner_wake.cc).
+  // Wake's second half, under live->record_mu() (task_runner_wake.cc).
   void WakeLive(const std::shared_ptr<LiveTask>& live, v1::Signal signal,
                 const std::string& request_id, WakeCallback& done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
   // For a wake with a request id: answers `done` and returns true when the
   // id was seen before (its first answer, or joins it while still being
   // stored), or the lookup failed; false, leaving `done`, for a new id.
   bool AnswerRepeatedWake(LiveTask& live, const std::string& request_id,
                           WakeCallback& done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
   // Queues the accepted wake's write and answers `done` (and any repeats of
   // its request id) once it is stored.
   void StoreWake(const std::shared_ptr<LiveTask>& live,
                  const std::string& request_id, const WakeRecord& wake,
                  v1::PendingSignal pending, WakeCallback& done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
   // A wake of a task that is not live, answered from the store.
   absl::StatusOr<v1::WakeTaskResponse> WakeRecorded(
       const std::string& id, const std::string& request_id);

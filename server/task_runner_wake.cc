@@ -92,38 +92,38 @@ void TaskRunner::Wake(const std::string& id, v1::Signal signal,
     std::move(done)(WakeRecorded(id, request_id));
     return;
   }
-  absl::MutexLock lock(&live->record_mu);
+  absl::MutexLock lock(&live->record_mu());
   WakeLive(live, std::move(signal), request_id, done);
 }
 
 void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
                           v1::Signal signal, const std::string& request_id,
                           WakeCallback& done) {
-  const std::string& id = live->id;
+  const std::string& id = live->id();
   if (!request_id.empty() && AnswerRepeatedWake(*live, request_id, done)) {
     return;
   }
   // An ended task stays live until its end is stored: it is ended all the
   // same, whatever the signal.
-  if (const v1::TaskStatus status = live->task->status();
+  if (const v1::TaskStatus status = live->task().status();
       machine::IsEnded(status)) {
     std::move(done)(TaskEnded(id, status));
     return;
   }
-  if (!AwaitsSignal(*live->program, signal.name())) {
-    std::move(done)(NoSuchAwait(*live->program, signal.name()));
+  if (!AwaitsSignal(live->program(), signal.name())) {
+    std::move(done)(NoSuchAwait(live->program(), signal.name()));
     return;
   }
   v1::Signal signal_copy = signal;
   absl::StatusOr<machine::WakeReceipt> receipt =
-      live->task->Wake(std::move(signal));
+      live->task().Wake(std::move(signal));
   if (!receipt.ok()) {
     std::move(done)(receipt.status());
     return;
   }
   using Disposition = machine::WakeReceipt::Disposition;
   if (receipt->disposition == Disposition::kRefusedEnded) {
-    std::move(done)(TaskEnded(id, live->task->status()));
+    std::move(done)(TaskEnded(id, live->task().status()));
     return;
   }
   const WakeRecord wake{receipt->disposition == Disposition::kConsumed
@@ -137,17 +137,8 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
 bool TaskRunner::AnswerRepeatedWake(LiveTask& live,
                                     const std::string& request_id,
                                     WakeCallback& done) {
-  {
-    absl::MutexLock lock(&live.wakes_mu);
-    if (live.wakes_in_flight != nullptr) {
-      auto in_flight = live.wakes_in_flight->find(request_id);
-      if (in_flight != live.wakes_in_flight->end()) {
-        in_flight->second.push_back(std::move(done));
-        return true;
-      }
-    }
-  }
-  auto first = store_.FindWake(live.id, request_id);
+  if (live.wakes_in_flight().Join(request_id, done)) return true;
+  auto first = store_.FindWake(live.id(), request_id);
   if (!first.ok()) {
     std::move(done)(first.status());
     return true;
@@ -163,14 +154,7 @@ void TaskRunner::StoreWake(const std::shared_ptr<LiveTask>& live,
                            const std::string& request_id,
                            const WakeRecord& wake, v1::PendingSignal pending,
                            WakeCallback& done) {
-  if (!request_id.empty()) {
-    absl::MutexLock lock(&live->wakes_mu);
-    if (live->wakes_in_flight == nullptr) {
-      live->wakes_in_flight = std::make_unique<
-          absl::flat_hash_map<std::string, std::vector<WakeCallback>>>();
-    }
-    live->wakes_in_flight->try_emplace(request_id);
-  }
+  if (!request_id.empty()) live->wakes_in_flight().Begin(request_id);
   // Queued under record_mu, so the store receives the task's writes in the
   // order they happened. The signal, not the machine's snapshot: a poll may
   // have run since the last recorded one (it may have taken this very
@@ -179,17 +163,12 @@ void TaskRunner::StoreWake(const std::shared_ptr<LiveTask>& live,
   // the task before the poll, signal in hand, rather than past it with its
   // output lost.
   store_.RecordWakeSignalAsync(
-      live->id, request_id, wake, std::move(pending),
+      live->id(), request_id, wake, std::move(pending),
       [live, request_id, wake,
        done = std::move(done)](const absl::Status& stored) mutable {
         std::vector<WakeCallback> repeats;
         if (!request_id.empty()) {
-          absl::MutexLock lock(&live->wakes_mu);
-          auto in_flight = live->wakes_in_flight->find(request_id);
-          if (in_flight != live->wakes_in_flight->end()) {
-            repeats = std::move(in_flight->second);
-            live->wakes_in_flight->erase(in_flight);
-          }
+          repeats = live->wakes_in_flight().Finish(request_id);
         }
         // Not acknowledged unless stored. The machine has the signal
         // already; a store that failed stops the daemon, and the restarted
