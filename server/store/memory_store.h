@@ -131,7 +131,7 @@ class MemoryStore final : public TaskStore {
   // One part of the tasks, by a hash of the id, with its own mutex, so
   // that the submitting threads (creates) and the workers (progress) rarely
   // wait for each other: with one mutex for all, waking its waiters was a
-  // tenth of the in-memory daemon's CPU (docs/PERFORMANCE.md, session 6).
+  // tenth of the in-memory daemon's CPU (docs/PERFORMANCE.md, "The service").
   struct alignas(64) Shard {  // a cache line of its own for the mutex
     absl::Mutex mu;
     TaskMap tasks ABSL_GUARDED_BY(mu);
