@@ -6,7 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/server/e2e_support.h"
 #include "tests/testing/http_get.h"
@@ -18,6 +23,111 @@ namespace {
 using ::testing::HasSubstr;
 
 using HardeningDaemonTest = DaemonTest;
+
+// One call of any kind, driven as a bidi stream (the wire is the same):
+// sends `messages` as the request messages, half-closes, and collects the
+// answers and the status.
+class RawCall final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  RawCall(grpc::GenericStub& stub, const std::string& method,
+          const std::vector<std::string>& messages) {
+    for (const std::string& bytes : messages) {
+      grpc::Slice slice(bytes.data(), bytes.size());
+      requests_.emplace_back(&slice, 1);
+    }
+    context_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    stub.PrepareBidiStreamingCall(&context_, method, grpc::StubOptions(), this);
+    WriteNext();
+    StartRead(&answer_);
+    StartCall();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) WriteNext();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    absl::MutexLock lock(&mu_);
+    answers_.push_back(answer_);
+    StartRead(&answer_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    done_ = true;
+  }
+
+  // Waits for the end of the call (bounded by its deadline).
+  grpc::Status Await() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+    return status_;
+  }
+  // The answers, once Await returned.
+  std::vector<grpc::ByteBuffer> answers() {
+    absl::MutexLock lock(&mu_);
+    return answers_;
+  }
+
+ private:
+  // Writes requests_[next_write_], the last one with the half-close.
+  void WriteNext() {
+    if (next_write_ == requests_.size()) return;
+    const grpc::ByteBuffer* request = &requests_[next_write_++];
+    if (next_write_ < requests_.size()) {
+      StartWrite(request);
+    } else {
+      StartWriteLast(request, grpc::WriteOptions());
+    }
+  }
+
+  grpc::ClientContext context_;
+  std::vector<grpc::ByteBuffer> requests_;
+  size_t next_write_ = 0;  // only the write chain touches it
+  grpc::ByteBuffer answer_;
+  absl::Mutex mu_;
+  std::vector<grpc::ByteBuffer> answers_ ABSL_GUARDED_BY(mu_);
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Bytes that are no protobuf message of any type.
+const std::string kNotAMessage[] = {
+    "\xff\xff\xff\xff",  // a varint that never ends
+    "\x0a\x05"
+    "ab",  // field 1 claims 5 bytes and has 2
+};
+
+const google::protobuf::ServiceDescriptor& SchedulerDescriptor() {
+  return *google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      v1::Scheduler::service_full_name());
+}
+
+TEST_F(HardeningDaemonTest, BytesThatAreNoMessageAreInvalidArguments) {
+  grpc::GenericStub stub(channel_);
+  const google::protobuf::ServiceDescriptor& service = SchedulerDescriptor();
+  for (int i = 0; i < service.method_count(); ++i) {
+    const google::protobuf::MethodDescriptor& method = *service.method(i);
+    if (method.client_streaming()) continue;  // SubmitTasks: the next test
+    for (const std::string& bytes : kNotAMessage) {
+      SCOPED_TRACE(
+          absl::StrCat(method.full_name(), " with ", bytes.size(), " bytes"));
+      RawCall call(stub,
+                   absl::StrCat("/", service.full_name(), "/", method.name()),
+                   {bytes});
+      const grpc::Status status = call.Await();
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_THAT(
+          status.error_message(),
+          HasSubstr(absl::StrCat(
+              "not a valid ", method.input_type()->full_name(), " message")));
+    }
+  }
+  // The daemon still serves.
+  v1::Task hello = Submit(*stub_, LoadExample("hello.json"));
+  EXPECT_EQ(OutputText(Watch(*stub_, hello.id()).events), "Hello, World!\n");
+}
 
 TEST_F(HardeningDaemonTest, MetricsAnswerWhileClientsStallTheirRequests) {
   ASSERT_FALSE(server_->metrics_address().empty());
@@ -36,6 +146,39 @@ TEST_F(HardeningDaemonTest, MetricsAnswerWhileClientsStallTheirRequests) {
   for (const auto& client : stalled) {
     EXPECT_TRUE(client->ClosedByServer(absl::Seconds(10)));
   }
+}
+
+TEST_F(HardeningDaemonTest, SubmitTasksAnswersBytesThatAreNoMessageInItsTurn) {
+  grpc::GenericStub stub(channel_);
+  v1::SubmitTaskRequest hello;
+  *hello.mutable_definition() = LoadExample("hello.json");
+  RawCall call(stub, "/corosched.v1.Scheduler/SubmitTasks",
+               {kNotAMessage[0], hello.SerializeAsString(), kNotAMessage[1]});
+  const grpc::Status status = call.Await();
+  EXPECT_TRUE(status.ok()) << status.error_code() << " "
+                           << status.error_message();
+  std::vector<v1::SubmitTasksResponse> answers;
+  for (const grpc::ByteBuffer& bytes : call.answers()) {
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(bytes.Dump(&slices).ok());
+    std::string flat;
+    for (const grpc::Slice& slice : slices) {
+      flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    ASSERT_TRUE(answers.emplace_back().ParseFromString(flat));
+  }
+  ASSERT_EQ(answers.size(), 3u);
+  for (int bad : {0, 2}) {
+    EXPECT_EQ(answers[bad].index(), static_cast<uint64_t>(bad));
+    EXPECT_EQ(answers[bad].code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(
+        answers[bad].message(),
+        HasSubstr("not a valid corosched.v1.SubmitTaskRequest message"));
+  }
+  EXPECT_EQ(answers[1].index(), 1u);
+  EXPECT_EQ(answers[1].code(), grpc::StatusCode::OK);
+  EXPECT_EQ(OutputText(Watch(*stub_, answers[1].response().task().id()).events),
+            "Hello, World!\n");
 }
 
 }  // namespace
