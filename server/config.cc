@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "server/byte_size.h"
 
 namespace corosched::server {
 namespace {
@@ -113,6 +114,11 @@ absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetMinFreeDisk(absl::string_view value, ServerConfig& config) {
+  return ParseByteSize(value, /*max_bytes=*/uint64_t{1} << 60,
+                       &config.min_free_disk);
+}
+
 // A duration such as 7d, 36h or 90m (absl's units, plus d for days).
 absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
   absl::Duration d;
@@ -193,6 +199,12 @@ constexpr Option kOptions[] = {
      "Directory of the durable store (created if missing). One daemon at a "
      "time: a second one on the same directory refuses to start.",
      SetDataDir},
+    {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE", "64MiB",
+     "With --durability=sync: refuse to start (exit code 1, before serving) "
+     "unless the disk of --data-dir has this much free space, such as 64MiB "
+     "or 2GiB; 0 turns the check off. Start-up also commits one write to "
+     "the store, so a disk that takes no writes is found then too.",
+     SetMinFreeDisk},
     {"retention", "COROSCHED_RETENTION", "DURATION", "7d",
      "With --durability=sync: finished tasks are kept this long, then purged "
      "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",

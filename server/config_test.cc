@@ -46,6 +46,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.max_message_bytes, 1 << 20);
   EXPECT_EQ(config.durability, ServerConfig::Durability::kSync);
   EXPECT_EQ(config.data_dir, "./data");
+  EXPECT_EQ(config.min_free_disk, uint64_t{64} << 20);
   EXPECT_EQ(config.retention, absl::Hours(24 * 7));
   EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
   EXPECT_EQ(config.ready_file, "");
@@ -56,12 +57,27 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
 }
 
 TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
-  auto parsed =
-      Parse({"--listen", "127.0.0.1:0", "--workers=3", "--max-tasks", "10",
-             "--max-message-bytes=4096", "--data-dir", "/tmp/x",
-             "--drain-timeout=1500ms", "--ready-file", "/tmp/ready",
-             "--retain-finished=5", "--log-level", "debug", "--durability=none",
-             "--retention", "36h", "--metrics-listen", "[::1]:0"});
+  auto parsed = Parse({"--listen",
+                       "127.0.0.1:0",
+                       "--workers=3",
+                       "--max-tasks",
+                       "10",
+                       "--max-message-bytes=4096",
+                       "--data-dir",
+                       "/tmp/x",
+                       "--drain-timeout=1500ms",
+                       "--ready-file",
+                       "/tmp/ready",
+                       "--retain-finished=5",
+                       "--log-level",
+                       "debug",
+                       "--durability=none",
+                       "--retention",
+                       "36h",
+                       "--metrics-listen",
+                       "[::1]:0",
+                       "--min-free-disk",
+                       "2GiB"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");
@@ -76,6 +92,7 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(config.durability, ServerConfig::Durability::kNone);
   EXPECT_EQ(config.retention, absl::Hours(36));
   EXPECT_EQ(config.metrics_listen, "[::1]:0");
+  EXPECT_EQ(config.min_free_disk, uint64_t{2} << 30);
 }
 
 TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
@@ -143,6 +160,8 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
       {{"--metrics-listen=:9464"}, "or nothing to turn metrics off"},
       {{"--metrics-listen", "unix:/tmp/m"}, "expected host:port"},
       {{"--metrics-listen", "h:65536"}, "expected host:port"},
+      {{"--min-free-disk=64MB"}, "--min-free-disk=64MB: expected a size"},
+      {{"--min-free-disk", "2000000TiB"}, "at most 1048576 TiB"},
       {{"--bogus"}, "unknown flag --bogus; see --help"},
       {{"--listen"}, "--listen needs a value (HOST:PORT)"},
       {{"serve"}, "unexpected argument \"serve\""},
@@ -153,6 +172,16 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.message));
   }
+}
+
+TEST(ConfigTest, MinFreeDiskComesFromTheEnvironmentToo) {
+  auto parsed = Parse({}, {{"COROSCHED_MIN_FREE_DISK", "0"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.min_free_disk, 0u);
+  parsed = Parse({}, {{"COROSCHED_MIN_FREE_DISK", "lots"}});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr("COROSCHED_MIN_FREE_DISK=lots: expected a size"));
 }
 
 TEST(ConfigTest, EnvironmentErrorsNameTheVariable) {
@@ -187,6 +216,8 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
                            "COROSCHED_DURABILITY",
                            "--retention",
                            "COROSCHED_RETENTION",
+                           "--min-free-disk SIZE",
+                           "COROSCHED_MIN_FREE_DISK, default 64MiB",
                            "durable store"}) {
     EXPECT_THAT(help, HasSubstr(text));
   }

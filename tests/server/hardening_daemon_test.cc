@@ -21,6 +21,8 @@ namespace corosched::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ServerProcess;
 
 using HardeningDaemonTest = DaemonTest;
 
@@ -179,6 +181,50 @@ TEST_F(HardeningDaemonTest, SubmitTasksAnswersBytesThatAreNoMessageInItsTurn) {
   EXPECT_EQ(answers[1].code(), grpc::StatusCode::OK);
   EXPECT_EQ(OutputText(Watch(*stub_, answers[1].response().task().id()).events),
             "Hello, World!\n");
+}
+
+// Far more than any disk has free, and still a size --min-free-disk takes.
+constexpr char kMoreThanAnyDisk[] = "1000000TiB";
+
+// Launches a daemon that must refuse to start; returns its stderr after
+// checking it exited 1 without ever writing its ready file.
+std::string ExpectRefusedStart(testing::ServerProcessOptions options) {
+  auto server = ServerProcess::Launch(std::move(options));
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return "";
+  // FAILED_PRECONDITION: it exited before any ready file appeared.
+  EXPECT_EQ((*server)->WaitUntilReady(absl::Seconds(30)).code(),
+            absl::StatusCode::kFailedPrecondition)
+      << (*server)->Stderr();
+  absl::StatusOr<int> code = (*server)->WaitForExit(absl::Seconds(30));
+  EXPECT_TRUE(code.ok()) << (*server)->Stderr();
+  EXPECT_EQ(code.value_or(-1), 1) << (*server)->Stderr();
+  const std::string log = (*server)->Stderr();
+  EXPECT_THAT(log, Not(HasSubstr("event=ready")));
+  EXPECT_THAT(log, Not(HasSubstr("event=listening")));
+  return log;
+}
+
+TEST(StartupDiskTest, RefusesToStartOnADiskShortOfFreeSpace) {
+  const std::string log =
+      ExpectRefusedStart({.args = {"--min-free-disk", kMoreThanAnyDisk}});
+  EXPECT_THAT(log, HasSubstr("event=start_failed"));
+  EXPECT_THAT(log, HasSubstr("data directory "));
+  EXPECT_THAT(log, HasSubstr(" free, less than the 1000000 TiB "
+                             "--min-free-disk asks for; free some space"));
+}
+
+TEST(StartupDiskTest, TheBoundComesFromTheEnvironmentToo) {
+  const std::string log = ExpectRefusedStart(
+      {.env = {{"COROSCHED_MIN_FREE_DISK", kMoreThanAnyDisk}}});
+  EXPECT_THAT(log, HasSubstr("--min-free-disk asks for"));
+}
+
+TEST(StartupDiskTest, DurabilityNoneHasNoDiskToCheck) {
+  auto server = ServerProcess::Start(
+      {.args = {"--durability=none", "--min-free-disk", kMoreThanAnyDisk}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->Stop().value_or(-1), 0) << (*server)->Stderr();
 }
 
 }  // namespace
