@@ -52,8 +52,9 @@ std::string FormatByteSize(uint64_t bytes) {
     if (bytes % unit.bytes == 0) {
       return absl::StrCat(bytes / unit.bytes, " ", unit.suffix);
     }
-    return absl::StrFormat("%.1f %s", static_cast<double>(bytes) / unit.bytes,
-                           unit.suffix);
+    return absl::StrFormat(
+        "%.1f %s", static_cast<double>(bytes) / static_cast<double>(unit.bytes),
+        unit.suffix);
   }
   return absl::StrCat(bytes, " B");
 }

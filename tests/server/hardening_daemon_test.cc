@@ -199,7 +199,7 @@ std::string ExpectRefusedStart(testing::ServerProcessOptions options) {
   absl::StatusOr<int> code = (*server)->WaitForExit(absl::Seconds(30));
   EXPECT_TRUE(code.ok()) << (*server)->Stderr();
   EXPECT_EQ(code.value_or(-1), 1) << (*server)->Stderr();
-  const std::string log = (*server)->Stderr();
+  std::string log = (*server)->Stderr();
   EXPECT_THAT(log, Not(HasSubstr("event=ready")));
   EXPECT_THAT(log, Not(HasSubstr("event=listening")));
   return log;
