@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "server/byte_size.h"
 
 namespace corosched::server {
 namespace {
@@ -38,30 +39,6 @@ absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
     return absl::InvalidArgumentError(
         absl::StrCat("expected a whole number from ", min, " to ", max));
   }
-  return absl::OkStatus();
-}
-
-// A size in bytes: a whole number, optionally with KiB, MiB or GiB.
-absl::Status ParseBytes(absl::string_view value, uint64_t min, uint64_t max,
-                        uint64_t* out) {
-  uint64_t unit = 1;
-  for (const auto& [suffix, size] :
-       {std::pair<absl::string_view, uint64_t>{"KiB", uint64_t{1} << 10},
-        {"MiB", uint64_t{1} << 20},
-        {"GiB", uint64_t{1} << 30}}) {
-    if (absl::ConsumeSuffix(&value, suffix)) {
-      unit = size;
-      break;
-    }
-  }
-  uint64_t n = 0;
-  if (!absl::SimpleAtoi(value, &n) || absl::StartsWith(value, "+") ||
-      n > max / unit || n * unit < min) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected a size from ", min, " to ", max,
-                     " bytes, such as 65536, 64KiB or 8MiB"));
-  }
-  *out = n * unit;
   return absl::OkStatus();
 }
 
@@ -137,6 +114,11 @@ absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetMinFreeDisk(absl::string_view value, ServerConfig& config) {
+  return ParseByteSize(value, /*max_bytes=*/uint64_t{1} << 60,
+                       &config.min_free_disk);
+}
+
 // A duration from 1s to 36500d such as 7d, 36h or 90m (absl's units, plus
 // d for days).
 absl::Status ParseLongDuration(absl::string_view value, absl::Duration* out) {
@@ -202,15 +184,30 @@ absl::Status SetLogLevel(absl::string_view value, ServerConfig& config) {
       "expected one of trace, debug, info, warn, error, off");
 }
 
+// A size from `min` to `max` bytes, as ParseByteSize reads it.
+absl::Status ParseBoundedSize(absl::string_view value, uint64_t min,
+                              uint64_t max, uint64_t* out) {
+  uint64_t bytes = 0;
+  absl::Status parsed = ParseByteSize(value, max, &bytes);
+  if (!parsed.ok()) return parsed;
+  if (bytes < min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected at least ", FormatByteSize(min)));
+  }
+  *out = bytes;
+  return absl::OkStatus();
+}
+
 absl::Status SetTaskMaxOutputBytes(absl::string_view value,
                                    ServerConfig& config) {
-  return ParseBytes(value, 1, uint64_t{1} << 40, &config.task_max_output_bytes);
+  return ParseBoundedSize(value, 1, uint64_t{1} << 40,
+                          &config.task_max_output_bytes);
 }
 
 absl::Status SetTaskMaxVariablesBytes(absl::string_view value,
                                       ServerConfig& config) {
-  return ParseBytes(value, 64, uint64_t{1} << 30,
-                    &config.task_max_variables_bytes);
+  return ParseBoundedSize(value, 64, uint64_t{1} << 30,
+                          &config.task_max_variables_bytes);
 }
 
 absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
@@ -241,6 +238,12 @@ constexpr Option kOptions[] = {
      "Directory of the durable store (created if missing). One daemon at a "
      "time: a second one on the same directory refuses to start.",
      SetDataDir},
+    {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE", "64MiB",
+     "With --durability=sync: refuse to start (exit code 1, before serving) "
+     "unless the disk of --data-dir has this much free space, such as 64MiB "
+     "or 2GiB; 0 turns the check off. Start-up also commits one write to "
+     "the store, so a disk that takes no writes is found then too.",
+     SetMinFreeDisk},
     {"retention", "COROSCHED_RETENTION", "DURATION", "7d",
      "With --durability=sync: finished tasks are kept this long, then purged "
      "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",

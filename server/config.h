@@ -10,6 +10,7 @@
 //   if (parsed->help) { print HelpText(); exit 0; }
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct ServerConfig {
   Durability durability = Durability::kSync;
   // The durable store's directory (created if missing, locked while open).
   std::string data_dir = "./data";
+  // With kSync: the start fails unless data_dir's disk has this many bytes
+  // free (see CheckFreeDisk); 0: no check.
+  uint64_t min_free_disk = uint64_t{64} << 20;
   // Finished tasks are purged from the durable store this long after they
   // finished.
   absl::Duration retention = absl::Hours(24 * 7);

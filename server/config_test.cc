@@ -47,6 +47,7 @@ TEST(ConfigTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(config.max_message_bytes, 1 << 20);
   EXPECT_EQ(config.durability, ServerConfig::Durability::kSync);
   EXPECT_EQ(config.data_dir, "./data");
+  EXPECT_EQ(config.min_free_disk, uint64_t{64} << 20);
   EXPECT_EQ(config.retention, absl::Hours(24 * 7));
   EXPECT_EQ(config.max_start_delay, absl::Hours(24 * 30));
   EXPECT_EQ(config.drain_timeout, absl::Seconds(10));
@@ -78,7 +79,10 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
                        "--metrics-listen",
                        "[::1]:0",
                        "--max-start-delay",
-                       "2d"});
+                       "2d",
+
+                       "--min-free-disk",
+                       "2GiB"});
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   const ServerConfig& config = parsed->config;
   EXPECT_EQ(config.listen, "127.0.0.1:0");
@@ -94,6 +98,7 @@ TEST(ConfigTest, ReadsEveryFlagInBothSpellings) {
   EXPECT_EQ(config.retention, absl::Hours(36));
   EXPECT_EQ(config.metrics_listen, "[::1]:0");
   EXPECT_EQ(config.max_start_delay, absl::Hours(48));
+  EXPECT_EQ(config.min_free_disk, uint64_t{2} << 30);
 }
 
 TEST(ConfigTest, MaxStartDelayTakesDaysAndAbslDurations) {
@@ -104,6 +109,30 @@ TEST(ConfigTest, MaxStartDelayTakesDaysAndAbslDurations) {
       Parse({"--max-start-delay=36h"}, {{"COROSCHED_MAX_START_DELAY", "7d"}});
   ASSERT_TRUE(hours.ok()) << hours.status();
   EXPECT_EQ(hours->config.max_start_delay, absl::Hours(36));
+}
+
+TEST(ConfigTest, TaskLimitsTakeSizesAndCountsAndBecomeMachineLimits) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.task_max_output_bytes, uint64_t{8} << 20);
+  EXPECT_EQ(defaults->config.task_max_variables_bytes, uint64_t{1} << 20);
+  EXPECT_EQ(defaults->config.task_max_events, 10000u);
+  auto parsed = Parse(
+      {"--task-max-output-bytes=16MiB", "--task-max-variables-bytes", "2048"},
+      {{"COROSCHED_TASK_MAX_EVENTS", "500"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.task_max_events, 500u);
+  const machine::MachineLimits limits = TaskLimits(parsed->config);
+  EXPECT_EQ(limits.max_output_bytes, uint64_t{16} << 20);
+  EXPECT_EQ(limits.max_variables_bytes, 2048u);
+
+  auto tiny = Parse({"--task-max-variables-bytes=8"});
+  EXPECT_EQ(tiny.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tiny.status().message()),
+              HasSubstr("--task-max-variables-bytes=8: expected at least"));
+  auto few = Parse({"--task-max-events=1"});
+  EXPECT_THAT(std::string(few.status().message()),
+              HasSubstr("--task-max-events=1: expected a whole number"));
 }
 
 TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
@@ -176,6 +205,8 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
       {{"--metrics-listen=:9464"}, "or nothing to turn metrics off"},
       {{"--metrics-listen", "unix:/tmp/m"}, "expected host:port"},
       {{"--metrics-listen", "h:65536"}, "expected host:port"},
+      {{"--min-free-disk=64MB"}, "--min-free-disk=64MB: expected a size"},
+      {{"--min-free-disk", "2000000TiB"}, "at most 1048576 TiB"},
       {{"--bogus"}, "unknown flag --bogus; see --help"},
       {{"--listen"}, "--listen needs a value (HOST:PORT)"},
       {{"serve"}, "unexpected argument \"serve\""},
@@ -186,6 +217,16 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(parsed.status().message(), HasSubstr(c.message));
   }
+}
+
+TEST(ConfigTest, MinFreeDiskComesFromTheEnvironmentToo) {
+  auto parsed = Parse({}, {{"COROSCHED_MIN_FREE_DISK", "0"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.min_free_disk, 0u);
+  parsed = Parse({}, {{"COROSCHED_MIN_FREE_DISK", "lots"}});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr("COROSCHED_MIN_FREE_DISK=lots: expected a size"));
 }
 
 TEST(ConfigTest, EnvironmentErrorsNameTheVariable) {
@@ -222,6 +263,8 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsVariable) {
                            "COROSCHED_RETENTION",
                            "--max-start-delay DURATION",
                            "COROSCHED_MAX_START_DELAY, default 30d",
+                           "--min-free-disk SIZE",
+                           "COROSCHED_MIN_FREE_DISK, default 64MiB",
                            "durable store"}) {
     EXPECT_THAT(help, HasSubstr(text));
   }

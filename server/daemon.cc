@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/free_disk.h"
 #include "server/logging.h"
 #include "server/store/memory_store.h"
 #include "spdlog/spdlog.h"
@@ -107,6 +108,13 @@ absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
         MemoryStoreOptions{.retain_finished = config_.retain_finished,
                            .max_events_per_task = config_.task_max_events});
     return absl::OkStatus();
+  }
+  // Before anything writes: a full disk is refused here with a message that
+  // says so, not found by the first write after SERVING.
+  if (absl::Status room =
+          CheckFreeDisk(config_.data_dir, config_.min_free_disk);
+      !room.ok()) {
+    return room;
   }
   const absl::Time begin = absl::Now();
   SqliteStoreOptions options{.data_dir = config_.data_dir,

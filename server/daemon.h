@@ -26,8 +26,11 @@ namespace corosched::server {
 //   ... a termination signal arrives ...
 //   (*daemon)->Drain();                    // returns when everything stopped
 //
-// Startup: opens the store (with --durability=sync: locks --data-dir, checks
-// and migrates the database), resumes every unfinished task it holds, then
+// Startup: opens the store (with --durability=sync: checks --data-dir's
+// free space against --min-free-disk, locks it, checks and migrates the
+// database and commits one write to it, so a disk that is full or takes no
+// writes stops the start before anything is served), resumes every
+// unfinished task it holds, then
 // listens (with SO_REUSEPORT off, so a second daemon on the same address
 // fails), reports health SERVING, and writes the ready file.
 //

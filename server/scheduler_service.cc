@@ -1,8 +1,12 @@
 #include "server/scheduler_service.h"
 
+#include <cstdlib>
 #include <utility>
 
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "server/grpc_status.h"
+#include "server/parsed_request.h"
 #include "server/submit_stream.h"
 #include "server/watch_reactor.h"
 
@@ -35,7 +39,91 @@ grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A stream that only finishes, with `status` (a request that did not parse).
+template <typename Reactor>
+class Refusal final : public Reactor {
+ public:
+  explicit Refusal(const absl::Status& status) {
+    this->Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+// The index gRPC's generated code gives method `name`: its position in the
+// service, as the descriptor has it.
+int MethodIndex(absl::string_view name) {
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          v1::Scheduler::service_full_name());
+  const google::protobuf::MethodDescriptor* method =
+      service == nullptr ? nullptr
+                         : service->FindMethodByName(std::string(name));
+  if (method == nullptr) std::abort();  // our own misspelling, caught by tests
+  return method->index();
+}
+
 }  // namespace
+
+SchedulerService::SchedulerService(TaskService& tasks, TaskStore& store,
+                                   StreamHub& hub)
+    : tasks_(tasks), store_(store), hub_(hub) {
+  HandleUnary("RegisterDefinition", &SchedulerService::RegisterDefinition);
+  HandleUnary("GetDefinition", &SchedulerService::GetDefinition);
+  HandleUnary("ListDefinitions", &SchedulerService::ListDefinitions);
+  HandleUnary("SubmitTask", &SchedulerService::SubmitTask);
+  HandleSubmitTasks();
+  HandleUnary("WakeTask", &SchedulerService::WakeTask);
+  HandleUnary("GetTask", &SchedulerService::GetTask);
+  HandleUnary("ListTasks", &SchedulerService::ListTasks);
+  HandleWatchTask();
+  HandleUnary("CancelTask", &SchedulerService::CancelTask);
+  HandleUnary("GetQueueStats", &SchedulerService::GetQueueStats);
+}
+
+template <typename Request, typename Response>
+void SchedulerService::HandleUnary(absl::string_view name,
+                                   UnaryMethod<Request, Response> serve) {
+  MarkMethodCallback(
+      MethodIndex(name),
+      new grpc::internal::CallbackUnaryHandler<ParsedRequest<Request>,
+                                               Response>(
+          [this, serve](grpc::CallbackServerContext* context,
+                        const ParsedRequest<Request>* request,
+                        Response* response) -> grpc::ServerUnaryReactor* {
+            if (request->status.ok()) {
+              return (this->*serve)(context, &request->message, response);
+            }
+            grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+            reactor->Finish(ToGrpcStatus(request->status));
+            return reactor;
+          }));
+}
+
+void SchedulerService::HandleWatchTask() {
+  using Request = ParsedRequest<v1::WatchTaskRequest>;
+  using Reactor = grpc::ServerWriteReactor<v1::TaskEvent>;
+  MarkMethodCallback(
+      MethodIndex("WatchTask"),
+      new grpc::internal::CallbackServerStreamingHandler<Request,
+                                                         v1::TaskEvent>(
+          [this](grpc::CallbackServerContext* context,
+                 const Request* request) -> Reactor* {
+            if (request->status.ok()) {
+              return WatchTask(context, &request->message);
+            }
+            return new Refusal<Reactor>(request->status);
+          }));
+}
+
+void SchedulerService::HandleSubmitTasks() {
+  MarkMethodCallback(
+      MethodIndex("SubmitTasks"),
+      new grpc::internal::CallbackBidiHandler<
+          ParsedRequest<v1::SubmitTaskRequest>, v1::SubmitTasksResponse>(
+          [this](grpc::CallbackServerContext* /*context*/) {
+            return SubmitStream::Start(tasks_, hub_);
+          }));
+}
 
 grpc::ServerUnaryReactor* SchedulerService::RegisterDefinition(
     grpc::CallbackServerContext* context,
@@ -66,11 +154,6 @@ grpc::ServerUnaryReactor* SchedulerService::SubmitTask(
   return AnswerLater(context, response, [&](auto done) {
     tasks_.SubmitTask(*request, std::move(done));
   });
-}
-
-grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
-SchedulerService::SubmitTasks(grpc::CallbackServerContext* /*context*/) {
-  return SubmitStream::Start(tasks_, hub_);
 }
 
 grpc::ServerUnaryReactor* SchedulerService::WakeTask(

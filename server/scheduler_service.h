@@ -1,5 +1,6 @@
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "server/store/task_store.h"
 #include "server/stream_hub.h"
@@ -12,11 +13,18 @@ namespace corosched::server {
 // recorded, from whichever thread records it); WatchTask and SubmitTasks
 // get reactors (WatchReactor, SubmitStream). No handler blocks.
 //
+// Request bytes that are not a valid message of the method's request type
+// are answered INVALID_ARGUMENT naming the type (on SubmitTasks, as that
+// item's answer), never gRPC's UNIMPLEMENTED: the constructor replaces the
+// generated handler of every method with one whose request type is
+// ParsedRequest<M> (parsed_request.h says why), which checks the parse and
+// then calls the method below. The generated SetMessageAllocatorFor_*
+// would no longer match those handlers and must not be called.
+//
 // Thread-safety: gRPC calls the handlers from its own threads, concurrently.
 class SchedulerService final : public v1::Scheduler::CallbackService {
  public:
-  SchedulerService(TaskService& tasks, TaskStore& store, StreamHub& hub)
-      : tasks_(tasks), store_(store), hub_(hub) {}
+  SchedulerService(TaskService& tasks, TaskStore& store, StreamHub& hub);
 
   grpc::ServerUnaryReactor* RegisterDefinition(
       grpc::CallbackServerContext* context,
@@ -34,8 +42,7 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::SubmitTaskRequest* request,
       v1::SubmitTaskResponse* response) override;
-  grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
-  SubmitTasks(grpc::CallbackServerContext* context) override;
+  // SubmitTasks is served by SubmitStream, which reads ParsedRequests.
   grpc::ServerUnaryReactor* WakeTask(grpc::CallbackServerContext* context,
                                      const v1::WakeTaskRequest* request,
                                      v1::WakeTaskResponse* response) override;
@@ -57,6 +64,18 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
       v1::QueueStats* response) override;
 
  private:
+  template <typename Request, typename Response>
+  using UnaryMethod = grpc::ServerUnaryReactor* (
+      SchedulerService::*)(grpc::CallbackServerContext*, const Request*,
+                           Response*);
+
+  // Registers `serve` as method `name`'s handler, behind the parse check.
+  template <typename Request, typename Response>
+  void HandleUnary(absl::string_view name,
+                   UnaryMethod<Request, Response> serve);
+  void HandleWatchTask();
+  void HandleSubmitTasks();
+
   TaskService& tasks_;
   TaskStore& store_;
   StreamHub& hub_;

@@ -6,7 +6,8 @@
 
 namespace corosched::server {
 
-grpc::ServerBidiReactor<v1::SubmitTaskRequest, v1::SubmitTasksResponse>*
+grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
+                        v1::SubmitTasksResponse>*
 SubmitStream::Start(TaskService& tasks, StreamHub& hub) {
   std::shared_ptr<SubmitStream> stream(new SubmitStream(tasks, hub));
   stream->self_ = stream;
@@ -27,20 +28,24 @@ SubmitStream::Start(TaskService& tasks, StreamHub& hub) {
 
 void SubmitStream::Submit(uint64_t index) {
   std::shared_ptr<SubmitStream> self = self_;  // until the answer is in
-  tasks_.SubmitTask(request_,
-                    [self = std::move(self),
-                     index](absl::StatusOr<v1::SubmitTaskResponse> result) {
-                      v1::SubmitTasksResponse answer;
-                      answer.set_index(index);
-                      if (result.ok()) {
-                        *answer.mutable_response() = *std::move(result);
-                      } else {
-                        grpc::Status status = ToGrpcStatus(result.status());
-                        answer.set_code(status.error_code());
-                        answer.set_message(status.error_message());
-                      }
-                      self->Answered(index, std::move(answer));
-                    });
+  auto answer = [self = std::move(self),
+                 index](absl::StatusOr<v1::SubmitTaskResponse> result) {
+    v1::SubmitTasksResponse answer;
+    answer.set_index(index);
+    if (result.ok()) {
+      *answer.mutable_response() = *std::move(result);
+    } else {
+      grpc::Status status = ToGrpcStatus(result.status());
+      answer.set_code(status.error_code());
+      answer.set_message(status.error_message());
+    }
+    self->Answered(index, std::move(answer));
+  };
+  if (!request_.status.ok()) {
+    answer(request_.status);
+    return;
+  }
+  tasks_.SubmitTask(request_.message, std::move(answer));
 }
 
 void SubmitStream::Answered(uint64_t index, v1::SubmitTasksResponse answer) {

@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/parsed_request.h"
 #include "server/stream_hub.h"
 #include "server/task_service.h"
 
@@ -22,6 +23,9 @@ namespace corosched::server {
 // kMaxQueued requests not yet answered on the wire, past which reading
 // pauses until the client takes some.
 //
+// A request whose bytes are not a SubmitTaskRequest is such a failed item:
+// answered INVALID_ARGUMENT in its turn (see ParsedRequest).
+//
 // Ends with OK once the client half-closes and every answer is written,
 // CANCELLED when the client goes away, UNAVAILABLE at daemon shutdown.
 //
@@ -29,13 +33,13 @@ namespace corosched::server {
 // Thread-safety: reactions and hub calls may run concurrently; mu_ orders
 // them. StartRead, StartWrite and Finish are called outside mu_.
 class SubmitStream final
-    : public grpc::ServerBidiReactor<v1::SubmitTaskRequest,
+    : public grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
                                      v1::SubmitTasksResponse>,
       public OpenStream {
  public:
   static constexpr size_t kMaxQueued = 64;
 
-  static grpc::ServerBidiReactor<v1::SubmitTaskRequest,
+  static grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
                                  v1::SubmitTasksResponse>*
   Start(TaskService& tasks, StreamHub& hub);
 
@@ -72,7 +76,7 @@ class SubmitStream final
   StreamHub& hub_;
   std::shared_ptr<SubmitStream> self_;
   // The read buffer; only touched between StartRead and OnReadDone.
-  v1::SubmitTaskRequest request_;
+  ParsedRequest<v1::SubmitTaskRequest> request_;
 
   absl::Mutex mu_;
   std::optional<StreamHub::Token> token_ ABSL_GUARDED_BY(mu_);

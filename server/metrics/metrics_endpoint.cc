@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -81,6 +82,28 @@ void Knock(const std::string& address) {
   freeaddrinfo(found);
 }
 
+// civetweb's options for `listen` and `limits` (see the class comment).
+std::vector<std::string> CivetOptions(const std::string& listen,
+                                      const MetricsEndpointLimits& limits) {
+  const std::string timeout_ms =
+      absl::StrCat(absl::ToInt64Milliseconds(limits.request_timeout));
+  const std::pair<const char*, std::string> options[] = {
+      {"listening_ports", listen},
+      {"num_threads", absl::StrCat(limits.threads)},
+      {"request_timeout_ms", timeout_ms},
+      {"enable_keep_alive", "no"},
+      // Would bound the wait for a second request on a connection, which
+      // enable_keep_alive=no already rules out.
+      {"keep_alive_timeout_ms", timeout_ms},
+  };
+  std::vector<std::string> flat;
+  for (const auto& [name, value] : options) {
+    flat.push_back(name);
+    flat.push_back(value);
+  }
+  return flat;
+}
+
 }  // namespace
 
 MetricsEndpoint::~MetricsEndpoint() {
@@ -98,12 +121,14 @@ MetricsEndpoint::~MetricsEndpoint() {
 
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& listen,
-    const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables) {
+    const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
+    const MetricsEndpointLimits& limits) {
   std::unique_ptr<prometheus::Exposer> exposer;
   // prometheus-cpp throws when its HTTP server cannot bind; our code throws
   // nothing, so this is the one place that catches.
   try {
-    exposer = std::make_unique<prometheus::Exposer>(listen, /*threads=*/2);
+    exposer =
+        std::make_unique<prometheus::Exposer>(CivetOptions(listen, limits));
   } catch (const std::exception&) {
     return absl::UnavailableError(absl::StrCat(
         "cannot serve metrics on ", listen,

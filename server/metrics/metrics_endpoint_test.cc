@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -77,6 +79,61 @@ TEST(MetricsEndpointTest, StopsWithinMilliseconds) {
   // civetweb alone would take up to its 2 s poll timeout.
   EXPECT_LT(absl::Now() - begin, absl::Milliseconds(500));
   EXPECT_FALSE(testing::HttpGet(address, "/metrics").ok());
+}
+
+// Opens `count` connections that each send half a request and stall.
+std::vector<std::unique_ptr<testing::StalledHttpRequest>> StallClients(
+    const std::string& address, int count) {
+  std::vector<std::unique_ptr<testing::StalledHttpRequest>> stalled;
+  for (int i = 0; i < count; ++i) {
+    auto client = testing::StalledHttpRequest::Open(address);
+    EXPECT_TRUE(client.ok()) << client.status();
+    if (client.ok()) stalled.push_back(*std::move(client));
+  }
+  return stalled;
+}
+
+TEST(MetricsEndpointTest, AnswersAScrapeWhileClientsStallTheirRequests) {
+  auto endpoint = MetricsEndpoint::Start("127.0.0.1:0",
+                                         {std::make_shared<ServerMetrics>()});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const auto stalled = StallClients((*endpoint)->address(), 8);
+  // Held up by the stalled clients, the scrape would wait for civetweb's
+  // 30 s default request timeout.
+  absl::StatusOr<testing::HttpResponse> response = testing::HttpGet(
+      (*endpoint)->address(), "/metrics", /*timeout=*/absl::Seconds(3));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST(MetricsEndpointTest, DropsClientsThatStallPastTheRequestTimeout) {
+  // More stalled clients than threads: the scrape waits for them to time out.
+  auto endpoint = MetricsEndpoint::Start(
+      "127.0.0.1:0", {std::make_shared<ServerMetrics>()},
+      {.threads = 2, .request_timeout = absl::Milliseconds(200)});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const auto stalled = StallClients((*endpoint)->address(), 8);
+  absl::StatusOr<testing::HttpResponse> response = testing::HttpGet(
+      (*endpoint)->address(), "/metrics", /*timeout=*/absl::Seconds(10));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  for (const auto& client : stalled) {
+    EXPECT_TRUE(client->ClosedByServer(absl::Seconds(5)));
+  }
+}
+
+TEST(MetricsEndpointTest, StopsWithinTheRequestTimeoutWhileAClientStalls) {
+  auto endpoint = MetricsEndpoint::Start(
+      "127.0.0.1:0", {std::make_shared<ServerMetrics>()},
+      {.threads = 2, .request_timeout = absl::Milliseconds(200)});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const auto stalled = StallClients((*endpoint)->address(), 1);
+  absl::SleepFor(absl::Milliseconds(50));  // a thread waits for its request
+  const absl::Time begin = absl::Now();
+  endpoint->reset();
+  // civetweb notices a stop within its 2 s poll quantum or the request
+  // timeout, whichever is shorter.
+  EXPECT_LT(absl::Now() - begin, absl::Milliseconds(1500));
 }
 
 TEST(MetricsEndpointTest, APortInUseIsAClearError) {

@@ -202,6 +202,29 @@ absl::Status Migrate(SqliteConnection& connection, int64_t target) {
   return absl::OkStatus();
 }
 
+// Step 5: the header's user_version rewritten with its own value, in a
+// transaction the writer connection commits with synchronous=FULL. SQLite
+// writes the header page to the WAL and fsyncs it whether or not the value
+// changed, so this is a real durable write that changes nothing.
+absl::Status ProbeWrite(SqliteConnection& connection) {
+  absl::StatusOr<int64_t> version = connection.QueryInt("PRAGMA user_version");
+  absl::Status status = version.status();
+  if (status.ok()) status = connection.Exec("BEGIN IMMEDIATE");
+  if (status.ok()) {
+    const std::string rewrite = absl::StrCat("PRAGMA user_version=", *version);
+    status = connection.Exec(rewrite.c_str());
+    if (status.ok()) status = connection.Exec("COMMIT");
+    if (!status.ok()) (void)connection.Exec("ROLLBACK");  // best effort
+  }
+  if (status.ok()) return status;
+  return absl::Status(
+      status.code(),
+      absl::StrCat("the store's database ", connection.path(),
+                   " takes no writes (", status.message(),
+                   "): is its disk full, read-only or failing? Fix that and "
+                   "start again"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenStoreDatabase(
@@ -240,8 +263,13 @@ absl::Status PrepareSchema(SqliteConnection& connection,
         connection.path(), ": cannot switch to WAL mode (journal_mode is ",
         *mode, "); the data directory must be on a local file system"));
   }
-  return Migrate(connection, std::clamp<int64_t>(options.target_version, 0,
-                                                 kSqliteSchemaVersion));
+  if (absl::Status migrated = Migrate(
+          connection,
+          std::clamp<int64_t>(options.target_version, 0, kSqliteSchemaVersion));
+      !migrated.ok()) {
+    return migrated;
+  }
+  return ProbeWrite(connection);
 }
 
 }  // namespace corosched::server

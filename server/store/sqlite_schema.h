@@ -16,6 +16,10 @@
 //      wrote, stops start-up with FAILED_PRECONDITION.
 //   4. WAL mode on, then the missing migrations in ONE transaction that also
 //      sets user_version: a crash mid-migration leaves the old version.
+//   5. One durable write that changes nothing (user_version rewritten with
+//      its value, committed with an fsync): a disk that takes no writes
+//      (full, read-only, failing) stops start-up here, naming the file,
+//      instead of at the first write a client waits for.
 //
 // Nothing here ever deletes or replaces the file; every refusal says what
 // the operator can do instead.
@@ -48,7 +52,7 @@ struct SchemaOptions {
 absl::StatusOr<std::unique_ptr<SqliteConnection>> OpenStoreDatabase(
     const SqliteConnection::Options& options, const SchemaOptions& schema);
 
-// Steps 1 to 4 on an open connection. REQUIRES: `connection` is the only
+// Steps 1 to 5 on an open connection. REQUIRES: `connection` is the only
 // writer and no transaction is open.
 absl::Status PrepareSchema(SqliteConnection& connection,
                            const SchemaOptions& options);

@@ -133,6 +133,23 @@ TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
   EXPECT_TRUE(restarted->GetTask("acked").ok());
 }
 
+TEST_F(SqliteStoreFaultTest, OpeningOnADiskThatTakesNoWritesFails) {
+  ASSERT_TRUE(
+      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+  store_.reset();
+  vfs_->FailWrites(SQLITE_FULL);
+  auto reopened =
+      SqliteStore::Open({.data_dir = dir_.path(), .vfs = vfs_->name()});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_THAT(std::string(reopened.status().message()),
+              AllOf(HasSubstr(dir_.path()), HasSubstr("takes no writes"),
+                    HasSubstr("full")));
+
+  std::unique_ptr<SqliteStore> restarted = Restart();
+  ASSERT_NE(restarted, nullptr);
+  EXPECT_TRUE(restarted->GetTask("acked").ok());
+}
+
 TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   ASSERT_TRUE(
       store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());

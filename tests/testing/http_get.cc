@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,8 @@ class Socket {
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
   int fd() const { return fd_; }
+  // Hands the descriptor over; the Socket no longer closes it.
+  int Release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -67,24 +70,41 @@ absl::StatusOr<HttpResponse> ParseResponse(const std::string& raw) {
   return response;
 }
 
-}  // namespace
-
-absl::StatusOr<HttpResponse> HttpGet(const std::string& address,
-                                     const std::string& path,
-                                     absl::Duration timeout) {
+// Connects `socket` to `address`.
+absl::Status Connect(const Socket& socket, const std::string& address) {
   absl::StatusOr<sockaddr_in> target = ParseAddress(address);
   if (!target.ok()) return target.status();
-  Socket socket;
   if (connect(socket.fd(), reinterpret_cast<const sockaddr*>(&*target),
               sizeof(*target)) != 0) {
     return absl::UnavailableError(
         absl::StrCat("connect to ", address, ": ", ErrnoText()));
   }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", address, "\r\n\r\n");
-  if (send(socket.fd(), request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
+  return absl::OkStatus();
+}
+
+// Sends all of `bytes` on `socket`.
+absl::Status SendAll(const Socket& socket, absl::string_view bytes) {
+  if (send(socket.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(bytes.size())) {
     return absl::UnavailableError(absl::StrCat("send: ", ErrnoText()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResponse> HttpGet(const std::string& address,
+                                     const std::string& path,
+                                     absl::Duration timeout) {
+  Socket socket;
+  if (absl::Status connected = Connect(socket, address); !connected.ok()) {
+    return connected;
+  }
+  if (absl::Status sent = SendAll(
+          socket, absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: ", address,
+                               "\r\n\r\n"));
+      !sent.ok()) {
+    return sent;
   }
   const absl::Time deadline = absl::Now() + timeout;
   std::string raw;
@@ -105,6 +125,32 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& address,
     raw.append(buffer, static_cast<size_t>(n));
   }
   return ParseResponse(raw);
+}
+
+absl::StatusOr<std::unique_ptr<StalledHttpRequest>> StalledHttpRequest::Open(
+    const std::string& address, absl::string_view sent) {
+  Socket socket;
+  if (absl::Status connected = Connect(socket, address); !connected.ok()) {
+    return connected;
+  }
+  if (absl::Status status = SendAll(socket, sent); !status.ok()) return status;
+  return std::unique_ptr<StalledHttpRequest>(
+      new StalledHttpRequest(socket.Release()));
+}
+
+StalledHttpRequest::~StalledHttpRequest() { close(fd_); }
+
+bool StalledHttpRequest::ClosedByServer(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  char buffer[4096];
+  for (;;) {  // read past whatever the server answered, up to the end
+    pollfd readable = {fd_, POLLIN, 0};
+    const int left_ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (left_ms <= 0 || poll(&readable, 1, left_ms) <= 0) return false;
+    const ssize_t n = read(fd_, buffer, sizeof(buffer));
+    if (n <= 0) return true;  // the end, or a reset
+  }
 }
 
 }  // namespace corosched::testing
