@@ -23,14 +23,41 @@ namespace {
 // caller prefixes where the value came from).
 using Setter = absl::Status (*)(absl::string_view value, ServerConfig& config);
 
+// Shows an option's value in `config` as its flag would take it: HelpText
+// shows the defaults of ServerConfig{} this way, so config.h alone says
+// what they are.
+using Shower = std::string (*)(const ServerConfig& config);
+
 struct Option {
   const char* flag;
   const char* env;
   const char* value_name;
-  const char* default_text;
+  Shower show;
   const char* help;
   Setter set;
 };
+
+// 7d, 36h, 10s: whole days as days, else absl's form.
+std::string ShowDuration(absl::Duration d) {
+  const absl::Duration day = absl::Hours(24);
+  if (d >= day && d % day == absl::ZeroDuration()) {
+    return absl::StrCat(d / day, "d");
+  }
+  return absl::FormatDuration(d);
+}
+
+// 8MiB, 1GiB: in the largest binary unit it is whole in.
+std::string ShowSize(uint64_t bytes) {
+  for (const auto& [suffix, unit] :
+       {std::pair<const char*, uint64_t>{"GiB", uint64_t{1} << 30},
+        {"MiB", uint64_t{1} << 20},
+        {"KiB", uint64_t{1} << 10}}) {
+    if (bytes >= unit && bytes % unit == 0) {
+      return absl::StrCat(bytes / unit, suffix);
+    }
+  }
+  return absl::StrCat(bytes);
+}
 
 absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
                         uint64_t* out) {
@@ -215,77 +242,99 @@ absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
 }
 
 constexpr Option kOptions[] = {
-    {"listen", "COROSCHED_LISTEN", "HOST:PORT", "127.0.0.1:50051",
+    {"listen", "COROSCHED_LISTEN", "HOST:PORT",
+     [](const ServerConfig& c) { return c.listen; },
      "Address to serve gRPC on; port 0 picks a free port (see --ready-file).",
      SetListen},
-    {"workers", "COROSCHED_WORKERS", "N", "0 (one per core)",
+    {"workers", "COROSCHED_WORKERS", "N",
+     [](const ServerConfig& c) {
+       return c.workers == 0 ? std::string("0 (one per core)")
+                             : absl::StrCat(c.workers);
+     },
      "Executor worker threads.", SetWorkers},
-    {"max-tasks", "COROSCHED_MAX_TASKS", "N", "100000",
+    {"max-tasks", "COROSCHED_MAX_TASKS", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.max_tasks); },
      "Admission bound: unfinished tasks at most. Past it SubmitTask answers "
      "RESOURCE_EXHAUSTED at once.",
      SetMaxTasks},
-    {"max-message-bytes", "COROSCHED_MAX_MESSAGE_BYTES", "BYTES", "1048576",
+    {"max-message-bytes", "COROSCHED_MAX_MESSAGE_BYTES", "BYTES",
+     [](const ServerConfig& c) { return absl::StrCat(c.max_message_bytes); },
      "Largest request message accepted; larger ones fail with "
      "RESOURCE_EXHAUSTED.",
      SetMaxMessageBytes},
-    {"durability", "COROSCHED_DURABILITY", "sync|none", "sync",
+    {"durability", "COROSCHED_DURABILITY", "sync|none",
+     [](const ServerConfig& c) {
+       return std::string(
+           c.durability == ServerConfig::Durability::kSync ? "sync" : "none");
+     },
      "sync: keep every task in an SQLite database under --data-dir and "
      "acknowledge a submit or wake only once it is on disk; unfinished tasks "
      "resume after a restart or a crash. none: keep everything in memory and "
      "lose it all when the daemon exits (for tests and benchmarks).",
      SetDurability},
-    {"data-dir", "COROSCHED_DATA_DIR", "PATH", "./data",
+    {"data-dir", "COROSCHED_DATA_DIR", "PATH",
+     [](const ServerConfig& c) { return c.data_dir; },
      "Directory of the durable store (created if missing). One daemon at a "
      "time: a second one on the same directory refuses to start.",
      SetDataDir},
-    {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE", "64MiB",
+    {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE",
+     [](const ServerConfig& c) { return ShowSize(c.min_free_disk); },
      "With --durability=sync: refuse to start (exit code 1, before serving) "
      "unless the disk of --data-dir has this much free space, such as 64MiB "
      "or 2GiB; 0 turns the check off. Start-up also commits one write to "
      "the store, so a disk that takes no writes is found then too.",
      SetMinFreeDisk},
-    {"retention", "COROSCHED_RETENTION", "DURATION", "7d",
+    {"retention", "COROSCHED_RETENTION", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.retention); },
      "With --durability=sync: finished tasks are kept this long, then purged "
      "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",
      SetRetention},
-    {"max-start-delay", "COROSCHED_MAX_START_DELAY", "DURATION", "30d",
+    {"max-start-delay", "COROSCHED_MAX_START_DELAY", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.max_start_delay); },
      "The furthest ahead a submit may delay a task's start (start_after, or "
      "start_at from now); further is refused with INVALID_ARGUMENT. A task "
      "waiting to start holds its place under --max-tasks. Such as 30d, 36h.",
      SetMaxStartDelay},
-    {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION", "10s",
+    {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.drain_timeout); },
      "On SIGTERM/SIGINT, how long to let unfinished tasks finish before "
      "stopping them; the daemon exits within it.",
      SetDrainTimeout},
-    {"ready-file", "COROSCHED_READY_FILE", "PATH", "none",
+    {"ready-file", "COROSCHED_READY_FILE", "PATH",
+     [](const ServerConfig& c) {
+       return c.ready_file.empty() ? std::string("none") : c.ready_file;
+     },
      "Once serving, write the bound address (such as 127.0.0.1:43127) here, "
      "and on a second line the metrics address (metrics=127.0.0.1:9464) "
      "unless metrics are off.",
      SetReadyFile},
-    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N", "10000",
+    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.retain_finished); },
      "With --durability=none: finished tasks kept for GetTask, ListTasks and "
      "WatchTask; older ones are forgotten (NOT_FOUND).",
      SetRetainFinished},
-    {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL", "info",
+    {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL",
+     [](const ServerConfig& c) { return c.log_level; },
      "trace, debug, info, warn, error or off. Logs go to stderr.", SetLogLevel},
     {"metrics-listen", "COROSCHED_METRICS_LISTEN", "HOST:PORT",
-     "127.0.0.1:9464",
+     [](const ServerConfig& c) { return c.metrics_listen; },
      "Address to serve Prometheus metrics on, at /metrics; port 0 picks a "
      "free port (the ready file's second line says which). Empty "
      "(--metrics-listen=) turns metrics off.",
      SetMetricsListen},
     {"task-max-output-bytes", "COROSCHED_TASK_MAX_OUTPUT_BYTES", "BYTES",
-     "8MiB",
+     [](const ServerConfig& c) { return ShowSize(c.task_max_output_bytes); },
      "Output one task may emit in all; the emit that would pass it ends the "
      "task FAILED with an error naming this flag.",
      SetTaskMaxOutputBytes},
     {"task-max-variables-bytes", "COROSCHED_TASK_MAX_VARIABLES_BYTES", "BYTES",
-     "1MiB",
+     [](const ServerConfig& c) { return ShowSize(c.task_max_variables_bytes); },
      "What one task's variables may hold together (names and values). A "
      "submit whose inputs pass it is refused (INVALID_ARGUMENT); a set or a "
      "signal that would pass it ends the task FAILED.",
      SetTaskMaxVariablesBytes},
-    {"task-max-events", "COROSCHED_TASK_MAX_EVENTS", "N", "10000",
+    {"task-max-events", "COROSCHED_TASK_MAX_EVENTS", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.task_max_events); },
      "Events (output, transitions) kept in each task's log; older ones are "
      "dropped as new ones are recorded, and WatchTask from a dropped "
      "sequence answers OUT_OF_RANGE.",
@@ -379,10 +428,11 @@ std::string HelpText() {
       "The Corosched daemon: serves corosched.v1.Scheduler, grpc.health.v1 "
       "and\nserver reflection over gRPC. Each flag can also be set by its "
       "environment\nvariable; a flag given on the command line wins.\n\n";
+  const ServerConfig defaults;
   for (const Option& option : kOptions) {
     absl::StrAppendFormat(&text, "  --%s %s\n      env %s, default %s\n",
                           option.flag, option.value_name, option.env,
-                          option.default_text);
+                          option.show(defaults));
     AppendWrapped(option.help, &text);
   }
   absl::StrAppend(
