@@ -59,4 +59,13 @@ std::string FormatByteSize(uint64_t bytes) {
   return absl::StrCat(bytes, " B");
 }
 
+std::string FlagByteSize(uint64_t bytes) {
+  for (const Unit& unit : kUnits) {
+    if (unit.bytes > 1 && bytes >= unit.bytes && bytes % unit.bytes == 0) {
+      return absl::StrCat(bytes / unit.bytes, unit.suffix);
+    }
+  }
+  return absl::StrCat(bytes);
+}
+
 }  // namespace corosched::server

@@ -24,4 +24,8 @@ absl::Status ParseByteSize(absl::string_view value, uint64_t max_bytes,
 // decimal unless the size is whole in it.
 std::string FormatByteSize(uint64_t bytes);
 
+// The size as a flag takes it: "8MiB", "1GiB", "1500", in the largest unit
+// it is whole in (ParseByteSize reads it back to `bytes`).
+std::string FlagByteSize(uint64_t bytes);
+
 }  // namespace corosched::server

@@ -46,19 +46,6 @@ std::string ShowDuration(absl::Duration d) {
   return absl::FormatDuration(d);
 }
 
-// 8MiB, 1GiB: in the largest binary unit it is whole in.
-std::string ShowSize(uint64_t bytes) {
-  for (const auto& [suffix, unit] :
-       {std::pair<const char*, uint64_t>{"GiB", uint64_t{1} << 30},
-        {"MiB", uint64_t{1} << 20},
-        {"KiB", uint64_t{1} << 10}}) {
-    if (bytes >= unit && bytes % unit == 0) {
-      return absl::StrCat(bytes / unit, suffix);
-    }
-  }
-  return absl::StrCat(bytes);
-}
-
 absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
                         uint64_t* out) {
   if (!absl::SimpleAtoi(value, out) || *out < min || *out > max ||
@@ -278,7 +265,7 @@ constexpr Option kOptions[] = {
      "time: a second one on the same directory refuses to start.",
      SetDataDir},
     {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE",
-     [](const ServerConfig& c) { return ShowSize(c.min_free_disk); },
+     [](const ServerConfig& c) { return FlagByteSize(c.min_free_disk); },
      "With --durability=sync: refuse to start (exit code 1, before serving) "
      "unless the disk of --data-dir has this much free space, such as 64MiB "
      "or 2GiB; 0 turns the check off. Start-up also commits one write to "
@@ -323,12 +310,16 @@ constexpr Option kOptions[] = {
      "(--metrics-listen=) turns metrics off.",
      SetMetricsListen},
     {"task-max-output-bytes", "COROSCHED_TASK_MAX_OUTPUT_BYTES", "BYTES",
-     [](const ServerConfig& c) { return ShowSize(c.task_max_output_bytes); },
+     [](const ServerConfig& c) {
+       return FlagByteSize(c.task_max_output_bytes);
+     },
      "Output one task may emit in all; the emit that would pass it ends the "
      "task FAILED with an error naming this flag.",
      SetTaskMaxOutputBytes},
     {"task-max-variables-bytes", "COROSCHED_TASK_MAX_VARIABLES_BYTES", "BYTES",
-     [](const ServerConfig& c) { return ShowSize(c.task_max_variables_bytes); },
+     [](const ServerConfig& c) {
+       return FlagByteSize(c.task_max_variables_bytes);
+     },
      "What one task's variables may hold together (names and values). A "
      "submit whose inputs pass it is refused (INVALID_ARGUMENT); a set or a "
      "signal that would pass it ends the task FAILED.",
