@@ -64,11 +64,11 @@ TEST(ByteSizeTest, FlagFormReadsBackToTheSameSize) {
   EXPECT_EQ(FlagByteSize(uint64_t{8} << 20), "8MiB");
   EXPECT_EQ(FlagByteSize(uint64_t{1} << 30), "1GiB");
   EXPECT_EQ(FlagByteSize(1536), "1536");
-  for (uint64_t size : {uint64_t{0}, uint64_t{1536}, uint64_t{64} << 20,
-                        uint64_t{3} << 40}) {
+  for (uint64_t size :
+       {uint64_t{0}, uint64_t{1536}, uint64_t{64} << 20, uint64_t{3} << 40}) {
     uint64_t parsed = 1;
-    ASSERT_TRUE(ParseByteSize(FlagByteSize(size), uint64_t{1} << 60, &parsed)
-                    .ok());
+    ASSERT_TRUE(
+        ParseByteSize(FlagByteSize(size), uint64_t{1} << 60, &parsed).ok());
     EXPECT_EQ(parsed, size);
   }
 }
