@@ -45,6 +45,13 @@ TEST(ValidatorTest, AcceptsTheSeedExample) {
   EXPECT_TRUE(ValidateDefinition(ParseOrDie(testing::kHelloJson)).ok());
 }
 
+TEST(ValidatorTest, ValidateNamesTheFieldAtFault) {
+  absl::Status valid = ValidateDefinition(ParseOrDie(
+      R"({"name": "t", "initial": "A", "states": {"A": {"yield": {}}}})"));
+  EXPECT_EQ(valid.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(valid.message(), HasSubstr("states[\"A\"].yield.next: missing"));
+}
+
 TEST(ValidatorTest, NamesTheUnknownTargetAndTheKnownStates) {
   EXPECT_THAT(
       Problems(R"({"name": "hello", "initial": "HELLO", "states": {
