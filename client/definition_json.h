@@ -19,7 +19,7 @@ namespace corosched {
 // the client is where JSON is read: the daemon receives definitions as
 // messages over gRPC, and core/ runs them as messages, so neither needs a
 // parser (core/'s unit tests write their fixtures as JSON and read them with
-// protobuf's JsonStringToMessage, core/machine/test_definitions.h). A
+// protobuf's JsonStringToMessage, core/machine/testing/definitions.h). A
 // library of its own that core/ could link would serve no product code.
 
 // INVALID_ARGUMENT when `json` is not JSON, with the line and column:

@@ -5,8 +5,8 @@
 #include <string>
 #include <thread>
 
-#include "core/machine/executor_harness.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
+#include "core/machine/testing/executor_harness.h"
 #include "core/time/timer_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

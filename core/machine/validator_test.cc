@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // Helpers for the machine's tests: definitions from JSON, and the output and
-// state of a Machine run, collected for assertions. Test-only.
+// state of a Machine run, collected for assertions. Tests get them by
+// linking corosched_machine_testing; product code never includes them.
 
 #include <string>
 #include <utility>
