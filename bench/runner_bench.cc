@@ -48,8 +48,8 @@
 #include "absl/time/clock.h"
 #include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
+#include "client/definition_json.h"
 #include "core/executor.h"
-#include "core/machine/definition_json.h"
 #include "core/machine/machine_task.h"
 #include "core/machine/program.h"
 #include "server/store/memory_store.h"
@@ -68,7 +68,7 @@ constexpr int kRounds = 3;
 
 std::shared_ptr<const machine::Program> HelloProgram() {
   absl::StatusOr<v1::TaskDefinition> definition =
-      machine::ParseDefinitionJson(bench::kHelloJson);
+      ParseTaskDefinitionJson(bench::kHelloJson);
   absl::StatusOr<std::shared_ptr<const machine::Program>> program =
       definition.ok() ? machine::Program::Compile(*std::move(definition))
                       : definition.status();

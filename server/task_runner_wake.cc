@@ -2,7 +2,6 @@
 // to the store, and is answered once stored; one for a task that is not live
 // is answered from the store. A repeated request id gets the first answer.
 
-#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -16,27 +15,9 @@
 namespace corosched::server {
 namespace {
 
-// True when some await of `program` lists `signal`.
-bool AwaitsSignal(const machine::Program& program, const std::string& signal) {
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (name == signal) return true;
-    }
-  }
-  return false;
-}
-
 absl::Status NoSuchAwait(const machine::Program& program,
                          const std::string& signal) {
-  std::vector<std::string> names;
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (std::find(names.begin(), names.end(), name) == names.end()) {
-        names.push_back(name);
-      }
-    }
-  }
-  std::sort(names.begin(), names.end());
+  const std::vector<std::string>& names = program.awaited_signals();
   // A definition may await thousands of signals; the message names a few.
   constexpr size_t kListed = 20;
   std::string awaited = names.empty() ? "no signals" : "";
@@ -110,7 +91,7 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
     std::move(done)(TaskEnded(id, status));
     return;
   }
-  if (!AwaitsSignal(live->program(), signal.name())) {
+  if (!live->program().AwaitsSignal(signal.name())) {
     std::move(done)(NoSuchAwait(live->program(), signal.name()));
     return;
   }
