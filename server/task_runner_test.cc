@@ -13,10 +13,10 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/group_commit_test_observer.h"
 #include "server/store/memory_store.h"
-#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/testing/group_commit_test_observer.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
 
 namespace corosched::server {
 namespace {

@@ -9,8 +9,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_store_test_records.h"
+#include "server/store/testing/sqlite_test_dir.h"
 
 namespace corosched::server {
 namespace {

@@ -14,8 +14,8 @@
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_store_test_records.h"
+#include "server/store/testing/sqlite_test_dir.h"
 
 namespace corosched::server {
 namespace {

@@ -14,10 +14,10 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
+#include "server/store/testing/sqlite_store_test_records.h"
+#include "server/store/testing/sqlite_test_dir.h"
 
 namespace corosched::server {
 namespace {
