@@ -222,7 +222,7 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
   TaskRecorder::Recorded(*live, record.snapshot);
   // A daemon-chosen id is unique and known to nobody until the answer: the
   // task may run before its create is stored. Its writes queue behind the
-  // create (or join it, see SqliteStore::RecordProgressAsync), nothing is
+  // create (or join it, see server/store/progress_joiner.h), nothing is
   // acknowledged before the create's commit, and should the daemon die
   // first, the task and all it did are gone together, unanswered. So the
   // first poll does not wait out an fsync. A client-chosen id may name an

@@ -134,16 +134,6 @@ void SqliteStore::PutDefinitionAsync(v1::TaskDefinition definition,
       std::move(done), /*durable=*/true);
 }
 
-struct SqliteStore::QueuedProgress {
-  absl::Mutex mu;
-  // The writer has taken `progress` (or the write failed): nothing joins.
-  bool taken ABSL_GUARDED_BY(mu) = false;
-  // For a create's entry: whether any progress joined it.
-  bool joined ABSL_GUARDED_BY(mu) = false;
-  TaskProgress progress ABSL_GUARDED_BY(mu);
-  std::vector<Done<uint64_t>> dones ABSL_GUARDED_BY(mu);
-};
-
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
@@ -154,7 +144,7 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
   // A client-chosen id may name a task that exists, or that another create
   // of the same id is making: progress queued meanwhile belongs to whichever
   // task holds the id, so nothing joins this create.
-  EndCoalescing(record.id);
+  joiner_.EndJoining(record.id);
   Submit<CreateTaskResult>(
       [this, record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
@@ -167,13 +157,10 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
 void SqliteStore::CreateJoinable(TaskRecord record,
                                  std::vector<v1::TaskEvent> first_events,
                                  Done<CreateTaskResult> done) {
-  // The task's progress queued from now on joins this write (see
-  // RecordProgressAsync) until the writer takes it.
-  auto joinable = std::make_shared<QueuedProgress>();
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    queued_progress_.insert_or_assign(record.id, joinable);
-  }
+  // The task's progress queued from now on joins this write until the
+  // writer takes it.
+  std::shared_ptr<ProgressJoiner::Queued> joinable =
+      joiner_.AddCreate(record.id);
   // Written on the writer thread by `apply`, read there by `done`.
   auto joined_last = std::make_shared<absl::StatusOr<uint64_t>>(
       absl::InternalError("the create was not written"));
@@ -182,60 +169,33 @@ void SqliteStore::CreateJoinable(TaskRecord record,
       [this, joinable, joined_last, record = std::move(record),
        events = std::move(first_events)](
           SqliteConnection& c) mutable -> absl::StatusOr<CreateTaskResult> {
-        TaskProgress progress;
-        bool joined = false;
-        {
-          absl::MutexLock lock(&joinable->mu);
-          joinable->taken = true;
-          joined = joinable->joined;
-          progress = std::move(joinable->progress);
-        }
-        if (!joined) {
+        std::optional<TaskProgress> joined = joinable->Take();
+        if (!joined.has_value()) {
           return WriteNewTask(c, std::move(record), std::move(events),
                               *writer_state_);
         }
         return WriteNewTaskWithProgress(c, std::move(record), std::move(events),
-                                        std::move(progress), *writer_state_,
+                                        *std::move(joined), *writer_state_,
                                         *joined_last);
       },
       [this, id = std::move(id), joinable, joined_last, done = std::move(done)](
           absl::StatusOr<CreateTaskResult> created) mutable {
-        AnswerJoinable(id, *joinable, *joined_last, std::move(created),
-                       std::move(done));
+        std::vector<ProgressJoiner::Done> dones = joiner_.Finish(id, *joinable);
+        // Not stored unless the create is: a refused create, or a failed
+        // commit, fails what joined it.
+        const absl::StatusOr<uint64_t> last =
+            created.ok() ? *joined_last : created.status();
+        if (done) std::move(done)(std::move(created));
+        for (ProgressJoiner::Done& joined_done : dones) joined_done(last);
       },
       /*durable=*/true);
-}
-
-void SqliteStore::AnswerJoinable(const std::string& id,
-                                 QueuedProgress& joinable,
-                                 const absl::StatusOr<uint64_t>& joined_last,
-                                 absl::StatusOr<CreateTaskResult> created,
-                                 Done<CreateTaskResult> done) {
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    auto it = queued_progress_.find(id);
-    if (it != queued_progress_.end() && it->second.get() == &joinable) {
-      queued_progress_.erase(it);
-    }
-  }
-  std::vector<Done<uint64_t>> dones;
-  {
-    absl::MutexLock lock(&joinable.mu);
-    joinable.taken = true;  // a failed batch never ran `apply`
-    dones.swap(joinable.dones);
-  }
-  // Not stored unless the commit is: a failed one fails them all.
-  const absl::StatusOr<uint64_t> last =
-      created.ok() ? joined_last : created.status();
-  if (done) std::move(done)(std::move(created));
-  for (Done<uint64_t>& joined_done : dones) joined_done(last);
 }
 
 void SqliteStore::SubmitTaskWrite(
     absl::string_view id,
     absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
     absl::AnyInvocable<void(absl::Status)> done) {
-  EndCoalescing(id);
+  joiner_.EndJoining(id);  // later progress is this write's successor
   Submit<bool>(
       [apply = std::move(apply)](
           SqliteConnection& c) mutable -> absl::StatusOr<bool> {
@@ -274,71 +234,20 @@ void SqliteStore::RecordWakeSignalAsync(
       std::move(done));
 }
 
-void SqliteStore::EndCoalescing(absl::string_view id) {
-  absl::MutexLock lock(&coalesce_mu_);
-  queued_progress_.erase(id);
-}
-
 void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
                                       Done<uint64_t> done) {
-  std::shared_ptr<QueuedProgress> queued;
   const bool durable = progress.durable;
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    auto it = queued_progress_.find(id);
-    // A durable write never joins one queued unsynced (later ones may join
-    // it: they are synced with it).
-    if (it != queued_progress_.end() && !durable) {
-      QueuedProgress& joined = *it->second;
-      absl::MutexLock join(&joined.mu);
-      if (!joined.taken) {
-        joined.joined = true;
-        TaskProgress& into = joined.progress;
-        into.snapshot = std::move(progress.snapshot);
-        for (v1::TaskEvent& event : progress.events) {
-          into.events.push_back(std::move(event));
-        }
-        if (progress.finished_at.has_value()) {
-          into.finished_at = progress.finished_at;
-        }
-        if (done) joined.dones.push_back(std::move(done));
-        return;
-      }
-    }
-    queued = std::make_shared<QueuedProgress>();
-    {
-      absl::MutexLock fill(&queued->mu);
-      queued->progress = std::move(progress);
-      if (done) queued->dones.push_back(std::move(done));
-    }
-    queued_progress_.insert_or_assign(id, queued);
-  }
-  // Outside coalesce_mu_: a failed writer answers at once, on this thread.
+  std::shared_ptr<ProgressJoiner::Queued> queued =
+      joiner_.AddProgress(id, std::move(progress), std::move(done));
+  if (queued == nullptr) return;  // joined a write still queued
+  // Outside the joiner's lock: a failed writer answers at once, here.
   Submit<uint64_t>(
       [id, queued, state = writer_state_.get()](SqliteConnection& c) {
-        TaskProgress progress;
-        {
-          absl::MutexLock lock(&queued->mu);
-          queued->taken = true;
-          progress = std::move(queued->progress);
-        }
-        return WriteProgress(c, id, std::move(progress), *state);
+        // A progress write's Take always holds progress: its own.
+        return WriteProgress(c, id, *queued->Take(), *state);
       },
       [this, id, queued](const absl::StatusOr<uint64_t>& written) {
-        {
-          absl::MutexLock lock(&coalesce_mu_);
-          auto it = queued_progress_.find(id);
-          if (it != queued_progress_.end() && it->second == queued) {
-            queued_progress_.erase(it);
-          }
-        }
-        std::vector<Done<uint64_t>> dones;
-        {
-          absl::MutexLock lock(&queued->mu);
-          queued->taken = true;
-          dones.swap(queued->dones);
-        }
-        for (Done<uint64_t>& done : dones) done(written);
+        joiner_.Answer(id, *queued, written);
       },
       durable);
 }

@@ -7,13 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
-#include "absl/synchronization/mutex.h"
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
+#include "server/store/progress_joiner.h"
 #include "server/store/sqlite_reader_pool.h"
 #include "server/store/sqlite_writes.h"
 #include "server/store/task_store.h"
@@ -141,23 +139,16 @@ class SqliteStore final : public TaskStore {
   // is lost if the process dies before its commit. Ordered with every other
   // write: a later RecordWake's snapshot is never overwritten by it.
   //
-  // Coalesced: while a task's progress write is still queued (the writer has
-  // not reached it) and no other write of that task was queued after it, a
-  // new one joins it (its events appended, its snapshot the latest) instead
-  // of queuing another row update, so a task that runs several polls between
-  // two commits costs one write. Each `done` still gets its answer.
-  //
-  // Progress also joins the task's create while that is still queued, if
-  // the create has no request fingerprint (a daemon-chosen id, which the
-  // caller guarantees unique; TaskRunner starts such a task before its
-  // create is stored): the task's row is inserted as of its latest poll,
-  // with every event, in one write. The create's own answer still describes
-  // the task as submitted (its snapshot, no finish, its first events only);
-  // the joined progress is answered with the task's last sequence once the
-  // create is on disk, or with the create's error if it was refused. A
-  // create with a fingerprint (a client-chosen id, which may be taken) is
-  // never joined: progress queued meanwhile is that of the task holding the
-  // id, and is written to it.
+  // Joined (progress_joiner.h): while a task's progress write is still
+  // queued and no other write of that task was queued after it, a new one
+  // joins it instead of queuing another row update. Progress also joins the
+  // task's create while that is still queued, if the create has no request
+  // fingerprint (a daemon-chosen id; TaskRunner starts such a task before
+  // its create is stored): the row is inserted as of its latest poll, with
+  // every event, in one write, and the create's own answer still describes
+  // the task as submitted. A create with a fingerprint (a client-chosen id,
+  // which may be taken) is never joined: progress queued meanwhile is that
+  // of the task holding the id, and is written to it.
   void RecordProgressAsync(std::string id, TaskProgress progress,
                            Done<uint64_t> done) override;
 
@@ -213,37 +204,21 @@ class SqliteStore final : public TaskStore {
                   Done<int> done);
 
   // Queues a durable write of task `id` that answers with a status, after
-  // EndCoalescing(id) (the wakes).
+  // ending the joining of its queued progress (the wakes).
   void SubmitTaskWrite(
       absl::string_view id,
       absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
       absl::AnyInvocable<void(absl::Status)> done);
-  // A progress write still queued; see RecordProgressAsync.
-  struct QueuedProgress;
   // CreateTaskAsync for a daemon-chosen id: progress may join it.
   void CreateJoinable(TaskRecord record,
                       std::vector<v1::TaskEvent> first_events,
-                      Done<CreateTaskResult> done)
-      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
-  // Its answer, on the writer thread: the create's, then the joined
-  // progress writes' (`joined_last`, unless the batch failed).
-  void AnswerJoinable(const std::string& id, QueuedProgress& joinable,
-                      const absl::StatusOr<uint64_t>& joined_last,
-                      absl::StatusOr<CreateTaskResult> created,
-                      Done<CreateTaskResult> done)
-      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
-  // Stops later progress of `id` from joining a write queued before now.
-  // REQUIRES: called just before queuing another write of task `id`.
-  void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);
+                      Done<CreateTaskResult> done);
 
   // Used by writes on the writer thread only.
   const std::unique_ptr<WriterState> writer_state_ =
       std::make_unique<WriterState>();
 
-  absl::Mutex coalesce_mu_;
-  // Tasks whose last queued write is a progress write others may join.
-  absl::flat_hash_map<std::string, std::shared_ptr<QueuedProgress>>
-      queued_progress_ ABSL_GUARDED_BY(coalesce_mu_);
+  ProgressJoiner joiner_;
 
   // Destroyed last: the lock outlives every connection.
   const std::unique_ptr<DataDirLock> lock_;
