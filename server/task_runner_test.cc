@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/testing/blocking_store.h"
 #include "server/store/testing/group_commit_test_observer.h"
 #include "server/store/testing/sqlite_fault_vfs.h"
 
@@ -82,11 +83,12 @@ class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
     runner_->BeginShutdown();
     executor_->Shutdown(ShutdownMode::kCancel);
     // Writes of the runner's tasks may still be queued in the store, and
-    // their callbacks reach the runner: a synchronous write queues behind
-    // them and returns once they are answered (the store answers in order).
-    // The daemon closes its store before the runner for the same reason.
-    EXPECT_TRUE(
-        store_->PutDefinition(program_->definition(), absl::Now()).ok());
+    // their callbacks reach the runner: a write waited for queues behind
+    // them and is answered after them (the store answers in order). The
+    // daemon closes its store before the runner for the same reason.
+    EXPECT_TRUE(BlockingStore(*store_)
+                    .PutDefinition(program_->definition(), absl::Now())
+                    .ok());
     runner_.reset();
     executor_.reset();
   }

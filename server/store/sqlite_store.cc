@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "server/store/data_dir_files.h"
 #include "server/store/sqlite_queries.h"
 #include "server/store/sqlite_schema.h"
@@ -93,24 +91,6 @@ void SqliteStore::Submit(
 }
 
 template <typename T>
-absl::StatusOr<T> SqliteStore::Await(absl::FunctionRef<void(Done<T>)> start) {
-  if (writer_->OnWriterThread()) {
-    return absl::FailedPreconditionError(
-        "a synchronous store write was called on the store's writer thread "
-        "(from a write's completion callback), where it would wait for "
-        "itself; use the Async form there");
-  }
-  absl::Notification committed;
-  std::optional<absl::StatusOr<T>> result;
-  start([&](absl::StatusOr<T> outcome) {
-    result = std::move(outcome);
-    committed.Notify();
-  });
-  committed.WaitForNotification();
-  return *std::move(result);
-}
-
-template <typename T>
 absl::StatusOr<T> SqliteStore::Read(
     absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read) {
   std::optional<absl::StatusOr<T>> result;
@@ -191,15 +171,17 @@ void SqliteStore::CreateJoinable(TaskRecord record,
       /*durable=*/true);
 }
 
-void SqliteStore::SubmitTaskWrite(
-    absl::string_view id,
-    absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
-    absl::AnyInvocable<void(absl::Status)> done) {
-  joiner_.EndJoining(id);  // later progress is this write's successor
+void SqliteStore::RecordWakeSignalAsync(std::string id, std::string request_id,
+                                        WakeRecord wake,
+                                        v1::PendingSignal signal,
+                                        StatusDone done) {
+  joiner_.EndJoining(id);  // later progress is the wake's successor
   Submit<bool>(
-      [apply = std::move(apply)](
-          SqliteConnection& c) mutable -> absl::StatusOr<bool> {
-        absl::Status written = apply(c);
+      [id, request_id = std::move(request_id), wake, signal = std::move(signal),
+       state =
+           writer_state_.get()](SqliteConnection& c) -> absl::StatusOr<bool> {
+        absl::Status written =
+            WriteWakeSignal(c, id, request_id, wake, signal, *state);
         if (!written.ok()) return written;
         return true;
       },
@@ -207,31 +189,6 @@ void SqliteStore::SubmitTaskWrite(
         if (done) std::move(done)(written.status());
       },
       /*durable=*/true);
-}
-
-void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
-                                  WakeRecord wake, v1::TaskSnapshot snapshot,
-                                  absl::AnyInvocable<void(absl::Status)> done) {
-  SubmitTaskWrite(
-      id,
-      [id, request_id = std::move(request_id), wake,
-       snapshot = std::move(snapshot),
-       state = writer_state_.get()](SqliteConnection& c) {
-        return WriteWake(c, id, request_id, wake, snapshot, *state);
-      },
-      std::move(done));
-}
-
-void SqliteStore::RecordWakeSignalAsync(
-    std::string id, std::string request_id, WakeRecord wake,
-    v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
-  SubmitTaskWrite(
-      id,
-      [id, request_id = std::move(request_id), wake, signal = std::move(signal),
-       state = writer_state_.get()](SqliteConnection& c) {
-        return WriteWakeSignal(c, id, request_id, wake, signal, *state);
-      },
-      std::move(done));
 }
 
 void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
@@ -281,74 +238,6 @@ void SqliteStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
         }
       },
       /*durable=*/false);
-}
-
-absl::StatusOr<PutDefinitionResult> SqliteStore::PutDefinition(
-    const v1::TaskDefinition& definition, absl::Time now) {
-  return Await<PutDefinitionResult>([&](Done<PutDefinitionResult> done) {
-    PutDefinitionAsync(definition, now, std::move(done));
-  });
-}
-
-absl::StatusOr<CreateTaskResult> SqliteStore::CreateTask(
-    const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
-  return Await<CreateTaskResult>([&](Done<CreateTaskResult> done) {
-    CreateTaskAsync(record, std::move(first_events), std::move(done));
-  });
-}
-
-absl::StatusOr<uint64_t> SqliteStore::RecordProgress(absl::string_view id,
-                                                     TaskProgress progress) {
-  return Await<uint64_t>([&](Done<uint64_t> done) {
-    // The synchronous form is durable: its caller waits for the fsync.
-    Submit<uint64_t>(
-        [id = std::string(id), progress = std::move(progress),
-         state = writer_state_.get()](SqliteConnection& c) mutable {
-          return WriteProgress(c, id, std::move(progress), *state);
-        },
-        std::move(done), /*durable=*/true);
-  });
-}
-
-absl::Status SqliteStore::AwaitStatus(
-    absl::FunctionRef<void(absl::AnyInvocable<void(absl::Status)>)> start) {
-  return Await<bool>([&](Done<bool> done) {
-           start([done = std::move(done)](absl::Status s) mutable {
-             if (s.ok()) {
-               std::move(done)(true);
-             } else {
-               std::move(done)(std::move(s));
-             }
-           });
-         })
-      .status();
-}
-
-absl::Status SqliteStore::RecordWake(absl::string_view id,
-                                     absl::string_view request_id,
-                                     const WakeRecord& wake,
-                                     const v1::TaskSnapshot& snapshot) {
-  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
-    RecordWakeAsync(std::string(id), std::string(request_id), wake, snapshot,
-                    std::move(done));
-  });
-}
-
-absl::Status SqliteStore::RecordWakeSignal(absl::string_view id,
-                                           absl::string_view request_id,
-                                           const WakeRecord& wake,
-                                           const v1::PendingSignal& signal) {
-  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
-    RecordWakeSignalAsync(std::string(id), std::string(request_id), wake,
-                          signal, std::move(done));
-  });
-}
-
-absl::StatusOr<int> SqliteStore::PurgeFinishedBefore(absl::Time cutoff,
-                                                     int max_rows) {
-  return Await<int>([&](Done<int> done) {
-    PurgeFinishedBeforeAsync(cutoff, max_rows, std::move(done));
-  });
 }
 
 // --- Reads -------------------------------------------------------------------

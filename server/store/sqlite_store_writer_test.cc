@@ -15,10 +15,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/testing/blocking_store.h"
 #include "server/store/testing/group_commit_test_observer.h"
 #include "server/store/testing/sqlite_fault_vfs.h"
-#include "server/store/testing/sqlite_store_test_records.h"
 #include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
@@ -49,16 +50,19 @@ class SqliteStoreWriterTest : public ::testing::Test {
   // Creates task `id` and, if `finished_at` is set, finishes it then.
   void AddTask(const std::string& id,
                std::optional<absl::Time> finished_at = std::nullopt) {
-    ASSERT_TRUE(
-        store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {Output("o")})
-            .ok());
+    ASSERT_TRUE(writes()
+                    .CreateTask(Task(id, v1::TASK_STATUS_READY), {Output("o")})
+                    .ok());
     if (finished_at.has_value()) {
-      ASSERT_TRUE(store_
-                      ->RecordProgress(
+      ASSERT_TRUE(writes()
+                      .RecordProgress(
                           id, Finish(v1::TASK_STATUS_COMPLETED, *finished_at))
                       .ok());
     }
   }
+
+  // The store's writes, each waited for.
+  BlockingStore writes() { return BlockingStore(*store_); }
 
   SqliteTestDir dir_;
   RecordingObserver observer_;
@@ -102,7 +106,7 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         std::string id = absl::StrCat("t", t, "-", i);
-        if (store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
+        if (writes().CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
           ++acknowledged;
         }
       }
@@ -349,36 +353,46 @@ TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
     return p;
   };
   store_->RecordProgressAsync("t", progress("before-wake"), nullptr);
-  v1::TaskSnapshot woken = progress("wake").snapshot;
-  woken.add_mailbox()->set_sequence(1);
-  store_->RecordWakeAsync("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken,
-                          nullptr);
+  v1::PendingSignal signal;
+  signal.set_sequence(1);
+  store_->RecordWakeSignalAsync("t", "r", {v1::WakeTaskResponse::BUFFERED, 1},
+                                signal, nullptr);
   absl::Notification recorded;
+  TaskProgress took_it = progress("after-wake");  // the poll took the signal
+  took_it.snapshot.set_signal_sequence(1);
   store_->RecordProgressAsync(
-      "t", progress("after-wake"),
+      "t", std::move(took_it),
       [&](const absl::StatusOr<uint64_t>&) { recorded.Notify(); });
   observer_.Release();
   recorded.WaitForNotification();
   // Joined to the first progress write, "after-wake" would have been
-  // overwritten by the wake's older snapshot.
-  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
+  // written before the wake: two writes in the batch, not three.
+  EXPECT_THAT(observer_.batches(), ElementsAre(1, 3));
+  const v1::TaskSnapshot stored = store_->GetTask("t")->snapshot;
+  EXPECT_EQ(stored.state(), "after-wake");
+  EXPECT_EQ(stored.mailbox_size(), 0);  // taken, as the last poll recorded
 }
 
+// The progress queued first is applied first: the wake's signal lands in
+// its snapshot, and is not overwritten by it.
 TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
   Open();
-  ASSERT_TRUE(store_->CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(
+      writes().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
   progress.snapshot.set_state("before-wake");
   store_->RecordProgressAsync("t", std::move(progress), nullptr);
-  v1::TaskSnapshot woken;
-  woken.set_status(v1::TASK_STATUS_AWAITING);
-  woken.set_state("after-wake");
-  woken.add_mailbox()->set_sequence(1);
-  ASSERT_TRUE(
-      store_->RecordWake("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken)
-          .ok());
-  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
+  v1::PendingSignal signal;
+  signal.set_sequence(1);
+  ASSERT_TRUE(writes()
+                  .RecordWakeSignal("t", "r",
+                                    {v1::WakeTaskResponse::BUFFERED, 1}, signal)
+                  .ok());
+  const v1::TaskSnapshot stored = store_->GetTask("t")->snapshot;
+  EXPECT_EQ(stored.state(), "before-wake");
+  ASSERT_EQ(stored.mailbox_size(), 1);
+  EXPECT_EQ(stored.mailbox(0).sequence(), 1u);
 }
 
 TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
@@ -392,7 +406,7 @@ TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
         EXPECT_TRUE(result.ok());
         read_back = store_->GetTask("t");  // committed: readers see it
         nested_write =
-            store_->CreateTask(Task("u", v1::TASK_STATUS_READY), {}).status();
+            writes().CreateTask(Task("u", v1::TASK_STATUS_READY), {}).status();
         answered.Notify();
       });
   answered.WaitForNotification();
@@ -438,33 +452,33 @@ TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
   written.Wait();
   expect_recount("creates and progress");
   // Refused writes change nothing.
-  EXPECT_EQ(
-      store_->CreateTask(Task("t0", v1::TASK_STATUS_READY), {}).status().code(),
-      absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(
-      store_->RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
-          .status()
-          .code(),
-      absl::StatusCode::kNotFound);
+  EXPECT_EQ(writes()
+                .CreateTask(Task("t0", v1::TASK_STATUS_READY), {})
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(writes()
+                .RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
   expect_recount("refusals");
-  // A wake that moves a task to READY, and one that keeps its status.
-  v1::TaskSnapshot ready;
-  ready.set_status(v1::TASK_STATUS_READY);
-  ASSERT_TRUE(store_->RecordWake("t0", "w1", {}, ready).ok());
+  // Wakes, with a request id and without (a wake keeps the task's status).
   v1::PendingSignal signal;
   signal.mutable_signal()->set_name("go");
-  ASSERT_TRUE(store_->RecordWakeSignal("t2", "w2", {}, signal).ok());
+  ASSERT_TRUE(writes().RecordWakeSignal("t0", "w1", {}, signal).ok());
+  ASSERT_TRUE(writes().RecordWakeSignal("t2", "", {}, signal).ok());
   expect_recount("wakes");
   for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE(store_
-                    ->RecordProgress(absl::StrCat("t", i),
-                                     Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
-                                                  : v1::TASK_STATUS_FAILED,
-                                            kT0))
+    ASSERT_TRUE(writes()
+                    .RecordProgress(absl::StrCat("t", i),
+                                    Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
+                                                 : v1::TASK_STATUS_FAILED,
+                                           kT0))
                     .ok());
   }
   expect_recount("finishes");
-  auto purged = store_->PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
+  auto purged = writes().PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 7);
   expect_recount("a purge in three writes");
@@ -481,10 +495,10 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
   for (int i = 0; i < 5; ++i) AddTask(absl::StrCat("old", i), kT0);
   AddTask("recent", cutoff + absl::Seconds(1));
   AddTask("running");
-  ASSERT_TRUE(store_->RecordWake("old0", "r", {}, {}).ok());
+  ASSERT_TRUE(writes().RecordWakeSignal("old0", "r", {}, {}).ok());
   const size_t commits_before = observer_.batches().size();
 
-  auto purged = store_->PurgeFinishedBefore(cutoff, 100);
+  auto purged = writes().PurgeFinishedBefore(cutoff, 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 5);
   // Five tasks two at a time: three separate writes, never one big one.
@@ -507,11 +521,11 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
 TEST_F(SqliteStoreWriterTest, PurgeStopsAtMaxRows) {
   Open({.purge_chunk_tasks = 100});
   for (int i = 0; i < 4; ++i) AddTask(absl::StrCat("old", i), kT0);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
             3);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
             1);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
+  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
             0);
 }
 
@@ -521,18 +535,18 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
     TaskRecord task = Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
                            "hello", {{"n", absl::StrCat(i)}});
     task.start_at = kT0 + absl::Seconds(i);
-    ASSERT_TRUE(store_->CreateTask(task, {Output("o")}).ok());
+    ASSERT_TRUE(writes().CreateTask(task, {Output("o")}).ok());
   }
   for (int i : {1, 4}) {
-    ASSERT_TRUE(store_
-                    ->RecordProgress(absl::StrCat("t", i),
-                                     Finish(v1::TASK_STATUS_FAILED, kT0))
+    ASSERT_TRUE(writes()
+                    .RecordProgress(absl::StrCat("t", i),
+                                    Finish(v1::TASK_STATUS_FAILED, kT0))
                     .ok());
   }
-  v1::TaskSnapshot woken;
-  woken.set_status(v1::TASK_STATUS_AWAITING);
-  woken.add_mailbox()->mutable_signal()->set_name("approve");
-  ASSERT_TRUE(store_->RecordWake("t5", "", {}, woken).ok());
+  v1::PendingSignal approve;
+  approve.mutable_signal()->set_name("approve");
+  approve.set_sequence(1);
+  ASSERT_TRUE(writes().RecordWakeSignal("t5", "", {}, approve).ok());
   EXPECT_EQ(store_->CountUnfinishedTasks().value_or(0), 5u);
 
   std::vector<std::string> ids;
@@ -566,10 +580,10 @@ TEST_F(SqliteStoreWriterTest, RecoveryParsesEachDefinitionOnceAcrossPages) {
   Open();
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(
-        store_
-            ->CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
-                              i % 2 == 0 ? "even" : "odd"),
-                         {})
+        writes()
+            .CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
+                             i % 2 == 0 ? "even" : "odd"),
+                        {})
             .ok());
   }
   std::map<std::string, std::set<const v1::TaskDefinition*>> messages;
@@ -610,7 +624,7 @@ TEST_F(SqliteStoreWriterTest, SharedDefinitionsAreStoredOnceAndReadBackRight) {
   for (const auto& [id, definition] : tasks) {
     TaskRecord record = Task(id, v1::TASK_STATUS_READY);
     record.definition = *definition;
-    ASSERT_TRUE(store_->CreateTask(record, {}).ok()) << id;
+    ASSERT_TRUE(writes().CreateTask(record, {}).ok()) << id;
   }
   for (const auto& [id, definition] : tasks) {
     absl::StatusOr<TaskRecord> stored = store_->GetTask(id);
@@ -634,7 +648,7 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
   TaskRecord first = Task("t", v1::TASK_STATUS_READY);
   first.definition = shared;
   first.request_fingerprint = "request-1";
-  auto created = store_->CreateTask(first, {Output("o")});
+  auto created = writes().CreateTask(first, {Output("o")});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   const std::string db = dir_.file(SqliteStore::kDatabaseFile);
@@ -642,14 +656,14 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
 
   TaskRecord again = first;  // the same request, its definition cached
   again.snapshot.set_state("changed");  // must not be written
-  auto repeated = store_->CreateTask(again, {Output("o")});
+  auto repeated = writes().CreateTask(again, {Output("o")});
   ASSERT_TRUE(repeated.ok()) << repeated.status();
   EXPECT_FALSE(repeated->created);
   EXPECT_EQ(repeated->record.snapshot.state(), "A");
 
   TaskRecord other = first;
   other.request_fingerprint = "request-2";
-  auto refused = store_->CreateTask(other, {Output("o")});
+  auto refused = writes().CreateTask(other, {Output("o")});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
 
   EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM tasks"), 1);
