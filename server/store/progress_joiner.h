@@ -19,7 +19,7 @@
 //   joiner_.EndJoining(id);
 //
 // The rules, each a guarantee the SQLite store's tests hold it to
-// (sqlite_store_writer_test.cc):
+// (sqlite_store_progress_test.cc) and its own (progress_joiner_test.cc):
 //  1. Progress of task T joins T's queued write W while W is still queued
 //     (the writer has not taken it: Queued::Take) and no other write of T
 //     was queued after W (EndJoining). The joint progress is the latest
