@@ -109,18 +109,34 @@ class TrackedFuture {
 void TaskRunner::Start(TaskRecord record,
                        std::shared_ptr<const machine::Program> program,
                        machine::Machine machine, StartCallback done) {
-  if (!record.request_fingerprint.empty()) {
-    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
-    if (existing.ok()) {
-      std::move(done)(
-          Resubmitted(*std::move(existing), record.request_fingerprint));
-      return;
-    }
-    if (!absl::IsNotFound(existing.status())) {
-      std::move(done)(existing.status());
-      return;
-    }
+  if (record.request_fingerprint.empty()) {
+    StartNew(std::move(record), std::move(program), std::move(machine),
+             std::move(done));
+    return;
   }
+  // A client-chosen id may name a task that exists: a repeat of the request
+  // that made it is answered with it, another request refused.
+  std::string id = record.id;
+  store_.GetTaskAsync(
+      std::move(id),
+      [this, record = std::move(record), program = std::move(program),
+       machine = std::move(machine),
+       done = std::move(done)](absl::StatusOr<TaskRecord> existing) mutable {
+        if (existing.ok()) {
+          std::move(done)(
+              Resubmitted(*std::move(existing), record.request_fingerprint));
+        } else if (!absl::IsNotFound(existing.status())) {
+          std::move(done)(existing.status());
+        } else {
+          StartNew(std::move(record), std::move(program), std::move(machine),
+                   std::move(done));
+        }
+      });
+}
+
+void TaskRunner::StartNew(TaskRecord record,
+                          std::shared_ptr<const machine::Program> program,
+                          machine::Machine machine, StartCallback done) {
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program),
                                          record.created_at);
@@ -134,20 +150,25 @@ void TaskRunner::Start(TaskRecord record,
     absl::MutexLock lock(&mu_);
     entered = live_.try_emplace(live->id(), live).second;
   }
-  if (!entered) {  // the same id is being submitted, or runs, right now
-    Discard(*live);
-    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
-    if (existing.ok()) {
-      std::move(done)(
-          Resubmitted(*std::move(existing), record.request_fingerprint));
-      return;
-    }
-    std::move(done)(absl::AbortedError(
-        absl::StrCat("another submit with task id ", QuoteInput(record.id),
-                     " is in progress; retry to get its answer")));
+  if (entered) {
+    Record(live, std::move(record), std::move(done));
     return;
   }
-  Record(live, std::move(record), std::move(done));
+  // The same id is being submitted, or runs, right now: answered as the
+  // store has it.
+  Discard(*live);
+  store_.GetTaskAsync(
+      record.id,
+      [id = record.id, fingerprint = record.request_fingerprint,
+       done = std::move(done)](absl::StatusOr<TaskRecord> existing) mutable {
+        if (existing.ok()) {
+          std::move(done)(Resubmitted(*std::move(existing), fingerprint));
+          return;
+        }
+        std::move(done)(absl::AbortedError(
+            absl::StrCat("another submit with task id ", QuoteInput(id),
+                         " is in progress; retry to get its answer")));
+      });
 }
 
 absl::Status TaskRunner::Resume(
@@ -291,12 +312,15 @@ void TaskRunner::Cancel(const std::string& id, std::string reason,
                         CancelCallback done) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
   if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
-  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
-  if (record.ok() && !record->finished_at.has_value()) {
-    std::move(done)(NotRunning(id));
-    return;
-  }
-  std::move(done)(std::move(record));
+  // Not live: ended, unknown, or not running here.
+  store_.GetTaskAsync(id, [this, id, done = std::move(done)](
+                              absl::StatusOr<TaskRecord> record) mutable {
+    if (record.ok() && !record->finished_at.has_value()) {
+      std::move(done)(NotRunning(id));
+      return;
+    }
+    std::move(done)(std::move(record));
+  });
 }
 
 void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
@@ -350,15 +374,23 @@ void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
     if (it != live_.end() && it->second.get() == &live) live_.erase(it);
   }
   if (waiters.empty()) return;
-  // A cancel is answered OK only once its end is on disk.
-  absl::StatusOr<TaskRecord> record =
-      stored.ok()
-          ? store_.GetTask(live.id())
-          : absl::UnavailableError(absl::StrCat(
-                "the task's end could not be stored (", stored.message(),
-                "), so the cancel did not take effect; retry once "
-                "the daemon is back"));
-  for (CancelCallback& done : waiters) std::move(done)(record);
+  if (!stored.ok()) {
+    const absl::Status unstored = absl::UnavailableError(absl::StrCat(
+        "the task's end could not be stored (", stored.message(),
+        "), so the cancel did not take effect; retry once the daemon is "
+        "back"));
+    for (CancelCallback& done : waiters) std::move(done)(unstored);
+    return;
+  }
+  // A cancel is answered OK only once its end is on disk, with the task as
+  // stored: read after the write, so the read sees it.
+  store_.GetTaskAsync(live.id(),
+                      [waiters = std::move(waiters)](
+                          const absl::StatusOr<TaskRecord>& record) mutable {
+                        for (CancelCallback& done : waiters) {
+                          std::move(done)(record);
+                        }
+                      });
 }
 
 size_t TaskRunner::live_count() {

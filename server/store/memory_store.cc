@@ -64,13 +64,16 @@ absl::StatusOr<DefinitionRecord> MemoryStore::GetDefinition(
 void MemoryStore::PutDefinitionAsync(v1::TaskDefinition definition,
                                      absl::Time now,
                                      Done<PutDefinitionResult> done) {
-  done(PutDefinition(definition, now));
+  absl::StatusOr<PutDefinitionResult> put = PutDefinition(definition, now);
+  if (done) done(std::move(put));
 }
 
 void MemoryStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  done(CreateTask(std::move(record), std::move(first_events)));
+  absl::StatusOr<CreateTaskResult> created =
+      CreateTask(std::move(record), std::move(first_events));
+  if (done) done(std::move(created));
 }
 
 absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
@@ -113,6 +116,10 @@ absl::StatusOr<TaskRecord> MemoryStore::GetTask(absl::string_view id) {
   StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   return task->record;
+}
+
+void MemoryStore::GetTaskAsync(std::string id, Done<TaskRecord> done) {
+  done(GetTask(id));
 }
 
 void MemoryStore::RecordProgressAsync(std::string id, TaskProgress progress,
@@ -227,11 +234,17 @@ MemoryStore::CountTasksByStatus() {
   return counts;
 }
 
+void MemoryStore::FindWakeAsync(std::string id, std::string request_id,
+                                Done<std::optional<WakeRecord>> done) {
+  done(FindWake(id, request_id));
+}
+
 void MemoryStore::RecordWakeSignalAsync(std::string id, std::string request_id,
                                         WakeRecord wake,
                                         v1::PendingSignal signal,
                                         StatusDone done) {
-  done(RecordWakeSignal(id, request_id, wake, signal));
+  absl::Status recorded = RecordWakeSignal(id, request_id, wake, signal);
+  if (done) done(std::move(recorded));
 }
 
 absl::StatusOr<std::optional<WakeRecord>> MemoryStore::FindWake(

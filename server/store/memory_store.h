@@ -46,7 +46,7 @@ class MemoryStore final : public TaskStore {
   explicit MemoryStore(MemoryStoreOptions options = {}) : options_(options) {}
 
   // --- TaskStore: every write is made, and `done` called, before the call
-  // returns ---
+  // returns; so are the ...Async reads ---
   void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
                           Done<PutDefinitionResult> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -62,6 +62,8 @@ class MemoryStore final : public TaskStore {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  void GetTaskAsync(std::string id, Done<TaskRecord> done) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override
       ABSL_LOCKS_EXCLUDED(mu_);
   void RecordProgressAsync(std::string id, TaskProgress progress,
@@ -74,8 +76,8 @@ class MemoryStore final : public TaskStore {
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override ABSL_LOCKS_EXCLUDED(mu_);
 
-  absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) override
+  void FindWakeAsync(std::string id, std::string request_id,
+                     Done<std::optional<WakeRecord>> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
   void RecordWakeSignalAsync(std::string id, std::string request_id,
                              WakeRecord wake, v1::PendingSignal signal,
@@ -143,6 +145,9 @@ class MemoryStore final : public TaskStore {
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
                                           TaskProgress progress)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::optional<WakeRecord>> FindWake(
+      absl::string_view id, absl::string_view request_id)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RecordWakeSignal(absl::string_view id,
                                 absl::string_view request_id,

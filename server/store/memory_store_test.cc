@@ -115,7 +115,7 @@ TEST(MemoryStoreTest, UnknownTaskIsNotFoundEverywhere) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(BlockingStore(store).RecordProgress("x", {}).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.FindWake("x", "r").status().code(),
+  EXPECT_EQ(BlockingStore(store).FindWake("x", "r").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(BlockingStore(store).RecordWakeSignal("x", "r", {}, {}).code(),
             absl::StatusCode::kNotFound);
@@ -261,7 +261,7 @@ TEST(MemoryStoreTest, RemembersTheFirstAnswerToAWakeRequestId) {
   ASSERT_TRUE(BlockingStore(store)
                   .CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {})
                   .ok());
-  auto none = store.FindWake("t", "r1");
+  auto none = BlockingStore(store).FindWake("t", "r1");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
@@ -271,7 +271,7 @@ TEST(MemoryStoreTest, RemembersTheFirstAnswerToAWakeRequestId) {
                   .RecordWakeSignal("t", "r1",
                                     {v1::WakeTaskResponse::BUFFERED, 1}, signal)
                   .ok());
-  auto found = store.FindWake("t", "r1");
+  auto found = BlockingStore(store).FindWake("t", "r1");
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->disposition, v1::WakeTaskResponse::BUFFERED);

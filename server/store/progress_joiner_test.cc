@@ -29,7 +29,7 @@ std::vector<std::string> Outputs(const TaskProgress& progress) {
 
 // Answers into `answers`, in the order they come.
 ProgressJoiner::Done Into(std::vector<uint64_t>& answers) {
-  return [&answers](absl::StatusOr<uint64_t> last) {
+  return [&answers](const absl::StatusOr<uint64_t>& last) {
     answers.push_back(last.value_or(0));
   };
 }

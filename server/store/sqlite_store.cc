@@ -40,6 +40,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   connection.writer = false;
   store->readers_ = std::make_unique<SqliteReaderPool>(
       connection, std::max(1, options.max_readers));
+  store->read_threads_ =
+      std::make_unique<ReadThreads>(std::max(1, options.read_threads));
   store->writer_ = std::make_unique<GroupCommitWriter>(
       *std::move(writer),
       GroupCommitOptions{.max_batch_writes = options.max_batch_writes,
@@ -54,9 +56,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 }
 
 SqliteStore::~SqliteStore() {
-  writer_->Stop();   // callbacks of the last writes may still read
-  readers_.reset();  // then readers, so the writer closes last (and
-  writer_.reset();   // checkpoints the WAL into the database)
+  writer_->Stop();        // callbacks of the last writes may still read,
+  read_threads_.reset();  // and queued reads still run (their writes are
+  readers_.reset();       // refused); then the readers close, so the writer
+  writer_.reset();        // closes last and checkpoints the WAL
 }
 
 // --- Plumbing ----------------------------------------------------------------
@@ -264,6 +267,14 @@ absl::StatusOr<TaskRecord> SqliteStore::GetTask(absl::string_view id) {
       });
 }
 
+void SqliteStore::GetTaskAsync(std::string id, Done<TaskRecord> done) {
+  // Answered after Read returned its connection, outside the transaction.
+  read_threads_->Run(
+      [this, id = std::move(id), done = std::move(done)]() mutable {
+        std::move(done)(GetTask(id));
+      });
+}
+
 absl::StatusOr<TaskPage> SqliteStore::ListTasks(const TaskQuery& query) {
   return Read<TaskPage>(
       [&](SqliteConnection& c) { return QueryTasks(c, query); });
@@ -283,10 +294,14 @@ SqliteStore::CountTasksByStatus() {
       [&](SqliteConnection& c) { return QueryStatusCounts(c); });
 }
 
-absl::StatusOr<std::optional<WakeRecord>> SqliteStore::FindWake(
-    absl::string_view id, absl::string_view request_id) {
-  return Read<std::optional<WakeRecord>>(
-      [&](SqliteConnection& c) { return QueryWake(c, id, request_id); });
+void SqliteStore::FindWakeAsync(std::string id, std::string request_id,
+                                Done<std::optional<WakeRecord>> done) {
+  read_threads_->Run([this, id = std::move(id),
+                      request_id = std::move(request_id),
+                      done = std::move(done)]() mutable {
+    std::move(done)(Read<std::optional<WakeRecord>>(
+        [&](SqliteConnection& c) { return QueryWake(c, id, request_id); }));
+  });
 }
 
 absl::Status SqliteStore::ForEachUnfinishedTask(

@@ -12,6 +12,7 @@
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
 #include "server/store/progress_joiner.h"
+#include "server/store/read_threads.h"
 #include "server/store/sqlite_reader_pool.h"
 #include "server/store/sqlite_writes.h"
 #include "server/store/task_store.h"
@@ -35,7 +36,10 @@ struct SqliteStoreOptions {
   // PRAGMA quick_check at open; see sqlite_schema.h for its cost.
   bool quick_check = true;
   int max_batch_writes = 512;
+  // Reader connections, at most; and the threads that run GetTaskAsync and
+  // FindWakeAsync (each takes a connection while it reads).
   int max_readers = 4;
+  int read_threads = 2;
   // PurgeFinishedBeforeAsync deletes at most this many tasks per write, so
   // that other writes queue behind one small delete at most.
   int purge_chunk_tasks = 100;
@@ -68,7 +72,9 @@ struct SqliteStoreOptions {
 //
 // Reads run on their own connections (WAL readers never block the writer)
 // and see every write whose commit has returned, so a caller that waited
-// for a write (or is in its `done`) reads it back.
+// for a write (or is in its `done`) reads it back. The synchronous reads run
+// on the caller's thread; GetTaskAsync and FindWakeAsync run on the store's
+// reader threads (read_threads.h) and answer there.
 //
 // Failures: a storage failure makes every later write UNAVAILABLE, and
 // on_fatal_error fires once. Reads keep working while they can.
@@ -79,14 +85,17 @@ class SqliteStore final : public TaskStore {
   static constexpr const char* kDatabaseFile = "corosched.db";
 
   // Locks the data directory, opens (or creates) the database, checks it
-  // and applies migrations (sqlite_schema.h), and starts the writer.
-  // FAILED_PRECONDITION when another store holds the directory or the
-  // database is from a newer release; DATA_LOSS when it is damaged.
+  // and applies migrations (sqlite_schema.h), and starts the writer and the
+  // reader threads. FAILED_PRECONDITION when another store holds the
+  // directory or the database is from a newer release; DATA_LOSS when it is
+  // damaged.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       SqliteStoreOptions options);
 
-  // Commits and answers every queued write, then closes the database and
-  // releases the lock. REQUIRES: no other call is running or starts.
+  // Commits and answers every queued write, then runs every queued read
+  // (reads or writes their callbacks make meanwhile run too; such a write
+  // is answered UNAVAILABLE), then closes the database and releases the
+  // lock. REQUIRES: no other call is running or starts.
   ~SqliteStore() override;
 
   // --- TaskStore ---
@@ -100,6 +109,7 @@ class SqliteStore final : public TaskStore {
                        std::vector<v1::TaskEvent> first_events,
                        Done<CreateTaskResult> done) override;
   absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override;
+  void GetTaskAsync(std::string id, Done<TaskRecord> done) override;
   absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override;
   void RecordProgressAsync(std::string id, TaskProgress progress,
                            Done<uint64_t> done) override;
@@ -108,8 +118,8 @@ class SqliteStore final : public TaskStore {
                                         int max_events) override;
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override;
-  absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) override;
+  void FindWakeAsync(std::string id, std::string request_id,
+                     Done<std::optional<WakeRecord>> done) override;
   void RecordWakeSignalAsync(std::string id, std::string request_id,
                              WakeRecord wake, v1::PendingSignal signal,
                              StatusDone done) override;
@@ -176,6 +186,9 @@ class SqliteStore final : public TaskStore {
   const int purge_chunk_tasks_;
   std::unique_ptr<SqliteReaderPool> readers_;
   std::unique_ptr<GroupCommitWriter> writer_;
+  // After the writer and the readers: a read runs on a reader connection,
+  // and its callback may write.
+  std::unique_ptr<ReadThreads> read_threads_;
 };
 
 }  // namespace corosched::server

@@ -86,7 +86,7 @@ TEST_F(SqliteStoreDurabilityTest, EverythingAcknowledgedIsThereAfterReopen) {
   EXPECT_EQ(t1->snapshot.mailbox_size(), 1);
   EXPECT_EQ(t1->start_at, kT0 + absl::Seconds(5));
   EXPECT_EQ(t1->labels.at("team"), "x");
-  EXPECT_EQ((*store->FindWake("t1", "r1"))->sequence, 1u);
+  EXPECT_EQ((*BlockingStore(*store).FindWake("t1", "r1"))->sequence, 1u);
   EXPECT_EQ(store->ReadEvents("t1", 0, 10)->events[0].output().text(), "a");
   auto t2 = store->GetTask("t2");
   ASSERT_TRUE(t2.ok());
@@ -124,6 +124,30 @@ TEST_F(SqliteStoreDurabilityTest, ClosingCommitsAndAnswersQueuedWrites) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->ListTasks({.page_size = 100})->tasks.size(),
             static_cast<size_t>(kTasks));
+}
+
+// Reads queued when the store closes are answered too, among them those
+// that the last writes' callbacks make (and they see those writes).
+TEST_F(SqliteStoreDurabilityTest, ClosingAnswersQueuedReads) {
+  constexpr int kTasks = 50;
+  std::vector<absl::Status> reads(kTasks, absl::UnknownError("unanswered"));
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    SqliteStore* closing = store.get();
+    for (int i = 0; i < kTasks; ++i) {
+      const std::string id = absl::StrCat("t", i);
+      closing->CreateTaskAsync(
+          Task(id, v1::TASK_STATUS_READY), {},
+          [&reads, closing, id, i](const absl::StatusOr<CreateTaskResult>&) {
+            closing->GetTaskAsync(
+                id, [&reads, i](const absl::StatusOr<TaskRecord>& t) {
+                  reads[i] = t.status();
+                });
+          });
+    }
+  }  // destroyed at once, with writes and then reads still queued
+  for (const absl::Status& read : reads) EXPECT_TRUE(read.ok()) << read;
 }
 
 TEST_F(SqliteStoreDurabilityTest, CreatesTheSchemaInWalMode) {

@@ -47,8 +47,8 @@ class SqliteStoreFaultTest : public ::testing::Test {
     store_ = *std::move(store);
   }
 
-  // The store's writes, each waited for.
-  BlockingStore writes() { return BlockingStore(*store_); }
+  // The store's ...Async calls, each waited for.
+  BlockingStore blocking() { return BlockingStore(*store_); }
 
   std::vector<absl::Status> fatal() {
     absl::MutexLock lock(&mu_);
@@ -66,16 +66,17 @@ class SqliteStoreFaultTest : public ::testing::Test {
 
   // Every kind of write, after the failure: each must be UNAVAILABLE.
   void ExpectEveryWriteRefused() {
-    EXPECT_EQ(writes()
+    EXPECT_EQ(blocking()
                   .CreateTask(Task("later", v1::TASK_STATUS_READY), {})
                   .status()
                   .code(),
               absl::StatusCode::kUnavailable);
-    EXPECT_EQ(writes().PutDefinition(Definition("d", "1"), kT0).status().code(),
+    EXPECT_EQ(
+        blocking().PutDefinition(Definition("d", "1"), kT0).status().code(),
+        absl::StatusCode::kUnavailable);
+    EXPECT_EQ(blocking().RecordWakeSignal("acked", "r", {}, {}).code(),
               absl::StatusCode::kUnavailable);
-    EXPECT_EQ(writes().RecordWakeSignal("acked", "r", {}, {}).code(),
-              absl::StatusCode::kUnavailable);
-    EXPECT_EQ(writes().RecordProgress("acked", {}).status().code(),
+    EXPECT_EQ(blocking().RecordProgress("acked", {}).status().code(),
               absl::StatusCode::kUnavailable);
     absl::Notification answered;
     absl::Status async_answer;
@@ -97,11 +98,11 @@ class SqliteStoreFaultTest : public ::testing::Test {
 
 TEST_F(SqliteStoreFaultTest, AFailedFsyncIsNeverAcknowledged) {
   ASSERT_TRUE(
-      writes()
+      blocking()
           .CreateTask(Task("acked", v1::TASK_STATUS_READY), {Output("a")})
           .ok());
   vfs_->FailSyncs();
-  auto failed = writes().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
+  auto failed = blocking().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.status().message()),
               AllOf(HasSubstr("storage failure"), HasSubstr("I/O error"),
@@ -126,9 +127,9 @@ TEST_F(SqliteStoreFaultTest, AFailedFsyncIsNeverAcknowledged) {
 
 TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
   ASSERT_TRUE(
-      writes().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites(SQLITE_FULL);
-  auto failed = writes().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
+  auto failed = blocking().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.status().message()), HasSubstr("full"));
   vfs_->Heal();
@@ -142,7 +143,7 @@ TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
 
 TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   ASSERT_TRUE(
-      writes().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites();
   std::atomic<int> acknowledged{0};
   std::atomic<int> unavailable{0};
@@ -151,7 +152,7 @@ TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   for (int i = 0; i < 8; ++i) {
     writers.emplace_back([&, i] {
       for (int j = 0; j < 10; ++j) {
-        auto result = writes().CreateTask(
+        auto result = blocking().CreateTask(
             Task(absl::StrCat("w", i, "-", j), v1::TASK_STATUS_READY), {});
         if (result.ok()) ++acknowledged;
         if (absl::IsUnavailable(result.status())) ++unavailable;
@@ -166,7 +167,7 @@ TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
 
 TEST_F(SqliteStoreFaultTest, AFailedUnsyncedProgressWriteIsFatalToo) {
   ASSERT_TRUE(
-      writes().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites();
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
@@ -185,14 +186,14 @@ TEST_F(SqliteStoreFaultTest, AFailedUnsyncedProgressWriteIsFatalToo) {
 
 TEST_F(SqliteStoreFaultTest, AFailedPurgeIsFatalToo) {
   ASSERT_TRUE(
-      writes().CreateTask(Task("done", v1::TASK_STATUS_READY), {}).ok());
-  ASSERT_TRUE(writes()
+      blocking().CreateTask(Task("done", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(blocking()
                   .RecordProgress("done", test_records::Finish(
                                               v1::TASK_STATUS_COMPLETED, kT0))
                   .ok());
   vfs_->FailWrites();
   EXPECT_EQ(
-      writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 10).status().code(),
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 10).status().code(),
       absl::StatusCode::kUnavailable);
   EXPECT_EQ(fatal().size(), 1u);
 }

@@ -280,14 +280,14 @@ TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
 TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
   Open();
   ASSERT_TRUE(
-      writes().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+      blocking().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
   progress.snapshot.set_state("before-wake");
   store_->RecordProgressAsync("t", std::move(progress), nullptr);
   v1::PendingSignal signal;
   signal.set_sequence(1);
-  ASSERT_TRUE(writes()
+  ASSERT_TRUE(blocking()
                   .RecordWakeSignal("t", "r",
                                     {v1::WakeTaskResponse::BUFFERED, 1}, signal)
                   .ok());

@@ -67,7 +67,7 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         std::string id = absl::StrCat("t", t, "-", i);
-        if (writes().CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
+        if (blocking().CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
           ++acknowledged;
         }
       }
@@ -94,8 +94,9 @@ TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
       [&](const absl::StatusOr<CreateTaskResult>& result) {
         EXPECT_TRUE(result.ok());
         read_back = store_->GetTask("t");  // committed: readers see it
-        nested_write =
-            writes().CreateTask(Task("u", v1::TASK_STATUS_READY), {}).status();
+        nested_write = blocking()
+                           .CreateTask(Task("u", v1::TASK_STATUS_READY), {})
+                           .status();
         answered.Notify();
       });
   answered.WaitForNotification();
@@ -141,12 +142,12 @@ TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
   written.Wait();
   expect_recount("creates and progress");
   // Refused writes change nothing.
-  EXPECT_EQ(writes()
+  EXPECT_EQ(blocking()
                 .CreateTask(Task("t0", v1::TASK_STATUS_READY), {})
                 .status()
                 .code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(writes()
+  EXPECT_EQ(blocking()
                 .RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
                 .status()
                 .code(),
@@ -155,11 +156,11 @@ TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
   // Wakes, with a request id and without (a wake keeps the task's status).
   v1::PendingSignal signal;
   signal.mutable_signal()->set_name("go");
-  ASSERT_TRUE(writes().RecordWakeSignal("t0", "w1", {}, signal).ok());
-  ASSERT_TRUE(writes().RecordWakeSignal("t2", "", {}, signal).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("t0", "w1", {}, signal).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("t2", "", {}, signal).ok());
   expect_recount("wakes");
   for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE(writes()
+    ASSERT_TRUE(blocking()
                     .RecordProgress(absl::StrCat("t", i),
                                     Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
                                                  : v1::TASK_STATUS_FAILED,
@@ -167,7 +168,7 @@ TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
                     .ok());
   }
   expect_recount("finishes");
-  auto purged = writes().PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
+  auto purged = blocking().PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 7);
   expect_recount("a purge in three writes");
@@ -184,10 +185,10 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
   for (int i = 0; i < 5; ++i) AddTask(absl::StrCat("old", i), kT0);
   AddTask("recent", cutoff + absl::Seconds(1));
   AddTask("running");
-  ASSERT_TRUE(writes().RecordWakeSignal("old0", "r", {}, {}).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("old0", "r", {}, {}).ok());
   const size_t commits_before = observer_.batches().size();
 
-  auto purged = writes().PurgeFinishedBefore(cutoff, 100);
+  auto purged = blocking().PurgeFinishedBefore(cutoff, 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 5);
   // Five tasks two at a time: three separate writes, never one big one.
@@ -210,12 +211,12 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
 TEST_F(SqliteStoreWriterTest, PurgeStopsAtMaxRows) {
   Open({.purge_chunk_tasks = 100});
   for (int i = 0; i < 4; ++i) AddTask(absl::StrCat("old", i), kT0);
-  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            3);
-  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            1);
-  EXPECT_EQ(writes().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            0);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 3);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 1);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 0);
 }
 
 TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
@@ -224,10 +225,10 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
     TaskRecord task = Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
                            "hello", {{"n", absl::StrCat(i)}});
     task.start_at = kT0 + absl::Seconds(i);
-    ASSERT_TRUE(writes().CreateTask(task, {Output("o")}).ok());
+    ASSERT_TRUE(blocking().CreateTask(task, {Output("o")}).ok());
   }
   for (int i : {1, 4}) {
-    ASSERT_TRUE(writes()
+    ASSERT_TRUE(blocking()
                     .RecordProgress(absl::StrCat("t", i),
                                     Finish(v1::TASK_STATUS_FAILED, kT0))
                     .ok());
@@ -235,7 +236,7 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
   v1::PendingSignal approve;
   approve.mutable_signal()->set_name("approve");
   approve.set_sequence(1);
-  ASSERT_TRUE(writes().RecordWakeSignal("t5", "", {}, approve).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("t5", "", {}, approve).ok());
   EXPECT_EQ(store_->CountUnfinishedTasks().value_or(0), 5u);
 
   std::vector<std::string> ids;
@@ -269,7 +270,7 @@ TEST_F(SqliteStoreWriterTest, RecoveryParsesEachDefinitionOnceAcrossPages) {
   Open();
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(
-        writes()
+        blocking()
             .CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
                              i % 2 == 0 ? "even" : "odd"),
                         {})
@@ -313,7 +314,7 @@ TEST_F(SqliteStoreWriterTest, SharedDefinitionsAreStoredOnceAndReadBackRight) {
   for (const auto& [id, definition] : tasks) {
     TaskRecord record = Task(id, v1::TASK_STATUS_READY);
     record.definition = *definition;
-    ASSERT_TRUE(writes().CreateTask(record, {}).ok()) << id;
+    ASSERT_TRUE(blocking().CreateTask(record, {}).ok()) << id;
   }
   for (const auto& [id, definition] : tasks) {
     absl::StatusOr<TaskRecord> stored = store_->GetTask(id);
@@ -337,7 +338,7 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
   TaskRecord first = Task("t", v1::TASK_STATUS_READY);
   first.definition = shared;
   first.request_fingerprint = "request-1";
-  auto created = writes().CreateTask(first, {Output("o")});
+  auto created = blocking().CreateTask(first, {Output("o")});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   const std::string db = dir_.file(SqliteStore::kDatabaseFile);
@@ -345,14 +346,14 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
 
   TaskRecord again = first;  // the same request, its definition cached
   again.snapshot.set_state("changed");  // must not be written
-  auto repeated = writes().CreateTask(again, {Output("o")});
+  auto repeated = blocking().CreateTask(again, {Output("o")});
   ASSERT_TRUE(repeated.ok()) << repeated.status();
   EXPECT_FALSE(repeated->created);
   EXPECT_EQ(repeated->record.snapshot.state(), "A");
 
   TaskRecord other = first;
   other.request_fingerprint = "request-2";
-  auto refused = writes().CreateTask(other, {Output("o")});
+  auto refused = blocking().CreateTask(other, {Output("o")});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
 
   EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM tasks"), 1);

@@ -17,12 +17,16 @@
 //
 // Two kinds of call:
 //  - Writes have one form, ...Async: it hands the write over and returns,
-//    and `done` is called once with the outcome: after the write is stored
-//    (on disk, for a durable store, unless the method says otherwise), or
-//    with why it was refused. `done` runs on a thread of the store's (its
-//    writer) or, in a store that writes at once (MemoryStore), on the
-//    caller's thread before the call returns.
-//  - Reads return their result.
+//    and `done` (which may be null) is called once with the outcome: after
+//    the write is stored (on disk, for a durable store, unless the method
+//    says otherwise), or with why it was refused. `done` runs on a thread
+//    of the store's (its writer) or, in a store that writes at once
+//    (MemoryStore), on the caller's thread before the call returns.
+//  - Reads return their result, read on the caller's thread; except the
+//    two a gRPC handler needs before it can act, GetTaskAsync (GetTask's
+//    twin) and FindWakeAsync, which answer `done` on a reader thread of
+//    the store's, or at once on the caller's thread where reading costs
+//    nothing.
 // A `done` must not block, nor wait for another call of the store (it could
 // be waiting for itself); it may read, and it may make more ...Async calls.
 //
@@ -237,12 +241,16 @@ class TaskStore {
                                Done<CreateTaskResult> done) = 0;
   // NOT_FOUND for an unknown task.
   virtual absl::StatusOr<TaskRecord> GetTask(absl::string_view id) = 0;
+  // GetTask for a caller that must not wait for the storage engine (a gRPC
+  // handler): answers `done` on the store's own thread, or at once on the
+  // caller's where reading costs nothing (MemoryStore).
+  virtual void GetTaskAsync(std::string id, Done<TaskRecord> done) = 0;
   // Newest first. INVALID_ARGUMENT for a page token this store did not
   // issue.
   virtual absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) = 0;
   // Records a poll's outcome (or the task's end); answers with the task's
-  // new last_event_sequence, or NOT_FOUND for an unknown task. `done` may
-  // be null. Unless progress.durable, a durable store may batch the write
+  // new last_event_sequence, or NOT_FOUND for an unknown task. Unless
+  // progress.durable, a durable store may batch the write
   // without an fsync of its own: a crash may lose it, and the task then
   // repeats the state it recorded (at-least-once per state;
   // docs/durability.md). Progress of one task queued before a commit may
@@ -262,9 +270,10 @@ class TaskStore {
   // --- Wakes ---
 
   // The first answer to `request_id` for task `id`, if any; NOT_FOUND for
-  // an unknown task.
-  virtual absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) = 0;
+  // an unknown task. Answers as GetTaskAsync does. A wake whose `done` was
+  // called is found by every FindWakeAsync called after that.
+  virtual void FindWakeAsync(std::string id, std::string request_id,
+                             Done<std::optional<WakeRecord>> done) = 0;
   // Records an accepted wake: `signal` is added to the mailbox of the
   // task's snapshot as stored when this write is applied (unless that
   // snapshot's signal_sequence shows it has it already), and, when

@@ -76,6 +76,15 @@ absl::Status BlockingStore::RecordWakeSignal(absl::string_view id,
       .status();
 }
 
+absl::StatusOr<std::optional<WakeRecord>> BlockingStore::FindWake(
+    absl::string_view id, absl::string_view request_id) {
+  return Wait<std::optional<WakeRecord>>(
+      [&](TaskStore::Done<std::optional<WakeRecord>> done) {
+        store_.FindWakeAsync(std::string(id), std::string(request_id),
+                             std::move(done));
+      });
+}
+
 absl::StatusOr<int> BlockingStore::PurgeFinishedBefore(absl::Time cutoff,
                                                        int max_rows) {
   if (sqlite_ == nullptr) {

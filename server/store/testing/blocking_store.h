@@ -1,16 +1,17 @@
 #pragma once
 
-// For tests: a store's writes as blocking calls. Each issues the store's
-// ...Async form and waits for its `done`, so a test reads as a sequence of
-// stored writes:
+// For tests: a store's ...Async calls as blocking ones. Each issues the
+// call and waits for its `done`, so a test reads as a sequence of stored
+// writes and their reads:
 //
 //   ASSERT_TRUE(BlockingStore(*store).CreateTask(record, {first}).ok());
 //   EXPECT_EQ(store->GetTask(record.id)->snapshot.state(), "A");
 //
-// The daemon has no such calls: it must never wait for a write (docs/
-// durability.md). Nor may a test wait where a store runs its callbacks:
-// built on a SqliteStore, a call made on its writer thread (from a write's
-// `done`) is refused with FAILED_PRECONDITION instead of waiting for itself.
+// The daemon has no such calls: it never waits for the store on a request's
+// path (docs/durability.md). Nor may a test wait where a store runs its
+// callbacks: built on a SqliteStore, a call made on its writer thread (from
+// a write's `done`) is refused with FAILED_PRECONDITION instead of waiting
+// for itself.
 //
 // Thread-safety: as the store's; a BlockingStore is a view of it, cheap to
 // make for each call.
@@ -47,6 +48,8 @@ class BlockingStore {
                                 absl::string_view request_id,
                                 const WakeRecord& wake,
                                 const v1::PendingSignal& signal);
+  absl::StatusOr<std::optional<WakeRecord>> FindWake(
+      absl::string_view id, absl::string_view request_id);
   // REQUIRES: built on a SqliteStore.
   absl::StatusOr<int> PurgeFinishedBefore(absl::Time cutoff, int max_rows);
 

@@ -39,21 +39,21 @@ class SqliteStoreWriterTest : public ::testing::Test {
   // Creates task `id` and, if `finished_at` is set, finishes it then.
   void AddTask(const std::string& id,
                std::optional<absl::Time> finished_at = std::nullopt) {
-    ASSERT_TRUE(writes()
+    ASSERT_TRUE(blocking()
                     .CreateTask(test_records::Task(id, v1::TASK_STATUS_READY),
                                 {test_records::Output("o")})
                     .ok());
     if (finished_at.has_value()) {
       ASSERT_TRUE(
-          writes()
+          blocking()
               .RecordProgress(id, test_records::Finish(
                                       v1::TASK_STATUS_COMPLETED, *finished_at))
               .ok());
     }
   }
 
-  // The store's writes, each waited for.
-  BlockingStore writes() { return BlockingStore(*store_); }
+  // The store's ...Async calls, each waited for.
+  BlockingStore blocking() { return BlockingStore(*store_); }
 
   SqliteTestDir dir_;
   test_observer::RecordingObserver observer_;
