@@ -92,8 +92,8 @@ class SqliteStore final : public TaskStore {
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       SqliteStoreOptions options);
 
-  // Commits and answers every queued write, then runs every queued read
-  // (reads or writes their callbacks make meanwhile run too; such a write
+  // Commits and answers every queued write, then answers every queued
+  // read (also those the callbacks queue meanwhile; a write they make then
   // is answered UNAVAILABLE), then closes the database and releases the
   // lock. REQUIRES: no other call is running or starts.
   ~SqliteStore() override;
@@ -186,8 +186,8 @@ class SqliteStore final : public TaskStore {
   const int purge_chunk_tasks_;
   std::unique_ptr<SqliteReaderPool> readers_;
   std::unique_ptr<GroupCommitWriter> writer_;
-  // After the writer and the readers: a read runs on a reader connection,
-  // and its callback may write.
+  // Stopped after the writer (a write's callback may read) and before the
+  // readers close (a read borrows a reader connection): ~SqliteStore.
   std::unique_ptr<ReadThreads> read_threads_;
 };
 
