@@ -441,7 +441,7 @@ TEST_F(TaskRunnerDurableStartTest, ABusyTaskWaitsForItsWriteInFlight) {
   record.definition = loop->definition();
   record.created_at = absl::Now();
   runner_->Start(std::move(record), loop, machine::Machine::Start(loop),
-                 [](absl::StatusOr<StartedTask>) {});
+                 [](const absl::StatusOr<StartedTask>&) {});
   // It runs until one progress write is queued behind the held commit (it
   // joins the task's create there) and
   // its next record waits for that one: then it stops being polled,
@@ -488,7 +488,7 @@ TEST(TaskRunnerStoreFailureTest, ACancelThatIsNotStoredIsUnavailable) {
   record.created_at = absl::Now();
   absl::Notification started;
   runner->Start(std::move(record), program, machine::Machine::Start(program),
-                [&](absl::StatusOr<StartedTask> task) {
+                [&](const absl::StatusOr<StartedTask>& task) {
                   EXPECT_TRUE(task.ok()) << task.status();
                   started.Notify();
                 });
