@@ -54,7 +54,7 @@
 #include "core/machine/program.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_test_dir.h"
 #include "server/stream_hub.h"
 #include "server/task_runner.h"
 
