@@ -143,7 +143,7 @@ TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
 
 TEST_F(SqliteStoreFaultTest, OpeningOnADiskThatTakesNoWritesFails) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   store_.reset();
   vfs_->FailWrites(SQLITE_FULL);
   auto reopened =
