@@ -45,9 +45,9 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
+#include "client/definition_json.h"
 #include "core/examples/hello.h"
 #include "core/executor.h"
-#include "core/machine/definition_json.h"
 #include "core/machine/machine_task.h"
 #include "core/machine/program.h"
 #include "server/metrics/server_metrics.h"
@@ -99,8 +99,7 @@ const std::shared_ptr<const Program>& Compiled(const std::string& json) {
   for (const auto& [source, program] : *programs) {
     if (source == json) return program;
   }
-  absl::StatusOr<v1::TaskDefinition> definition =
-      machine::ParseDefinitionJson(json);
+  absl::StatusOr<v1::TaskDefinition> definition = ParseTaskDefinitionJson(json);
   absl::StatusOr<std::shared_ptr<const Program>> program =
       definition.ok() ? Program::Compile(*std::move(definition))
                       : definition.status();

@@ -48,13 +48,13 @@
 #include "absl/time/clock.h"
 #include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
+#include "client/definition_json.h"
 #include "core/executor.h"
-#include "core/machine/definition_json.h"
 #include "core/machine/machine_task.h"
 #include "core/machine/program.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_test_dir.h"
 #include "server/stream_hub.h"
 #include "server/task_runner.h"
 
@@ -68,7 +68,7 @@ constexpr int kRounds = 3;
 
 std::shared_ptr<const machine::Program> HelloProgram() {
   absl::StatusOr<v1::TaskDefinition> definition =
-      machine::ParseDefinitionJson(bench::kHelloJson);
+      ParseTaskDefinitionJson(bench::kHelloJson);
   absl::StatusOr<std::shared_ptr<const machine::Program>> program =
       definition.ok() ? machine::Program::Compile(*std::move(definition))
                       : definition.status();

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/definition_json_errors.h"
 #include "client/json_syntax.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -42,9 +43,10 @@ absl::StatusOr<v1::TaskDefinition> ParseTaskDefinitionJson(
       pb::util::JsonStringToMessage(Piece(json), &definition, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "not a task definition: ", FirstLine(status.message().as_string()),
-        " (the language is described in "
-        "docs/task-definitions.md)"));
+        "not a task definition: ",
+        ExplainDefinitionJsonError(json,
+                                   FirstLine(status.message().as_string())),
+        " (the language is described in docs/task-definitions.md)"));
   }
   return definition;
 }

@@ -13,10 +13,20 @@ namespace corosched {
 // TaskDefinition (lowerCamelCase or proto field names, durations as "1.5s";
 // see docs/task-definitions.md). The client only parses; the daemon validates
 // (and its INVALID_ARGUMENT names the field at fault).
+//
+// This is the project's one reader of definition JSON, used by the client,
+// the CLI, the end-to-end tests and the benchmarks. It lives here because
+// the client is where JSON is read: the daemon receives definitions as
+// messages over gRPC, and core/ runs them as messages, so neither needs a
+// parser (core/'s unit tests write their fixtures as JSON and read them with
+// protobuf's JsonStringToMessage, core/machine/testing/definitions.h). A
+// library of its own that core/ could link would serve no product code.
 
-// INVALID_ARGUMENT when `json` is not JSON ("line 2, column 5: expected ...")
-// or does not map onto a TaskDefinition (protobuf's message, e.g. an unknown
-// field).
+// INVALID_ARGUMENT when `json` is not JSON, with the line and column:
+//   malformed JSON: line 2, column 5: expected ...
+// or does not map onto a TaskDefinition, with the field path:
+//   not a task definition: states["B"]: unknown field "yeild"; State has
+//   fields emit, actions, yield, sleep, await, choice, complete, fail (...)
 absl::StatusOr<v1::TaskDefinition> ParseTaskDefinitionJson(
     absl::string_view json);
 

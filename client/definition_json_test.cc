@@ -4,7 +4,9 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace corosched {
@@ -34,14 +36,39 @@ class TempFile {
   std::filesystem::path path_;
 };
 
+// The INVALID_ARGUMENT message ParseTaskDefinitionJson gives for `json`.
+std::string ParseError(absl::string_view json) {
+  absl::StatusOr<v1::TaskDefinition> definition = ParseTaskDefinitionJson(json);
+  EXPECT_FALSE(definition.ok()) << json;
+  EXPECT_EQ(definition.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(definition.status().message());
+}
+
 TEST(ParseTaskDefinitionJsonTest, ParsesTheHelloExample) {
   absl::StatusOr<v1::TaskDefinition> hello =
       ParseTaskDefinitionJson(kHelloJson);
   ASSERT_TRUE(hello.ok()) << hello.status();
   EXPECT_EQ(hello->name(), "hello");
   EXPECT_EQ(hello->initial(), "HELLO");
+  ASSERT_EQ(hello->states_size(), 3);
+  EXPECT_EQ(hello->states().at("HELLO").emit(), "Hello, ");
+  EXPECT_EQ(hello->states().at("HELLO").yield().next(), "WORLD");
   EXPECT_EQ(hello->states().at("WORLD").emit(), "World!\n");
   EXPECT_TRUE(hello->states().at("END").has_complete());
+  EXPECT_FALSE(hello->has_signal_prefix());
+}
+
+TEST(ParseTaskDefinitionJsonTest, RoundTripsThroughToJson) {
+  absl::StatusOr<v1::TaskDefinition> hello =
+      ParseTaskDefinitionJson(kHelloJson);
+  ASSERT_TRUE(hello.ok()) << hello.status();
+  for (bool pretty : {false, true}) {
+    absl::StatusOr<v1::TaskDefinition> again =
+        ParseTaskDefinitionJson(ToJson(*hello, pretty));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(*again, *hello));
+  }
 }
 
 TEST(ParseTaskDefinitionJsonTest, ReportsMalformedJsonWithItsPosition) {
@@ -53,6 +80,16 @@ TEST(ParseTaskDefinitionJsonTest, ReportsMalformedJsonWithItsPosition) {
             "name, found '\"'");
 }
 
+TEST(ParseTaskDefinitionJsonTest, ReportsMalformedJsonOfAnyShape) {
+  EXPECT_EQ(ParseError(R"({"name": "x" "initial": "y"})"),
+            "malformed JSON: line 1, column 14: expected ',' or '}' after an "
+            "object member, found '\"'");
+  EXPECT_THAT(ParseError(""), HasSubstr("found the end of the text"));
+  EXPECT_THAT(ParseError("[]"),
+              AllOf(StartsWith("not a task definition: "),
+                    HasSubstr("Root element must be a message")));
+}
+
 TEST(ParseTaskDefinitionJsonTest, ReportsFieldsThatAreNotInTheLanguage) {
   absl::StatusOr<v1::TaskDefinition> definition =
       ParseTaskDefinitionJson(R"({"name": "x", "nmae": "y"})");
@@ -62,6 +99,58 @@ TEST(ParseTaskDefinitionJsonTest, ReportsFieldsThatAreNotInTheLanguage) {
                     HasSubstr("docs/task-definitions.md")));
   EXPECT_THAT(ParseTaskDefinitionJson("[1]").status().message(),
               StartsWith("not a task definition: "));
+}
+
+TEST(ParseTaskDefinitionJsonTest,
+     NamesAnUnknownFieldByStateAndListsTheRealOnes) {
+  EXPECT_EQ(
+      ParseError(R"({"name": "t", "states": {"A": {"complete": {}},
+                    "B": {"yeild": {"next": "A"}}}})"),
+      "not a task definition: states[\"B\"]: unknown field \"yeild\"; State "
+      "has fields emit, actions, yield, sleep, await, choice, complete, fail "
+      "(the language is described in docs/task-definitions.md)");
+  EXPECT_THAT(ParseError(R"({"name": "t", "nmae": "x"})"),
+              HasSubstr("unknown field \"nmae\"; TaskDefinition has fields "
+                        "name, version"));
+  EXPECT_THAT(ParseError(R"({"states": {"A": {"actions": [
+                           {"set": {"variabel": "x"}}]}}})"),
+              HasSubstr("states[\"A\"].actions[0].set: unknown field "
+                        "\"variabel\"; SetVariable has fields variable, "
+                        "value, copyOf"));
+}
+
+TEST(ParseTaskDefinitionJsonTest, ExplainsBadValues) {
+  EXPECT_THAT(ParseError(R"({"states": {"A": {"sleep": {"duration": "2m"}}}})"),
+              AllOf(HasSubstr("states[\"A\"].sleep.duration: invalid value"),
+                    HasSubstr("expected a duration: seconds as a string, e.g. "
+                              "\"1.5s\"")));
+  EXPECT_THAT(ParseError(R"({"name": 5})"),
+              HasSubstr("name: invalid value 5; expected a string"));
+  EXPECT_THAT(ParseError(R"({"states": {"A": {"choice": {"when": [
+                           {"variable": "x", "lessThan": 3}]}}}})"),
+              HasSubstr("states[\"A\"].choice.when[0].lessThan: invalid value "
+                        "3; expected an object with fields string, number, "
+                        "bool, variable"));
+}
+
+TEST(ParseTaskDefinitionJsonTest, RejectsTwoSuspensionsInOneState) {
+  EXPECT_THAT(ParseError(R"({"states": {"A": {"complete": {}, "fail": {}}}})"),
+              HasSubstr("states[\"A\"]"));
+}
+
+TEST(ParseTaskDefinitionJsonTest, RejectsDuplicateStateNames) {
+  EXPECT_THAT(ParseError(R"({"states": {"A": {"complete": {}},
+                                        "A": {"fail": {}}}})"),
+              HasSubstr("key 'A' appears twice; every name in a map must be "
+                        "unique"));
+}
+
+TEST(ParseTaskDefinitionJsonTest, KeepsLongTextOutOfTheMessage) {
+  const std::string name(1000, 'x');
+  const std::string message =
+      ParseError(absl::StrCat(R"({"states": {"A": {")", name, R"(": 1}}})"));
+  EXPECT_THAT(message, HasSubstr("...\" (1000 bytes)"));
+  EXPECT_LT(message.size(), 400);
 }
 
 TEST(LoadTaskDefinitionFileTest, LoadsAFile) {

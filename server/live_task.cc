@@ -2,23 +2,17 @@
 
 namespace corosched::server {
 
-bool WakeRequestsInFlight::Join(const std::string& request_id,
-                                WakeCallback& done) {
-  absl::MutexLock lock(&mu_);
-  if (waiting_ == nullptr) return false;
-  auto in_flight = waiting_->find(request_id);
-  if (in_flight == waiting_->end()) return false;
-  in_flight->second.push_back(std::move(done));
-  return true;
-}
-
-void WakeRequestsInFlight::Begin(const std::string& request_id) {
+bool WakeRequestsInFlight::JoinOrBegin(const std::string& request_id,
+                                       WakeCallback& done) {
   absl::MutexLock lock(&mu_);
   if (waiting_ == nullptr) {
     waiting_ = std::make_unique<
         absl::flat_hash_map<std::string, std::vector<WakeCallback>>>();
   }
-  waiting_->try_emplace(request_id);
+  auto [in_flight, began] = waiting_->try_emplace(request_id);
+  if (began) return false;
+  in_flight->second.push_back(std::move(done));
+  return true;
 }
 
 std::vector<WakeCallback> WakeRequestsInFlight::Finish(

@@ -62,7 +62,8 @@ struct TaskRecording {
   bool held = false;
 };
 
-// The wakes of one task whose request id is being stored: a repeat that
+// The wakes of one task whose request id is in flight: looked up in the
+// store (was it answered before?), then delivered and stored. A repeat that
 // arrives meanwhile waits here for the first answer instead of being
 // delivered twice.
 //
@@ -70,11 +71,10 @@ struct TaskRecording {
 class WakeRequestsInFlight {
  public:
   // Joins `done` to the wake of `request_id` in flight and returns true;
-  // false (leaving `done`) when none is.
-  bool Join(const std::string& request_id, WakeCallback& done)
+  // or, when none is, returns false, leaving `done`, and the caller's wake
+  // is in flight from now on: the caller must Finish it.
+  bool JoinOrBegin(const std::string& request_id, WakeCallback& done)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // A wake of `request_id` is being stored from now on.
-  void Begin(const std::string& request_id) ABSL_LOCKS_EXCLUDED(mu_);
   // It is answered: returns the repeats that joined it.
   std::vector<WakeCallback> Finish(const std::string& request_id)
       ABSL_LOCKS_EXCLUDED(mu_);

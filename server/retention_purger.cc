@@ -1,7 +1,9 @@
 #include "server/retention_purger.h"
 
 #include <algorithm>
+#include <utility>
 
+#include "absl/synchronization/notification.h"
 #include "server/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -39,11 +41,22 @@ void RetentionPurger::Run() {
   }
 }
 
+absl::StatusOr<int> RetentionPurger::PurgeRound(absl::Time cutoff) {
+  absl::Notification purged;
+  absl::StatusOr<int> deleted;
+  store_.PurgeFinishedBeforeAsync(cutoff, kRoundTasks,
+                                  [&](absl::StatusOr<int> result) {
+                                    deleted = std::move(result);
+                                    purged.Notify();
+                                  });
+  purged.WaitForNotification();
+  return deleted;
+}
+
 void RetentionPurger::PurgeOnce() {
   const absl::Time cutoff = clock_.Now() - retention_;
   for (;;) {
-    absl::StatusOr<int> deleted =
-        store_.PurgeFinishedBefore(cutoff, kRoundTasks);
+    absl::StatusOr<int> deleted = PurgeRound(cutoff);
     if (!deleted.ok()) {
       spdlog::warn("event=retention_purge_failed {}",
                    LogStatus(deleted.status()));

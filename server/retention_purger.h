@@ -16,9 +16,10 @@ namespace corosched::server {
 // the retention (--retention), on a thread of its own: every `interval` it
 // deletes those that finished before `now - retention`, in rounds of at most
 // kRoundTasks, each made of the store's small chunked deletes that queue
-// behind other writes (SqliteStore::PurgeFinishedBefore), so the writer is
-// never held up by more than one small delete. A full round is followed at
-// once by another; a short one means nothing older is left.
+// behind other writes (SqliteStore::PurgeFinishedBeforeAsync), so the writer
+// is never held up by more than one small delete. Its thread waits for each
+// round's answer; nothing else does. A full round is followed at once by
+// another; a short one means nothing older is left.
 //
 // A purge that fails is logged and retried at the next interval.
 //
@@ -45,6 +46,8 @@ class RetentionPurger {
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
   // One pass: rounds until one comes back short, or stop.
   void PurgeOnce() ABSL_LOCKS_EXCLUDED(mu_);
+  // One round, waited for: how many tasks it deleted.
+  absl::StatusOr<int> PurgeRound(absl::Time cutoff);
 
   SqliteStore& store_;
   const Clock& clock_;

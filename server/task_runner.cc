@@ -1,7 +1,6 @@
 #include "server/task_runner.h"
 
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
@@ -109,18 +108,34 @@ class TrackedFuture {
 void TaskRunner::Start(TaskRecord record,
                        std::shared_ptr<const machine::Program> program,
                        machine::Machine machine, StartCallback done) {
-  if (!record.request_fingerprint.empty()) {
-    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
-    if (existing.ok()) {
-      std::move(done)(
-          Resubmitted(*std::move(existing), record.request_fingerprint));
-      return;
-    }
-    if (!absl::IsNotFound(existing.status())) {
-      std::move(done)(existing.status());
-      return;
-    }
+  if (record.request_fingerprint.empty()) {
+    StartNew(std::move(record), std::move(program), std::move(machine),
+             std::move(done));
+    return;
   }
+  // A client-chosen id may name a task that exists: a repeat of the request
+  // that made it is answered with it, another request refused.
+  std::string id = record.id;
+  store_.GetTaskAsync(
+      std::move(id),
+      [this, record = std::move(record), program = std::move(program),
+       machine = std::move(machine),
+       done = std::move(done)](absl::StatusOr<TaskRecord> existing) mutable {
+        if (existing.ok()) {
+          std::move(done)(
+              Resubmitted(*std::move(existing), record.request_fingerprint));
+        } else if (!absl::IsNotFound(existing.status())) {
+          std::move(done)(existing.status());
+        } else {
+          StartNew(std::move(record), std::move(program), std::move(machine),
+                   std::move(done));
+        }
+      });
+}
+
+void TaskRunner::StartNew(TaskRecord record,
+                          std::shared_ptr<const machine::Program> program,
+                          machine::Machine machine, StartCallback done) {
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program),
                                          record.created_at);
@@ -134,20 +149,25 @@ void TaskRunner::Start(TaskRecord record,
     absl::MutexLock lock(&mu_);
     entered = live_.try_emplace(live->id(), live).second;
   }
-  if (!entered) {  // the same id is being submitted, or runs, right now
-    Discard(*live);
-    absl::StatusOr<TaskRecord> existing = store_.GetTask(record.id);
-    if (existing.ok()) {
-      std::move(done)(
-          Resubmitted(*std::move(existing), record.request_fingerprint));
-      return;
-    }
-    std::move(done)(absl::AbortedError(
-        absl::StrCat("another submit with task id ", QuoteInput(record.id),
-                     " is in progress; retry to get its answer")));
+  if (entered) {
+    Record(live, std::move(record), std::move(done));
     return;
   }
-  Record(live, std::move(record), std::move(done));
+  // The same id is being submitted, or runs, right now: answered as the
+  // store has it.
+  Discard(*live);
+  store_.GetTaskAsync(
+      record.id,
+      [id = record.id, fingerprint = record.request_fingerprint,
+       done = std::move(done)](absl::StatusOr<TaskRecord> existing) mutable {
+        if (existing.ok()) {
+          std::move(done)(Resubmitted(*std::move(existing), fingerprint));
+          return;
+        }
+        std::move(done)(absl::AbortedError(
+            absl::StrCat("another submit with task id ", QuoteInput(id),
+                         " is in progress; retry to get its answer")));
+      });
 }
 
 absl::Status TaskRunner::Resume(
@@ -222,7 +242,7 @@ void TaskRunner::Record(const std::shared_ptr<LiveTask>& live,
   TaskRecorder::Recorded(*live, record.snapshot);
   // A daemon-chosen id is unique and known to nobody until the answer: the
   // task may run before its create is stored. Its writes queue behind the
-  // create (or join it, see SqliteStore::RecordProgressAsync), nothing is
+  // create (or join it, see server/store/progress_joiner.h), nothing is
   // acknowledged before the create's commit, and should the daemon die
   // first, the task and all it did are gone together, unanswered. So the
   // first poll does not wait out an fsync. A client-chosen id may name an
@@ -285,80 +305,6 @@ absl::Status TaskRunner::NotRunning(const std::string& id) const {
       absl::StrCat("task ", QuoteInput(id),
                    " is not running here: the daemon is shutting down; "
                    "retry once it is back"));
-}
-
-void TaskRunner::Cancel(const std::string& id, std::string reason,
-                        CancelCallback done) {
-  std::shared_ptr<LiveTask> live = FindCreated(id);
-  if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
-  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
-  if (record.ok() && !record->finished_at.has_value()) {
-    std::move(done)(NotRunning(id));
-    return;
-  }
-  std::move(done)(std::move(record));
-}
-
-void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
-                            const machine::TaskEnd* end) {
-  if (end == nullptr) {
-    recorder_.RecordPoll(live, nullptr, nullptr);
-    return;
-  }
-  if (metrics_ != nullptr) {
-    metrics_->OnTaskFinished(end->status,
-                             executor_.clock()->Now() - live->submitted_at());
-  }
-  recorder_.RecordPoll(live, end, [this, live](const absl::Status& stored) {
-    Forget(*live, stored);
-  });
-}
-
-void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
-  std::optional<std::string> reason = live->CancelToRecord();
-  if (!reason.has_value()) return;
-  if (metrics_ != nullptr) {
-    metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
-                             executor_.clock()->Now() - live->submitted_at());
-  }
-  recorder_.RecordCancel(
-      live, *reason,
-      [this, live](const absl::Status& stored) { Forget(*live, stored); });
-}
-
-void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
-  // At shutdown the task stays as last recorded (see the class comment);
-  // any other drop is a cancel, and a requested cancel is recorded even at
-  // shutdown.
-  switch (live->Dropped(shutting_down_.load())) {
-    case LiveTask::Drop::kNothing:
-      return;
-    case LiveTask::Drop::kLeaveUnfinished:
-      Forget(*live, absl::OkStatus());
-      return;
-    case LiveTask::Drop::kRecordCancel:
-      RecordCancel(live);
-      return;
-  }
-}
-
-void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
-  std::vector<CancelCallback> waiters = live.Ended();
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = live_.find(live.id());
-    if (it != live_.end() && it->second.get() == &live) live_.erase(it);
-  }
-  if (waiters.empty()) return;
-  // A cancel is answered OK only once its end is on disk.
-  absl::StatusOr<TaskRecord> record =
-      stored.ok()
-          ? store_.GetTask(live.id())
-          : absl::UnavailableError(absl::StrCat(
-                "the task's end could not be stored (", stored.message(),
-                "), so the cancel did not take effect; retry once "
-                "the daemon is back"));
-  for (CancelCallback& done : waiters) std::move(done)(record);
 }
 
 size_t TaskRunner::live_count() {

@@ -41,9 +41,15 @@ struct StartedTask {
 // MachineFuture: it passes the task's gate (not polled before its create is
 // recorded, or for a daemon-chosen id, queued: see Record), honours a requested
 // cancel at its next poll, waits out a delayed start, then polls the machine
-// and records what changed. Nothing here blocks beyond short mutexes and store
-// reads: writes are asynchronous (TaskStore's ...Async), so neither a gRPC
-// handler nor an executor worker ever waits for an fsync.
+// and records what changed.
+//
+// Nothing here waits for the store, only for short mutexes: writes are the
+// store's ...Async ones, and so are the reads a submit, a wake or a cancel
+// needs before it can act (GetTaskAsync, FindWakeAsync); each goes on from
+// its read's answer. So neither a gRPC handler nor an executor worker ever
+// waits for SQLite. Those answers come on the store's threads (or, from
+// the in-memory store, at once on the caller's), so every callback here may
+// run on a gRPC thread, a worker, the store's writer or a reader thread.
 //
 // Shutdown: after BeginShutdown, tasks the executor drops (Executor::
 // Shutdown) are left as last recorded, unfinished, rather than recorded as
@@ -71,7 +77,9 @@ class TaskRunner {
   // created_at, start_at and fingerprint set; the snapshot is taken here),
   // records it with its first event, and lets it run. `done` gets the
   // answer once the record is stored (on disk, with a durable store),
-  // possibly on the store's writer thread, possibly before Start returns.
+  // possibly on one of the store's threads, possibly before Start returns.
+  // A client-chosen id (record.request_fingerprint set) is looked up first
+  // (GetTaskAsync), and the task admitted from the lookup's answer.
   // Errors: RESOURCE_EXHAUSTED at the admission bound, ALREADY_EXISTS for
   // an id used by a different request, ABORTED while another submit of the
   // same id is in progress, UNAVAILABLE once the executor stopped; store
@@ -93,16 +101,17 @@ class TaskRunner {
   // Delivers `signal` and answers through `done` once the wake is stored
   // (the same threading as Start's). A repeated non-empty `request_id` gets
   // the first answer back with duplicate = true, also while the first is
-  // still being stored. NOT_FOUND for an unknown task, FAILED_PRECONDITION
-  // once it ended, INVALID_ARGUMENT for a signal no state of its definition
-  // awaits (or a bad payload).
+  // still being looked up or stored (a repeat that comes then gets the
+  // first's answer, even a refusal). NOT_FOUND for an unknown task,
+  // FAILED_PRECONDITION once it ended, INVALID_ARGUMENT for a signal no
+  // state of its definition awaits (or a bad payload).
   void Wake(const std::string& id, v1::Signal signal,
             const std::string& request_id, WakeCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Ends the task as CANCELLED with `reason` as its error and calls `done`
-  // with it once that is recorded; with an ended task, at once, as it is.
-  // NOT_FOUND for an unknown task.
+  // with it once that is recorded; with an ended task, as it is stored.
+  // NOT_FOUND for an unknown task. The same threading as Start's.
   void Cancel(const std::string& id, std::string reason, CancelCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -125,31 +134,34 @@ class TaskRunner {
                      std::optional<absl::Time> start_at);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Start's second half, once a client-chosen id is known to be free (or
+  // at once for a daemon-chosen one): spawns the task and records it.
+  void StartNew(TaskRecord record,
+                std::shared_ptr<const machine::Program> program,
+                machine::Machine machine, StartCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Records the task with its first event and answers `done` once that is
   // stored; on failure (or a lost race for the id) discards the spawned
   // task. Its gate opens once the create is stored, or, for a daemon-chosen
   // id, as soon as the create is queued (see the .cc).
   void Record(const std::shared_ptr<LiveTask>& live, TaskRecord record,
               StartCallback done) ABSL_LOCKS_EXCLUDED(mu_);
-  // Wake's second half, under live->record_mu() (task_runner_wake.cc).
+  // Wake's second half, once a request id is known to be new, under
+  // live->record_mu() (task_runner_wake.cc): checks the task and the signal,
+  // delivers it, and stores it. Answers `done`, and the repeats of
+  // `request_id` in flight, with a refusal, or once stored.
   void WakeLive(const std::shared_ptr<LiveTask>& live, v1::Signal signal,
                 const std::string& request_id, WakeCallback& done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
-  // For a wake with a request id: answers `done` and returns true when the
-  // id was seen before (its first answer, or joins it while still being
-  // stored), or the lookup failed; false, leaving `done`, for a new id.
-  bool AnswerRepeatedWake(LiveTask& live, const std::string& request_id,
-                          WakeCallback& done)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
   // Queues the accepted wake's write and answers `done` (and any repeats of
   // its request id) once it is stored.
   void StoreWake(const std::shared_ptr<LiveTask>& live,
                  const std::string& request_id, const WakeRecord& wake,
                  v1::PendingSignal pending, WakeCallback& done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
-  // A wake of a task that is not live, answered from the store.
-  absl::StatusOr<v1::WakeTaskResponse> WakeRecorded(
-      const std::string& id, const std::string& request_id);
+  // A wake of a task that is not live, answered from the store's reads.
+  void WakeRecorded(const std::string& id, const std::string& request_id,
+                    WakeCallback done);
   // UNAVAILABLE for a recorded, unfinished task that is not live: the daemon
   // is stopping, or the task's submit is a moment from completing.
   absl::Status NotRunning(const std::string& id) const;
@@ -163,10 +175,10 @@ class TaskRunner {
   // From the task's future's destructor: dropped without ending (shutdown).
   void RecordDrop(const std::shared_ptr<LiveTask>& live);
   // The end's write is answered (`stored`): forget the task and answer its
-  // cancel callbacks, with the task as stored, or UNAVAILABLE when the
-  // write failed. Until then the task stays live, so a wake meanwhile is
-  // refused as ended rather than answered from a store that does not show
-  // the end.
+  // cancel callbacks, with the task as stored (read after the write), or
+  // UNAVAILABLE when the write failed. Until then the task stays live, so a
+  // wake meanwhile is refused as ended rather than answered from a store
+  // that does not show the end.
   void Forget(LiveTask& live, const absl::Status& stored)
       ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -13,10 +13,11 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/group_commit_test_observer.h"
 #include "server/store/memory_store.h"
-#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/group_commit_test_observer.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
 
 namespace corosched::server {
 namespace {
@@ -82,11 +83,12 @@ class TaskRunnerTest : public ::testing::TestWithParam<StoreKind> {
     runner_->BeginShutdown();
     executor_->Shutdown(ShutdownMode::kCancel);
     // Writes of the runner's tasks may still be queued in the store, and
-    // their callbacks reach the runner: a synchronous write queues behind
-    // them and returns once they are answered (the store answers in order).
-    // The daemon closes its store before the runner for the same reason.
-    EXPECT_TRUE(
-        store_->PutDefinition(program_->definition(), absl::Now()).ok());
+    // their callbacks reach the runner: a write waited for queues behind
+    // them and is answered after them (the store answers in order). The
+    // daemon closes its store before the runner for the same reason.
+    EXPECT_TRUE(BlockingStore(*store_)
+                    .PutDefinition(program_->definition(), absl::Now())
+                    .ok());
     runner_.reset();
     executor_.reset();
   }
@@ -439,7 +441,7 @@ TEST_F(TaskRunnerDurableStartTest, ABusyTaskWaitsForItsWriteInFlight) {
   record.definition = loop->definition();
   record.created_at = absl::Now();
   runner_->Start(std::move(record), loop, machine::Machine::Start(loop),
-                 [](absl::StatusOr<StartedTask>) {});
+                 [](const absl::StatusOr<StartedTask>&) {});
   // It runs until one progress write is queued behind the held commit (it
   // joins the task's create there) and
   // its next record waits for that one: then it stops being polled,
@@ -486,7 +488,7 @@ TEST(TaskRunnerStoreFailureTest, ACancelThatIsNotStoredIsUnavailable) {
   record.created_at = absl::Now();
   absl::Notification started;
   runner->Start(std::move(record), program, machine::Machine::Start(program),
-                [&](absl::StatusOr<StartedTask> task) {
+                [&](const absl::StatusOr<StartedTask>& task) {
                   EXPECT_TRUE(task.ok()) << task.status();
                   started.Notify();
                 });

@@ -1,8 +1,11 @@
 // TaskRunner's wakes: a signal for a live task goes to its machine and then
 // to the store, and is answered once stored; one for a task that is not live
 // is answered from the store. A repeated request id gets the first answer.
+// No path waits for the store: what a wake must read first (a request id's
+// first answer, a task that is not live) is read with the store's ...Async
+// reads, and the wake goes on from their answer.
 
-#include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -16,27 +19,9 @@
 namespace corosched::server {
 namespace {
 
-// True when some await of `program` lists `signal`.
-bool AwaitsSignal(const machine::Program& program, const std::string& signal) {
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (name == signal) return true;
-    }
-  }
-  return false;
-}
-
 absl::Status NoSuchAwait(const machine::Program& program,
                          const std::string& signal) {
-  std::vector<std::string> names;
-  for (int i = 0; i < program.state_count(); ++i) {
-    for (const auto& [name, target] : program.state(i).signals) {
-      if (std::find(names.begin(), names.end(), name) == names.end()) {
-        names.push_back(name);
-      }
-    }
-  }
-  std::sort(names.begin(), names.end());
+  const std::vector<std::string>& names = program.awaited_signals();
   // A definition may await thousands of signals; the message names a few.
   constexpr size_t kListed = 20;
   std::string awaited = names.empty() ? "no signals" : "";
@@ -83,47 +68,84 @@ v1::PendingSignal PendingSignalOf(v1::Signal signal,
   return pending;
 }
 
+// Answers a wake, and when it has a request id, the repeats that joined it
+// meanwhile: with the same answer, marked duplicate.
+void AnswerWake(LiveTask& live, const std::string& request_id,
+                absl::StatusOr<v1::WakeTaskResponse> answer,
+                WakeCallback& done) {
+  std::vector<WakeCallback> repeats;
+  if (!request_id.empty()) repeats = live.wakes_in_flight().Finish(request_id);
+  absl::StatusOr<v1::WakeTaskResponse> repeated = answer;
+  if (repeated.ok()) repeated->set_duplicate(true);
+  std::move(done)(std::move(answer));
+  for (WakeCallback& repeat : repeats) std::move(repeat)(repeated);
+}
+
 }  // namespace
 
 void TaskRunner::Wake(const std::string& id, v1::Signal signal,
                       const std::string& request_id, WakeCallback done) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
   if (live == nullptr) {
-    std::move(done)(WakeRecorded(id, request_id));
+    WakeRecorded(id, request_id, std::move(done));
     return;
   }
-  absl::MutexLock lock(&live->record_mu());
-  WakeLive(live, std::move(signal), request_id, done);
+  if (request_id.empty()) {
+    absl::MutexLock lock(&live->record_mu());
+    WakeLive(live, std::move(signal), request_id, done);
+    return;
+  }
+  // The request id may have been answered before: by a wake in flight (this
+  // one joins it) or by one stored, perhaps by an earlier process (looked
+  // up). This wake is in flight from here until it is answered, so a repeat
+  // that comes meanwhile joins it and the signal is delivered once.
+  if (live->wakes_in_flight().JoinOrBegin(request_id, done)) return;
+  store_.FindWakeAsync(
+      id, request_id,
+      [this, live, signal = std::move(signal), request_id,
+       done = std::move(done)](
+          absl::StatusOr<std::optional<WakeRecord>> first) mutable {
+        if (!first.ok() || first->has_value()) {
+          AnswerWake(*live, request_id,
+                     first.ok() ? absl::StatusOr<v1::WakeTaskResponse>(
+                                      WakeResponse(**first, true))
+                                : first.status(),
+                     done);
+          return;
+        }
+        // Answered later, perhaps on the store's reader thread: the task
+        // may have ended meanwhile, which WakeLive sees under record_mu.
+        absl::MutexLock lock(&live->record_mu());
+        WakeLive(live, std::move(signal), request_id, done);
+      });
 }
 
 void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
                           v1::Signal signal, const std::string& request_id,
                           WakeCallback& done) {
   const std::string& id = live->id();
-  if (!request_id.empty() && AnswerRepeatedWake(*live, request_id, done)) {
-    return;
-  }
   // An ended task stays live until its end is stored: it is ended all the
   // same, whatever the signal.
   if (const v1::TaskStatus status = live->task().status();
       machine::IsEnded(status)) {
-    std::move(done)(TaskEnded(id, status));
+    AnswerWake(*live, request_id, TaskEnded(id, status), done);
     return;
   }
-  if (!AwaitsSignal(live->program(), signal.name())) {
-    std::move(done)(NoSuchAwait(live->program(), signal.name()));
+  if (!live->program().AwaitsSignal(signal.name())) {
+    AnswerWake(*live, request_id, NoSuchAwait(live->program(), signal.name()),
+               done);
     return;
   }
   v1::Signal signal_copy = signal;
   absl::StatusOr<machine::WakeReceipt> receipt =
       live->task().Wake(std::move(signal));
   if (!receipt.ok()) {
-    std::move(done)(receipt.status());
+    AnswerWake(*live, request_id, receipt.status(), done);
     return;
   }
   using Disposition = machine::WakeReceipt::Disposition;
   if (receipt->disposition == Disposition::kRefusedEnded) {
-    std::move(done)(TaskEnded(id, live->task().status()));
+    AnswerWake(*live, request_id, TaskEnded(id, live->task().status()), done);
     return;
   }
   const WakeRecord wake{receipt->disposition == Disposition::kConsumed
@@ -134,27 +156,10 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
             PendingSignalOf(std::move(signal_copy), *receipt), done);
 }
 
-bool TaskRunner::AnswerRepeatedWake(LiveTask& live,
-                                    const std::string& request_id,
-                                    WakeCallback& done) {
-  if (live.wakes_in_flight().Join(request_id, done)) return true;
-  auto first = store_.FindWake(live.id(), request_id);
-  if (!first.ok()) {
-    std::move(done)(first.status());
-    return true;
-  }
-  if (first->has_value()) {
-    std::move(done)(WakeResponse(**first, true));
-    return true;
-  }
-  return false;
-}
-
 void TaskRunner::StoreWake(const std::shared_ptr<LiveTask>& live,
                            const std::string& request_id,
                            const WakeRecord& wake, v1::PendingSignal pending,
                            WakeCallback& done) {
-  if (!request_id.empty()) live->wakes_in_flight().Begin(request_id);
   // Queued under record_mu, so the store receives the task's writes in the
   // order they happened. The signal, not the machine's snapshot: a poll may
   // have run since the last recorded one (it may have taken this very
@@ -166,38 +171,48 @@ void TaskRunner::StoreWake(const std::shared_ptr<LiveTask>& live,
       live->id(), request_id, wake, std::move(pending),
       [live, request_id, wake,
        done = std::move(done)](const absl::Status& stored) mutable {
-        std::vector<WakeCallback> repeats;
-        if (!request_id.empty()) {
-          repeats = live->wakes_in_flight().Finish(request_id);
-        }
         // Not acknowledged unless stored. The machine has the signal
         // already; a store that failed stops the daemon, and the restarted
         // daemon resumes the task from what is on disk, without it.
-        if (!stored.ok()) {
-          std::move(done)(stored);
-          for (WakeCallback& repeat : repeats) std::move(repeat)(stored);
-          return;
-        }
-        std::move(done)(WakeResponse(wake, false));
-        for (WakeCallback& repeat : repeats) {
-          std::move(repeat)(WakeResponse(wake, true));
-        }
+        AnswerWake(*live, request_id,
+                   stored.ok() ? absl::StatusOr<v1::WakeTaskResponse>(
+                                     WakeResponse(wake, false))
+                               : stored,
+                   done);
       });
 }
 
-absl::StatusOr<v1::WakeTaskResponse> TaskRunner::WakeRecorded(
-    const std::string& id, const std::string& request_id) {
-  absl::StatusOr<TaskRecord> record = store_.GetTask(id);
-  if (!record.ok()) return record.status();
-  if (!request_id.empty()) {
-    auto first = store_.FindWake(id, request_id);
-    if (!first.ok()) return first.status();
-    if (first->has_value()) return WakeResponse(**first, true);
-  }
-  if (record->finished_at.has_value()) {
-    return TaskEnded(id, record->snapshot.status());
-  }
-  return NotRunning(id);
+void TaskRunner::WakeRecorded(const std::string& id,
+                              const std::string& request_id,
+                              WakeCallback done) {
+  store_.GetTaskAsync(id, [this, id, request_id, done = std::move(done)](
+                              absl::StatusOr<TaskRecord> record) mutable {
+    if (!record.ok()) {
+      std::move(done)(record.status());
+      return;
+    }
+    absl::Status refused = record->finished_at.has_value()
+                               ? TaskEnded(id, record->snapshot.status())
+                               : NotRunning(id);
+    if (request_id.empty()) {
+      std::move(done)(std::move(refused));
+      return;
+    }
+    // A wake the task took before it ended (or before a restart) is
+    // answered again, as a duplicate.
+    store_.FindWakeAsync(
+        id, request_id,
+        [refused = std::move(refused), done = std::move(done)](
+            absl::StatusOr<std::optional<WakeRecord>> first) mutable {
+          if (!first.ok()) {
+            std::move(done)(first.status());
+          } else if (first->has_value()) {
+            std::move(done)(WakeResponse(**first, true));
+          } else {
+            std::move(done)(std::move(refused));
+          }
+        });
+  });
 }
 
 }  // namespace corosched::server

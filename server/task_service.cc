@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
 #include "core/quote.h"
@@ -334,9 +335,18 @@ absl::Status TaskService::FailUnresumable(TaskRecord record,
     *event.mutable_time() = machine::ToProtoTimestamp(now);
   }
   progress.finished_at = now;
-  absl::StatusOr<uint64_t> written =
-      store_.RecordProgress(record.id, std::move(progress));
-  return written.ok() ? absl::OkStatus() : written.status();
+  progress.durable = true;  // the next start must not resume it again
+  // Recovery runs before serving: waiting here for the write holds up no
+  // request (and this thread is not the store's).
+  absl::Notification stored;
+  absl::Status written;
+  store_.RecordProgressAsync(record.id, std::move(progress),
+                             [&](const absl::StatusOr<uint64_t>& last) {
+                               written = last.status();
+                               stored.Notify();
+                             });
+  stored.WaitForNotification();
+  return written;
 }
 
 std::string TaskService::NewTaskId() {

@@ -99,8 +99,9 @@ class TaskService {
   // A fresh daemon-chosen task id.
   std::string NewTaskId();
   // Records `record`'s task FAILED because it could not resume (`why`),
-  // with a transition and a `finished` event; synchronous (recovery runs
-  // before serving). Returns the store's error, if any.
+  // with a transition and a `finished` event, and waits until that is
+  // stored (on disk): recovery runs before serving, so no request waits
+  // meanwhile. Returns the store's error, if any.
   absl::Status FailUnresumable(TaskRecord record, const absl::Status& why);
 
   Executor& executor_;

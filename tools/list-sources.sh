@@ -9,7 +9,7 @@ set -euo pipefail
 
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 
-readonly FOLDERS=(proto core server client tests bench examples)
+readonly FOLDERS=(proto core net server client tests bench examples)
 case "${1:-all}" in
   all) patterns=('*.h' '*.cc' '*.proto') ;;
   cc) patterns=('*.cc') ;;

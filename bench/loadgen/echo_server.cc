@@ -9,6 +9,7 @@
 // SIGTERM or SIGINT.
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "net/host_port.h"
 
 namespace {
 
@@ -181,12 +183,13 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  absl::StatusOr<corosched::HostPort> bound = corosched::SplitHostPort(listen);
+  if (server == nullptr || port == 0 || !bound.ok()) {
     std::fprintf(stderr, "echo_server: cannot listen on %s\n", listen.c_str());
     return 1;
   }
-  const std::string address =
-      listen.substr(0, listen.rfind(':')) + ":" + std::to_string(port);
+  bound->port = static_cast<uint16_t>(port);
+  const std::string address = bound->ToString();
   if (!ready_file.empty()) {
     const std::string temporary = ready_file + ".tmp";
     {

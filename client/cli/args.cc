@@ -27,6 +27,18 @@ bool IsFlag(absl::string_view arg) {
   return !(arg[1] >= '0' && arg[1] <= '9');
 }
 
+// "register, get or list": the words that may follow "definitions".
+std::string DefinitionsCommands() {
+  std::vector<absl::string_view> words;
+  for (const CommandSpec& spec : Commands()) {
+    absl::string_view word = spec.name;
+    if (absl::ConsumePrefix(&word, "definitions ")) words.push_back(word);
+  }
+  if (words.size() < 2) return absl::StrJoin(words, "");
+  return absl::StrCat(absl::StrJoin(words.begin(), words.end() - 1, ", "),
+                      " or ", words.back());
+}
+
 // The command named by `words` (one word, or "definitions" and a second),
 // as far as it is known: sets *spec when complete.
 absl::Status ResolveCommand(const std::vector<std::string>& words,
@@ -40,7 +52,7 @@ absl::Status ResolveCommand(const std::vector<std::string>& words,
     if (*spec == nullptr) {
       *name = "definitions";
       return Usage(absl::StrCat("unknown definitions command \"", words[1],
-                                "\"; expected register, get or list"));
+                                "\"; expected ", DefinitionsCommands()));
     }
     return absl::OkStatus();
   }
@@ -87,8 +99,10 @@ class Scanner {
     absl::string_view arg = args_[*i];
     std::string name;
     std::optional<std::string> value;
-    if (arg == "-f") {
-      name = "file";
+    if (arg.size() == 2 && arg[1] != '-') {  // "-f"
+      const FlagSpec* flag = FindShortFlag(spec_, arg[1]);
+      if (flag == nullptr) return UnknownFlag(arg);
+      name = std::string(flag->name);
     } else if (absl::ConsumePrefix(&arg, "--")) {
       const size_t equals = arg.find('=');
       name = std::string(arg.substr(0, equals));
@@ -222,8 +236,8 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
   }
   if (parsed.error.ok() && scanner.spec() == nullptr) {
     parsed.error = Usage(parsed.command_name == "definitions"
-                             ? "missing the definitions command: register, "
-                               "get or list"
+                             ? absl::StrCat("missing the definitions command: ",
+                                            DefinitionsCommands())
                              : "missing the command");
   }
   if (parsed.error.ok()) {

@@ -148,6 +148,20 @@ absl::StatusOr<Command> BuildHealth(const RawCommand& raw) {
                            raw.positionals.empty() ? "" : raw.positionals[0]};
 }
 
+// The first of the global flags and `command`'s (which may be null) that
+// `matches`.
+template <typename Predicate>
+const FlagSpec* FindFlagWhere(const CommandSpec* command, Predicate matches) {
+  for (const FlagSpec& flag : GlobalFlags()) {
+    if (matches(flag)) return &flag;
+  }
+  if (command == nullptr) return nullptr;
+  for (const FlagSpec& flag : command->flags) {
+    if (matches(flag)) return &flag;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string RawCommand::Get(absl::string_view flag) const {
@@ -162,46 +176,152 @@ std::vector<std::string> RawCommand::All(absl::string_view flag) const {
 
 const std::vector<CommandSpec>& Commands() {
   static const auto* const kCommands = new std::vector<CommandSpec>{
-      {"submit",
-       {{"file"},
-        {"definition"},
-        {"version"},
-        {"var", true, true},
-        {"label", true, true},
-        {"id"},
-        {"start-after"},
-        {"wait", false}},
-       {},
-       0,
-       BuildSubmit},
-      {"wake",
-       {{"payload"}, {"request-id"}},
-       {"TASK_ID", "SIGNAL"},
-       2,
-       BuildWake},
-      {"get", {}, {"TASK_ID"}, 1, BuildGet},
-      {"list",
-       {{"state"},
-        {"definition"},
-        {"label", true, true},
-        {"page-size"},
-        {"page-token"}},
-       {},
-       0,
-       BuildList},
-      {"watch", {{"after"}}, {"TASK_ID"}, 1, BuildWatch},
-      {"cancel", {{"reason"}}, {"TASK_ID"}, 1, BuildCancel},
-      {"definitions register", {{"file"}}, {}, 0, BuildRegisterDefinition},
-      {"definitions get", {}, {"NAME", "VERSION"}, 1, BuildGetDefinition},
-      {"definitions list",
-       {{"page-size"}, {"page-token"}},
-       {"NAME"},
-       0,
-       BuildListDefinitions},
-      {"stats", {}, {}, 0, BuildStats},
-      {"health", {}, {"SERVICE"}, 0, BuildHealth},
+      {.name = "submit",
+       .synopsis = "submit (-f FILE | --definition NAME [--version V]) "
+                   "[--var K=V]... [--label K=V]... [--id ID] "
+                   "[--start-after DURATION] [--wait]",
+       .summary = "Submits a task and prints its id.",
+       .flags = {{.name = "file",
+                  .short_name = 'f',
+                  .value_name = "FILE",
+                  .help = "task definition as JSON (sent inline)"},
+                 {.name = "definition",
+                  .value_name = "NAME",
+                  .help = "a registered definition; --version V picks one\n"
+                          "(default: the latest)"},
+                 {.name = "version"},
+                 {.name = "var",
+                  .repeated = true,
+                  .value_name = "K=V",
+                  .help = "input variable; V is a number, true/false, or "
+                          "text;\n"
+                          "quote it to force text: --var 'zip=\"01234\"'"},
+                 {.name = "label",
+                  .repeated = true,
+                  .value_name = "K=V",
+                  .help = "label to filter `list` by"},
+                 {.name = "id",
+                  .value_name = "ID",
+                  .help = "client-chosen task id: submitting the same "
+                          "request\n"
+                          "again returns the same task"},
+                 {.name = "start-after",
+                  .value_name = "DURATION",
+                  .help = "do not start before this delay (10s, 5m)"},
+                 {.name = "wait",
+                  .takes_value = false,
+                  .help = "print the task's output live and exit with it:\n"
+                          "0 completed, 1 failed or cancelled"}},
+       .build = BuildSubmit},
+      {.name = "wake",
+       .synopsis = "wake TASK_ID SIGNAL [--payload JSON] [--request-id R]",
+       .summary = "Sends a wake signal and prints the receipt: consumed (the "
+                  "task was\n"
+                  "awaiting it) or buffered (kept until the task awaits it).",
+       .flags = {{.name = "payload",
+                  .value_name = "JSON",
+                  .help = "object whose fields land in the task's "
+                          "variables,\n"
+                          "e.g. '{\"by\": \"ana\"}'"},
+                 {.name = "request-id",
+                  .value_name = "R",
+                  .help = "de-duplicates retries: a repeated R is not\n"
+                          "delivered again"}},
+       .positionals = {"TASK_ID", "SIGNAL"},
+       .required_positionals = 2,
+       .build = BuildWake},
+      {.name = "get",
+       .synopsis = "get TASK_ID",
+       .summary = "Prints one task in full.",
+       .positionals = {"TASK_ID"},
+       .required_positionals = 1,
+       .build = BuildGet},
+      {.name = "list",
+       .synopsis = "list [--state S] [--definition NAME] [--label K=V]... "
+                   "[--page-size N] [--page-token T]",
+       .summary = "Lists tasks, newest first, one per line.",
+       .flags = {{.name = "state",
+                  .value_name = "S",
+                  .help = "ready, sleeping, awaiting, completed, failed,\n"
+                          "cancelled"},
+                 {.name = "definition",
+                  .value_name = "NAME",
+                  .help = "only tasks of this definition"},
+                 {.name = "label",
+                  .repeated = true,
+                  .value_name = "K=V",
+                  .help = "only tasks with every such label"},
+                 {.name = "page-size",
+                  .value_name = "N",
+                  .help = "at most N tasks (1-1000; default 50)"},
+                 {.name = "page-token",
+                  .value_name = "T",
+                  .help = "the next page, as printed after a full page"}},
+       .build = BuildList},
+      {.name = "watch",
+       .synopsis = "watch TASK_ID [--after SEQ]",
+       .summary = "Prints the task's output live and exits when it ends: 0 "
+                  "completed,\n"
+                  "1 failed or cancelled.",
+       .flags = {{.name = "after",
+                  .value_name = "SEQ",
+                  .help = "only events after sequence number SEQ"}},
+       .positionals = {"TASK_ID"},
+       .required_positionals = 1,
+       .build = BuildWatch},
+      {.name = "cancel",
+       .synopsis = "cancel TASK_ID [--reason R]",
+       .summary = "Cancels the task (an ended task is returned as it is).",
+       .flags = {{.name = "reason"}},
+       .positionals = {"TASK_ID"},
+       .required_positionals = 1,
+       .build = BuildCancel},
+      {.name = "definitions register",
+       .synopsis = "definitions register -f FILE",
+       .summary = "Registers a definition under its name and version.",
+       .flags = {{.name = "file", .short_name = 'f'}},
+       .build = BuildRegisterDefinition},
+      {.name = "definitions get",
+       .synopsis = "definitions get NAME [VERSION]",
+       .summary =
+           "Prints a registered definition (default: the latest version).",
+       .positionals = {"NAME", "VERSION"},
+       .required_positionals = 1,
+       .build = BuildGetDefinition},
+      {.name = "definitions list",
+       .synopsis = "definitions list [NAME] [--page-size N] [--page-token T]",
+       .summary = "Lists registered definitions, or NAME's versions.",
+       .flags = {{.name = "page-size"}, {.name = "page-token"}},
+       .positionals = {"NAME"},
+       .build = BuildListDefinitions},
+      {.name = "stats",
+       .synopsis = "stats",
+       .summary = "Prints queue depth, tasks by state and admission.",
+       .build = BuildStats},
+      {.name = "health",
+       .synopsis = "health [SERVICE]",
+       .summary = "Prints the daemon's health: SERVING (exit 0) or "
+                  "NOT_SERVING (exit 3).",
+       .positionals = {"SERVICE"},
+       .build = BuildHealth},
   };
   return *kCommands;
+}
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* const kGlobalFlags = new std::vector<FlagSpec>{
+      {.name = "addr",
+       .value_name = "HOST:PORT",
+       .help = "the daemon (default $COROSCHED_ADDR, else\n127.0.0.1:50051)"},
+      {.name = "timeout",
+       .value_name = "DURATION",
+       .help = "deadline of each call (default 10s; watch and\n"
+               "submit --wait wait without one unless given)"},
+      {.name = "output",
+       .value_name = "text|json",
+       .help = "json: protobuf JSON, one object per line"},
+  };
+  return *kGlobalFlags;
 }
 
 const CommandSpec* FindCommand(absl::string_view name) {
@@ -212,16 +332,15 @@ const CommandSpec* FindCommand(absl::string_view name) {
 }
 
 const FlagSpec* FindFlag(const CommandSpec* command, absl::string_view name) {
-  static constexpr FlagSpec kGlobalFlags[] = {
-      {"addr"}, {"timeout"}, {"output"}};
-  for (const FlagSpec& flag : kGlobalFlags) {
-    if (flag.name == name) return &flag;
-  }
-  if (command == nullptr) return nullptr;
-  for (const FlagSpec& flag : command->flags) {
-    if (flag.name == name) return &flag;
-  }
-  return nullptr;
+  return FindFlagWhere(
+      command, [name](const FlagSpec& flag) { return flag.name == name; });
+}
+
+const FlagSpec* FindShortFlag(const CommandSpec* command, char short_name) {
+  if (short_name == '\0') return nullptr;
+  return FindFlagWhere(command, [short_name](const FlagSpec& flag) {
+    return flag.short_name == short_name;
+  });
 }
 
 }  // namespace corosched::cli

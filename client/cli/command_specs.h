@@ -11,14 +11,22 @@
 
 namespace corosched::cli {
 
-// The table of commands ParseCommandLine reads: each command's flags and
-// positional arguments, and how its typed Command is built from them. Used
-// only by args.cc.
+// The table of commands, the one place a command or a flag is declared: each
+// command's flags and positional arguments and how its typed Command is
+// built from them (read by ParseCommandLine, args.cc), with the text that
+// explains them (read by UsageText, usage.cc).
 
 struct FlagSpec {
   absl::string_view name;  // without the dashes
   bool takes_value = true;
   bool repeated = false;
+  // A one-letter alias written with one dash ("-f"), or '\0'.
+  char short_name = '\0';
+  // For the usage text: what the value is called ("FILE"), and the help,
+  // one line per '\n'. A flag without help gets no line of its own; its
+  // command's synopsis shows it.
+  absl::string_view value_name;
+  absl::string_view help;
 };
 
 // A command's positionals and flags as written, before their values are
@@ -36,6 +44,11 @@ struct RawCommand {
 
 struct CommandSpec {
   absl::string_view name;  // "submit", "definitions register"
+  // For the usage text: the command line after "corosched ", naming every
+  // flag and positional (a test checks), and what the command does, one
+  // line per '\n'.
+  absl::string_view synopsis;
+  absl::string_view summary;
   std::vector<FlagSpec> flags;
   // Names of the positional arguments, for messages; the first
   // `required_positionals` must be given, at most all of them may be.
@@ -52,8 +65,12 @@ const std::vector<CommandSpec>& Commands();
 // Null when `name` is not a command.
 const CommandSpec* FindCommand(absl::string_view name);
 
-// A global flag (--addr, --timeout, --output) or one of `command`'s (which
-// may be null); null when neither.
+// The flags every command accepts: --addr, --timeout, --output.
+const std::vector<FlagSpec>& GlobalFlags();
+
+// A global flag or one of `command`'s (which may be null) called `name`, or
+// whose one-letter alias is `short_name`; null when neither.
 const FlagSpec* FindFlag(const CommandSpec* command, absl::string_view name);
+const FlagSpec* FindShortFlag(const CommandSpec* command, char short_name);
 
 }  // namespace corosched::cli

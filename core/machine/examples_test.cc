@@ -5,8 +5,8 @@
 #include <sstream>
 #include <string>
 
-#include "core/machine/executor_harness.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
+#include "core/machine/testing/executor_harness.h"
 #include "gtest/gtest.h"
 
 #ifndef COROSCHED_EXAMPLES_DIR

@@ -20,8 +20,6 @@ struct MachineLimits {
   // --- Definition (checked by the validator) ---
   // Serialized size of the whole TaskDefinition.
   size_t max_definition_bytes = size_t{256} * 1024;
-  // Size of a definition's JSON text, checked before parsing it.
-  size_t max_definition_json_bytes = size_t{1024} * 1024;
   int max_states = 256;
   // Including the `emit` shorthand of the state.
   int max_actions_per_state = 64;

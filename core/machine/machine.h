@@ -153,6 +153,21 @@ class Machine {
   // before theirs.
   void Accept(AcceptedSignal signal);
 
+  // The consume-or-buffer rule, which Deliver and MachineTask::Wake both
+  // answer by: a signal named `signal` arriving at `now` is kConsumed when
+  //  1. the task is AWAITING and its await listens for `signal`,
+  //  2. the await's deadline, if any, has not passed (a signal at the
+  //     deadline counts), and
+  //  3. no signal that arrived before it and is not yet taken (the mailbox,
+  //     then `undelivered`: accepted for this task but not yet in the
+  //     mailbox, as in MachineTask's inbox) is one the await listens for,
+  //     since the earliest is taken first;
+  // so the next poll takes it. Otherwise kBuffered. An ended task is not
+  // asked: its signals are refused before this rule applies.
+  WakeReceipt::Disposition SignalDisposition(
+      absl::string_view signal, absl::Time now,
+      const std::vector<AcceptedSignal>& undelivered) const;
+
   // Ends the task as CANCELLED with `reason` as its error, unless it has
   // ended already. Later signals are refused.
   void Cancel(std::string reason);

@@ -73,24 +73,33 @@ absl::StatusOr<WakeReceipt> Machine::Deliver(v1::Signal signal,
   if (mailbox().size() >= static_cast<size_t>(max_mailbox)) {
     return MailboxFullError(mailbox().size(), signal.name());
   }
-  bool consumed = status_ == v1::TASK_STATUS_AWAITING &&
-                  current().SignalTarget(signal.name()) >= 0 &&
-                  (!deadline_.has_value() || now <= *deadline_);
-  for (const AcceptedSignal& pending : mailbox()) {
-    if (!consumed) break;
-    // An earlier signal this await listens for is taken first.
-    if (current().SignalTarget(pending.signal.name()) >= 0) consumed = false;
-  }
+  const WakeReceipt::Disposition disposition =
+      SignalDisposition(signal.name(), now, /*undelivered=*/{});
   const uint64_t sequence = signal_sequence_ + 1;
   Accept({std::move(signal), sequence, now, *std::move(payload)});
-  return WakeReceipt{consumed ? WakeReceipt::Disposition::kConsumed
-                              : WakeReceipt::Disposition::kBuffered,
-                     sequence, now};
+  return WakeReceipt{disposition, sequence, now};
 }
 
 void Machine::Accept(AcceptedSignal signal) {
   signal_sequence_ = signal.sequence;
   holdings().mailbox.push_back(std::move(signal));
+}
+
+WakeReceipt::Disposition Machine::SignalDisposition(
+    absl::string_view signal, absl::Time now,
+    const std::vector<AcceptedSignal>& undelivered) const {
+  constexpr auto kBuffered = WakeReceipt::Disposition::kBuffered;
+  if (status_ != v1::TASK_STATUS_AWAITING) return kBuffered;
+  const Program::State& await = current();
+  if (await.SignalTarget(signal) < 0) return kBuffered;
+  if (deadline_.has_value() && now > *deadline_) return kBuffered;
+  for (const std::vector<AcceptedSignal>* earlier :
+       {&mailbox(), &undelivered}) {
+    for (const AcceptedSignal& pending : *earlier) {
+      if (await.SignalTarget(pending.signal.name()) >= 0) return kBuffered;
+    }
+  }
+  return WakeReceipt::Disposition::kConsumed;
 }
 
 bool Machine::TakeSignal(const Program::State& state, PollOutcome* outcome) {

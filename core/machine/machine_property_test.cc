@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/machine/definition_json.h"
 #include "core/machine/machine.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
+#include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
@@ -260,8 +260,12 @@ TEST(MachinePropertyTest, SameEventsGiveTheSameOutputAndState) {
     ASSERT_EQ(first.trace, second.trace) << "seed " << seed;
     ASSERT_TRUE(SameState(first.machine, second.machine)) << "seed " << seed;
     // The definition as people write it (JSON) runs the same.
-    std::shared_ptr<const Program> from_json = *Program::Compile(
-        *ParseDefinitionJson(DefinitionToJson(program->definition())));
+    std::string json;
+    ASSERT_TRUE(google::protobuf::util::MessageToJsonString(
+                    program->definition(), &json)
+                    .ok());
+    std::shared_ptr<const Program> from_json = testing::CompileOrDie(json);
+    ASSERT_NE(from_json, nullptr) << "seed " << seed;
     ScriptRun third = RunScript(from_json, script);
     ASSERT_EQ(first.trace, third.trace) << "seed " << seed;
   }

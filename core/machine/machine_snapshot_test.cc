@@ -2,7 +2,7 @@
 
 #include "core/machine/machine.h"
 #include "core/machine/proto_time.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"

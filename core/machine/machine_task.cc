@@ -70,10 +70,6 @@ MachineFuture MachineTask::MakeFuture() {
 
 void MachineTask::Publish(const Machine& machine, const Waker& waker) {
   view_.status = machine.status();
-  view_.awaiting = machine.status() == v1::TASK_STATUS_AWAITING
-                       ? &program_->state(machine.state_index())
-                       : nullptr;
-  view_.deadline = machine.deadline();
   view_.mailbox_size = machine.mailbox_size();
   if (!waker_.WillWake(waker)) waker_ = waker;
   ReportHeldSignals();
@@ -117,15 +113,12 @@ absl::StatusOr<WakeReceipt> MachineTask::Wake(v1::Signal signal) {
       return MailboxFullError(pending, signal.name());
     }
     const absl::Time now = timers_->clock()->Now();
-    const Program::State* awaiting = view_.awaiting;
-    bool consumed = awaiting != nullptr &&
-                    awaiting->SignalTarget(signal.name()) >= 0 &&
-                    (!view_.deadline.has_value() || now <= *view_.deadline);
-    for (const Machine::AcceptedSignal& earlier : inbox_) {
-      if (!consumed) break;
-      // An earlier signal the await listens for is taken first.
-      if (awaiting->SignalTarget(earlier.signal.name()) >= 0) consumed = false;
-    }
+    // While a poll runs there is no machine to ask: the signal waits in the
+    // inbox, and the poll's end takes it in (race 1 above).
+    const Machine* idle = IdleMachine();
+    const bool consumed = idle != nullptr &&
+                          idle->SignalDisposition(signal.name(), now, inbox_) ==
+                              WakeReceipt::Disposition::kConsumed;
     receipt.sequence = ++signal_sequence_;
     receipt.received_at = now;
     inbox_.push_back(
@@ -235,7 +228,6 @@ void MachineFuture::Resume() {
   absl::MutexLock lock(&task_->mu_);
   task_->waiting_ = nullptr;  // the machine is the future's again
   task_->view_.status = v1::TASK_STATUS_READY;
-  task_->view_.awaiting = nullptr;
   DrainInbox();
 }
 

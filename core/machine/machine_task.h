@@ -54,11 +54,11 @@ class MachineFuture;
 // (a detached task: nobody can wake or observe it, so there is nothing to
 // meet). An observed task meets outside code under mu_ twice a poll: at the
 // start (signals Wake left in the inbox move into the machine) and at the
-// end, where the future publishes what Wake needs to know (status, the
-// awaited signals, the deadline) and lets outside code read the machine
-// until its next poll. Whether a task is observed is decided at its first
-// poll: whoever holds the MachineTask then (besides the future) can observe
-// it, and nobody can obtain it later.
+// end, where the future publishes the status and the mailbox size and lets
+// outside code read the machine until its next poll: Wake asks it
+// Machine::SignalDisposition, snapshots copy it. Whether a task is observed is
+// decided at its first poll: whoever holds the MachineTask then (besides the
+// future) can observe it, and nobody can obtain it later.
 //
 // Invariants:
 //  - Only the future changes the machine once it took it. Outside code reads
@@ -73,10 +73,12 @@ class MachineFuture;
 //  1. Wake during a poll: the signal goes to the inbox, receipt kBuffered.
 //     The poll's end drains the inbox into the machine; if the machine is
 //     awaiting, it is polled again at once, so the await sees the signal.
-//  2. Wake between polls of a task awaiting that name (no earlier signal of
-//     those names queued, deadline not passed): receipt kConsumed, and the
-//     Waker stored at the end of the last poll is woken after mu_ is
-//     released; the next poll drains the inbox and takes the signal.
+//  2. Wake between polls: the machine's SignalDisposition decides, with the
+//     inbox counted as signals that arrived earlier. When kConsumed (the
+//     task awaits that name, no earlier signal of those names is queued,
+//     the deadline has not passed), the Waker stored at the end of the last
+//     poll is woken after mu_ is released; the next poll drains the inbox
+//     and takes the signal.
 //  3. Wake after the task ended or its future was dropped (cancelled, or
 //     executor shutdown): kRefusedEnded.
 //
@@ -127,12 +129,10 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
  private:
   friend class MachineFuture;
 
-  // What Wake needs to know of the machine, published after each poll.
+  // What Wake and status() need to know of the machine even while a poll
+  // runs, published after each poll.
   struct View {
     v1::TaskStatus status = v1::TASK_STATUS_READY;
-    // The await the task waits in, or null.
-    const Program::State* awaiting = nullptr;
-    std::optional<absl::Time> deadline;
     // Signals in the machine's mailbox (an upper bound while a poll runs:
     // polls only take signals out).
     size_t mailbox_size = 0;

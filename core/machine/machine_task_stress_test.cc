@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "core/executor.h"
 #include "core/machine/machine_task.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
 #include "gtest/gtest.h"
 
 namespace corosched::machine {

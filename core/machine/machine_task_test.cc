@@ -5,8 +5,8 @@
 #include <string>
 #include <thread>
 
-#include "core/machine/executor_harness.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
+#include "core/machine/testing/executor_harness.h"
 #include "core/time/timer_driver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -161,6 +161,52 @@ TEST(MachineTaskTest, WakeChecksTheSignal) {
       harness.task().Wake(MakeSignal("go", R"({"list": []})"));
   EXPECT_EQ(receipt.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(receipt.status().message(), HasSubstr("is a list or null"));
+}
+
+constexpr absl::string_view kAwaitGo = R"({"name": "t", "initial": "A",
+  "states": {"A": {"await": {"signals": {"go": "END"}}},
+             "END": {"complete": {"result": "${signal.n}"}}}})";
+
+TEST(MachineTaskTest, AWakeBehindAnUntakenSignalOfItsNameIsBuffered) {
+  ManualClock clock;
+  std::unique_ptr<Executor> executor =
+      *Executor::Create({.workers = 1, .clock = &clock});
+  Machine machine = Machine::Start(CompileOrDie(kAwaitGo));
+  machine.Poll(clock.Now());  // awaiting "go"
+  // Accepted but not yet polled: a restored task can start like this.
+  ASSERT_EQ(machine.Deliver(MakeSignal("go", R"({"n": 1})"), clock.Now())
+                ->disposition,
+            Disposition::kConsumed);
+  std::shared_ptr<MachineTask> task =
+      MachineTask::Create(std::move(machine), &executor->timers());
+  absl::StatusOr<WakeReceipt> second =
+      task->Wake(MakeSignal("go", R"({"n": 2})"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->disposition, Disposition::kBuffered);
+  absl::StatusOr<JoinHandle<TaskEnd>> handle =
+      executor->Spawn(task->MakeFuture());
+  ASSERT_TRUE(handle.ok());
+  absl::StatusOr<TaskEnd> end = std::move(*handle).Wait();
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->result, "1");
+}
+
+TEST(MachineTest, SignalsNotYetInTheMailboxAreTakenFirst) {
+  Machine machine = Machine::Start(CompileOrDie(kAwaitGo));
+  const absl::Time now = absl::UnixEpoch();
+  machine.Poll(now);
+  auto accepted = [&](absl::string_view name) {
+    const v1::Signal signal = MakeSignal(name);
+    return Machine::AcceptedSignal{
+        signal, 1, now, *Machine::CheckSignal(machine.program(), signal)};
+  };
+  EXPECT_EQ(machine.SignalDisposition("go", now, {}), Disposition::kConsumed);
+  EXPECT_EQ(machine.SignalDisposition("go", now, {accepted("other")}),
+            Disposition::kConsumed);
+  EXPECT_EQ(machine.SignalDisposition("go", now, {accepted("go")}),
+            Disposition::kBuffered);
+  EXPECT_EQ(machine.SignalDisposition("other", now, {}),
+            Disposition::kBuffered);
 }
 
 // Counts what MachineTasks report, as the daemon's metrics do.

@@ -161,6 +161,18 @@ Program::State CompileState(const std::string& name, const v1::State& source,
   return state;
 }
 
+// The names the awaits of `states` listen for, sorted, each once.
+std::vector<std::string> AwaitedSignals(
+    const std::vector<Program::State>& states) {
+  std::vector<std::string> names;
+  for (const Program::State& state : states) {
+    for (const auto& [signal, target] : state.signals) names.push_back(signal);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 }  // namespace
 
 int Program::State::SignalTarget(absl::string_view signal) const {
@@ -176,6 +188,11 @@ std::optional<int> Program::FindState(absl::string_view name) const {
   auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;
   return it->second;
+}
+
+bool Program::AwaitsSignal(absl::string_view signal) const {
+  return std::binary_search(awaited_signals_.begin(), awaited_signals_.end(),
+                            signal);
 }
 
 absl::StatusOr<std::shared_ptr<const Program>> Program::Compile(
@@ -195,6 +212,7 @@ absl::StatusOr<std::shared_ptr<const Program>> Program::Compile(
     program->states_.push_back(
         CompileState(name, definition.states().at(name), program->index_));
   }
+  program->awaited_signals_ = AwaitedSignals(program->states_);
   program->initial_ = program->index_.at(definition.initial());
   program->definition_ = std::move(definition);
   return std::shared_ptr<const Program>(std::move(program));

@@ -87,6 +87,13 @@ class Program {
   const State& state(int index) const { return states_[index]; }
   // The index of the state called `name`, if there is one.
   std::optional<int> FindState(absl::string_view name) const;
+  // Every signal name some await of the program listens for, sorted, each
+  // once: what a signal for this program may be called.
+  const std::vector<std::string>& awaited_signals() const {
+    return awaited_signals_;
+  }
+  // True when some await listens for `signal`.
+  bool AwaitsSignal(absl::string_view signal) const;
 
  private:
   Program() = default;
@@ -97,6 +104,7 @@ class Program {
   int initial_ = 0;
   std::vector<State> states_;
   absl::flat_hash_map<std::string, int> index_;
+  std::vector<std::string> awaited_signals_;
 };
 
 }  // namespace corosched::machine

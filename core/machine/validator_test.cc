@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -43,6 +43,13 @@ std::string WithState(absl::string_view state_json) {
 TEST(ValidatorTest, AcceptsTheSeedExample) {
   EXPECT_THAT(Problems(testing::kHelloJson), IsEmpty());
   EXPECT_TRUE(ValidateDefinition(ParseOrDie(testing::kHelloJson)).ok());
+}
+
+TEST(ValidatorTest, ValidateNamesTheFieldAtFault) {
+  absl::Status valid = ValidateDefinition(ParseOrDie(
+      R"({"name": "t", "initial": "A", "states": {"A": {"yield": {}}}})"));
+  EXPECT_EQ(valid.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(valid.message(), HasSubstr("states[\"A\"].yield.next: missing"));
 }
 
 TEST(ValidatorTest, NamesTheUnknownTargetAndTheKnownStates) {

@@ -9,8 +9,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
@@ -49,8 +50,8 @@ TEST_F(DataDirFilesTest, AFreshStoreKeepsItsFilesToItsOwner) {
   auto store = SqliteStore::Open(std::move(options));
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE(
-      (*store)
-          ->CreateTask(test_records::Task("t", v1::TASK_STATUS_READY), {})
+      BlockingStore(**store)
+          .CreateTask(test_records::Task("t", v1::TASK_STATUS_READY), {})
           .ok());
   // While the store is open the WAL and its index exist.
   EXPECT_EQ(ModeOf(dir_.file("corosched.db")), 0600);

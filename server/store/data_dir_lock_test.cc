@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_test_dir.h"
 
 namespace corosched::server {
 namespace {

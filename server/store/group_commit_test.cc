@@ -10,9 +10,9 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/group_commit_test_observer.h"
-#include "server/store/sqlite_fault_vfs.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/group_commit_test_observer.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
+#include "server/store/testing/sqlite_test_dir.h"
 
 namespace corosched::server {
 namespace {

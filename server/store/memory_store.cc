@@ -61,32 +61,27 @@ absl::StatusOr<DefinitionRecord> MemoryStore::GetDefinition(
   return it->second.record;
 }
 
-absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
-    const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
-  return Create(TaskRecord(record), std::move(first_events),
-                /*whole_answer=*/true);
+void MemoryStore::PutDefinitionAsync(v1::TaskDefinition definition,
+                                     absl::Time now,
+                                     Done<PutDefinitionResult> done) {
+  absl::StatusOr<PutDefinitionResult> put = PutDefinition(definition, now);
+  if (done) done(std::move(put));
 }
 
 void MemoryStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
-  done(Create(std::move(record), std::move(first_events),
-              /*whole_answer=*/false));
+  absl::StatusOr<CreateTaskResult> created =
+      CreateTask(std::move(record), std::move(first_events));
+  if (done) done(std::move(created));
 }
 
-absl::StatusOr<CreateTaskResult> MemoryStore::Create(
-    TaskRecord record, std::vector<v1::TaskEvent> first_events,
-    bool whole_answer) {
-  // The answer's copy, if wanted, is taken before the lock; the record
-  // itself is moved in. A taken id (rare: client-chosen ids only) wastes
-  // that copy.
+absl::StatusOr<CreateTaskResult> MemoryStore::CreateTask(
+    TaskRecord record, std::vector<v1::TaskEvent> first_events) {
+  // The record is moved in; the answer holds only what the caller lacks.
   CreateTaskResult created;
   created.created = true;
-  if (whole_answer) {
-    created.record = record;
-  } else {
-    created.record.id = record.id;
-  }
+  created.record.id = record.id;
   const EncodedEvents events = Encode(first_events);
   Shard& shard = ShardOf(record.id);
   absl::MutexLock lock(&shard.mu);
@@ -121,6 +116,16 @@ absl::StatusOr<TaskRecord> MemoryStore::GetTask(absl::string_view id) {
   StoredTask* task = FindTask(shard, id);
   if (task == nullptr) return TaskNotFound(id);
   return task->record;
+}
+
+void MemoryStore::GetTaskAsync(std::string id, Done<TaskRecord> done) {
+  done(GetTask(id));
+}
+
+void MemoryStore::RecordProgressAsync(std::string id, TaskProgress progress,
+                                      Done<uint64_t> done) {
+  absl::StatusOr<uint64_t> written = RecordProgress(id, std::move(progress));
+  if (done) done(std::move(written));
 }
 
 absl::StatusOr<uint64_t> MemoryStore::RecordProgress(absl::string_view id,
@@ -229,6 +234,19 @@ MemoryStore::CountTasksByStatus() {
   return counts;
 }
 
+void MemoryStore::FindWakeAsync(std::string id, std::string request_id,
+                                Done<std::optional<WakeRecord>> done) {
+  done(FindWake(id, request_id));
+}
+
+void MemoryStore::RecordWakeSignalAsync(std::string id, std::string request_id,
+                                        WakeRecord wake,
+                                        v1::PendingSignal signal,
+                                        StatusDone done) {
+  absl::Status recorded = RecordWakeSignal(id, request_id, wake, signal);
+  if (done) done(std::move(recorded));
+}
+
 absl::StatusOr<std::optional<WakeRecord>> MemoryStore::FindWake(
     absl::string_view id, absl::string_view request_id) {
   Shard& shard = ShardOf(id);
@@ -238,20 +256,6 @@ absl::StatusOr<std::optional<WakeRecord>> MemoryStore::FindWake(
   auto it = task->wakes.find(request_id);
   if (it == task->wakes.end()) return std::nullopt;
   return it->second;
-}
-
-absl::Status MemoryStore::RecordWake(absl::string_view id,
-                                     absl::string_view request_id,
-                                     const WakeRecord& wake,
-                                     const v1::TaskSnapshot& snapshot) {
-  v1::TaskSnapshot copy = snapshot;  // swapped with the old one, freed unlocked
-  Shard& shard = ShardOf(id);
-  absl::MutexLock lock(&shard.mu);
-  StoredTask* task = FindTask(shard, id);
-  if (task == nullptr) return TaskNotFound(id);
-  if (!request_id.empty()) task->wakes.emplace(request_id, wake);
-  SetSnapshot(shard, *task, copy);
-  return absl::OkStatus();
 }
 
 absl::Status MemoryStore::RecordWakeSignal(absl::string_view id,

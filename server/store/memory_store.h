@@ -32,8 +32,8 @@ struct MemoryStoreOptions {
 };
 
 // TaskStore in process memory: everything is lost when the process exits.
-// The daemon's store until the durable one lands; also the reference the
-// store tests hold other implementations to.
+// The daemon's store with --durability=none (tests, benchmarks); also the
+// reference the store tests hold other implementations to.
 //
 // Thread-safety: every method may be called from any thread. The tasks are
 // split in shards by id, each with its own mutex; a second mutex guards the
@@ -45,8 +45,10 @@ class MemoryStore final : public TaskStore {
  public:
   explicit MemoryStore(MemoryStoreOptions options = {}) : options_(options) {}
 
-  absl::StatusOr<PutDefinitionResult> PutDefinition(
-      const v1::TaskDefinition& definition, absl::Time now) override
+  // --- TaskStore: every write is made, and `done` called, before the call
+  // returns; so are the ...Async reads ---
+  void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
+                          Done<PutDefinitionResult> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<DefinitionRecord> GetDefinition(
       absl::string_view name, absl::string_view version) override
@@ -54,20 +56,18 @@ class MemoryStore final : public TaskStore {
   absl::StatusOr<DefinitionPage> ListDefinitions(
       const DefinitionQuery& query) override ABSL_LOCKS_EXCLUDED(mu_);
 
-  absl::StatusOr<CreateTaskResult> CreateTask(
-      const TaskRecord& record,
-      std::vector<v1::TaskEvent> first_events) override
-      ABSL_LOCKS_EXCLUDED(mu_);
   void CreateTaskAsync(TaskRecord record,
                        std::vector<v1::TaskEvent> first_events,
                        Done<CreateTaskResult> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  void GetTaskAsync(std::string id, Done<TaskRecord> done) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
-                                          TaskProgress progress) override
+  void RecordProgressAsync(std::string id, TaskProgress progress,
+                           Done<uint64_t> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
                                         uint64_t after_sequence,
@@ -76,19 +76,12 @@ class MemoryStore final : public TaskStore {
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override ABSL_LOCKS_EXCLUDED(mu_);
 
-  absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) override
+  void FindWakeAsync(std::string id, std::string request_id,
+                     Done<std::optional<WakeRecord>> done) override
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status RecordWake(absl::string_view id, absl::string_view request_id,
-                          const WakeRecord& wake,
-                          const v1::TaskSnapshot& snapshot) override
-      ABSL_LOCKS_EXCLUDED(mu_);
-
-  absl::Status RecordWakeSignal(absl::string_view id,
-                                absl::string_view request_id,
-                                const WakeRecord& wake,
-                                const v1::PendingSignal& signal) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void RecordWakeSignalAsync(std::string id, std::string request_id,
+                             WakeRecord wake, v1::PendingSignal signal,
+                             StatusDone done) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // The unfinished tasks this process recorded (a new MemoryStore has
   // none), copied under the lock and visited outside it.
@@ -141,12 +134,26 @@ class MemoryStore final : public TaskStore {
   static constexpr size_t kShards = 16;
 
   Shard& ShardOf(absl::string_view id);
-  // CreateTask's work, with the record moved in. A new task's answer is a
-  // copy of the record when `whole_answer`, else only its id and
-  // last_event_sequence (see TaskStore::CreateTaskAsync).
-  absl::StatusOr<CreateTaskResult> Create(
-      TaskRecord record, std::vector<v1::TaskEvent> first_events,
-      bool whole_answer) ABSL_LOCKS_EXCLUDED(mu_);
+  // The writes' and reads' work, answered by the public methods.
+  absl::StatusOr<PutDefinitionResult> PutDefinition(
+      const v1::TaskDefinition& definition, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // A new task's answer holds only its id and last_event_sequence (see
+  // TaskStore::CreateTaskAsync).
+  absl::StatusOr<CreateTaskResult> CreateTask(
+      TaskRecord record, std::vector<v1::TaskEvent> first_events)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
+                                          TaskProgress progress)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::optional<WakeRecord>> FindWake(
+      absl::string_view id, absl::string_view request_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RecordWakeSignal(absl::string_view id,
+                                absl::string_view request_id,
+                                const WakeRecord& wake,
+                                const v1::PendingSignal& signal)
+      ABSL_LOCKS_EXCLUDED(mu_);
   static StoredTask* FindTask(Shard& shard, absl::string_view id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Replaces the task's snapshot, keeping the shard's status counts right.

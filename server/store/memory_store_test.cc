@@ -8,80 +8,45 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
 
+using test_records::Definition;
+using test_records::Finished;
+using test_records::Ids;
+using test_records::kT0;
+using test_records::Output;
+using test_records::Task;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
-
-v1::TaskDefinition Definition(const std::string& name,
-                              const std::string& version,
-                              const std::string& emit = "hi") {
-  v1::TaskDefinition definition;
-  definition.set_name(name);
-  definition.set_version(version);
-  definition.set_initial("A");
-  v1::State& a = (*definition.mutable_states())["A"];
-  a.set_emit(emit);
-  a.mutable_complete();
-  return definition;
-}
-
-TaskRecord Task(const std::string& id, v1::TaskStatus status,
-                const std::string& definition = "hello",
-                std::map<std::string, std::string> labels = {}) {
-  TaskRecord record;
-  record.id = id;
-  record.definition = Definition(definition, "1");
-  record.labels = std::move(labels);
-  record.created_at = kT0;
-  record.snapshot.set_definition_name(definition);
-  record.snapshot.set_status(status);
-  record.snapshot.set_state("A");
-  return record;
-}
-
-v1::TaskEvent Output(const std::string& text) {
-  v1::TaskEvent event;
-  event.mutable_output()->set_text(text);
-  return event;
-}
-
-v1::TaskEvent Finished(v1::TaskStatus status) {
-  v1::TaskEvent event;
-  event.mutable_finished()->set_status(status);
-  return event;
-}
-
-std::vector<std::string> Ids(const TaskPage& page) {
-  std::vector<std::string> ids;
-  for (const TaskRecord& record : page.tasks) ids.push_back(record.id);
-  return ids;
-}
-
 TEST(MemoryStoreTest, RegistersDefinitionsOnceAndRefusesChangedContents) {
   MemoryStore store;
-  auto first = store.PutDefinition(Definition("hello", "1"), kT0);
+  auto first =
+      BlockingStore(store).PutDefinition(Definition("hello", "1"), kT0);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(first->created);
-  auto again =
-      store.PutDefinition(Definition("hello", "1"), kT0 + absl::Hours(1));
+  auto again = BlockingStore(store).PutDefinition(Definition("hello", "1"),
+                                                  kT0 + absl::Hours(1));
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->record.registered_at, kT0);
-  auto changed = store.PutDefinition(Definition("hello", "1", "bye"), kT0);
+  auto changed =
+      BlockingStore(store).PutDefinition(Definition("hello", "1", "bye"), kT0);
   EXPECT_EQ(changed.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(changed.status().message(), HasSubstr("new version"));
 }
 
 TEST(MemoryStoreTest, GetsLatestVersionWhenVersionIsEmpty) {
   MemoryStore store;
-  ASSERT_TRUE(store.PutDefinition(Definition("hello", "2"), kT0).ok());
-  ASSERT_TRUE(store.PutDefinition(Definition("hello", "1"), kT0).ok());
+  ASSERT_TRUE(
+      BlockingStore(store).PutDefinition(Definition("hello", "2"), kT0).ok());
+  ASSERT_TRUE(
+      BlockingStore(store).PutDefinition(Definition("hello", "1"), kT0).ok());
   auto latest = store.GetDefinition("hello", "");
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->definition.version(), "1");  // registered last
@@ -94,10 +59,12 @@ TEST(MemoryStoreTest, GetsLatestVersionWhenVersionIsEmpty) {
 TEST(MemoryStoreTest, ListsDefinitionsNewestFirstInPages) {
   MemoryStore store;
   for (int i = 1; i <= 5; ++i) {
-    ASSERT_TRUE(
-        store.PutDefinition(Definition("a", absl::StrCat(i)), kT0).ok());
-    ASSERT_TRUE(
-        store.PutDefinition(Definition("b", absl::StrCat(i)), kT0).ok());
+    ASSERT_TRUE(BlockingStore(store)
+                    .PutDefinition(Definition("a", absl::StrCat(i)), kT0)
+                    .ok());
+    ASSERT_TRUE(BlockingStore(store)
+                    .PutDefinition(Definition("b", absl::StrCat(i)), kT0)
+                    .ok());
   }
   DefinitionQuery query{.name = "a", .page_size = 2};
   std::vector<std::string> versions;
@@ -118,26 +85,26 @@ TEST(MemoryStoreTest, CreateIsIdempotentForTheSameFingerprint) {
   MemoryStore store;
   TaskRecord record = Task("t1", v1::TASK_STATUS_READY);
   record.request_fingerprint = "request-a";
-  auto created = store.CreateTask(record, {Output("x")});
+  auto created = BlockingStore(store).CreateTask(record, {Output("x")});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   EXPECT_EQ(created->record.last_event_sequence, 1u);
 
-  auto repeated = store.CreateTask(record, {Output("y")});
+  auto repeated = BlockingStore(store).CreateTask(record, {Output("y")});
   ASSERT_TRUE(repeated.ok());
   EXPECT_FALSE(repeated->created);
   EXPECT_EQ(repeated->record.last_event_sequence, 1u);  // nothing written
 
   record.request_fingerprint = "request-b";
-  EXPECT_EQ(store.CreateTask(record, {}).status().code(),
+  EXPECT_EQ(BlockingStore(store).CreateTask(record, {}).status().code(),
             absl::StatusCode::kAlreadyExists);
 }
 
 TEST(MemoryStoreTest, DaemonChosenIdsAreNeverReused) {
   MemoryStore store;
   TaskRecord record = Task("t1", v1::TASK_STATUS_READY);  // no fingerprint
-  ASSERT_TRUE(store.CreateTask(record, {}).ok());
-  EXPECT_EQ(store.CreateTask(record, {}).status().code(),
+  ASSERT_TRUE(BlockingStore(store).CreateTask(record, {}).ok());
+  EXPECT_EQ(BlockingStore(store).CreateTask(record, {}).status().code(),
             absl::StatusCode::kAlreadyExists);
 }
 
@@ -146,23 +113,24 @@ TEST(MemoryStoreTest, UnknownTaskIsNotFoundEverywhere) {
   EXPECT_EQ(store.GetTask("x").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store.ReadEvents("x", 0, 10).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.RecordProgress("x", {}).status().code(),
+  EXPECT_EQ(BlockingStore(store).RecordProgress("x", {}).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.FindWake("x", "r").status().code(),
+  EXPECT_EQ(BlockingStore(store).FindWake("x", "r").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.RecordWake("x", "r", {}, {}).code(),
+  EXPECT_EQ(BlockingStore(store).RecordWakeSignal("x", "r", {}, {}).code(),
             absl::StatusCode::kNotFound);
 }
 
 TEST(MemoryStoreTest, NumbersEventsAndReadsThemAfterASequence) {
   MemoryStore store;
-  ASSERT_TRUE(
-      store.CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("a")}).ok());
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("a")})
+                  .ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
   progress.events = {Output("b"), Finished(v1::TASK_STATUS_COMPLETED)};
   progress.finished_at = kT0;
-  auto last = store.RecordProgress("t", std::move(progress));
+  auto last = BlockingStore(store).RecordProgress("t", std::move(progress));
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, 3u);
 
@@ -194,7 +162,9 @@ TEST(MemoryStoreTest, NumbersEventsAndReadsThemAfterASequence) {
 // numbers past 127 take two varint bytes, past 16383 three.
 TEST(MemoryStoreTest, ReadsALongEventLogBackInPagesExactly) {
   MemoryStore store({.max_events_per_task = 20000});  // keeps all 17000
-  ASSERT_TRUE(store.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("t", v1::TASK_STATUS_READY), {})
+                  .ok());
   constexpr int kEvents = 17000;
   for (int written = 0; written < kEvents;) {
     TaskProgress progress;
@@ -206,7 +176,8 @@ TEST(MemoryStoreTest, ReadsALongEventLogBackInPagesExactly) {
       event.set_sequence(999999);
       progress.events.push_back(std::move(event));
     }
-    ASSERT_TRUE(store.RecordProgress("t", std::move(progress)).ok());
+    ASSERT_TRUE(
+        BlockingStore(store).RecordProgress("t", std::move(progress)).ok());
   }
   uint64_t after = 0;
   while (after < kEvents) {
@@ -234,7 +205,7 @@ TEST(MemoryStoreTest, ListsTasksNewestFirstWithFiltersAndPages) {
         Task(absl::StrCat("t", i),
              i % 2 == 0 ? v1::TASK_STATUS_AWAITING : v1::TASK_STATUS_READY,
              i < 5 ? "hello" : "other", {{"team", i % 3 == 0 ? "x" : "y"}});
-    ASSERT_TRUE(store.CreateTask(record, {}).ok());
+    ASSERT_TRUE(BlockingStore(store).CreateTask(record, {}).ok());
   }
   TaskQuery all{.page_size = 100};
   EXPECT_THAT(Ids(*store.ListTasks(all)),
@@ -270,11 +241,15 @@ TEST(MemoryStoreTest, RefusesPageTokensItDidNotIssue) {
 
 TEST(MemoryStoreTest, CountsTasksByStatusAcrossChanges) {
   MemoryStore store;
-  ASSERT_TRUE(store.CreateTask(Task("a", v1::TASK_STATUS_READY), {}).ok());
-  ASSERT_TRUE(store.CreateTask(Task("b", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("a", v1::TASK_STATUS_READY), {})
+                  .ok());
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("b", v1::TASK_STATUS_READY), {})
+                  .ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
-  ASSERT_TRUE(store.RecordProgress("a", progress).ok());
+  ASSERT_TRUE(BlockingStore(store).RecordProgress("a", progress).ok());
   auto counts = store.CountTasksByStatus();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)[v1::TASK_STATUS_READY], 1u);
@@ -283,18 +258,20 @@ TEST(MemoryStoreTest, CountsTasksByStatusAcrossChanges) {
 
 TEST(MemoryStoreTest, RemembersTheFirstAnswerToAWakeRequestId) {
   MemoryStore store;
-  ASSERT_TRUE(store.CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
-  auto none = store.FindWake("t", "r1");
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {})
+                  .ok());
+  auto none = BlockingStore(store).FindWake("t", "r1");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
-  v1::TaskSnapshot snapshot;
-  snapshot.set_status(v1::TASK_STATUS_AWAITING);
-  snapshot.add_mailbox()->set_sequence(1);
-  ASSERT_TRUE(
-      store.RecordWake("t", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, snapshot)
-          .ok());
-  auto found = store.FindWake("t", "r1");
+  v1::PendingSignal signal;
+  signal.set_sequence(1);
+  ASSERT_TRUE(BlockingStore(store)
+                  .RecordWakeSignal("t", "r1",
+                                    {v1::WakeTaskResponse::BUFFERED, 1}, signal)
+                  .ok());
+  auto found = BlockingStore(store).FindWake("t", "r1");
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->disposition, v1::WakeTaskResponse::BUFFERED);
@@ -306,14 +283,18 @@ TEST(MemoryStoreTest, ForgetsTheOldestFinishedTasksPastRetention) {
   MemoryStore store({.retain_finished = 2});
   for (int i = 0; i < 4; ++i) {
     std::string id = absl::StrCat("t", i);
-    ASSERT_TRUE(store.CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok());
+    ASSERT_TRUE(BlockingStore(store)
+                    .CreateTask(Task(id, v1::TASK_STATUS_READY), {})
+                    .ok());
     TaskProgress done;
     done.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
     done.events = {Finished(v1::TASK_STATUS_COMPLETED)};
     done.finished_at = kT0;
-    ASSERT_TRUE(store.RecordProgress(id, done).ok());
+    ASSERT_TRUE(BlockingStore(store).RecordProgress(id, done).ok());
   }
-  ASSERT_TRUE(store.CreateTask(Task("live", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(BlockingStore(store)
+                  .CreateTask(Task("live", v1::TASK_STATUS_READY), {})
+                  .ok());
   EXPECT_EQ(store.GetTask("t0").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store.GetTask("t1").status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(store.GetTask("t3").ok());
@@ -331,7 +312,7 @@ TEST(MemoryStoreTest, ConcurrentCreatesOfOneIdCreateItOnce) {
     threads.emplace_back([&] {
       TaskRecord record = Task("same", v1::TASK_STATUS_READY);
       record.request_fingerprint = "f";
-      auto result = store.CreateTask(record, {Output("x")});
+      auto result = BlockingStore(store).CreateTask(record, {Output("x")});
       ASSERT_TRUE(result.ok());
       if (result->created) created.fetch_add(1);
     });
@@ -365,16 +346,19 @@ TEST(MemoryStoreTest, ConcurrentWritersKeepRetentionCountsAndOrderExact) {
     writers.emplace_back([&store, t] {
       for (int i = 0; i < kTasksEach; ++i) {
         const std::string id = absl::StrCat("w", t, "-", i);
-        ASSERT_TRUE(store.CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok());
+        ASSERT_TRUE(BlockingStore(store)
+                        .CreateTask(Task(id, v1::TASK_STATUS_READY), {})
+                        .ok());
         TaskProgress done;
         done.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
         done.events = {Output("o"), Finished(v1::TASK_STATUS_COMPLETED)};
         done.finished_at = kT0;
-        ASSERT_TRUE(store.RecordProgress(id, std::move(done)).ok());
+        ASSERT_TRUE(
+            BlockingStore(store).RecordProgress(id, std::move(done)).ok());
       }
       // One task of each writer stays unfinished.
       ASSERT_TRUE(
-          store
+          BlockingStore(store)
               .CreateTask(
                   Task(absl::StrCat("live", t), v1::TASK_STATUS_AWAITING), {})
               .ok());

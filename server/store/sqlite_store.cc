@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "server/store/data_dir_files.h"
 #include "server/store/sqlite_queries.h"
 #include "server/store/sqlite_schema.h"
@@ -42,6 +40,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   connection.writer = false;
   store->readers_ = std::make_unique<SqliteReaderPool>(
       connection, std::max(1, options.max_readers));
+  store->read_threads_ =
+      std::make_unique<ReadThreads>(std::max(1, options.read_threads));
   store->writer_ = std::make_unique<GroupCommitWriter>(
       *std::move(writer),
       GroupCommitOptions{.max_batch_writes = options.max_batch_writes,
@@ -56,9 +56,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 }
 
 SqliteStore::~SqliteStore() {
-  writer_->Stop();   // callbacks of the last writes may still read
-  readers_.reset();  // then readers, so the writer closes last (and
-  writer_.reset();   // checkpoints the WAL into the database)
+  writer_->Stop();        // callbacks of the last writes may still read,
+  read_threads_.reset();  // and queued reads still run (their writes are
+  readers_.reset();       // refused); then the readers close, so the writer
+  writer_.reset();        // closes last and checkpoints the WAL
 }
 
 // --- Plumbing ----------------------------------------------------------------
@@ -93,24 +94,6 @@ void SqliteStore::Submit(
 }
 
 template <typename T>
-absl::StatusOr<T> SqliteStore::Await(absl::FunctionRef<void(Done<T>)> start) {
-  if (writer_->OnWriterThread()) {
-    return absl::FailedPreconditionError(
-        "a synchronous store write was called on the store's writer thread "
-        "(from a write's completion callback), where it would wait for "
-        "itself; use the Async form there");
-  }
-  absl::Notification committed;
-  std::optional<absl::StatusOr<T>> result;
-  start([&](absl::StatusOr<T> outcome) {
-    result = std::move(outcome);
-    committed.Notify();
-  });
-  committed.WaitForNotification();
-  return *std::move(result);
-}
-
-template <typename T>
 absl::StatusOr<T> SqliteStore::Read(
     absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read) {
   std::optional<absl::StatusOr<T>> result;
@@ -134,16 +117,6 @@ void SqliteStore::PutDefinitionAsync(v1::TaskDefinition definition,
       std::move(done), /*durable=*/true);
 }
 
-struct SqliteStore::QueuedProgress {
-  absl::Mutex mu;
-  // The writer has taken `progress` (or the write failed): nothing joins.
-  bool taken ABSL_GUARDED_BY(mu) = false;
-  // For a create's entry: whether any progress joined it.
-  bool joined ABSL_GUARDED_BY(mu) = false;
-  TaskProgress progress ABSL_GUARDED_BY(mu);
-  std::vector<Done<uint64_t>> dones ABSL_GUARDED_BY(mu);
-};
-
 void SqliteStore::CreateTaskAsync(TaskRecord record,
                                   std::vector<v1::TaskEvent> first_events,
                                   Done<CreateTaskResult> done) {
@@ -154,7 +127,7 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
   // A client-chosen id may name a task that exists, or that another create
   // of the same id is making: progress queued meanwhile belongs to whichever
   // task holds the id, so nothing joins this create.
-  EndCoalescing(record.id);
+  joiner_.EndJoining(record.id);
   Submit<CreateTaskResult>(
       [this, record = std::move(record),
        events = std::move(first_events)](SqliteConnection& c) mutable {
@@ -167,13 +140,10 @@ void SqliteStore::CreateTaskAsync(TaskRecord record,
 void SqliteStore::CreateJoinable(TaskRecord record,
                                  std::vector<v1::TaskEvent> first_events,
                                  Done<CreateTaskResult> done) {
-  // The task's progress queued from now on joins this write (see
-  // RecordProgressAsync) until the writer takes it.
-  auto joinable = std::make_shared<QueuedProgress>();
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    queued_progress_.insert_or_assign(record.id, joinable);
-  }
+  // The task's progress queued from now on joins this write until the
+  // writer takes it.
+  std::shared_ptr<ProgressJoiner::Queued> joinable =
+      joiner_.AddCreate(record.id);
   // Written on the writer thread by `apply`, read there by `done`.
   auto joined_last = std::make_shared<absl::StatusOr<uint64_t>>(
       absl::InternalError("the create was not written"));
@@ -182,64 +152,39 @@ void SqliteStore::CreateJoinable(TaskRecord record,
       [this, joinable, joined_last, record = std::move(record),
        events = std::move(first_events)](
           SqliteConnection& c) mutable -> absl::StatusOr<CreateTaskResult> {
-        TaskProgress progress;
-        bool joined = false;
-        {
-          absl::MutexLock lock(&joinable->mu);
-          joinable->taken = true;
-          joined = joinable->joined;
-          progress = std::move(joinable->progress);
-        }
-        if (!joined) {
+        std::optional<TaskProgress> joined = joinable->Take();
+        if (!joined.has_value()) {
           return WriteNewTask(c, std::move(record), std::move(events),
                               *writer_state_);
         }
         return WriteNewTaskWithProgress(c, std::move(record), std::move(events),
-                                        std::move(progress), *writer_state_,
+                                        *std::move(joined), *writer_state_,
                                         *joined_last);
       },
       [this, id = std::move(id), joinable, joined_last, done = std::move(done)](
           absl::StatusOr<CreateTaskResult> created) mutable {
-        AnswerJoinable(id, *joinable, *joined_last, std::move(created),
-                       std::move(done));
+        std::vector<ProgressJoiner::Done> dones = joiner_.Finish(id, *joinable);
+        // Not stored unless the create is: a refused create, or a failed
+        // commit, fails what joined it.
+        const absl::StatusOr<uint64_t> last =
+            created.ok() ? *joined_last : created.status();
+        if (done) std::move(done)(std::move(created));
+        for (ProgressJoiner::Done& joined_done : dones) joined_done(last);
       },
       /*durable=*/true);
 }
 
-void SqliteStore::AnswerJoinable(const std::string& id,
-                                 QueuedProgress& joinable,
-                                 const absl::StatusOr<uint64_t>& joined_last,
-                                 absl::StatusOr<CreateTaskResult> created,
-                                 Done<CreateTaskResult> done) {
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    auto it = queued_progress_.find(id);
-    if (it != queued_progress_.end() && it->second.get() == &joinable) {
-      queued_progress_.erase(it);
-    }
-  }
-  std::vector<Done<uint64_t>> dones;
-  {
-    absl::MutexLock lock(&joinable.mu);
-    joinable.taken = true;  // a failed batch never ran `apply`
-    dones.swap(joinable.dones);
-  }
-  // Not stored unless the commit is: a failed one fails them all.
-  const absl::StatusOr<uint64_t> last =
-      created.ok() ? joined_last : created.status();
-  if (done) std::move(done)(std::move(created));
-  for (Done<uint64_t>& joined_done : dones) joined_done(last);
-}
-
-void SqliteStore::SubmitTaskWrite(
-    absl::string_view id,
-    absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
-    absl::AnyInvocable<void(absl::Status)> done) {
-  EndCoalescing(id);
+void SqliteStore::RecordWakeSignalAsync(std::string id, std::string request_id,
+                                        WakeRecord wake,
+                                        v1::PendingSignal signal,
+                                        StatusDone done) {
+  joiner_.EndJoining(id);  // later progress is the wake's successor
   Submit<bool>(
-      [apply = std::move(apply)](
-          SqliteConnection& c) mutable -> absl::StatusOr<bool> {
-        absl::Status written = apply(c);
+      [id, request_id = std::move(request_id), wake, signal = std::move(signal),
+       state =
+           writer_state_.get()](SqliteConnection& c) -> absl::StatusOr<bool> {
+        absl::Status written =
+            WriteWakeSignal(c, id, request_id, wake, signal, *state);
         if (!written.ok()) return written;
         return true;
       },
@@ -249,96 +194,20 @@ void SqliteStore::SubmitTaskWrite(
       /*durable=*/true);
 }
 
-void SqliteStore::RecordWakeAsync(std::string id, std::string request_id,
-                                  WakeRecord wake, v1::TaskSnapshot snapshot,
-                                  absl::AnyInvocable<void(absl::Status)> done) {
-  SubmitTaskWrite(
-      id,
-      [id, request_id = std::move(request_id), wake,
-       snapshot = std::move(snapshot),
-       state = writer_state_.get()](SqliteConnection& c) {
-        return WriteWake(c, id, request_id, wake, snapshot, *state);
-      },
-      std::move(done));
-}
-
-void SqliteStore::RecordWakeSignalAsync(
-    std::string id, std::string request_id, WakeRecord wake,
-    v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
-  SubmitTaskWrite(
-      id,
-      [id, request_id = std::move(request_id), wake, signal = std::move(signal),
-       state = writer_state_.get()](SqliteConnection& c) {
-        return WriteWakeSignal(c, id, request_id, wake, signal, *state);
-      },
-      std::move(done));
-}
-
-void SqliteStore::EndCoalescing(absl::string_view id) {
-  absl::MutexLock lock(&coalesce_mu_);
-  queued_progress_.erase(id);
-}
-
 void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
                                       Done<uint64_t> done) {
-  std::shared_ptr<QueuedProgress> queued;
   const bool durable = progress.durable;
-  {
-    absl::MutexLock lock(&coalesce_mu_);
-    auto it = queued_progress_.find(id);
-    // A durable write never joins one queued unsynced (later ones may join
-    // it: they are synced with it).
-    if (it != queued_progress_.end() && !durable) {
-      QueuedProgress& joined = *it->second;
-      absl::MutexLock join(&joined.mu);
-      if (!joined.taken) {
-        joined.joined = true;
-        TaskProgress& into = joined.progress;
-        into.snapshot = std::move(progress.snapshot);
-        for (v1::TaskEvent& event : progress.events) {
-          into.events.push_back(std::move(event));
-        }
-        if (progress.finished_at.has_value()) {
-          into.finished_at = progress.finished_at;
-        }
-        if (done) joined.dones.push_back(std::move(done));
-        return;
-      }
-    }
-    queued = std::make_shared<QueuedProgress>();
-    {
-      absl::MutexLock fill(&queued->mu);
-      queued->progress = std::move(progress);
-      if (done) queued->dones.push_back(std::move(done));
-    }
-    queued_progress_.insert_or_assign(id, queued);
-  }
-  // Outside coalesce_mu_: a failed writer answers at once, on this thread.
+  std::shared_ptr<ProgressJoiner::Queued> queued =
+      joiner_.AddProgress(id, std::move(progress), std::move(done));
+  if (queued == nullptr) return;  // joined a write still queued
+  // Outside the joiner's lock: a failed writer answers at once, here.
   Submit<uint64_t>(
       [id, queued, state = writer_state_.get()](SqliteConnection& c) {
-        TaskProgress progress;
-        {
-          absl::MutexLock lock(&queued->mu);
-          queued->taken = true;
-          progress = std::move(queued->progress);
-        }
-        return WriteProgress(c, id, std::move(progress), *state);
+        // A progress write's Take always holds progress: its own.
+        return WriteProgress(c, id, *queued->Take(), *state);
       },
       [this, id, queued](const absl::StatusOr<uint64_t>& written) {
-        {
-          absl::MutexLock lock(&coalesce_mu_);
-          auto it = queued_progress_.find(id);
-          if (it != queued_progress_.end() && it->second == queued) {
-            queued_progress_.erase(it);
-          }
-        }
-        std::vector<Done<uint64_t>> dones;
-        {
-          absl::MutexLock lock(&queued->mu);
-          queued->taken = true;
-          dones.swap(queued->dones);
-        }
-        for (Done<uint64_t>& done : dones) done(written);
+        joiner_.Answer(id, *queued, written);
       },
       durable);
 }
@@ -374,74 +243,6 @@ void SqliteStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
       /*durable=*/false);
 }
 
-absl::StatusOr<PutDefinitionResult> SqliteStore::PutDefinition(
-    const v1::TaskDefinition& definition, absl::Time now) {
-  return Await<PutDefinitionResult>([&](Done<PutDefinitionResult> done) {
-    PutDefinitionAsync(definition, now, std::move(done));
-  });
-}
-
-absl::StatusOr<CreateTaskResult> SqliteStore::CreateTask(
-    const TaskRecord& record, std::vector<v1::TaskEvent> first_events) {
-  return Await<CreateTaskResult>([&](Done<CreateTaskResult> done) {
-    CreateTaskAsync(record, std::move(first_events), std::move(done));
-  });
-}
-
-absl::StatusOr<uint64_t> SqliteStore::RecordProgress(absl::string_view id,
-                                                     TaskProgress progress) {
-  return Await<uint64_t>([&](Done<uint64_t> done) {
-    // The synchronous form is durable: its caller waits for the fsync.
-    Submit<uint64_t>(
-        [id = std::string(id), progress = std::move(progress),
-         state = writer_state_.get()](SqliteConnection& c) mutable {
-          return WriteProgress(c, id, std::move(progress), *state);
-        },
-        std::move(done), /*durable=*/true);
-  });
-}
-
-absl::Status SqliteStore::AwaitStatus(
-    absl::FunctionRef<void(absl::AnyInvocable<void(absl::Status)>)> start) {
-  return Await<bool>([&](Done<bool> done) {
-           start([done = std::move(done)](absl::Status s) mutable {
-             if (s.ok()) {
-               std::move(done)(true);
-             } else {
-               std::move(done)(std::move(s));
-             }
-           });
-         })
-      .status();
-}
-
-absl::Status SqliteStore::RecordWake(absl::string_view id,
-                                     absl::string_view request_id,
-                                     const WakeRecord& wake,
-                                     const v1::TaskSnapshot& snapshot) {
-  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
-    RecordWakeAsync(std::string(id), std::string(request_id), wake, snapshot,
-                    std::move(done));
-  });
-}
-
-absl::Status SqliteStore::RecordWakeSignal(absl::string_view id,
-                                           absl::string_view request_id,
-                                           const WakeRecord& wake,
-                                           const v1::PendingSignal& signal) {
-  return AwaitStatus([&](absl::AnyInvocable<void(absl::Status)> done) {
-    RecordWakeSignalAsync(std::string(id), std::string(request_id), wake,
-                          signal, std::move(done));
-  });
-}
-
-absl::StatusOr<int> SqliteStore::PurgeFinishedBefore(absl::Time cutoff,
-                                                     int max_rows) {
-  return Await<int>([&](Done<int> done) {
-    PurgeFinishedBeforeAsync(cutoff, max_rows, std::move(done));
-  });
-}
-
 // --- Reads -------------------------------------------------------------------
 
 absl::StatusOr<DefinitionRecord> SqliteStore::GetDefinition(
@@ -466,6 +267,14 @@ absl::StatusOr<TaskRecord> SqliteStore::GetTask(absl::string_view id) {
       });
 }
 
+void SqliteStore::GetTaskAsync(std::string id, Done<TaskRecord> done) {
+  // Answered after Read returned its connection, outside the transaction.
+  read_threads_->Run(
+      [this, id = std::move(id), done = std::move(done)]() mutable {
+        std::move(done)(GetTask(id));
+      });
+}
+
 absl::StatusOr<TaskPage> SqliteStore::ListTasks(const TaskQuery& query) {
   return Read<TaskPage>(
       [&](SqliteConnection& c) { return QueryTasks(c, query); });
@@ -485,10 +294,14 @@ SqliteStore::CountTasksByStatus() {
       [&](SqliteConnection& c) { return QueryStatusCounts(c); });
 }
 
-absl::StatusOr<std::optional<WakeRecord>> SqliteStore::FindWake(
-    absl::string_view id, absl::string_view request_id) {
-  return Read<std::optional<WakeRecord>>(
-      [&](SqliteConnection& c) { return QueryWake(c, id, request_id); });
+void SqliteStore::FindWakeAsync(std::string id, std::string request_id,
+                                Done<std::optional<WakeRecord>> done) {
+  read_threads_->Run([this, id = std::move(id),
+                      request_id = std::move(request_id),
+                      done = std::move(done)]() mutable {
+    std::move(done)(Read<std::optional<WakeRecord>>(
+        [&](SqliteConnection& c) { return QueryWake(c, id, request_id); }));
+  });
 }
 
 absl::Status SqliteStore::ForEachUnfinishedTask(

@@ -7,13 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
-#include "absl/synchronization/mutex.h"
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
+#include "server/store/progress_joiner.h"
+#include "server/store/read_threads.h"
 #include "server/store/sqlite_reader_pool.h"
 #include "server/store/sqlite_writes.h"
 #include "server/store/task_store.h"
@@ -30,16 +29,19 @@ struct SqliteStoreOptions {
   absl::AnyInvocable<void(const std::string& message)> on_warning;
   // Called once, on the writer thread, when the store fails for good (a
   // failed write or fsync): the daemon logs it and exits non-zero. Must not
-  // block, call synchronous writes, or destroy the store.
+  // block, wait for a write, or destroy the store.
   absl::AnyInvocable<void(const absl::Status&)> on_fatal_error;
   // Commit latency, batch sizes, failures. Not owned; outlives the store.
   CommitObserver* observer = nullptr;
   // PRAGMA quick_check at open; see sqlite_schema.h for its cost.
   bool quick_check = true;
   int max_batch_writes = 512;
+  // Reader connections, at most; and the threads that run GetTaskAsync and
+  // FindWakeAsync (each takes a connection while it reads).
   int max_readers = 4;
-  // PurgeFinishedBefore deletes at most this many tasks per write, so that
-  // other writes queue behind one small delete at most.
+  int read_threads = 2;
+  // PurgeFinishedBeforeAsync deletes at most this many tasks per write, so
+  // that other writes queue behind one small delete at most.
   int purge_chunk_tasks = 100;
   int checkpoint_wal_pages = 4000;
   // The SQLite VFS; empty: the default. Tests inject faults through one.
@@ -61,105 +63,66 @@ struct SqliteStoreOptions {
 //   if (!store.ok()) { log store.status(); exit non-zero; }  // clear message
 //   (*store)->ForEachUnfinishedTask(resume);  // before SERVING
 //
-// Writes: every write goes through one writer thread that commits whatever
-// is queued as one transaction (group_commit.h). The synchronous TaskStore
-// methods queue their write and wait for its commit, so concurrent callers
-// share one fsync. The ...Async forms queue it and return at once; `done`
-// runs on the writer thread after the commit is on disk (never OK for
-// anything that is not), and must not block. RecordProgressAsync is the
-// exception: its commit may skip the fsync and a crash may lose it (the
-// task then repeats its last state on restart: at-least-once per state).
+// Writes: every write is queued for one writer thread that commits whatever
+// is queued as one transaction (group_commit.h), so concurrent writers share
+// one fsync; `done` runs on the writer thread after the commit is on disk
+// (never OK for anything that is not). RecordProgressAsync and
+// PurgeFinishedBeforeAsync may skip the fsync: a crash may lose them.
+// Progress of a task still queued is joined (progress_joiner.h).
 //
 // Reads run on their own connections (WAL readers never block the writer)
 // and see every write whose commit has returned, so a caller that waited
-// for a write (or is in its `done`) reads it back.
+// for a write (or is in its `done`) reads it back. The synchronous reads run
+// on the caller's thread; GetTaskAsync and FindWakeAsync run on the store's
+// reader threads (read_threads.h) and answer there.
 //
 // Failures: a storage failure makes every later write UNAVAILABLE, and
 // on_fatal_error fires once. Reads keep working while they can.
 //
-// Thread-safety: every method may be called from any thread, except that the
-// synchronous writes refuse (FAILED_PRECONDITION) on the writer thread,
-// where waiting for a commit would wait forever.
+// Thread-safety: every method may be called from any thread.
 class SqliteStore final : public TaskStore {
  public:
   static constexpr const char* kDatabaseFile = "corosched.db";
 
   // Locks the data directory, opens (or creates) the database, checks it
-  // and applies migrations (sqlite_schema.h), and starts the writer.
-  // FAILED_PRECONDITION when another store holds the directory or the
-  // database is from a newer release; DATA_LOSS when it is damaged.
+  // and applies migrations (sqlite_schema.h), and starts the writer and the
+  // reader threads. FAILED_PRECONDITION when another store holds the
+  // directory or the database is from a newer release; DATA_LOSS when it is
+  // damaged.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       SqliteStoreOptions options);
 
-  // Commits and answers every queued write, then closes the database and
-  // releases the lock. REQUIRES: no other call is running or starts.
+  // Commits and answers every queued write, then answers every queued
+  // read (also those the callbacks queue meanwhile; a write they make then
+  // is answered UNAVAILABLE), then closes the database and releases the
+  // lock. REQUIRES: no other call is running or starts.
   ~SqliteStore() override;
 
   // --- TaskStore ---
-  absl::StatusOr<PutDefinitionResult> PutDefinition(
-      const v1::TaskDefinition& definition, absl::Time now) override;
+  void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
+                          Done<PutDefinitionResult> done) override;
   absl::StatusOr<DefinitionRecord> GetDefinition(
       absl::string_view name, absl::string_view version) override;
   absl::StatusOr<DefinitionPage> ListDefinitions(
       const DefinitionQuery& query) override;
-  absl::StatusOr<CreateTaskResult> CreateTask(
-      const TaskRecord& record,
-      std::vector<v1::TaskEvent> first_events) override;
+  void CreateTaskAsync(TaskRecord record,
+                       std::vector<v1::TaskEvent> first_events,
+                       Done<CreateTaskResult> done) override;
   absl::StatusOr<TaskRecord> GetTask(absl::string_view id) override;
+  void GetTaskAsync(std::string id, Done<TaskRecord> done) override;
   absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) override;
-  absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
-                                          TaskProgress progress) override;
+  void RecordProgressAsync(std::string id, TaskProgress progress,
+                           Done<uint64_t> done) override;
   absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
                                         uint64_t after_sequence,
                                         int max_events) override;
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override;
-  absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) override;
-  absl::Status RecordWake(absl::string_view id, absl::string_view request_id,
-                          const WakeRecord& wake,
-                          const v1::TaskSnapshot& snapshot) override;
-  absl::Status RecordWakeSignal(absl::string_view id,
-                                absl::string_view request_id,
-                                const WakeRecord& wake,
-                                const v1::PendingSignal& signal) override;
-
-  // --- Asynchronous writes: same meaning as the synchronous ones ---
-  void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
-                          Done<PutDefinitionResult> done) override;
-  void CreateTaskAsync(TaskRecord record,
-                       std::vector<v1::TaskEvent> first_events,
-                       Done<CreateTaskResult> done) override;
-  void RecordWakeAsync(std::string id, std::string request_id, WakeRecord wake,
-                       v1::TaskSnapshot snapshot,
-                       absl::AnyInvocable<void(absl::Status)> done) override;
-  void RecordWakeSignalAsync(
-      std::string id, std::string request_id, WakeRecord wake,
-      v1::PendingSignal signal,
-      absl::AnyInvocable<void(absl::Status)> done) override;
-  // Fire-and-forget (`done` may be null): batched, may skip the fsync, and
-  // is lost if the process dies before its commit. Ordered with every other
-  // write: a later RecordWake's snapshot is never overwritten by it.
-  //
-  // Coalesced: while a task's progress write is still queued (the writer has
-  // not reached it) and no other write of that task was queued after it, a
-  // new one joins it (its events appended, its snapshot the latest) instead
-  // of queuing another row update, so a task that runs several polls between
-  // two commits costs one write. Each `done` still gets its answer.
-  //
-  // Progress also joins the task's create while that is still queued, if
-  // the create has no request fingerprint (a daemon-chosen id, which the
-  // caller guarantees unique; TaskRunner starts such a task before its
-  // create is stored): the task's row is inserted as of its latest poll,
-  // with every event, in one write. The create's own answer still describes
-  // the task as submitted (its snapshot, no finish, its first events only);
-  // the joined progress is answered with the task's last sequence once the
-  // create is on disk, or with the create's error if it was refused. A
-  // create with a fingerprint (a client-chosen id, which may be taken) is
-  // never joined: progress queued meanwhile is that of the task holding the
-  // id, and is written to it.
-  void RecordProgressAsync(std::string id, TaskProgress progress,
-                           Done<uint64_t> done) override;
+  void FindWakeAsync(std::string id, std::string request_id,
+                     Done<std::optional<WakeRecord>> done) override;
+  void RecordWakeSignalAsync(std::string id, std::string request_id,
+                             WakeRecord wake, v1::PendingSignal signal,
+                             StatusDone done) override;
 
   // --- Recovery ---
 
@@ -177,16 +140,18 @@ class SqliteStore final : public TaskStore {
 
   // Deletes up to `max_rows` tasks that finished before `cutoff`, with their
   // events, labels and wake ids, in writes of purge_chunk_tasks that queue
-  // behind other writes (never one long transaction). Returns how many it
+  // behind other writes (never one long transaction). Answers how many it
   // deleted; fewer than `max_rows` means none older are left. Not fsynced
   // on its own: a crash may bring some back, for the next purge.
-  absl::StatusOr<int> PurgeFinishedBefore(absl::Time cutoff, int max_rows);
   void PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
                                 Done<int> done);
 
   // OK, or why the store stopped accepting writes.
   absl::Status failure() const { return writer_->failure(); }
   const std::string& database_path() const { return database_path_; }
+  // True on the writer thread, where every write's `done` runs: code there
+  // that waited for a write would wait for itself.
+  bool OnWriterThread() const { return writer_->OnWriterThread(); }
 
  private:
   SqliteStore(std::unique_ptr<DataDirLock> lock, std::string database_path,
@@ -199,51 +164,21 @@ class SqliteStore final : public TaskStore {
   template <typename T>
   void Submit(absl::AnyInvocable<absl::StatusOr<T>(SqliteConnection&)> apply,
               Done<T> done, bool durable);
-  // Starts a write with `start` and waits for its result.
-  template <typename T>
-  absl::StatusOr<T> Await(absl::FunctionRef<void(Done<T>)> start);
-  // Await for a write that answers with a bare status (the wakes).
-  absl::Status AwaitStatus(
-      absl::FunctionRef<void(absl::AnyInvocable<void(absl::Status)>)> start);
   // Runs `read` in a read transaction on a reader connection.
   template <typename T>
   absl::StatusOr<T> Read(
       absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read);
   void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
                   Done<int> done);
-
-  // Queues a durable write of task `id` that answers with a status, after
-  // EndCoalescing(id) (the wakes).
-  void SubmitTaskWrite(
-      absl::string_view id,
-      absl::AnyInvocable<absl::Status(SqliteConnection&)> apply,
-      absl::AnyInvocable<void(absl::Status)> done);
-  // A progress write still queued; see RecordProgressAsync.
-  struct QueuedProgress;
   // CreateTaskAsync for a daemon-chosen id: progress may join it.
   void CreateJoinable(TaskRecord record,
                       std::vector<v1::TaskEvent> first_events,
-                      Done<CreateTaskResult> done)
-      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
-  // Its answer, on the writer thread: the create's, then the joined
-  // progress writes' (`joined_last`, unless the batch failed).
-  void AnswerJoinable(const std::string& id, QueuedProgress& joinable,
-                      const absl::StatusOr<uint64_t>& joined_last,
-                      absl::StatusOr<CreateTaskResult> created,
-                      Done<CreateTaskResult> done)
-      ABSL_LOCKS_EXCLUDED(coalesce_mu_);
-  // Stops later progress of `id` from joining a write queued before now.
-  // REQUIRES: called just before queuing another write of task `id`.
-  void EndCoalescing(absl::string_view id) ABSL_LOCKS_EXCLUDED(coalesce_mu_);
+                      Done<CreateTaskResult> done);
 
   // Used by writes on the writer thread only.
   const std::unique_ptr<WriterState> writer_state_ =
       std::make_unique<WriterState>();
-
-  absl::Mutex coalesce_mu_;
-  // Tasks whose last queued write is a progress write others may join.
-  absl::flat_hash_map<std::string, std::shared_ptr<QueuedProgress>>
-      queued_progress_ ABSL_GUARDED_BY(coalesce_mu_);
+  ProgressJoiner joiner_;
 
   // Destroyed last: the lock outlives every connection.
   const std::unique_ptr<DataDirLock> lock_;
@@ -251,6 +186,9 @@ class SqliteStore final : public TaskStore {
   const int purge_chunk_tasks_;
   std::unique_ptr<SqliteReaderPool> readers_;
   std::unique_ptr<GroupCommitWriter> writer_;
+  // Stopped after the writer (a write's callback may read) and before the
+  // readers close (a read borrows a reader connection): ~SqliteStore.
+  std::unique_ptr<ReadThreads> read_threads_;
 };
 
 }  // namespace corosched::server

@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
@@ -54,28 +56,30 @@ class TaskStoreContractTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   TaskStore& store() { return *store_; }
+  // The store's ...Async calls, each waited for.
+  BlockingStore blocking() { return BlockingStore(*store_); }
 
   SqliteTestDir dir_;
   std::unique_ptr<TaskStore> store_;
 };
 
 TEST_P(TaskStoreContractTest, RegistersDefinitionsOnceAndRefusesChanges) {
-  auto first = store().PutDefinition(Definition("hello", "1"), kT0);
+  auto first = blocking().PutDefinition(Definition("hello", "1"), kT0);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(first->created);
   auto again =
-      store().PutDefinition(Definition("hello", "1"), kT0 + absl::Hours(1));
+      blocking().PutDefinition(Definition("hello", "1"), kT0 + absl::Hours(1));
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->created);
   EXPECT_EQ(again->record.registered_at, kT0);
-  auto changed = store().PutDefinition(Definition("hello", "1", "bye"), kT0);
+  auto changed = blocking().PutDefinition(Definition("hello", "1", "bye"), kT0);
   EXPECT_EQ(changed.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(changed.status().message(), HasSubstr("new version"));
 }
 
 TEST_P(TaskStoreContractTest, GetsLatestVersionWhenVersionIsEmpty) {
-  ASSERT_TRUE(store().PutDefinition(Definition("hello", "2"), kT0).ok());
-  ASSERT_TRUE(store().PutDefinition(Definition("hello", "1"), kT0).ok());
+  ASSERT_TRUE(blocking().PutDefinition(Definition("hello", "2"), kT0).ok());
+  ASSERT_TRUE(blocking().PutDefinition(Definition("hello", "1"), kT0).ok());
   auto latest = store().GetDefinition("hello", "");
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->definition.version(), "1");  // registered last
@@ -88,9 +92,9 @@ TEST_P(TaskStoreContractTest, GetsLatestVersionWhenVersionIsEmpty) {
 TEST_P(TaskStoreContractTest, ListsDefinitionsNewestFirstInPages) {
   for (int i = 1; i <= 5; ++i) {
     ASSERT_TRUE(
-        store().PutDefinition(Definition("a", absl::StrCat(i)), kT0).ok());
+        blocking().PutDefinition(Definition("a", absl::StrCat(i)), kT0).ok());
     ASSERT_TRUE(
-        store().PutDefinition(Definition("b", absl::StrCat(i)), kT0).ok());
+        blocking().PutDefinition(Definition("b", absl::StrCat(i)), kT0).ok());
   }
   DefinitionQuery query{.name = "a", .page_size = 2};
   std::vector<std::string> versions;
@@ -110,25 +114,25 @@ TEST_P(TaskStoreContractTest, ListsDefinitionsNewestFirstInPages) {
 TEST_P(TaskStoreContractTest, CreateIsIdempotentForTheSameFingerprint) {
   TaskRecord record = Task("t1", v1::TASK_STATUS_READY);
   record.request_fingerprint = "request-a";
-  auto created = store().CreateTask(record, {Output("x")});
+  auto created = blocking().CreateTask(record, {Output("x")});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   EXPECT_EQ(created->record.last_event_sequence, 1u);
 
-  auto repeated = store().CreateTask(record, {Output("y")});
+  auto repeated = blocking().CreateTask(record, {Output("y")});
   ASSERT_TRUE(repeated.ok());
   EXPECT_FALSE(repeated->created);
   EXPECT_EQ(repeated->record.last_event_sequence, 1u);  // nothing written
 
   record.request_fingerprint = "request-b";
-  EXPECT_EQ(store().CreateTask(record, {}).status().code(),
+  EXPECT_EQ(blocking().CreateTask(record, {}).status().code(),
             absl::StatusCode::kAlreadyExists);
 }
 
 TEST_P(TaskStoreContractTest, DaemonChosenIdsAreNeverReused) {
   TaskRecord record = Task("t1", v1::TASK_STATUS_READY);  // no fingerprint
-  ASSERT_TRUE(store().CreateTask(record, {}).ok());
-  EXPECT_EQ(store().CreateTask(record, {}).status().code(),
+  ASSERT_TRUE(blocking().CreateTask(record, {}).ok());
+  EXPECT_EQ(blocking().CreateTask(record, {}).status().code(),
             absl::StatusCode::kAlreadyExists);
 }
 
@@ -141,7 +145,7 @@ TEST_P(TaskStoreContractTest, KeepsEveryFieldOfATask) {
   record.start_at = kT0 + absl::Nanoseconds(1500);
   record.snapshot.mutable_deadline()->set_seconds(1700000100);
   record.snapshot.add_mailbox()->set_sequence(4);
-  ASSERT_TRUE(store().CreateTask(record, {}).ok());
+  ASSERT_TRUE(blocking().CreateTask(record, {}).ok());
   auto stored = store().GetTask("t");
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->request_fingerprint, record.request_fingerprint);
@@ -161,17 +165,44 @@ TEST_P(TaskStoreContractTest, UnknownTaskIsNotFoundEverywhere) {
   EXPECT_EQ(store().GetTask("x").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store().ReadEvents("x", 0, 10).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().RecordProgress("x", {}).status().code(),
+  EXPECT_EQ(blocking().RecordProgress("x", {}).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().FindWake("x", "r").status().code(),
+  EXPECT_EQ(blocking().FindWake("x", "r").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().RecordWake("x", "r", {}, {}).code(),
+  EXPECT_EQ(blocking().RecordWakeSignal("x", "r", {}, {}).code(),
+            absl::StatusCode::kNotFound);
+}
+
+// The read a gRPC handler cannot wait for answers later (SQLite: on a
+// reader thread), with what the blocking read returns.
+TEST_P(TaskStoreContractTest, GetTaskAsyncAnswersAsGetTask) {
+  ASSERT_TRUE(
+      blocking()
+          .CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {Output("a")})
+          .ok());
+  for (const std::string id : {"t", "unknown"}) {
+    absl::Notification answered;
+    absl::StatusOr<TaskRecord> later = absl::UnknownError("unanswered");
+    store().GetTaskAsync(id, [&](absl::StatusOr<TaskRecord> record) {
+      later = std::move(record);
+      answered.Notify();
+    });
+    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    absl::StatusOr<TaskRecord> now = store().GetTask(id);
+    ASSERT_EQ(later.status().code(), now.status().code()) << id;
+    if (!now.ok()) continue;
+    EXPECT_EQ(later->snapshot.SerializeAsString(),
+              now->snapshot.SerializeAsString());
+    EXPECT_EQ(later->last_event_sequence, 1u);
+  }
+  EXPECT_EQ(store().GetTask("unknown").status().code(),
             absl::StatusCode::kNotFound);
 }
 
 TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
-  ASSERT_TRUE(
-      store().CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("a")}).ok());
+  ASSERT_TRUE(blocking()
+                  .CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("a")})
+                  .ok());
   auto unended = store().ReadEvents("t", 0, 10);
   ASSERT_TRUE(unended.ok());
   EXPECT_FALSE(unended->task_ended);
@@ -179,7 +210,7 @@ TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
   progress.snapshot.set_status(v1::TASK_STATUS_COMPLETED);
   progress.events = {Output("b"), Finished(v1::TASK_STATUS_COMPLETED)};
   progress.finished_at = kT0;
-  auto last = store().RecordProgress("t", std::move(progress));
+  auto last = blocking().RecordProgress("t", std::move(progress));
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(*last, 3u);
 
@@ -221,7 +252,7 @@ TEST_P(TaskStoreContractTest, NumbersEventsAndReadsThemAfterASequence) {
 // few more: whole rows, or drops in steps); reads of the dropped ones start
 // at the first kept one, and the numbering goes on.
 TEST_P(TaskStoreContractTest, KeepsTheLastEventsOfALongLog) {
-  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(blocking().CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
   constexpr uint64_t kEvents = 1000;
   for (uint64_t written = 0; written < kEvents;) {
     TaskProgress progress;
@@ -229,7 +260,7 @@ TEST_P(TaskStoreContractTest, KeepsTheLastEventsOfALongLog) {
     for (int i = 0; i < 10; ++i) {
       progress.events.push_back(Output(absl::StrCat(++written)));
     }
-    ASSERT_TRUE(store().RecordProgress("t", std::move(progress)).ok());
+    ASSERT_TRUE(blocking().RecordProgress("t", std::move(progress)).ok());
   }
   auto from_start = store().ReadEvents("t", 0, 10);
   ASSERT_TRUE(from_start.ok()) << from_start.status();
@@ -248,7 +279,7 @@ TEST_P(TaskStoreContractTest, KeepsTheLastEventsOfALongLog) {
   TaskProgress more;
   more.snapshot.set_status(v1::TASK_STATUS_READY);
   more.events = {Output("next")};
-  EXPECT_EQ(store().RecordProgress("t", std::move(more)).value_or(0),
+  EXPECT_EQ(blocking().RecordProgress("t", std::move(more)).value_or(0),
             kEvents + 1);
 }
 
@@ -258,7 +289,7 @@ TEST_P(TaskStoreContractTest, ListsTasksNewestFirstWithFiltersAndPages) {
         Task(absl::StrCat("t", i),
              i % 2 == 0 ? v1::TASK_STATUS_AWAITING : v1::TASK_STATUS_READY,
              i < 5 ? "hello" : "other", {{"team", i % 3 == 0 ? "x" : "y"}});
-    ASSERT_TRUE(store().CreateTask(record, {}).ok());
+    ASSERT_TRUE(blocking().CreateTask(record, {}).ok());
   }
   TaskQuery all{.page_size = 100};
   EXPECT_THAT(Ids(*store().ListTasks(all)),
@@ -297,11 +328,11 @@ TEST_P(TaskStoreContractTest, RefusesPageTokensItDidNotIssue) {
 }
 
 TEST_P(TaskStoreContractTest, CountsTasksByStatusAcrossChanges) {
-  ASSERT_TRUE(store().CreateTask(Task("a", v1::TASK_STATUS_READY), {}).ok());
-  ASSERT_TRUE(store().CreateTask(Task("b", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(blocking().CreateTask(Task("a", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(blocking().CreateTask(Task("b", v1::TASK_STATUS_READY), {}).ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
-  ASSERT_TRUE(store().RecordProgress("a", progress).ok());
+  ASSERT_TRUE(blocking().RecordProgress("a", progress).ok());
   auto counts = store().CountTasksByStatus();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(*counts,
@@ -310,42 +341,43 @@ TEST_P(TaskStoreContractTest, CountsTasksByStatusAcrossChanges) {
 }
 
 TEST_P(TaskStoreContractTest, RemembersTheFirstAnswerToAWakeRequestId) {
-  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
-  auto none = store().FindWake("t", "r1");
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  auto none = blocking().FindWake("t", "r1");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
-  v1::TaskSnapshot snapshot;
-  snapshot.set_status(v1::TASK_STATUS_AWAITING);
-  snapshot.add_mailbox()->set_sequence(1);
-  ASSERT_TRUE(
-      store()
-          .RecordWake("t", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, snapshot)
-          .ok());
-  ASSERT_TRUE(
-      store()
-          .RecordWake("t", "r1", {v1::WakeTaskResponse::CONSUMED, 2}, snapshot)
-          .ok());
-  auto found = store().FindWake("t", "r1");
+  v1::PendingSignal signal;  // a repeat of a request id repeats its signal
+  signal.set_sequence(1);
+  ASSERT_TRUE(blocking()
+                  .RecordWakeSignal("t", "r1",
+                                    {v1::WakeTaskResponse::BUFFERED, 1}, signal)
+                  .ok());
+  ASSERT_TRUE(blocking()
+                  .RecordWakeSignal("t", "r1",
+                                    {v1::WakeTaskResponse::CONSUMED, 2}, signal)
+                  .ok());
+  auto found = blocking().FindWake("t", "r1");
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->disposition, v1::WakeTaskResponse::BUFFERED);
   EXPECT_EQ((*found)->sequence, 1u);
   EXPECT_EQ(store().GetTask("t")->snapshot.mailbox_size(), 1);
-  EXPECT_FALSE(store().FindWake("t", "r2")->has_value());
+  EXPECT_FALSE(blocking().FindWake("t", "r2")->has_value());
 }
 
 TEST_P(TaskStoreContractTest, AWakeSignalJoinsTheStoredSnapshotOnce) {
-  ASSERT_TRUE(store().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
   progress.snapshot.set_state("RECORDED");
-  ASSERT_TRUE(store().RecordProgress("t", progress).ok());
+  ASSERT_TRUE(blocking().RecordProgress("t", progress).ok());
 
   v1::PendingSignal signal;
   signal.mutable_signal()->set_name("go");
   signal.set_sequence(1);
-  ASSERT_TRUE(store()
+  ASSERT_TRUE(blocking()
                   .RecordWakeSignal("t", "r1",
                                     {v1::WakeTaskResponse::CONSUMED, 1}, signal)
                   .ok());
@@ -354,21 +386,21 @@ TEST_P(TaskStoreContractTest, AWakeSignalJoinsTheStoredSnapshotOnce) {
   ASSERT_EQ(stored.mailbox_size(), 1);
   EXPECT_EQ(stored.mailbox(0).signal().name(), "go");
   EXPECT_EQ(stored.signal_sequence(), 1u);
-  EXPECT_TRUE(store().FindWake("t", "r1")->has_value());
+  EXPECT_TRUE(blocking().FindWake("t", "r1")->has_value());
 
   // A snapshot that already reflects the signal (a later poll took it) is
   // left as it is.
   progress.snapshot.set_state("TOOK_IT");
   progress.snapshot.set_signal_sequence(1);
-  ASSERT_TRUE(store().RecordProgress("t", progress).ok());
-  ASSERT_TRUE(store()
+  ASSERT_TRUE(blocking().RecordProgress("t", progress).ok());
+  ASSERT_TRUE(blocking()
                   .RecordWakeSignal("t", "",
                                     {v1::WakeTaskResponse::CONSUMED, 1}, signal)
                   .ok());
   stored = store().GetTask("t")->snapshot;
   EXPECT_EQ(stored.state(), "TOOK_IT");
   EXPECT_EQ(stored.mailbox_size(), 0);
-  EXPECT_EQ(store()
+  EXPECT_EQ(blocking()
                 .RecordWakeSignal("nobody", "",
                                   {v1::WakeTaskResponse::BUFFERED, 1}, signal)
                 .code(),
@@ -383,7 +415,7 @@ TEST_P(TaskStoreContractTest, ConcurrentCreatesOfOneIdCreateItOnce) {
     threads.emplace_back([&] {
       TaskRecord record = Task("same", v1::TASK_STATUS_READY);
       record.request_fingerprint = "f";
-      auto result = store().CreateTask(record, {Output("x")});
+      auto result = blocking().CreateTask(record, {Output("x")});
       ASSERT_TRUE(result.ok()) << result.status();
       if (result->created) created.fetch_add(1);
     });

@@ -15,8 +15,9 @@
 #include "gtest/gtest.h"
 #include "server/store/sqlite_schema.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
@@ -55,21 +56,26 @@ TEST_F(SqliteStoreDurabilityTest, EverythingAcknowledgedIsThereAfterReopen) {
   {
     auto store = OpenOrDie();
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->PutDefinition(Definition("hello", "1"), kT0).ok());
+    ASSERT_TRUE(BlockingStore(*store)
+                    .PutDefinition(Definition("hello", "1"), kT0)
+                    .ok());
     TaskRecord task =
         Task("t1", v1::TASK_STATUS_AWAITING, "hello", {{"team", "x"}});
     task.request_fingerprint = "request-1";
     task.start_at = kT0 + absl::Seconds(5);
-    ASSERT_TRUE(store->CreateTask(task, {Output("a")}).ok());
-    ASSERT_TRUE(store->CreateTask(Task("t2", v1::TASK_STATUS_READY), {}).ok());
-    v1::TaskSnapshot woken = task.snapshot;
-    woken.add_mailbox()->set_sequence(1);
+    ASSERT_TRUE(BlockingStore(*store).CreateTask(task, {Output("a")}).ok());
+    ASSERT_TRUE(BlockingStore(*store)
+                    .CreateTask(Task("t2", v1::TASK_STATUS_READY), {})
+                    .ok());
+    v1::PendingSignal signal;
+    signal.set_sequence(1);
+    ASSERT_TRUE(BlockingStore(*store)
+                    .RecordWakeSignal(
+                        "t1", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, signal)
+                    .ok());
     ASSERT_TRUE(
-        store
-            ->RecordWake("t1", "r1", {v1::WakeTaskResponse::BUFFERED, 1}, woken)
-            .ok());
-    ASSERT_TRUE(
-        store->RecordProgress("t2", Finish(v1::TASK_STATUS_COMPLETED, kT0))
+        BlockingStore(*store)
+            .RecordProgress("t2", Finish(v1::TASK_STATUS_COMPLETED, kT0))
             .ok());
   }
   auto store = OpenOrDie();
@@ -80,7 +86,7 @@ TEST_F(SqliteStoreDurabilityTest, EverythingAcknowledgedIsThereAfterReopen) {
   EXPECT_EQ(t1->snapshot.mailbox_size(), 1);
   EXPECT_EQ(t1->start_at, kT0 + absl::Seconds(5));
   EXPECT_EQ(t1->labels.at("team"), "x");
-  EXPECT_EQ((*store->FindWake("t1", "r1"))->sequence, 1u);
+  EXPECT_EQ((*BlockingStore(*store).FindWake("t1", "r1"))->sequence, 1u);
   EXPECT_EQ(store->ReadEvents("t1", 0, 10)->events[0].output().text(), "a");
   auto t2 = store->GetTask("t2");
   ASSERT_TRUE(t2.ok());
@@ -91,11 +97,11 @@ TEST_F(SqliteStoreDurabilityTest, EverythingAcknowledgedIsThereAfterReopen) {
   // Idempotency keys still de-duplicate after the restart.
   TaskRecord again = Task("t1", v1::TASK_STATUS_AWAITING);
   again.request_fingerprint = "request-1";
-  auto repeated = store->CreateTask(again, {});
+  auto repeated = BlockingStore(*store).CreateTask(again, {});
   ASSERT_TRUE(repeated.ok());
   EXPECT_FALSE(repeated->created);
   again.request_fingerprint = "request-2";
-  EXPECT_EQ(store->CreateTask(again, {}).status().code(),
+  EXPECT_EQ(BlockingStore(*store).CreateTask(again, {}).status().code(),
             absl::StatusCode::kAlreadyExists);
 }
 
@@ -118,6 +124,30 @@ TEST_F(SqliteStoreDurabilityTest, ClosingCommitsAndAnswersQueuedWrites) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->ListTasks({.page_size = 100})->tasks.size(),
             static_cast<size_t>(kTasks));
+}
+
+// Reads queued when the store closes are answered too, among them those
+// that the last writes' callbacks make (and they see those writes).
+TEST_F(SqliteStoreDurabilityTest, ClosingAnswersQueuedReads) {
+  constexpr int kTasks = 50;
+  std::vector<absl::Status> reads(kTasks, absl::UnknownError("unanswered"));
+  {
+    auto store = OpenOrDie();
+    ASSERT_NE(store, nullptr);
+    SqliteStore* closing = store.get();
+    for (int i = 0; i < kTasks; ++i) {
+      const std::string id = absl::StrCat("t", i);
+      closing->CreateTaskAsync(
+          Task(id, v1::TASK_STATUS_READY), {},
+          [&reads, closing, id, i](const absl::StatusOr<CreateTaskResult>&) {
+            closing->GetTaskAsync(
+                id, [&reads, i](const absl::StatusOr<TaskRecord>& t) {
+                  reads[i] = t.status();
+                });
+          });
+    }
+  }  // destroyed at once, with writes and then reads still queued
+  for (const absl::Status& read : reads) EXPECT_TRUE(read.ok()) << read;
 }
 
 TEST_F(SqliteStoreDurabilityTest, CreatesTheSchemaInWalMode) {
@@ -185,9 +215,12 @@ TEST_F(SqliteStoreDurabilityTest, MigratesAVersion1DatabaseKeepingItsCounts) {
                          {v1::TASK_STATUS_READY, 1},
                          {v1::TASK_STATUS_AWAITING, 1},
                          {v1::TASK_STATUS_COMPLETED, 1}}));
-  ASSERT_TRUE(store->CreateTask(Task("d", v1::TASK_STATUS_READY), {}).ok());
-  ASSERT_TRUE(
-      store->RecordProgress("d", Finish(v1::TASK_STATUS_COMPLETED, kT0)).ok());
+  ASSERT_TRUE(BlockingStore(*store)
+                  .CreateTask(Task("d", v1::TASK_STATUS_READY), {})
+                  .ok());
+  ASSERT_TRUE(BlockingStore(*store)
+                  .RecordProgress("d", Finish(v1::TASK_STATUS_COMPLETED, kT0))
+                  .ok());
   counts = store->CountTasksByStatus();
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(*counts, (std::map<v1::TaskStatus, uint64_t>{
@@ -231,7 +264,7 @@ TEST_F(SqliteStoreDurabilityTest, ReadsEventRowsOfEveryEncodingInOrder) {
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
   progress.events = {Output("new 3"), Output("new 4")};
-  auto last = store->RecordProgress("t", std::move(progress));
+  auto last = BlockingStore(*store).RecordProgress("t", std::move(progress));
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 4u);
   EXPECT_EQ(QuerySqlInt(database(), "SELECT count(*) FROM events"), 3);
@@ -256,9 +289,9 @@ TEST_F(SqliteStoreDurabilityTest, ADamagedEventRowIsDataLoss) {
   {
     auto store = OpenOrDie();
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store
-                    ->CreateTask(Task("t", v1::TASK_STATUS_READY),
-                                 {Output("a"), Output("b")})
+    ASSERT_TRUE(BlockingStore(*store)
+                    .CreateTask(Task("t", v1::TASK_STATUS_READY),
+                                {Output("a"), Output("b")})
                     .ok());
   }
   // A run whose second event claims more bytes than there are.
@@ -299,11 +332,11 @@ TEST_F(SqliteStoreDurabilityTest, RefusesACorruptDatabase) {
     auto store = OpenOrDie();
     ASSERT_NE(store, nullptr);
     for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(store
-                      ->CreateTask(
-                          Task(absl::StrCat("task-", i), v1::TASK_STATUS_READY),
+      ASSERT_TRUE(
+          BlockingStore(*store)
+              .CreateTask(Task(absl::StrCat("task-", i), v1::TASK_STATUS_READY),
                           {Output(std::string(100, 'o'))})
-                      .ok());
+              .ok());
     }
   }  // closed: the WAL is checkpointed into the database file
   std::string bytes = ReadFile(database());

@@ -14,10 +14,11 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/blocking_store.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
+#include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
@@ -46,6 +47,9 @@ class SqliteStoreFaultTest : public ::testing::Test {
     store_ = *std::move(store);
   }
 
+  // The store's ...Async calls, each waited for.
+  BlockingStore blocking() { return BlockingStore(*store_); }
+
   std::vector<absl::Status> fatal() {
     absl::MutexLock lock(&mu_);
     return fatal_;
@@ -62,15 +66,17 @@ class SqliteStoreFaultTest : public ::testing::Test {
 
   // Every kind of write, after the failure: each must be UNAVAILABLE.
   void ExpectEveryWriteRefused() {
-    EXPECT_EQ(store_->CreateTask(Task("later", v1::TASK_STATUS_READY), {})
+    EXPECT_EQ(blocking()
+                  .CreateTask(Task("later", v1::TASK_STATUS_READY), {})
                   .status()
                   .code(),
               absl::StatusCode::kUnavailable);
-    EXPECT_EQ(store_->PutDefinition(Definition("d", "1"), kT0).status().code(),
+    EXPECT_EQ(
+        blocking().PutDefinition(Definition("d", "1"), kT0).status().code(),
+        absl::StatusCode::kUnavailable);
+    EXPECT_EQ(blocking().RecordWakeSignal("acked", "r", {}, {}).code(),
               absl::StatusCode::kUnavailable);
-    EXPECT_EQ(store_->RecordWake("acked", "r", {}, {}).code(),
-              absl::StatusCode::kUnavailable);
-    EXPECT_EQ(store_->RecordProgress("acked", {}).status().code(),
+    EXPECT_EQ(blocking().RecordProgress("acked", {}).status().code(),
               absl::StatusCode::kUnavailable);
     absl::Notification answered;
     absl::Status async_answer;
@@ -92,10 +98,11 @@ class SqliteStoreFaultTest : public ::testing::Test {
 
 TEST_F(SqliteStoreFaultTest, AFailedFsyncIsNeverAcknowledged) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {Output("a")})
+      blocking()
+          .CreateTask(Task("acked", v1::TASK_STATUS_READY), {Output("a")})
           .ok());
   vfs_->FailSyncs();
-  auto failed = store_->CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
+  auto failed = blocking().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.status().message()),
               AllOf(HasSubstr("storage failure"), HasSubstr("I/O error"),
@@ -113,15 +120,16 @@ TEST_F(SqliteStoreFaultTest, AFailedFsyncIsNeverAcknowledged) {
   auto acked = restarted->GetTask("acked");
   ASSERT_TRUE(acked.ok()) << acked.status();
   EXPECT_EQ(restarted->ReadEvents("acked", 0, 10)->events.size(), 1u);
-  EXPECT_TRUE(
-      restarted->CreateTask(Task("after", v1::TASK_STATUS_READY), {}).ok());
+  EXPECT_TRUE(BlockingStore(*restarted)
+                  .CreateTask(Task("after", v1::TASK_STATUS_READY), {})
+                  .ok());
 }
 
 TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites(SQLITE_FULL);
-  auto failed = store_->CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
+  auto failed = blocking().CreateTask(Task("lost", v1::TASK_STATUS_READY), {});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(failed.status().message()), HasSubstr("full"));
   vfs_->Heal();
@@ -135,7 +143,7 @@ TEST_F(SqliteStoreFaultTest, AFullDiskIsNeverAcknowledged) {
 
 TEST_F(SqliteStoreFaultTest, OpeningOnADiskThatTakesNoWritesFails) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   store_.reset();
   vfs_->FailWrites(SQLITE_FULL);
   auto reopened =
@@ -152,7 +160,7 @@ TEST_F(SqliteStoreFaultTest, OpeningOnADiskThatTakesNoWritesFails) {
 
 TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites();
   std::atomic<int> acknowledged{0};
   std::atomic<int> unavailable{0};
@@ -161,7 +169,7 @@ TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
   for (int i = 0; i < 8; ++i) {
     writers.emplace_back([&, i] {
       for (int j = 0; j < 10; ++j) {
-        auto result = store_->CreateTask(
+        auto result = blocking().CreateTask(
             Task(absl::StrCat("w", i, "-", j), v1::TASK_STATUS_READY), {});
         if (result.ok()) ++acknowledged;
         if (absl::IsUnavailable(result.status())) ++unavailable;
@@ -176,7 +184,7 @@ TEST_F(SqliteStoreFaultTest, AFailedWriteFailsEveryWaiterOfItsBatch) {
 
 TEST_F(SqliteStoreFaultTest, AFailedUnsyncedProgressWriteIsFatalToo) {
   ASSERT_TRUE(
-      store_->CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
+      blocking().CreateTask(Task("acked", v1::TASK_STATUS_READY), {}).ok());
   vfs_->FailWrites();
   TaskProgress progress;
   progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
@@ -194,14 +202,15 @@ TEST_F(SqliteStoreFaultTest, AFailedUnsyncedProgressWriteIsFatalToo) {
 }
 
 TEST_F(SqliteStoreFaultTest, AFailedPurgeIsFatalToo) {
-  ASSERT_TRUE(store_->CreateTask(Task("done", v1::TASK_STATUS_READY), {}).ok());
-  ASSERT_TRUE(store_
-                  ->RecordProgress("done", test_records::Finish(
-                                               v1::TASK_STATUS_COMPLETED, kT0))
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("done", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(blocking()
+                  .RecordProgress("done", test_records::Finish(
+                                              v1::TASK_STATUS_COMPLETED, kT0))
                   .ok());
   vfs_->FailWrites();
   EXPECT_EQ(
-      store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 10).status().code(),
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 10).status().code(),
       absl::StatusCode::kUnavailable);
   EXPECT_EQ(fatal().size(), 1u);
 }

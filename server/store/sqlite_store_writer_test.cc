@@ -1,5 +1,6 @@
 // The SQLite store's write path: group commit across its public API, the
-// asynchronous forms and their ordering, retention, and the recovery scan.
+// answers and where they run, the status counts, retention, and the
+// recovery scan. Progress writes: sqlite_store_progress_test.cc.
 
 #include <atomic>
 #include <map>
@@ -14,16 +15,14 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/store/group_commit_test_observer.h"
-#include "server/store/sqlite_fault_vfs.h"
 #include "server/store/sqlite_store.h"
-#include "server/store/sqlite_store_test_records.h"
-#include "server/store/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_test_dir.h"
+#include "server/store/testing/sqlite_writer_test_fixture.h"
+#include "server/store/testing/store_test_records.h"
 
 namespace corosched::server {
 namespace {
 
-using test_observer::RecordingObserver;
 using test_records::Finish;
 using test_records::kT0;
 using test_records::Output;
@@ -31,40 +30,6 @@ using test_records::Task;
 using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-class SqliteStoreWriterTest : public ::testing::Test {
- protected:
-  void Open(SqliteStoreOptions options = {}) {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    vfs_ = SqliteFaultVfs::Register(absl::StrCat("writer-", test->name()));
-    ASSERT_NE(vfs_, nullptr);
-    options.data_dir = dir_.path();
-    options.vfs = vfs_->name();
-    options.observer = &observer_;
-    auto store = SqliteStore::Open(std::move(options));
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-
-  // Creates task `id` and, if `finished_at` is set, finishes it then.
-  void AddTask(const std::string& id,
-               std::optional<absl::Time> finished_at = std::nullopt) {
-    ASSERT_TRUE(
-        store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {Output("o")})
-            .ok());
-    if (finished_at.has_value()) {
-      ASSERT_TRUE(store_
-                      ->RecordProgress(
-                          id, Finish(v1::TASK_STATUS_COMPLETED, *finished_at))
-                      .ok());
-    }
-  }
-
-  SqliteTestDir dir_;
-  RecordingObserver observer_;
-  std::unique_ptr<SqliteFaultVfs> vfs_;  // outlives the store
-  std::unique_ptr<SqliteStore> store_;
-};
 
 TEST_F(SqliteStoreWriterTest, ConcurrentSubmitsShareOneCommitAndOneFsync) {
   observer_.HoldFirstCommit();
@@ -102,7 +67,7 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
         std::string id = absl::StrCat("t", t, "-", i);
-        if (store_->CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
+        if (blocking().CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok()) {
           ++acknowledged;
         }
       }
@@ -119,268 +84,6 @@ TEST_F(SqliteStoreWriterTest, ConcurrentSynchronousCallersAreAllDurable) {
             static_cast<uint64_t>(kThreads * kEach));
 }
 
-TEST_F(SqliteStoreWriterTest, ProgressAloneCommitsWithoutFsync) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
-  observer_.WaitUntilHeld();
-  absl::Notification recorded;
-  for (int i = 0; i < 3; ++i) {
-    TaskProgress progress;
-    progress.snapshot.set_status(v1::TASK_STATUS_READY);
-    progress.events = {Output(absl::StrCat(i))};
-    SqliteStore::Done<uint64_t> done;
-    if (i == 2) {
-      done = [&](const absl::StatusOr<uint64_t>& last) {
-        EXPECT_EQ(last.value_or(0), 3u);
-        recorded.Notify();
-      };
-    }
-    store_->RecordProgressAsync("t", std::move(progress), std::move(done));
-  }
-  observer_.Release();
-  recorded.WaitForNotification();
-  EXPECT_THAT(observer_.synced(), ElementsAre(true, false));
-  EXPECT_EQ(store_->ReadEvents("t", 0, 10)->events.size(), 3u);
-}
-
-// A cancel's end is answered to a client: it is synced like a submit, and
-// does not join unsynced progress queued before it.
-TEST_F(SqliteStoreWriterTest, DurableProgressIsSyncedAndJoinsNothingUnsynced) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
-  observer_.WaitUntilHeld();
-  absl::Notification recorded;
-  for (int i = 0; i < 2; ++i) {
-    TaskProgress progress;
-    progress.snapshot.set_status(v1::TASK_STATUS_READY);
-    progress.events = {Output(absl::StrCat(i))};
-    progress.durable = i == 1;
-    SqliteStore::Done<uint64_t> done;
-    if (i == 1) {
-      done = [&](const absl::StatusOr<uint64_t>& last) {
-        EXPECT_EQ(last.value_or(0), 2u);
-        recorded.Notify();
-      };
-    }
-    store_->RecordProgressAsync("t", std::move(progress), std::move(done));
-  }
-  observer_.Release();
-  recorded.WaitForNotification();
-  // The create's commit, then both progress writes in one synced commit.
-  EXPECT_THAT(observer_.synced(), ElementsAre(true, true));
-  EXPECT_THAT(observer_.batches(), ElementsAre(1, 2));
-}
-
-TEST_F(SqliteStoreWriterTest, QueuedProgressOfOneTaskBecomesOneWrite) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {}, nullptr);
-  observer_.WaitUntilHeld();  // the writer is busy: what comes now queues
-  absl::BlockingCounter answered(3);
-  for (int i = 0; i < 3; ++i) {
-    TaskProgress progress;
-    progress.snapshot.set_status(v1::TASK_STATUS_READY);
-    progress.snapshot.set_state(absl::StrCat("S", i));
-    progress.events = {Output(absl::StrCat(i))};
-    store_->RecordProgressAsync(
-        "t", std::move(progress), [&](const absl::StatusOr<uint64_t>& last) {
-          EXPECT_EQ(last.value_or(0), 3u);  // every part: the joint write
-          answered.DecrementCount();
-        });
-  }
-  observer_.Release();
-  answered.Wait();
-  EXPECT_THAT(observer_.batches(), ElementsAre(1, 1));  // create, progress
-  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "S2");
-  absl::StatusOr<EventBatch> batch = store_->ReadEvents("t", 0, 10);
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  std::vector<std::string> texts;
-  for (const v1::TaskEvent& event : batch->events) {
-    texts.push_back(event.output().text());
-  }
-  EXPECT_THAT(texts, ElementsAre("0", "1", "2"));
-}
-
-// A task may run before its create is stored (TaskRunner, daemon-chosen
-// ids): its progress joins the queued create, one write for both, while
-// the create's answer still shows the task as submitted.
-TEST_F(SqliteStoreWriterTest, ProgressJoinsItsTasksQueuedCreate) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("blocker", v1::TASK_STATUS_READY), {}, nullptr);
-  observer_.WaitUntilHeld();  // the writer is busy: what comes now queues
-  absl::StatusOr<CreateTaskResult> created = absl::UnknownError("unanswered");
-  absl::BlockingCounter answered(3);
-  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_READY), {Output("o")},
-                          [&](absl::StatusOr<CreateTaskResult> result) {
-                            created = std::move(result);
-                            answered.DecrementCount();
-                          });
-  TaskProgress poll;
-  poll.snapshot.set_status(v1::TASK_STATUS_READY);
-  poll.snapshot.set_state("B");
-  poll.events = {Output("a")};
-  std::vector<uint64_t> lasts;
-  absl::Mutex lasts_mu;
-  auto record_last = [&](const absl::StatusOr<uint64_t>& last) {
-    EXPECT_TRUE(last.ok()) << last.status();
-    absl::MutexLock lock(&lasts_mu);
-    lasts.push_back(last.value_or(0));
-    answered.DecrementCount();
-  };
-  store_->RecordProgressAsync("t", std::move(poll), record_last);
-  store_->RecordProgressAsync("t", Finish(v1::TASK_STATUS_COMPLETED, kT0),
-                              record_last);
-  observer_.Release();
-  answered.Wait();
-
-  EXPECT_THAT(observer_.batches(), ElementsAre(1, 1));  // blocker; t, joined
-  EXPECT_THAT(lasts, ElementsAre(3u, 3u));
-  ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_TRUE(created->created);
-  EXPECT_EQ(created->record.snapshot.status(), v1::TASK_STATUS_READY);
-  EXPECT_EQ(created->record.snapshot.state(), "A");
-  EXPECT_FALSE(created->record.finished_at.has_value());
-  EXPECT_EQ(created->record.last_event_sequence, 1u);
-
-  absl::StatusOr<TaskRecord> stored = store_->GetTask("t");
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
-  EXPECT_EQ(stored->finished_at, kT0);
-  EXPECT_EQ(stored->last_event_sequence, 3u);
-  absl::StatusOr<EventBatch> events = store_->ReadEvents("t", 0, 10);
-  ASSERT_TRUE(events.ok()) << events.status();
-  ASSERT_EQ(events->events.size(), 3u);
-  EXPECT_EQ(events->events[0].output().text(), "o");
-  EXPECT_EQ(events->events[1].output().text(), "a");
-  EXPECT_TRUE(events->events[2].has_finished());
-  EXPECT_TRUE(events->task_ended);
-  auto counts = store_->CountTasksByStatus();
-  ASSERT_TRUE(counts.ok());
-  EXPECT_EQ((*counts)[v1::TASK_STATUS_COMPLETED], 1u);
-  EXPECT_EQ((*counts)[v1::TASK_STATUS_READY], 1u);  // the blocker
-}
-
-// Progress that joined a create the store refuses is refused with it, and
-// never touches the task that holds the id. (A caller that gives no
-// fingerprint promises a unique id; this breaks the promise on purpose.)
-TEST_F(SqliteStoreWriterTest, ProgressJoinedToARefusedCreateIsRefusedToo) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("x", v1::TASK_STATUS_AWAITING),
-                          {Output("first")}, nullptr);
-  observer_.WaitUntilHeld();
-  TaskRecord second = Task("x", v1::TASK_STATUS_READY);
-  absl::StatusOr<CreateTaskResult> created = absl::UnknownError("unanswered");
-  absl::StatusOr<uint64_t> joined = absl::UnknownError("unanswered");
-  absl::BlockingCounter answered(2);
-  store_->CreateTaskAsync(second, {Output("second")},
-                          [&](absl::StatusOr<CreateTaskResult> result) {
-                            created = std::move(result);
-                            answered.DecrementCount();
-                          });
-  store_->RecordProgressAsync("x", Finish(v1::TASK_STATUS_FAILED, kT0),
-                              [&](absl::StatusOr<uint64_t> last) {
-                                joined = std::move(last);
-                                answered.DecrementCount();
-                              });
-  observer_.Release();
-  answered.Wait();
-
-  EXPECT_EQ(created.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(joined.status().code(), absl::StatusCode::kAlreadyExists);
-  absl::StatusOr<TaskRecord> stored = store_->GetTask("x");
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_AWAITING);
-  EXPECT_FALSE(stored->finished_at.has_value());
-  absl::StatusOr<EventBatch> events = store_->ReadEvents("x", 0, 10);
-  ASSERT_TRUE(events.ok()) << events.status();
-  ASSERT_EQ(events->events.size(), 1u);
-  EXPECT_EQ(events->events[0].output().text(), "first");
-}
-
-// Two creates of one client-chosen id race: the second, still queued when
-// the winner's task records progress, is never joined by that progress,
-// which is the winner's and is written to it.
-TEST_F(SqliteStoreWriterTest, ProgressNeverJoinsACreateWithAFingerprint) {
-  observer_.HoldFirstCommit();
-  Open();
-  TaskRecord winner = Task("x", v1::TASK_STATUS_READY);
-  winner.request_fingerprint = "request";
-  store_->CreateTaskAsync(winner, {Output("created")}, nullptr);
-  observer_.WaitUntilHeld();
-  absl::StatusOr<CreateTaskResult> repeat = absl::UnknownError("unanswered");
-  absl::StatusOr<uint64_t> progressed = absl::UnknownError("unanswered");
-  absl::BlockingCounter answered(2);
-  store_->CreateTaskAsync(winner, {Output("created again")},
-                          [&](absl::StatusOr<CreateTaskResult> result) {
-                            repeat = std::move(result);
-                            answered.DecrementCount();
-                          });
-  store_->RecordProgressAsync("x", Finish(v1::TASK_STATUS_COMPLETED, kT0),
-                              [&](absl::StatusOr<uint64_t> last) {
-                                progressed = std::move(last);
-                                answered.DecrementCount();
-                              });
-  observer_.Release();
-  answered.Wait();
-
-  ASSERT_TRUE(repeat.ok()) << repeat.status();
-  EXPECT_FALSE(repeat->created);  // the same request: the existing task
-  ASSERT_TRUE(progressed.ok()) << progressed.status();
-  EXPECT_EQ(*progressed, 2u);
-  absl::StatusOr<TaskRecord> stored = store_->GetTask("x");
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  EXPECT_EQ(stored->snapshot.status(), v1::TASK_STATUS_COMPLETED);
-  EXPECT_EQ(stored->finished_at, kT0);
-}
-
-TEST_F(SqliteStoreWriterTest, ProgressAfterAWakeNeverJoinsProgressBeforeIt) {
-  observer_.HoldFirstCommit();
-  Open();
-  store_->CreateTaskAsync(Task("t", v1::TASK_STATUS_AWAITING), {}, nullptr);
-  observer_.WaitUntilHeld();
-  auto progress = [](const std::string& state) {
-    TaskProgress p;
-    p.snapshot.set_status(v1::TASK_STATUS_AWAITING);
-    p.snapshot.set_state(state);
-    return p;
-  };
-  store_->RecordProgressAsync("t", progress("before-wake"), nullptr);
-  v1::TaskSnapshot woken = progress("wake").snapshot;
-  woken.add_mailbox()->set_sequence(1);
-  store_->RecordWakeAsync("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken,
-                          nullptr);
-  absl::Notification recorded;
-  store_->RecordProgressAsync(
-      "t", progress("after-wake"),
-      [&](const absl::StatusOr<uint64_t>&) { recorded.Notify(); });
-  observer_.Release();
-  recorded.WaitForNotification();
-  // Joined to the first progress write, "after-wake" would have been
-  // overwritten by the wake's older snapshot.
-  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
-}
-
-TEST_F(SqliteStoreWriterTest, ProgressNeverOverwritesALaterWake) {
-  Open();
-  ASSERT_TRUE(store_->CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());
-  TaskProgress progress;
-  progress.snapshot.set_status(v1::TASK_STATUS_AWAITING);
-  progress.snapshot.set_state("before-wake");
-  store_->RecordProgressAsync("t", std::move(progress), nullptr);
-  v1::TaskSnapshot woken;
-  woken.set_status(v1::TASK_STATUS_AWAITING);
-  woken.set_state("after-wake");
-  woken.add_mailbox()->set_sequence(1);
-  ASSERT_TRUE(
-      store_->RecordWake("t", "r", {v1::WakeTaskResponse::BUFFERED, 1}, woken)
-          .ok());
-  EXPECT_EQ(store_->GetTask("t")->snapshot.state(), "after-wake");
-}
-
 TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
   Open();
   absl::Notification answered;
@@ -391,8 +94,9 @@ TEST_F(SqliteStoreWriterTest, AsyncAnswersComeAfterTheCommitOnTheWriter) {
       [&](const absl::StatusOr<CreateTaskResult>& result) {
         EXPECT_TRUE(result.ok());
         read_back = store_->GetTask("t");  // committed: readers see it
-        nested_write =
-            store_->CreateTask(Task("u", v1::TASK_STATUS_READY), {}).status();
+        nested_write = blocking()
+                           .CreateTask(Task("u", v1::TASK_STATUS_READY), {})
+                           .status();
         answered.Notify();
       });
   answered.WaitForNotification();
@@ -438,33 +142,33 @@ TEST_F(SqliteStoreWriterTest, CountsMatchARecountAfterEveryKindOfWrite) {
   written.Wait();
   expect_recount("creates and progress");
   // Refused writes change nothing.
-  EXPECT_EQ(
-      store_->CreateTask(Task("t0", v1::TASK_STATUS_READY), {}).status().code(),
-      absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(
-      store_->RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
-          .status()
-          .code(),
-      absl::StatusCode::kNotFound);
+  EXPECT_EQ(blocking()
+                .CreateTask(Task("t0", v1::TASK_STATUS_READY), {})
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(blocking()
+                .RecordProgress("nobody", Finish(v1::TASK_STATUS_FAILED, kT0))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
   expect_recount("refusals");
-  // A wake that moves a task to READY, and one that keeps its status.
-  v1::TaskSnapshot ready;
-  ready.set_status(v1::TASK_STATUS_READY);
-  ASSERT_TRUE(store_->RecordWake("t0", "w1", {}, ready).ok());
+  // Wakes, with a request id and without (a wake keeps the task's status).
   v1::PendingSignal signal;
   signal.mutable_signal()->set_name("go");
-  ASSERT_TRUE(store_->RecordWakeSignal("t2", "w2", {}, signal).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("t0", "w1", {}, signal).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("t2", "", {}, signal).ok());
   expect_recount("wakes");
   for (int i = 0; i < 7; ++i) {
-    ASSERT_TRUE(store_
-                    ->RecordProgress(absl::StrCat("t", i),
-                                     Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
-                                                  : v1::TASK_STATUS_FAILED,
-                                            kT0))
+    ASSERT_TRUE(blocking()
+                    .RecordProgress(absl::StrCat("t", i),
+                                    Finish(i < 5 ? v1::TASK_STATUS_COMPLETED
+                                                 : v1::TASK_STATUS_FAILED,
+                                           kT0))
                     .ok());
   }
   expect_recount("finishes");
-  auto purged = store_->PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
+  auto purged = blocking().PurgeFinishedBefore(kT0 + absl::Seconds(1), 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 7);
   expect_recount("a purge in three writes");
@@ -481,10 +185,10 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
   for (int i = 0; i < 5; ++i) AddTask(absl::StrCat("old", i), kT0);
   AddTask("recent", cutoff + absl::Seconds(1));
   AddTask("running");
-  ASSERT_TRUE(store_->RecordWake("old0", "r", {}, {}).ok());
+  ASSERT_TRUE(blocking().RecordWakeSignal("old0", "r", {}, {}).ok());
   const size_t commits_before = observer_.batches().size();
 
-  auto purged = store_->PurgeFinishedBefore(cutoff, 100);
+  auto purged = blocking().PurgeFinishedBefore(cutoff, 100);
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 5);
   // Five tasks two at a time: three separate writes, never one big one.
@@ -507,12 +211,12 @@ TEST_F(SqliteStoreWriterTest, PurgesOnlyTasksFinishedBeforeTheCutoff) {
 TEST_F(SqliteStoreWriterTest, PurgeStopsAtMaxRows) {
   Open({.purge_chunk_tasks = 100});
   for (int i = 0; i < 4; ++i) AddTask(absl::StrCat("old", i), kT0);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            3);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            1);
-  EXPECT_EQ(store_->PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1),
-            0);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 3);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 1);
+  EXPECT_EQ(
+      blocking().PurgeFinishedBefore(kT0 + absl::Hours(1), 3).value_or(-1), 0);
 }
 
 TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
@@ -521,18 +225,18 @@ TEST_F(SqliteStoreWriterTest, LoadsExactlyTheUnfinishedTasksWithTheirState) {
     TaskRecord task = Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
                            "hello", {{"n", absl::StrCat(i)}});
     task.start_at = kT0 + absl::Seconds(i);
-    ASSERT_TRUE(store_->CreateTask(task, {Output("o")}).ok());
+    ASSERT_TRUE(blocking().CreateTask(task, {Output("o")}).ok());
   }
   for (int i : {1, 4}) {
-    ASSERT_TRUE(store_
-                    ->RecordProgress(absl::StrCat("t", i),
-                                     Finish(v1::TASK_STATUS_FAILED, kT0))
+    ASSERT_TRUE(blocking()
+                    .RecordProgress(absl::StrCat("t", i),
+                                    Finish(v1::TASK_STATUS_FAILED, kT0))
                     .ok());
   }
-  v1::TaskSnapshot woken;
-  woken.set_status(v1::TASK_STATUS_AWAITING);
-  woken.add_mailbox()->mutable_signal()->set_name("approve");
-  ASSERT_TRUE(store_->RecordWake("t5", "", {}, woken).ok());
+  v1::PendingSignal approve;
+  approve.mutable_signal()->set_name("approve");
+  approve.set_sequence(1);
+  ASSERT_TRUE(blocking().RecordWakeSignal("t5", "", {}, approve).ok());
   EXPECT_EQ(store_->CountUnfinishedTasks().value_or(0), 5u);
 
   std::vector<std::string> ids;
@@ -566,10 +270,10 @@ TEST_F(SqliteStoreWriterTest, RecoveryParsesEachDefinitionOnceAcrossPages) {
   Open();
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(
-        store_
-            ->CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
-                              i % 2 == 0 ? "even" : "odd"),
-                         {})
+        blocking()
+            .CreateTask(Task(absl::StrCat("t", i), v1::TASK_STATUS_AWAITING,
+                             i % 2 == 0 ? "even" : "odd"),
+                        {})
             .ok());
   }
   std::map<std::string, std::set<const v1::TaskDefinition*>> messages;
@@ -610,7 +314,7 @@ TEST_F(SqliteStoreWriterTest, SharedDefinitionsAreStoredOnceAndReadBackRight) {
   for (const auto& [id, definition] : tasks) {
     TaskRecord record = Task(id, v1::TASK_STATUS_READY);
     record.definition = *definition;
-    ASSERT_TRUE(store_->CreateTask(record, {}).ok()) << id;
+    ASSERT_TRUE(blocking().CreateTask(record, {}).ok()) << id;
   }
   for (const auto& [id, definition] : tasks) {
     absl::StatusOr<TaskRecord> stored = store_->GetTask(id);
@@ -634,7 +338,7 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
   TaskRecord first = Task("t", v1::TASK_STATUS_READY);
   first.definition = shared;
   first.request_fingerprint = "request-1";
-  auto created = store_->CreateTask(first, {Output("o")});
+  auto created = blocking().CreateTask(first, {Output("o")});
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_TRUE(created->created);
   const std::string db = dir_.file(SqliteStore::kDatabaseFile);
@@ -642,14 +346,14 @@ TEST_F(SqliteStoreWriterTest, ATakenIdIsFoundWhenTheDefinitionIsCached) {
 
   TaskRecord again = first;  // the same request, its definition cached
   again.snapshot.set_state("changed");  // must not be written
-  auto repeated = store_->CreateTask(again, {Output("o")});
+  auto repeated = blocking().CreateTask(again, {Output("o")});
   ASSERT_TRUE(repeated.ok()) << repeated.status();
   EXPECT_FALSE(repeated->created);
   EXPECT_EQ(repeated->record.snapshot.state(), "A");
 
   TaskRecord other = first;
   other.request_fingerprint = "request-2";
-  auto refused = store_->CreateTask(other, {Output("o")});
+  auto refused = blocking().CreateTask(other, {Output("o")});
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kAlreadyExists);
 
   EXPECT_EQ(QuerySqlInt(db, "SELECT count(*) FROM tasks"), 1);

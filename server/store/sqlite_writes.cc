@@ -358,6 +358,10 @@ absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
   return last;
 }
 
+namespace {
+
+// Keeps `wake` as the answer to `request_id` (unless one is kept already)
+// and stores `snapshot` as the task's.
 absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
                        absl::string_view request_id, const WakeRecord& wake,
                        const v1::TaskSnapshot& snapshot, WriterState& state) {
@@ -382,6 +386,8 @@ absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
   if (updated.ok()) CountUpdate(**task, snapshot, state);
   return updated;
 }
+
+}  // namespace
 
 absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
                              absl::string_view request_id,

@@ -83,7 +83,7 @@ absl::StatusOr<CreateTaskResult> WriteNewTask(
     std::vector<v1::TaskEvent> first_events, WriterState& state);
 
 // WriteNewTask for a task that ran before its create was written, with the
-// progress it recorded meanwhile (SqliteStore::RecordProgressAsync): the row
+// progress it recorded meanwhile (joined to it, progress_joiner.h): the row
 // and events as of that progress, in one write. The result describes the
 // task as submitted (its own snapshot, no finish, `first_events` only), as
 // WriteNewTask's would; `progress_last` gets the answer for the progress: the
@@ -100,11 +100,8 @@ absl::StatusOr<uint64_t> WriteProgress(SqliteConnection& connection,
                                        TaskProgress progress,
                                        WriterState& state);
 
-absl::Status WriteWake(SqliteConnection& connection, absl::string_view id,
-                       absl::string_view request_id, const WakeRecord& wake,
-                       const v1::TaskSnapshot& snapshot, WriterState& state);
-// WriteWake with the stored snapshot plus `signal` (TaskStore::
-// RecordWakeSignal).
+// The task's stored snapshot plus `signal`, and `wake` as the answer to
+// `request_id` (TaskStore::RecordWakeSignalAsync).
 absl::Status WriteWakeSignal(SqliteConnection& connection, absl::string_view id,
                              absl::string_view request_id,
                              const WakeRecord& wake,

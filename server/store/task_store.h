@@ -1,29 +1,43 @@
 #pragma once
 
-// What the daemon records and queries: registered definitions, tasks with
-// their latest snapshot, each task's event log (for WatchTask), wake
-// request ids (for de-duplication) and the idempotency fingerprints of
-// client-chosen task ids.
+// The store: what the daemon records and queries. Registered definitions,
+// tasks with their latest snapshot, each task's event log (for WatchTask),
+// wake request ids (for de-duplication) and the idempotency fingerprints of
+// client-chosen task ids. Implemented by MemoryStore (--durability=none, and
+// the reference the contract tests hold every store to) and SqliteStore
+// (docs/durability.md).
 //
 // Every method returns copies: no implementation hands out pointers into its
-// storage, so an SQL-backed store can implement the same interface. Errors
-// are canonical: NOT_FOUND for an unknown task or definition, ALREADY_EXISTS
-// for a taken key with different contents, INVALID_ARGUMENT for a page token
-// the store did not issue, and whatever the storage engine reports
-// (UNAVAILABLE, DATA_LOSS, ...).
+// storage. Errors are canonical: NOT_FOUND for an unknown task or
+// definition, ALREADY_EXISTS for a taken key with different contents,
+// INVALID_ARGUMENT for a page token the store did not issue, and what the
+// storage engine reports: UNAVAILABLE for every write once a durable store
+// failed (docs/durability.md, "Failures"), DATA_LOSS for a row it cannot
+// read.
 //
-// Synchronous and asynchronous writes: the synchronous methods return once
-// the write is stored (for a durable store: on disk). The ...Async forms
-// return at once and call `done` when it is; the base class runs them
-// synchronously, on the caller's thread, before returning (MemoryStore),
-// and a durable store overrides them to queue the write for group commit
-// and call `done` from its writer thread. Either way, writes a thread
-// issues reach the store in the order issued, and `done` must not block.
-// The daemon uses only the asynchronous forms on request and poll paths.
+// Two kinds of call:
+//  - Writes have one form, ...Async: it hands the write over and returns,
+//    and `done` (which may be null) is called once with the outcome: after
+//    the write is stored (on disk, for a durable store, unless the method
+//    says otherwise), or with why it was refused. `done` runs on a thread
+//    of the store's (its writer) or, in a store that writes at once
+//    (MemoryStore), on the caller's thread before the call returns.
+//  - Reads return their result, read on the caller's thread; except the
+//    two a gRPC handler needs before it can act, GetTaskAsync (GetTask's
+//    twin) and FindWakeAsync, which answer `done` on a reader thread of
+//    the store's, or at once on the caller's thread where reading costs
+//    nothing.
+// A `done` must not block, nor wait for another call of the store (it could
+// be waiting for itself); it may read, and it may make more ...Async calls.
 //
-// Thread-safety: implementations are safe to call from any thread. Each
-// method is atomic on its own; callers that need a read-then-write to be
-// atomic for one task (wake de-duplication) serialize it themselves.
+// Order: a task's writes are applied in the order they were issued (a
+// caller that issues them from several threads orders them itself:
+// TaskRunner holds the task's record lock). A read sees every write whose
+// `done` was called before the read began.
+//
+// Thread-safety: every method from any thread. Each call is atomic on its
+// own; a caller that needs a read-then-write to be atomic for one task
+// (wake de-duplication) serializes it itself.
 
 #include <cstdint>
 #include <map>
@@ -158,7 +172,8 @@ struct TaskProgress {
   // Set once, when the task ended.
   std::optional<absl::Time> finished_at;
   // A client is answered once this write is stored (a cancel): a durable
-  // store syncs it to disk like a submit, instead of batching it unsynced.
+  // store syncs it to disk like a submit, instead of batching it unsynced,
+  // and never joins it to unsynced progress queued before it.
   bool durable = false;
 };
 
@@ -173,7 +188,7 @@ struct EventBatch {
 
 // `signal` added to `snapshot`'s mailbox, unless the snapshot's
 // signal_sequence shows it has it already (then unchanged). For
-// RecordWakeSignal implementations.
+// implementations of RecordWakeSignalAsync.
 void AddPendingSignal(v1::TaskSnapshot& snapshot,
                       const v1::PendingSignal& signal);
 
@@ -186,37 +201,65 @@ struct WakeRecord {
 
 class TaskStore {
  public:
+  // How a call answers: once, with its result.
   template <typename T>
   using Done = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+  using StatusDone = absl::AnyInvocable<void(absl::Status)>;
 
   virtual ~TaskStore() = default;
 
   // --- Definitions, keyed by (name, version) ---
 
-  // Registers `definition` at `now`. The same definition again returns the
-  // first registration (created = false); a different one under the same
-  // key is ALREADY_EXISTS.
-  virtual absl::StatusOr<PutDefinitionResult> PutDefinition(
-      const v1::TaskDefinition& definition, absl::Time now) = 0;
+  // Registers `definition` at `now`. The same definition again is answered
+  // with the first registration (created = false); a different one under
+  // the same key is ALREADY_EXISTS. Durable before `done`.
+  virtual void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
+                                  Done<PutDefinitionResult> done) = 0;
   // `version` empty: the most recently registered version of `name`.
+  // NOT_FOUND when none is registered.
   virtual absl::StatusOr<DefinitionRecord> GetDefinition(
       absl::string_view name, absl::string_view version) = 0;
+  // INVALID_ARGUMENT for a page token this store did not issue.
   virtual absl::StatusOr<DefinitionPage> ListDefinitions(
       const DefinitionQuery& query) = 0;
 
   // --- Tasks ---
 
-  // Creates the task with its first events (sequence numbers from 1). When
-  // `record.id` is taken: the existing task if its fingerprint equals
-  // `record.request_fingerprint` (created = false), else ALREADY_EXISTS.
-  virtual absl::StatusOr<CreateTaskResult> CreateTask(
-      const TaskRecord& record, std::vector<v1::TaskEvent> first_events) = 0;
+  // Creates the task with its first events (sequence numbers from 1).
+  // Durable before `done`. When `record.id` is taken: the existing task,
+  // whole, if its fingerprint equals `record.request_fingerprint` (created
+  // = false; nothing is written), else ALREADY_EXISTS. For a new task
+  // (created = true) the answer's `record` may hold only the id and
+  // last_event_sequence: the caller has the rest.
+  //
+  // A record without a fingerprint (a daemon-chosen id) is the caller's
+  // promise that no other task holds the id: the store may then write
+  // progress of the task queued before the create is stored in the same
+  // write, and refuses that progress if it refuses the create.
+  virtual void CreateTaskAsync(TaskRecord record,
+                               std::vector<v1::TaskEvent> first_events,
+                               Done<CreateTaskResult> done) = 0;
+  // NOT_FOUND for an unknown task.
   virtual absl::StatusOr<TaskRecord> GetTask(absl::string_view id) = 0;
+  // GetTask for a caller that must not wait for the storage engine (a gRPC
+  // handler): answers `done` on the store's own thread, or at once on the
+  // caller's where reading costs nothing (MemoryStore).
+  virtual void GetTaskAsync(std::string id, Done<TaskRecord> done) = 0;
+  // Newest first. INVALID_ARGUMENT for a page token this store did not
+  // issue.
   virtual absl::StatusOr<TaskPage> ListTasks(const TaskQuery& query) = 0;
-  // Records a poll's outcome; returns the task's new last_event_sequence.
-  virtual absl::StatusOr<uint64_t> RecordProgress(absl::string_view id,
-                                                  TaskProgress progress) = 0;
-  // Up to `max_events` events with sequence > `after_sequence`.
+  // Records a poll's outcome (or the task's end); answers with the task's
+  // new last_event_sequence, or NOT_FOUND for an unknown task. Unless
+  // progress.durable, a durable store may batch the write
+  // without an fsync of its own: a crash may lose it, and the task then
+  // repeats the state it recorded (at-least-once per state;
+  // docs/durability.md). Progress of one task queued before a commit may
+  // be joined into one write (ProgressJoiner); each `done` is answered.
+  virtual void RecordProgressAsync(std::string id, TaskProgress progress,
+                                   Done<uint64_t> done) = 0;
+  // Up to `max_events` events with sequence > `after_sequence` (from the
+  // first one kept, when older ones were dropped). NOT_FOUND for an
+  // unknown task.
   virtual absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
                                                 uint64_t after_sequence,
                                                 int max_events) = 0;
@@ -226,68 +269,25 @@ class TaskStore {
 
   // --- Wakes ---
 
-  // The first answer to `request_id` for task `id`, if any. NOT_FOUND when
-  // the task is unknown.
-  virtual absl::StatusOr<std::optional<WakeRecord>> FindWake(
-      absl::string_view id, absl::string_view request_id) = 0;
-  // Records an accepted wake: the task's snapshot with the signal in its
-  // mailbox and, when `request_id` is not empty, the answer to replay.
-  virtual absl::Status RecordWake(absl::string_view id,
-                                  absl::string_view request_id,
-                                  const WakeRecord& wake,
-                                  const v1::TaskSnapshot& snapshot) = 0;
-
-  // Records an accepted wake as RecordWake does, but instead of a snapshot
-  // of the task it adds `signal` to the mailbox of the task's snapshot as
-  // stored when this write is applied (unless that snapshot's
-  // signal_sequence shows it already has it). So the stored snapshot never
-  // runs ahead of the progress recorded before it: a poll that took the
+  // The first answer to `request_id` for task `id`, if any; NOT_FOUND for
+  // an unknown task. Answers as GetTaskAsync does. A wake whose `done` was
+  // called is found by every FindWakeAsync called after that.
+  virtual void FindWakeAsync(std::string id, std::string request_id,
+                             Done<std::optional<WakeRecord>> done) = 0;
+  // Records an accepted wake: `signal` is added to the mailbox of the
+  // task's snapshot as stored when this write is applied (unless that
+  // snapshot's signal_sequence shows it has it already), and, when
+  // `request_id` is not empty, `wake` is kept as the answer to replay (the
+  // first answer stays). The task's status is unchanged. Durable before
+  // `done`; NOT_FOUND for an unknown task.
+  //
+  // Why the signal and not the task's snapshot: the stored snapshot never
+  // runs ahead of the progress recorded before it. A poll that took the
   // signal records its own progress after this write, and a crash between
   // the two resumes the task before that poll, with the signal to take.
-  virtual absl::Status RecordWakeSignal(absl::string_view id,
-                                        absl::string_view request_id,
-                                        const WakeRecord& wake,
-                                        const v1::PendingSignal& signal) = 0;
-  // The ...Async writes take their arguments by value for the stores that
-  // queue them (and move them into the queued write); these defaults, which
-  // answer at once from the synchronous form, only read some of them.
-  // NOLINTBEGIN(performance-unnecessary-value-param)
-  virtual void RecordWakeSignalAsync(
-      std::string id, std::string request_id, WakeRecord wake,
-      v1::PendingSignal signal, absl::AnyInvocable<void(absl::Status)> done) {
-    done(RecordWakeSignal(id, request_id, wake, signal));
-  }
-
-  // --- Asynchronous writes: the same meaning as the synchronous ones ---
-
-  virtual void PutDefinitionAsync(v1::TaskDefinition definition, absl::Time now,
-                                  Done<PutDefinitionResult> done) {
-    done(PutDefinition(definition, now));
-  }
-  // For a new task (created = true) the answer's `record` may hold only
-  // the id and last_event_sequence: the caller has the rest (the in-memory
-  // store keeps the record and copies nothing back). For a taken id it is
-  // the existing task, whole, as with CreateTask.
-  virtual void CreateTaskAsync(TaskRecord record,
-                               std::vector<v1::TaskEvent> first_events,
-                               Done<CreateTaskResult> done) {
-    done(CreateTask(record, std::move(first_events)));
-  }
-  virtual void RecordWakeAsync(std::string id, std::string request_id,
-                               WakeRecord wake, v1::TaskSnapshot snapshot,
-                               absl::AnyInvocable<void(absl::Status)> done) {
-    done(RecordWake(id, request_id, wake, snapshot));
-  }
-  // `done` may be null. Unless progress.durable, a durable store may batch
-  // this write without its own fsync: a crash may lose it, and the task then
-  // repeats the state it recorded (at-least-once per state;
-  // docs/durability.md).
-  virtual void RecordProgressAsync(std::string id, TaskProgress progress,
-                                   Done<uint64_t> done) {
-    absl::StatusOr<uint64_t> written = RecordProgress(id, std::move(progress));
-    if (done) done(std::move(written));
-  }
-  // NOLINTEND(performance-unnecessary-value-param)
+  virtual void RecordWakeSignalAsync(std::string id, std::string request_id,
+                                     WakeRecord wake, v1::PendingSignal signal,
+                                     StatusDone done) = 0;
 
   // --- Recovery ---
 

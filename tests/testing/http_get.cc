@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "net/host_port.h"
 
 namespace corosched::testing {
 namespace {
@@ -39,19 +40,15 @@ std::string ErrnoText() {
 }
 
 absl::StatusOr<sockaddr_in> ParseAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  int port = 0;
+  absl::StatusOr<HostPort> split = SplitHostPort(address);
   sockaddr_in parsed = {};
   parsed.sin_family = AF_INET;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
-      port <= 0 || port > 65535 ||
-      inet_pton(AF_INET, address.substr(0, colon).c_str(), &parsed.sin_addr) !=
-          1) {
+  if (!split.ok() || split->unix_socket || split->port == 0 ||
+      inet_pton(AF_INET, split->host.c_str(), &parsed.sin_addr) != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("not a numeric IPv4 host:port: ", address));
   }
-  parsed.sin_port = htons(static_cast<uint16_t>(port));
+  parsed.sin_port = htons(split->port);
   return parsed;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 
-// Test-only: runs task definitions on a real executor with a ManualClock,
-// collecting their output, so tests move time by hand and never sleep.
+// Runs task definitions on a real executor with a ManualClock, collecting
+// their output, so tests move time by hand and never sleep. For tests only,
+// through corosched_machine_testing.
 
 #include <memory>
 #include <optional>
@@ -15,7 +16,7 @@
 #include "absl/time/clock.h"
 #include "core/executor.h"
 #include "core/machine/machine_task.h"
-#include "core/machine/test_definitions.h"
+#include "core/machine/testing/definitions.h"
 #include "gtest/gtest.h"
 
 namespace corosched::machine::testing {

@@ -1,14 +1,14 @@
 #pragma once
 
 // Helpers for the machine's tests: definitions from JSON, and the output and
-// state of a Machine run, collected for assertions. Test-only.
+// state of a Machine run, collected for assertions. Tests get them by
+// linking corosched_machine_testing; product code never includes them.
 
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "core/machine/definition_json.h"
 #include "core/machine/machine.h"
 #include "core/machine/program.h"
 #include "google/protobuf/util/json_util.h"
@@ -23,11 +23,16 @@ inline constexpr absl::string_view kHelloJson =
   "WORLD": {"emit": "World!\n", "yield": {"next": "END"}},
   "END":   {"complete": {}}}})";
 
-// Parses `json` (no validation); fails the test when it does not parse.
+// Parses `json` with protobuf's JSON mapping, as the client does (no
+// validation); fails the test when it does not parse. The errors people see
+// come from the client's parser (client/definition_json.h), which core/ may
+// not use; a fixture needs only protobuf's.
 inline v1::TaskDefinition ParseOrDie(absl::string_view json) {
-  absl::StatusOr<v1::TaskDefinition> definition = ParseDefinitionJson(json);
-  EXPECT_TRUE(definition.ok()) << definition.status();
-  return definition.ok() ? *definition : v1::TaskDefinition();
+  v1::TaskDefinition definition;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &definition);
+  EXPECT_TRUE(parsed.ok()) << parsed.ToString() << "\n" << json;
+  return parsed.ok() ? definition : v1::TaskDefinition();
 }
 
 // Parses and compiles `json`; fails the test when it is not valid.

@@ -1,7 +1,6 @@
 #pragma once
 
-// Records the store tests build: the same shapes memory_store_test.cc uses,
-// shared by the SQLite store's test files.
+// Records the store tests build, shared by the tests of both stores.
 
 #include <map>
 #include <string>

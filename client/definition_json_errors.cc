@@ -1,28 +1,48 @@
-#include "core/machine/definition_json.h"
+#include "client/definition_json_errors.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <optional>
+#include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "core/machine/definition_paths.h"
-#include "core/machine/validator.h"
-#include "core/quote.h"
+#include "corosched/v1/task_definition.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
-namespace corosched::machine {
+namespace corosched {
 namespace {
 
 namespace pb = ::google::protobuf;
+
+// The most bytes of the user's text an error shows.
+constexpr size_t kMaxShownBytes = 128;
+
+// `text` in double quotes, C-escaped, cut after kMaxShownBytes with its
+// length said: the daemon's way of echoing input (core/quote.h), which the
+// client may not include.
+std::string Quoted(absl::string_view text) {
+  if (text.size() <= kMaxShownBytes) {
+    return absl::StrCat("\"", absl::CHexEscape(text), "\"");
+  }
+  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMaxShownBytes)),
+                      "...\" (", text.size(), " bytes)");
+}
+
+// A fragment of the JSON that protobuf's message quotes: as protobuf wrote
+// it when short, cut by Quoted when long.
+std::string Fragment(absl::string_view text) {
+  return text.size() <= kMaxShownBytes ? std::string(text) : Quoted(text);
+}
 
 // A protobuf JSON parser error split into where and what, e.g.
 // "(states[0].value.sleep.duration): invalid value ..." or
@@ -44,10 +64,6 @@ ParseError SplitParseError(absl::string_view raw) {
   absl::ConsumePrefix(&raw, ":");
   error.detail = std::string(absl::StripLeadingAsciiWhitespace(raw));
   return error;
-}
-
-pb::StringPiece Piece(absl::string_view text) {
-  return pb::StringPiece(text.data(), text.size());
 }
 
 // The field of `type` called `name` in proto or JSON spelling.
@@ -76,10 +92,8 @@ std::string RenderLocation(const pb::Descriptor* root,
       type = type->FindFieldByName("value")->message_type();
       continue;
     }
-    const pb::FieldDescriptor* field = nullptr;
-    if (type != nullptr) {
-      field = FindField(type, name);
-    }
+    const pb::FieldDescriptor* field =
+        type != nullptr ? FindField(type, name) : nullptr;
     absl::StrAppend(&out, out.empty() ? "" : ".",
                     field != nullptr ? field->json_name() : std::string(name));
     if (field != nullptr && field->is_map() && index.size() > 2) {
@@ -125,18 +139,11 @@ std::string DescribeType(absl::string_view type) {
   return std::string(type);
 }
 
-// A fragment of the JSON that protobuf's message quotes: as protobuf wrote
-// it when short, cut by QuoteInput when long.
-std::string Fragment(absl::string_view text) {
-  return text.size() <= kMaxQuotedInputBytes ? std::string(text)
-                                             : QuoteInput(text);
-}
-
 std::string ExplainDetail(const std::string& detail,
                           const pb::Descriptor* leaf) {
   absl::string_view text = detail;
   if (absl::ConsumeSuffix(&text, ": Cannot find field.")) {
-    std::string message = absl::StrCat("unknown field ", QuoteInput(text));
+    std::string message = absl::StrCat("unknown field ", Quoted(text));
     if (leaf != nullptr) {
       absl::StrAppend(&message, "; ", leaf->name(), " has fields ",
                       FieldList(leaf));
@@ -166,22 +173,22 @@ std::string ExplainDetail(const std::string& detail,
 std::optional<std::pair<std::string, ParseError>> FindFailingState(
     absl::string_view json) {
   pb::Struct whole;
-  if (!pb::util::JsonStringToMessage(Piece(json), &whole).ok())
+  if (!pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()),
+                                     &whole)
+           .ok()) {
     return std::nullopt;
+  }
   auto states = whole.fields().find("states");
   if (states == whole.fields().end() || !states->second.has_struct_value()) {
     return std::nullopt;
   }
+  const auto& fields = states->second.struct_value().fields();
   std::vector<std::string> keys;
-  for (const auto& [key, value] : states->second.struct_value().fields()) {
-    keys.push_back(key);
-  }
+  for (const auto& [key, value] : fields) keys.push_back(key);
   std::sort(keys.begin(), keys.end());
   for (const std::string& key : keys) {
     std::string state_json;
-    if (!pb::util::MessageToJsonString(
-             states->second.struct_value().fields().at(key), &state_json)
-             .ok()) {
+    if (!pb::util::MessageToJsonString(fields.at(key), &state_json).ok()) {
       continue;
     }
     v1::State state;
@@ -193,8 +200,11 @@ std::optional<std::pair<std::string, ParseError>> FindFailingState(
   return std::nullopt;
 }
 
-std::string ExplainParseError(absl::string_view json, absl::string_view raw) {
-  ParseError error = SplitParseError(raw);
+}  // namespace
+
+std::string ExplainDefinitionJsonError(absl::string_view json,
+                                       absl::string_view protobuf_message) {
+  ParseError error = SplitParseError(protobuf_message);
   std::string path;
   const pb::Descriptor* leaf = nullptr;
   std::optional<std::pair<std::string, ParseError>> failing_state;
@@ -203,7 +213,7 @@ std::string ExplainParseError(absl::string_view json, absl::string_view raw) {
   }
   if (failing_state.has_value() &&
       !absl::StrContains(failing_state->second.detail, "Root element")) {
-    path = internal::StatePath(failing_state->first);
+    path = absl::StrCat("states[", Quoted(failing_state->first), "]");
     std::string below = RenderLocation(v1::State::descriptor(),
                                        failing_state->second.location, &leaf);
     if (!below.empty()) absl::StrAppend(&path, ".", below);
@@ -216,46 +226,4 @@ std::string ExplainParseError(absl::string_view json, absl::string_view raw) {
   return path.empty() ? explained : absl::StrCat(path, ": ", explained);
 }
 
-}  // namespace
-
-absl::StatusOr<v1::TaskDefinition> ParseDefinitionJson(
-    absl::string_view json, const MachineLimits& limits) {
-  if (json.size() > limits.max_definition_json_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "task definition JSON is ", json.size(), " bytes; the limit is ",
-        limits.max_definition_json_bytes));
-  }
-  v1::TaskDefinition definition;
-  pb::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  pb::util::Status status = pb::util::JsonStringToMessage(
-      pb::StringPiece(json.data(), json.size()), &definition, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "task definition JSON: ",
-        ExplainParseError(json, status.message().ToString()),
-        " (the language is described in docs/task-definitions.md)"));
-  }
-  return definition;
-}
-
-absl::StatusOr<v1::TaskDefinition> LoadDefinitionJson(
-    absl::string_view json, const MachineLimits& limits) {
-  absl::StatusOr<v1::TaskDefinition> definition =
-      ParseDefinitionJson(json, limits);
-  if (!definition.ok()) return definition.status();
-  absl::Status valid = ValidateDefinition(*definition, limits);
-  if (!valid.ok()) return valid;
-  return definition;
-}
-
-std::string DefinitionToJson(const v1::TaskDefinition& definition) {
-  std::string json;
-  pb::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  // A definition always converts; the status only reports I/O failures.
-  (void)pb::util::MessageToJsonString(definition, &json, options);
-  return json;
-}
-
-}  // namespace corosched::machine
+}  // namespace corosched

@@ -1,4 +1,4 @@
-#include "server/store/sqlite_fault_vfs.h"
+#include "server/store/testing/sqlite_fault_vfs.h"
 
 #include <algorithm>
 #include <utility>
