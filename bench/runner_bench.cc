@@ -55,8 +55,8 @@
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/testing/sqlite_test_dir.h"
-#include "server/stream_hub.h"
-#include "server/task_runner.h"
+#include "server/tasks/stream_hub.h"
+#include "server/tasks/task_runner.h"
 
 namespace corosched {
 namespace {

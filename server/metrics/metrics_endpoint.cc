@@ -17,23 +17,22 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "net/host_port.h"
 
 namespace corosched::server {
 namespace {
 
-// "[::1]:9464" -> "::1", "9464".
-std::pair<std::string, std::string> SplitHostPort(absl::string_view listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == absl::string_view::npos) return {std::string(listen), ""};
-  absl::string_view host = listen.substr(0, colon);
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-  return {std::string(host), std::string(listen.substr(colon + 1))};
+// "[::1]:9464" -> "::1", "9464" (for getaddrinfo).
+std::pair<std::string, std::string> HostAndService(absl::string_view listen) {
+  absl::StatusOr<HostPort> address = SplitHostPort(listen);
+  if (!address.ok()) return {std::string(listen), ""};
+  return {address->host, absl::StrCat(address->port)};
 }
 
 // Why `listen` cannot be bound, found by binding it ourselves (the HTTP
 // server only says that it failed).
 std::string BindFailure(const std::string& listen) {
-  const auto [host, port] = SplitHostPort(listen);
+  const auto [host, port] = HostAndService(listen);
   addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -63,7 +62,7 @@ std::string BindFailure(const std::string& listen) {
 // Opens and closes a TCP connection to `address` (host:port; a wildcard
 // host means this machine), without waiting for it to be accepted.
 void Knock(const std::string& address) {
-  auto [host, port] = SplitHostPort(address);
+  auto [host, port] = HostAndService(address);
   if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
   if (host == "::") host = "::1";
   addrinfo hints = {};
@@ -141,8 +140,10 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   }
   const std::vector<int> ports = exposer->GetListeningPorts();
   std::string address = listen;
-  if (!ports.empty()) {
-    address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", ports[0]);
+  if (absl::StatusOr<HostPort> bound = SplitHostPort(listen);
+      bound.ok() && !ports.empty()) {
+    bound->port = static_cast<uint16_t>(ports[0]);
+    address = bound->ToString();
   }
   return std::unique_ptr<MetricsEndpoint>(
       new MetricsEndpoint(std::move(exposer), std::move(address)));

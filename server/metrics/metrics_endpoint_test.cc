@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/host_port.h"
 #include "server/metrics/server_metrics.h"
 #include "tests/testing/http_get.h"
 
@@ -47,10 +48,9 @@ class BusyPort {
 };
 
 int PortOf(const std::string& address) {
-  int port = 0;
-  EXPECT_TRUE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port))
-      << address;
-  return port;
+  absl::StatusOr<HostPort> parsed = SplitHostPort(address);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.ok() ? parsed->port : 0;
 }
 
 TEST(MetricsEndpointTest, ServesTheCollectablesOnAFreePort) {

@@ -1,0 +1,433 @@
+#include "server/daemon/config.h"
+
+#include <cstdint>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "net/host_port.h"
+#include "server/daemon/byte_size.h"
+
+namespace corosched::server {
+namespace {
+
+// Applies one option's value; the error says what the option accepts (the
+// caller prefixes where the value came from).
+using Setter = absl::Status (*)(absl::string_view value, ServerConfig& config);
+
+// Shows an option's value in `config` as its flag would take it: HelpText
+// shows the defaults of ServerConfig{} this way, so config.h alone says
+// what they are.
+using Shower = std::string (*)(const ServerConfig& config);
+
+struct Option {
+  const char* flag;
+  const char* env;
+  const char* value_name;
+  Shower show;
+  const char* help;
+  Setter set;
+};
+
+// 7d, 36h, 10s: whole days as days, else absl's form.
+std::string ShowDuration(absl::Duration d) {
+  const absl::Duration day = absl::Hours(24);
+  if (d >= day && d % day == absl::ZeroDuration()) {
+    return absl::StrCat(d / day, "d");
+  }
+  return absl::FormatDuration(d);
+}
+
+absl::Status ParseCount(absl::string_view value, uint64_t min, uint64_t max,
+                        uint64_t* out) {
+  if (!absl::SimpleAtoi(value, out) || *out < min || *out > max ||
+      absl::StartsWith(value, "+")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a whole number from ", min, " to ", max));
+  }
+  return absl::OkStatus();
+}
+
+bool IsTcpAddress(absl::string_view value) {
+  const absl::StatusOr<HostPort> address = SplitHostPort(value);
+  return address.ok() && !address->unix_socket;
+}
+
+// host:port with a numeric port, [v6]:port, or unix:/path.
+absl::Status SetListen(absl::string_view value, ServerConfig& config) {
+  absl::Status bad = absl::InvalidArgumentError(
+      "expected host:port (such as 127.0.0.1:50051, [::1]:0 or "
+      "0.0.0.0:50051) or unix:/path");
+  if (!SplitHostPort(value).ok()) return bad;
+  config.listen = std::string(value);
+  return absl::OkStatus();
+}
+
+// host:port as for --listen (no unix:), or empty for no metrics endpoint.
+absl::Status SetMetricsListen(absl::string_view value, ServerConfig& config) {
+  if (!value.empty() && !IsTcpAddress(value)) {
+    return absl::InvalidArgumentError(
+        "expected host:port (such as 127.0.0.1:9464, [::1]:0 or "
+        "0.0.0.0:9464), or nothing to turn metrics off");
+  }
+  config.metrics_listen = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetWorkers(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 1024, &n);
+  config.workers = static_cast<int>(n);
+  return ok;
+}
+
+absl::Status SetMaxTasks(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 1, uint64_t{1} << 24, &n);
+  config.max_tasks = n;
+  return ok;
+}
+
+absl::Status SetMaxMessageBytes(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 1024, INT32_MAX, &n);
+  config.max_message_bytes = static_cast<int>(n);
+  return ok;
+}
+
+absl::Status SetDataDir(absl::string_view value, ServerConfig& config) {
+  if (value.empty()) return absl::InvalidArgumentError("expected a path");
+  config.data_dir = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
+  if (value == "sync") {
+    config.durability = ServerConfig::Durability::kSync;
+  } else if (value == "none") {
+    config.durability = ServerConfig::Durability::kNone;
+  } else {
+    return absl::InvalidArgumentError("expected sync or none");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetMinFreeDisk(absl::string_view value, ServerConfig& config) {
+  return ParseByteSize(value, /*max_bytes=*/uint64_t{1} << 60,
+                       &config.min_free_disk);
+}
+
+// A duration from 1s to 36500d such as 7d, 36h or 90m (absl's units, plus
+// d for days).
+absl::Status ParseLongDuration(absl::string_view value, absl::Duration* out) {
+  absl::Duration d;
+  absl::string_view days = value;
+  uint64_t n = 0;
+  bool parsed = false;
+  if (absl::ConsumeSuffix(&days, "d")) {
+    parsed = absl::SimpleAtoi(days, &n) && n <= 36500;
+    d = absl::Hours(24) * static_cast<int64_t>(n);
+  } else {
+    parsed = absl::ParseDuration(value, &d);
+  }
+  if (!parsed || d < absl::Seconds(1) || d > absl::Hours(24 * 36500)) {
+    return absl::InvalidArgumentError(
+        "expected a duration of at least 1s, such as 7d, 36h or 90m");
+  }
+  *out = d;
+  return absl::OkStatus();
+}
+
+absl::Status SetRetention(absl::string_view value, ServerConfig& config) {
+  return ParseLongDuration(value, &config.retention);
+}
+
+absl::Status SetMaxStartDelay(absl::string_view value, ServerConfig& config) {
+  return ParseLongDuration(value, &config.max_start_delay);
+}
+
+absl::Status SetDrainTimeout(absl::string_view value, ServerConfig& config) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::ZeroDuration() ||
+      d > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "expected a duration from 0s to 1h, such as 10s or 500ms");
+  }
+  config.drain_timeout = d;
+  return absl::OkStatus();
+}
+
+absl::Status SetReadyFile(absl::string_view value, ServerConfig& config) {
+  if (value.empty()) return absl::InvalidArgumentError("expected a path");
+  config.ready_file = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetRetainFinished(absl::string_view value, ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 100000000, &n);
+  config.retain_finished = n;
+  return ok;
+}
+
+absl::Status SetLogLevel(absl::string_view value, ServerConfig& config) {
+  for (absl::string_view level :
+       {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (value == level) {
+      config.log_level = std::string(value);
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(
+      "expected one of trace, debug, info, warn, error, off");
+}
+
+// A size from `min` to `max` bytes, as ParseByteSize reads it.
+absl::Status ParseBoundedSize(absl::string_view value, uint64_t min,
+                              uint64_t max, uint64_t* out) {
+  uint64_t bytes = 0;
+  absl::Status parsed = ParseByteSize(value, max, &bytes);
+  if (!parsed.ok()) return parsed;
+  if (bytes < min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected at least ", FormatByteSize(min)));
+  }
+  *out = bytes;
+  return absl::OkStatus();
+}
+
+absl::Status SetTaskMaxOutputBytes(absl::string_view value,
+                                   ServerConfig& config) {
+  return ParseBoundedSize(value, 1, uint64_t{1} << 40,
+                          &config.task_max_output_bytes);
+}
+
+absl::Status SetTaskMaxVariablesBytes(absl::string_view value,
+                                      ServerConfig& config) {
+  return ParseBoundedSize(value, 64, uint64_t{1} << 30,
+                          &config.task_max_variables_bytes);
+}
+
+absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
+  return ParseCount(value, 16, uint64_t{1} << 32, &config.task_max_events);
+}
+
+constexpr Option kOptions[] = {
+    {"listen", "COROSCHED_LISTEN", "HOST:PORT",
+     [](const ServerConfig& c) { return c.listen; },
+     "Address to serve gRPC on; port 0 picks a free port (see --ready-file).",
+     SetListen},
+    {"workers", "COROSCHED_WORKERS", "N",
+     [](const ServerConfig& c) {
+       return c.workers == 0 ? std::string("0 (one per core)")
+                             : absl::StrCat(c.workers);
+     },
+     "Executor worker threads.", SetWorkers},
+    {"max-tasks", "COROSCHED_MAX_TASKS", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.max_tasks); },
+     "Admission bound: unfinished tasks at most. Past it SubmitTask answers "
+     "RESOURCE_EXHAUSTED at once.",
+     SetMaxTasks},
+    {"max-message-bytes", "COROSCHED_MAX_MESSAGE_BYTES", "BYTES",
+     [](const ServerConfig& c) { return absl::StrCat(c.max_message_bytes); },
+     "Largest request message accepted; larger ones fail with "
+     "RESOURCE_EXHAUSTED.",
+     SetMaxMessageBytes},
+    {"durability", "COROSCHED_DURABILITY", "sync|none",
+     [](const ServerConfig& c) {
+       return std::string(
+           c.durability == ServerConfig::Durability::kSync ? "sync" : "none");
+     },
+     "sync: keep every task in an SQLite database under --data-dir and "
+     "acknowledge a submit or wake only once it is on disk; unfinished tasks "
+     "resume after a restart or a crash. none: keep everything in memory and "
+     "lose it all when the daemon exits (for tests and benchmarks).",
+     SetDurability},
+    {"data-dir", "COROSCHED_DATA_DIR", "PATH",
+     [](const ServerConfig& c) { return c.data_dir; },
+     "Directory of the durable store (created if missing). One daemon at a "
+     "time: a second one on the same directory refuses to start.",
+     SetDataDir},
+    {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE",
+     [](const ServerConfig& c) { return FlagByteSize(c.min_free_disk); },
+     "With --durability=sync: refuse to start (exit code 1, before serving) "
+     "unless the disk of --data-dir has this much free space, such as 64MiB "
+     "or 2GiB; 0 turns the check off. Start-up also commits one write to "
+     "the store, so a disk that takes no writes is found then too.",
+     SetMinFreeDisk},
+    {"retention", "COROSCHED_RETENTION", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.retention); },
+     "With --durability=sync: finished tasks are kept this long, then purged "
+     "in the background (GetTask answers NOT_FOUND). Such as 7d, 36h, 90m.",
+     SetRetention},
+    {"max-start-delay", "COROSCHED_MAX_START_DELAY", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.max_start_delay); },
+     "The furthest ahead a submit may delay a task's start (start_after, or "
+     "start_at from now); further is refused with INVALID_ARGUMENT. A task "
+     "waiting to start holds its place under --max-tasks. Such as 30d, 36h.",
+     SetMaxStartDelay},
+    {"drain-timeout", "COROSCHED_DRAIN_TIMEOUT", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.drain_timeout); },
+     "On SIGTERM/SIGINT, how long to let unfinished tasks finish before "
+     "stopping them; the daemon exits within it.",
+     SetDrainTimeout},
+    {"ready-file", "COROSCHED_READY_FILE", "PATH",
+     [](const ServerConfig& c) {
+       return c.ready_file.empty() ? std::string("none") : c.ready_file;
+     },
+     "Once serving, write the bound address (such as 127.0.0.1:43127) here, "
+     "and on a second line the metrics address (metrics=127.0.0.1:9464) "
+     "unless metrics are off.",
+     SetReadyFile},
+    {"retain-finished", "COROSCHED_RETAIN_FINISHED", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.retain_finished); },
+     "With --durability=none: finished tasks kept for GetTask, ListTasks and "
+     "WatchTask; older ones are forgotten (NOT_FOUND).",
+     SetRetainFinished},
+    {"log-level", "COROSCHED_LOG_LEVEL", "LEVEL",
+     [](const ServerConfig& c) { return c.log_level; },
+     "trace, debug, info, warn, error or off. Logs go to stderr.", SetLogLevel},
+    {"metrics-listen", "COROSCHED_METRICS_LISTEN", "HOST:PORT",
+     [](const ServerConfig& c) { return c.metrics_listen; },
+     "Address to serve Prometheus metrics on, at /metrics; port 0 picks a "
+     "free port (the ready file's second line says which). Empty "
+     "(--metrics-listen=) turns metrics off.",
+     SetMetricsListen},
+    {"task-max-output-bytes", "COROSCHED_TASK_MAX_OUTPUT_BYTES", "BYTES",
+     [](const ServerConfig& c) {
+       return FlagByteSize(c.task_max_output_bytes);
+     },
+     "Output one task may emit in all; the emit that would pass it ends the "
+     "task FAILED with an error naming this flag.",
+     SetTaskMaxOutputBytes},
+    {"task-max-variables-bytes", "COROSCHED_TASK_MAX_VARIABLES_BYTES", "BYTES",
+     [](const ServerConfig& c) {
+       return FlagByteSize(c.task_max_variables_bytes);
+     },
+     "What one task's variables may hold together (names and values). A "
+     "submit whose inputs pass it is refused (INVALID_ARGUMENT); a set or a "
+     "signal that would pass it ends the task FAILED.",
+     SetTaskMaxVariablesBytes},
+    {"task-max-events", "COROSCHED_TASK_MAX_EVENTS", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.task_max_events); },
+     "Events (output, transitions) kept in each task's log; older ones are "
+     "dropped as new ones are recorded, and WatchTask from a dropped "
+     "sequence answers OUT_OF_RANGE.",
+     SetTaskMaxEvents},
+};
+
+const Option* FindOption(absl::string_view flag) {
+  for (const Option& option : kOptions) {
+    if (flag == option.flag) return &option;
+  }
+  return nullptr;
+}
+
+absl::Status Apply(const Option& option, absl::string_view source,
+                   absl::string_view value, ServerConfig& config) {
+  absl::Status status = option.set(value, config);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, "=", value, ": ", status.message()));
+}
+
+// Appends `paragraph` indented by six spaces, wrapped at 80 columns.
+void AppendWrapped(absl::string_view paragraph, std::string* text) {
+  constexpr size_t kIndent = 6;
+  constexpr size_t kWidth = 80;
+  size_t column = 0;
+  for (absl::string_view word : absl::StrSplit(paragraph, ' ')) {
+    if (column > kIndent && column + 1 + word.size() > kWidth) {
+      text->push_back('\n');
+      column = 0;
+    }
+    if (column == 0) {
+      text->append(kIndent, ' ');
+      column = kIndent;
+    } else {
+      text->push_back(' ');
+      ++column;
+    }
+    absl::StrAppend(text, word);
+    column += word.size();
+  }
+  text->push_back('\n');
+}
+
+}  // namespace
+
+absl::StatusOr<CommandLine> ParseCommandLine(
+    const std::vector<std::string>& args, EnvLookup env) {
+  CommandLine result;
+  for (const Option& option : kOptions) {
+    std::optional<std::string> value = env(option.env);
+    if (!value.has_value()) continue;
+    absl::Status status = Apply(option, option.env, *value, result.config);
+    if (!status.ok()) return status;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      result.help = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unexpected argument \"", arg, "\"; flags start with --"));
+    }
+    absl::string_view name = arg.substr(0, arg.find('='));
+    const Option* option = FindOption(name);
+    if (option == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, "; see --help"));
+    }
+    std::string value;
+    if (name.size() < arg.size()) {
+      value = std::string(arg.substr(name.size() + 1));
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " needs a value (", option->value_name, ")"));
+    }
+    absl::Status status =
+        Apply(*option, absl::StrCat("--", name), value, result.config);
+    if (!status.ok()) return status;
+  }
+  return result;
+}
+
+std::string HelpText() {
+  std::string text =
+      "Usage: corosched-server [flags]\n\n"
+      "The Corosched daemon: serves corosched.v1.Scheduler, grpc.health.v1 "
+      "and\nserver reflection over gRPC. Each flag can also be set by its "
+      "environment\nvariable; a flag given on the command line wins.\n\n";
+  const ServerConfig defaults;
+  for (const Option& option : kOptions) {
+    absl::StrAppendFormat(&text, "  --%s %s\n      env %s, default %s\n",
+                          option.flag, option.value_name, option.env,
+                          option.show(defaults));
+    AppendWrapped(option.help, &text);
+  }
+  absl::StrAppend(
+      &text,
+      "  --help\n      Print this text and exit.\n\n"
+      "Signals: SIGTERM or SIGINT drains (health NOT_SERVING, new submissions "
+      "UNAVAILABLE,\nunfinished tasks get --drain-timeout to finish) and "
+      "exits 0. See docs/service.md.\n");
+  return text;
+}
+
+machine::MachineLimits TaskLimits(const ServerConfig& config) {
+  machine::MachineLimits limits;
+  limits.max_output_bytes = config.task_max_output_bytes;
+  limits.max_variables_bytes = config.task_max_variables_bytes;
+  return limits;
+}
+
+}  // namespace corosched::server

@@ -1,0 +1,273 @@
+#include "server/daemon/daemon.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "net/host_port.h"
+#include "server/daemon/data_dir_checks.h"
+#include "server/daemon/logging.h"
+#include "server/store/memory_store.h"
+#include "spdlog/spdlog.h"
+
+namespace corosched::server {
+namespace {
+
+// "127.0.0.1:0" with port 43127 -> "127.0.0.1:43127"; unix: as it is.
+std::string BoundAddress(const std::string& listen, int port) {
+  absl::StatusOr<HostPort> address = SplitHostPort(listen);
+  if (!address.ok() || address->unix_socket) return listen;
+  address->port = static_cast<uint16_t>(port);
+  return address->ToString();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
+    const ServerConfig& config, FatalCallback on_fatal) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config));
+  daemon->metrics_ =
+      std::make_unique<DaemonMetrics>(config.workers, config.metrics_listen);
+  if (absl::Status opened = daemon->OpenStore(std::move(on_fatal));
+      !opened.ok()) {
+    return opened;
+  }
+  // Every unfinished task resumes, even past --max-tasks: the bound then
+  // refuses new submissions until enough of them finish.
+  size_t max_tasks = config.max_tasks;
+  if (daemon->sqlite_ != nullptr) {
+    absl::StatusOr<uint64_t> unfinished =
+        daemon->sqlite_->CountUnfinishedTasks();
+    if (!unfinished.ok()) return unfinished.status();
+    if (*unfinished > max_tasks) {
+      spdlog::warn(
+          "event=admission_bound_raised max_tasks={} unfinished_tasks={} "
+          "reason=\"the store holds more unfinished tasks than --max-tasks; "
+          "new submissions are refused until they finish\"",
+          max_tasks, *unfinished);
+      max_tasks = *unfinished;
+    }
+  }
+  auto executor =
+      Executor::Create({.workers = config.workers,
+                        .max_tasks = max_tasks,
+                        .observer = daemon->metrics_->executor_observer(),
+                        // gRPC threads feed the workers on the same cores:
+                        // a worker out of work lets them run before it
+                        // sleeps (docs/PERFORMANCE.md, the service).
+                        .park_yields = 4});
+  if (!executor.ok()) return executor.status();
+  daemon->executor_ = *std::move(executor);
+  daemon->hub_ = std::make_unique<StreamHub>();
+  daemon->runner_ =
+      std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
+                                   *daemon->hub_, &daemon->metrics_->tasks());
+  daemon->tasks_ = std::make_unique<TaskService>(
+      *daemon->executor_, *daemon->store_, *daemon->runner_,
+      TaskServiceOptions{.limits = TaskLimits(config),
+                         .max_start_delay = config.max_start_delay});
+  daemon->service_ = std::make_unique<SchedulerService>(
+      *daemon->tasks_, *daemon->store_, *daemon->hub_);
+  if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
+    return recovered;
+  }
+  if (absl::Status built = daemon->BuildServer(); !built.ok()) return built;
+  spdlog::info("event=listening address={} workers={}",
+               LogValue(daemon->address_),
+               daemon->executor_->Stats().worker_queue_depths.size());
+  if (daemon->sqlite_ != nullptr) {
+    daemon->purger_ = std::make_unique<RetentionPurger>(
+        *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
+        RetentionPurger::IntervalFor(config.retention));
+  }
+  if (absl::Status metrics =
+          daemon->metrics_->Serve(*daemon->executor_, *daemon->store_);
+      !metrics.ok()) {
+    return metrics;
+  }
+  if (config.metrics_listen.empty()) {
+    spdlog::info("event=metrics_off");
+  } else {
+    spdlog::info("event=metrics_listening address={} path=/metrics",
+                 LogValue(daemon->metrics_->address()));
+  }
+  daemon->SetServing(true);
+  if (absl::Status ready = daemon->WriteReadyFile(); !ready.ok()) {
+    return ready;
+  }
+  spdlog::info("event=ready address={}", LogValue(daemon->address_));
+  return daemon;
+}
+
+absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
+  if (config_.durability == ServerConfig::Durability::kNone) {
+    store_ = std::make_unique<MemoryStore>(
+        MemoryStoreOptions{.retain_finished = config_.retain_finished,
+                           .max_events_per_task = config_.task_max_events});
+    return absl::OkStatus();
+  }
+  // Before anything writes: a full disk is refused here with a message that
+  // says so, not found by the first write after SERVING.
+  if (absl::Status room =
+          CheckFreeDisk(config_.data_dir, config_.min_free_disk);
+      !room.ok()) {
+    return room;
+  }
+  const absl::Time begin = absl::Now();
+  SqliteStoreOptions options{.data_dir = config_.data_dir,
+                             .observer = metrics_->commit_observer()};
+  options.on_fatal_error = std::move(on_fatal);
+  options.max_events_per_task = config_.task_max_events;
+  options.on_warning = [](const std::string& message) {
+    spdlog::warn("event=data_dir_access detail={}", LogValue(message));
+  };
+  absl::StatusOr<std::unique_ptr<SqliteStore>> opened =
+      SqliteStore::Open(std::move(options));
+  if (!opened.ok()) return opened.status();
+  sqlite_ = opened->get();
+  store_ = *std::move(opened);
+  spdlog::info("event=store_open durability=sync database={} took={}",
+               LogValue(sqlite_->database_path()),
+               absl::FormatDuration(absl::Now() - begin));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::Recover() {
+  const absl::Time begin = absl::Now();
+  absl::StatusOr<uint64_t> resumed = tasks_->ResumeUnfinished();
+  if (!resumed.ok()) {
+    return absl::Status(
+        resumed.status().code(),
+        absl::StrCat("recovery failed: ", resumed.status().message()));
+  }
+  if (*resumed > 0 || sqlite_ != nullptr) {
+    spdlog::info("event=recovered tasks={} took={}", *resumed,
+                 absl::FormatDuration(absl::Now() - begin));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::BuildServer() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service_.get());
+  metrics_->AddInterceptor(builder);
+  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
+  // the same port and steal half the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Keepalive abuse: a client pinging more often than every 10 s without
+  // sending data gets a strike; after 2 strikes its connection is closed
+  // (GOAWAY too_many_pings).
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // Find clients that vanished without closing (a watch on a dead peer).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config_.listen,
+        ": the address is already in use or cannot be bound (is another "
+        "corosched-server running there?)"));
+  }
+  address_ = BoundAddress(config_.listen, port);
+  // gRPC's health service starts out SERVING; say NOT_SERVING until Start
+  // is done. (A probe in the microseconds between could see SERVING; the
+  // ready file is written only after this.)
+  SetServing(false);
+  return absl::OkStatus();
+}
+
+void Daemon::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(v1::Scheduler::service_full_name(), serving);
+  health->SetServingStatus(serving);  // every service, and "" (the server)
+}
+
+absl::Status Daemon::WriteReadyFile() const {
+  if (config_.ready_file.empty()) return absl::OkStatus();
+  // Write, then rename: a reader never sees a half-written address.
+  const std::string temporary = config_.ready_file + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << address_ << "\n";
+    if (!metrics_->address().empty()) {
+      out << "metrics=" << metrics_->address() << "\n";
+    }
+    if (!out.flush()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--ready-file ", config_.ready_file, ": cannot write ", temporary));
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, config_.ready_file, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--ready-file ", config_.ready_file, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::Drain() {
+  const absl::Time begin = absl::Now();
+  const absl::Time deadline = begin + config_.drain_timeout;
+  spdlog::info("event=drain_begin unfinished_tasks={} timeout={}",
+               runner_->live_count(),
+               absl::FormatDuration(config_.drain_timeout));
+  SetServing(false);
+  tasks_->BeginDrain();
+  // Keep part of the budget for stopping the executor and closing calls.
+  const absl::Duration reserve =
+      std::min(config_.drain_timeout / 4, absl::Seconds(2));
+  runner_->WaitUntilIdle(deadline - reserve);
+  const size_t unfinished = runner_->live_count();
+  // Calls still open get at most the reserve: an idle client that is slow
+  // to acknowledge the GOAWAY must not hold the exit to the full deadline.
+  Stop(std::min(deadline, absl::Now() + reserve));
+  spdlog::info("event=drain_end took={} unfinished_tasks={}",
+               absl::FormatDuration(absl::Now() - begin), unfinished);
+}
+
+void Daemon::Abort() {
+  spdlog::error("event=abort reason=store_failed unfinished_tasks={}",
+                runner_->live_count());
+  SetServing(false);
+  tasks_->BeginDrain();
+  Stop(absl::Now() + absl::Seconds(1));
+}
+
+void Daemon::Stop(absl::Time deadline) {
+  if (stopped_) return;
+  stopped_ = true;
+  purger_.reset();
+  if (runner_ != nullptr) runner_->BeginShutdown();
+  if (executor_ != nullptr) executor_->Shutdown(ShutdownMode::kCancel);
+  spdlog::debug("event=executor_stopped");
+  if (hub_ != nullptr) hub_->CloseAll();
+  if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
+  spdlog::debug("event=grpc_stopped");
+  // Scrapes stop reading the store before it goes away.
+  if (metrics_ != nullptr) metrics_->Detach();
+  // Nothing calls the store any more: commit what is queued (its callbacks
+  // still find the runner and the hub), then close it and unlock the data
+  // directory.
+  sqlite_ = nullptr;
+  store_.reset();
+  spdlog::debug("event=store_closed");
+}
+
+Daemon::~Daemon() { Stop(absl::Now()); }
+
+}  // namespace corosched::server

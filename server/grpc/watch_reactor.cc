@@ -1,0 +1,152 @@
+#include "server/grpc/watch_reactor.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/grpc/grpc_status.h"
+
+namespace corosched::server {
+namespace {
+
+// Events read from the store at a time.
+constexpr int kReadBatch = 64;
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
+    TaskStore& store, StreamHub& hub, const v1::WatchTaskRequest& request) {
+  std::shared_ptr<WatchReactor> reactor(new WatchReactor(store, hub, request));
+  reactor->self_ = reactor;
+  if (request.task_id().empty()) {
+    reactor->RequestFinish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "task_id: required"));
+    return reactor.get();
+  }
+  // Follow first, then read: see StreamHub's ordering note.
+  std::optional<StreamHub::Token> token =
+      hub.Add(request.task_id(), std::weak_ptr<OpenStream>(reactor));
+  if (!token.has_value()) {
+    reactor->OnShutdown();
+    return reactor.get();
+  }
+  {
+    absl::MutexLock lock(&reactor->mu_);
+    reactor->token_ = token;
+  }
+  reactor->Pump();
+  return reactor.get();
+}
+
+grpc::Status WatchReactor::DroppedEvents(uint64_t after, uint64_t first_kept) {
+  return grpc::Status(
+      grpc::StatusCode::OUT_OF_RANGE,
+      absl::StrCat("events ", after + 1, " to ", first_kept - 1,
+                   " of this task were dropped: the daemon keeps the last "
+                   "--task-max-events of each task's log; watch again with "
+                   "after_sequence ",
+                   first_kept - 1, " to read from the first kept event"));
+}
+
+void WatchReactor::Pump() {
+  bool write = false;
+  grpc::Status finish_with;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || writing_) return;
+    if (pending_.empty()) {
+      absl::StatusOr<EventBatch> batch =
+          store_.ReadEvents(task_id_, after_, kReadBatch);
+      if (!batch.ok()) {
+        finish_with = ToGrpcStatus(batch.status());
+      } else if (!batch->events.empty() &&
+                 batch->events.front().sequence() > after_ + 1) {
+        finish_with = DroppedEvents(after_, batch->events.front().sequence());
+      } else {
+        for (v1::TaskEvent& event : batch->events) {
+          pending_.push_back(std::move(event));
+        }
+        if (pending_.empty() && !batch->task_ended) return;  // caught up
+      }
+    }
+    if (pending_.empty()) {
+      finished_ = true;  // after an error, or past the task's last event
+    } else {
+      in_flight_ = std::move(pending_.front());
+      pending_.pop_front();
+      after_ = in_flight_.sequence();
+      writing_ = write = true;
+    }
+  }
+  if (write) {
+    StartWrite(&in_flight_);
+  } else {
+    Finish(std::move(finish_with));
+  }
+}
+
+void WatchReactor::OnWriteDone(bool ok) {
+  std::optional<grpc::Status> finish_with;
+  {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok && !finish_after_write_.has_value()) {
+      finish_after_write_ =
+          grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away");
+    }
+    if (finish_after_write_.has_value() && !finished_) {
+      finished_ = true;
+      finish_with = std::move(finish_after_write_);
+    }
+  }
+  if (finish_with.has_value()) {
+    Finish(*std::move(finish_with));
+  } else {
+    Pump();
+  }
+}
+
+void WatchReactor::RequestFinish(grpc::Status status) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (writing_) {
+      if (!finish_after_write_.has_value()) {
+        finish_after_write_ = std::move(status);
+      }
+      return;
+    }
+    finished_ = true;
+  }
+  Finish(std::move(status));
+}
+
+void WatchReactor::OnCancel() {
+  RequestFinish(
+      grpc::Status(grpc::StatusCode::CANCELLED, "the watch was cancelled"));
+}
+
+void WatchReactor::OnShutdown() {
+  uint64_t after;
+  {
+    absl::MutexLock lock(&mu_);
+    after = after_;
+  }
+  RequestFinish(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                   absl::StrCat("the daemon is shutting down; watch again with "
+                                "after_sequence=",
+                                after, " once it is back")));
+}
+
+void WatchReactor::OnDone() {
+  std::optional<StreamHub::Token> token;
+  {
+    absl::MutexLock lock(&mu_);
+    token = token_;
+  }
+  if (token.has_value()) hub_.Remove(*token);
+  std::shared_ptr<WatchReactor> self = std::move(self_);
+  // `self` may be the last owner: nothing touches members after this.
+}
+
+}  // namespace corosched::server

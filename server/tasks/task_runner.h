@@ -1,0 +1,199 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/executor.h"
+#include "core/machine/machine.h"
+#include "core/machine/program.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "server/metrics/server_metrics.h"
+#include "server/store/task_store.h"
+#include "server/tasks/live_task.h"
+#include "server/tasks/stream_hub.h"
+#include "server/tasks/task_recorder.h"
+
+namespace corosched::server {
+
+struct StartedTask {
+  // The task as the API shows it (for a new task: as submitted).
+  v1::Task task;
+  // False when the id named a task the same request had created before.
+  bool created = false;
+};
+
+// Runs tasks on the executor and keeps the store in step with them: after
+// every poll its TaskRecorder records the task's snapshot and its new events
+// (output, state and status transitions, and finally its result), then
+// tells the StreamHub, once the write is stored, so watchers wake up. Wakes and
+// cancels of running tasks go through here too.
+//
+// Each task runs as a TrackedFuture wrapping the interpreter's
+// MachineFuture: it passes the task's gate (not polled before its create is
+// recorded, or for a daemon-chosen id, queued: see Record), honours a requested
+// cancel at its next poll, waits out a delayed start, then polls the machine
+// and records what changed.
+//
+// Nothing here waits for the store, only for short mutexes: writes are the
+// store's ...Async ones, and so are the reads a submit, a wake or a cancel
+// needs before it can act (GetTaskAsync, FindWakeAsync); each goes on from
+// its read's answer. So neither a gRPC handler nor an executor worker ever
+// waits for SQLite. Those answers come on the store's threads (or, from
+// the in-memory store, at once on the caller's), so every callback here may
+// run on a gRPC thread, a worker, the store's writer or a reader thread.
+//
+// Shutdown: after BeginShutdown, tasks the executor drops (Executor::
+// Shutdown) are left as last recorded, unfinished, rather than recorded as
+// cancelled: a durable store resumes them on the next start.
+//
+// Thread-safety: every method from any thread. REQUIRES: the executor is
+// shut down (every future dropped) before the runner is destroyed.
+class TaskRunner {
+ public:
+  // `metrics`, if not null, counts submitted and finished tasks and hears
+  // of their signals; it must outlive the runner's tasks.
+  TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
+             ServerMetrics* metrics = nullptr)
+      : executor_(executor),
+        store_(store),
+        recorder_(store, hub, *executor.clock()),
+        metrics_(metrics) {}
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  using StartCallback =
+      absl::AnyInvocable<void(absl::StatusOr<StartedTask>) &&>;
+
+  // Admits `machine` as task `record` (id, definition, inputs, labels,
+  // created_at, start_at and fingerprint set; the snapshot is taken here),
+  // records it with its first event, and lets it run. `done` gets the
+  // answer once the record is stored (on disk, with a durable store),
+  // possibly on one of the store's threads, possibly before Start returns.
+  // A client-chosen id (record.request_fingerprint set) is looked up first
+  // (GetTaskAsync), and the task admitted from the lookup's answer.
+  // Errors: RESOURCE_EXHAUSTED at the admission bound, ALREADY_EXISTS for
+  // an id used by a different request, ABORTED while another submit of the
+  // same id is in progress, UNAVAILABLE once the executor stopped; store
+  // errors (UNAVAILABLE once the store failed).
+  void Start(TaskRecord record, std::shared_ptr<const machine::Program> program,
+             machine::Machine machine, StartCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs a task recorded by an earlier process (recovery, before serving):
+  // restores its machine from record.snapshot (variables, mailbox, timers
+  // as absolute deadlines, so a sleep that expired meanwhile fires at once)
+  // and spawns it without writing anything. INVALID_ARGUMENT or DATA_LOSS
+  // for a snapshot the program cannot continue from; RESOURCE_EXHAUSTED at
+  // the admission bound.
+  absl::Status Resume(const TaskRecord& record,
+                      std::shared_ptr<const machine::Program> program)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Delivers `signal` and answers through `done` once the wake is stored
+  // (the same threading as Start's). A repeated non-empty `request_id` gets
+  // the first answer back with duplicate = true, also while the first is
+  // still being looked up or stored (a repeat that comes then gets the
+  // first's answer, even a refusal). NOT_FOUND for an unknown task,
+  // FAILED_PRECONDITION once it ended, INVALID_ARGUMENT for a signal no
+  // state of its definition awaits (or a bad payload).
+  void Wake(const std::string& id, v1::Signal signal,
+            const std::string& request_id, WakeCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Ends the task as CANCELLED with `reason` as its error and calls `done`
+  // with it once that is recorded; with an ended task, as it is stored.
+  // NOT_FOUND for an unknown task. The same threading as Start's.
+  void Cancel(const std::string& id, std::string reason, CancelCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Tasks spawned and not yet ended.
+  size_t live_count() ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks (the drain thread only) until no task is live, StopWaiting is
+  // called, or `deadline`; true when no task is live.
+  bool WaitUntilIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  void StopWaiting() ABSL_LOCKS_EXCLUDED(mu_);
+  // See "Shutdown" above. Call before Executor::Shutdown.
+  void BeginShutdown() { shutting_down_.store(true); }
+
+ private:
+  friend class TrackedFuture;
+
+  // Spawns `live`'s task, running `machine` from `start_at` (at once if
+  // unset); it waits at its gate until Record opens it.
+  absl::Status Spawn(const std::shared_ptr<LiveTask>& live,
+                     machine::Machine machine,
+                     std::optional<absl::Time> start_at);
+  std::shared_ptr<LiveTask> FindCreated(const std::string& id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Start's second half, once a client-chosen id is known to be free (or
+  // at once for a daemon-chosen one): spawns the task and records it.
+  void StartNew(TaskRecord record,
+                std::shared_ptr<const machine::Program> program,
+                machine::Machine machine, StartCallback done)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the task with its first event and answers `done` once that is
+  // stored; on failure (or a lost race for the id) discards the spawned
+  // task. Its gate opens once the create is stored, or, for a daemon-chosen
+  // id, as soon as the create is queued (see the .cc).
+  void Record(const std::shared_ptr<LiveTask>& live, TaskRecord record,
+              StartCallback done) ABSL_LOCKS_EXCLUDED(mu_);
+  // Wake's second half, once a request id is known to be new, under
+  // live->record_mu() (task_runner_wake.cc): checks the task and the signal,
+  // delivers it, and stores it. Answers `done`, and the repeats of
+  // `request_id` in flight, with a refusal, or once stored.
+  void WakeLive(const std::shared_ptr<LiveTask>& live, v1::Signal signal,
+                const std::string& request_id, WakeCallback& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
+  // Queues the accepted wake's write and answers `done` (and any repeats of
+  // its request id) once it is stored.
+  void StoreWake(const std::shared_ptr<LiveTask>& live,
+                 const std::string& request_id, const WakeRecord& wake,
+                 v1::PendingSignal pending, WakeCallback& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
+  // A wake of a task that is not live, answered from the store's reads.
+  void WakeRecorded(const std::string& id, const std::string& request_id,
+                    WakeCallback done);
+  // UNAVAILABLE for a recorded, unfinished task that is not live: the daemon
+  // is stopping, or the task's submit is a moment from completing.
+  absl::Status NotRunning(const std::string& id) const;
+
+  // From the task's future, on the polling thread: what the poll changed,
+  // with `end` when the machine finished.
+  void RecordPoll(const std::shared_ptr<LiveTask>& live,
+                  const machine::TaskEnd* end);
+  // From the task's future: a cancel took effect (the machine is dropped).
+  void RecordCancel(const std::shared_ptr<LiveTask>& live);
+  // From the task's future's destructor: dropped without ending (shutdown).
+  void RecordDrop(const std::shared_ptr<LiveTask>& live);
+  // The end's write is answered (`stored`): forget the task and answer its
+  // cancel callbacks, with the task as stored (read after the write), or
+  // UNAVAILABLE when the write failed. Until then the task stays live, so a
+  // wake meanwhile is refused as ended rather than answered from a store
+  // that does not show the end.
+  void Forget(LiveTask& live, const absl::Status& stored)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  Executor& executor_;
+  TaskStore& store_;
+  TaskRecorder recorder_;
+  ServerMetrics* const metrics_;
+  std::atomic<bool> shutting_down_{false};
+
+  absl::Mutex mu_;
+  // Keyed by a view of the LiveTask's own id (the entry holds the task, so
+  // the view lives as long as the entry): one copy of each id, not two.
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<LiveTask>> live_
+      ABSL_GUARDED_BY(mu_);
+  bool stop_waiting_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace corosched::server

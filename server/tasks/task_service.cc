@@ -1,0 +1,357 @@
+#include "server/tasks/task_service.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "core/machine/machine.h"
+#include "core/machine/proto_time.h"
+#include "core/quote.h"
+#include "server/daemon/logging.h"
+#include "server/store/store_keys.h"
+#include "server/tasks/request_checks.h"
+#include "server/tasks/task_recorder.h"
+#include "server/tasks/task_view.h"
+#include "spdlog/spdlog.h"
+
+namespace corosched::server {
+namespace {
+
+uint64_t RandomSalt() {
+  std::random_device device;
+  return (uint64_t{device()} << 32) ^ device();
+}
+
+absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat(field, ": ", status.message()));
+}
+
+absl::Status Required(absl::string_view field) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
+}
+
+}  // namespace
+
+TaskService::TaskService(Executor& executor, TaskStore& store,
+                         TaskRunner& runner, const TaskServiceOptions& options)
+    : executor_(executor),
+      store_(store),
+      runner_(runner),
+      max_start_delay_(options.max_start_delay),
+      programs_(/*capacity=*/1024, options.limits),
+      id_salt_(RandomSalt()) {}
+
+void TaskService::RegisterDefinition(
+    const v1::RegisterDefinitionRequest& request,
+    Reply<v1::RegisterDefinitionResponse> done) {
+  auto program = programs_.Get(request.definition());
+  if (!program.ok()) {
+    std::move(done)(Prefixed("definition", program.status()));
+    return;
+  }
+  v1::RegisterDefinitionResponse response;
+  response.set_name(request.definition().name());
+  response.set_version(request.definition().version());
+  store_.PutDefinitionAsync(
+      request.definition(), executor_.clock()->Now(),
+      [response = std::move(response), done = std::move(done)](
+          absl::StatusOr<PutDefinitionResult> put) mutable {
+        if (!put.ok()) {
+          std::move(done)(put.status());
+          return;
+        }
+        response.set_created(put->created);
+        std::move(done)(std::move(response));
+      });
+}
+
+absl::StatusOr<v1::GetDefinitionResponse> TaskService::GetDefinition(
+    const v1::GetDefinitionRequest& request) {
+  if (request.name().empty()) return Required("name");
+  auto record = store_.GetDefinition(request.name(), request.version());
+  if (!record.ok()) return record.status();
+  v1::GetDefinitionResponse response;
+  *response.mutable_definition() = std::move(record->definition);
+  *response.mutable_registered_at() =
+      machine::ToProtoTimestamp(record->registered_at);
+  return response;
+}
+
+absl::StatusOr<v1::ListDefinitionsResponse> TaskService::ListDefinitions(
+    const v1::ListDefinitionsRequest& request) {
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  auto page = store_.ListDefinitions(
+      {request.name(), *page_size, request.page_token()});
+  if (!page.ok()) return page.status();
+  v1::ListDefinitionsResponse response;
+  for (const DefinitionRecord& record : page->definitions) {
+    *response.add_definitions() = ToDefinitionSummary(record);
+  }
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+absl::StatusOr<std::shared_ptr<const machine::Program>>
+TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
+  switch (request.definition_source_case()) {
+    case v1::SubmitTaskRequest::kDefinition: {
+      auto program = programs_.Get(request.definition());
+      if (!program.ok()) return Prefixed("definition", program.status());
+      return program;
+    }
+    case v1::SubmitTaskRequest::kDefinitionRef: {
+      const v1::DefinitionRef& ref = request.definition_ref();
+      if (ref.name().empty()) return Required("definition_ref.name");
+      auto record = store_.GetDefinition(ref.name(), ref.version());
+      if (!record.ok()) return Prefixed("definition_ref", record.status());
+      return programs_.Get(record->definition);
+    }
+    case v1::SubmitTaskRequest::DEFINITION_SOURCE_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      "definition, definition_ref: set one of them (an inline definition, "
+      "or the name of a registered one)");
+}
+
+void TaskService::SubmitTask(const v1::SubmitTaskRequest& request,
+                             Reply<v1::SubmitTaskResponse> done) {
+  absl::StatusOr<Admitted> admitted = Admit(request);
+  if (!admitted.ok()) {
+    std::move(done)(admitted.status());
+    return;
+  }
+  runner_.Start(
+      std::move(admitted->record), std::move(admitted->program),
+      std::move(admitted->machine),
+      [done = std::move(done)](absl::StatusOr<StartedTask> started) mutable {
+        if (!started.ok()) {
+          std::move(done)(started.status());
+          return;
+        }
+        v1::SubmitTaskResponse response;
+        *response.mutable_task() = std::move(started->task);
+        response.set_created(started->created);
+        std::move(done)(std::move(response));
+      });
+}
+
+absl::StatusOr<TaskService::Admitted> TaskService::Admit(
+    const v1::SubmitTaskRequest& request) {
+  if (draining()) {
+    return absl::UnavailableError(
+        "the daemon is draining (shutting down) and accepts no new tasks; "
+        "retry once it is back, or submit to another instance");
+  }
+  if (!request.task_id().empty()) {
+    absl::Status id = CheckTaskId(request.task_id(), "task_id");
+    if (!id.ok()) return id;
+  }
+  absl::Status labels = CheckLabels(request.labels());
+  if (!labels.ok()) return labels;
+  const absl::Time now = executor_.clock()->Now();
+  absl::StatusOr<std::optional<absl::Time>> start =
+      StartTime(request, now, max_start_delay_);
+  if (!start.ok()) return start.status();
+  auto program = ResolveProgram(request);
+  if (!program.ok()) return program.status();
+  absl::StatusOr<machine::Machine> machine =
+      machine::Machine::Start(*program, request.inputs());
+  if (!machine.ok()) return Prefixed("inputs", machine.status());
+
+  TaskRecord record;
+  if (request.task_id().empty()) {
+    record.id = NewTaskId();
+  } else {
+    record.id = request.task_id();
+    record.request_fingerprint = DeterministicBytes(request);
+  }
+  // Shares the Program's copy: tasks of one definition hold one message.
+  record.definition = std::shared_ptr<const v1::TaskDefinition>(
+      *program, &(*program)->definition());
+  record.inputs = request.inputs();
+  record.labels.insert(request.labels().begin(), request.labels().end());
+  record.created_at = now;
+  record.start_at = *start;
+  return Admitted{std::move(record), *std::move(program), *std::move(machine)};
+}
+
+void TaskService::WakeTask(const v1::WakeTaskRequest& request,
+                           Reply<v1::WakeTaskResponse> done) {
+  if (request.task_id().empty()) {
+    std::move(done)(Required("task_id"));
+    return;
+  }
+  if (request.signal().empty()) {
+    std::move(done)(Required("signal"));
+    return;
+  }
+  if (request.request_id().size() > kMaxTaskIdBytes) {
+    std::move(done)(absl::InvalidArgumentError(absl::StrCat(
+        "request_id: longer than the limit of ", kMaxTaskIdBytes, " bytes")));
+    return;
+  }
+  v1::Signal signal;
+  signal.set_name(request.signal());
+  *signal.mutable_payload() = request.payload();
+  runner_.Wake(request.task_id(), std::move(signal), request.request_id(),
+               std::move(done));
+}
+
+absl::StatusOr<v1::Task> TaskService::GetTask(
+    const v1::GetTaskRequest& request) {
+  if (request.task_id().empty()) return Required("task_id");
+  absl::StatusOr<TaskRecord> record = store_.GetTask(request.task_id());
+  if (!record.ok()) return record.status();
+  return ToTaskMessage(*record);
+}
+
+absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
+    const v1::ListTasksRequest& request) {
+  absl::StatusOr<int> page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  TaskQuery query;
+  query.status = request.status();
+  query.definition_name = request.definition_name();
+  query.labels.insert(request.labels().begin(), request.labels().end());
+  query.page_size = *page_size;
+  query.page_token = request.page_token();
+  auto page = store_.ListTasks(query);
+  if (!page.ok()) return page.status();
+  v1::ListTasksResponse response;
+  for (const TaskRecord& record : page->tasks) {
+    *response.add_tasks() = ToTaskMessage(record);
+  }
+  response.set_next_page_token(page->next_page_token);
+  return response;
+}
+
+void TaskService::CancelTask(
+    const v1::CancelTaskRequest& request,
+    absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done) {
+  if (request.task_id().empty()) {
+    std::move(done)(Required("task_id"));
+    return;
+  }
+  std::string reason =
+      request.reason().empty() ? "cancelled by request" : request.reason();
+  runner_.Cancel(
+      request.task_id(), std::move(reason),
+      [done = std::move(done)](absl::StatusOr<TaskRecord> record) mutable {
+        if (!record.ok()) {
+          std::move(done)(record.status());
+        } else {
+          std::move(done)(ToTaskMessage(*record));
+        }
+      });
+}
+
+absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
+  const ExecutorStats executor = executor_.Stats();
+  auto counts = store_.CountTasksByStatus();
+  if (!counts.ok()) return counts.status();
+  v1::QueueStats stats;
+  uint64_t depth = executor.injection_queue_depth;
+  for (size_t worker_depth : executor.worker_queue_depths) {
+    stats.add_worker_queue_depths(worker_depth);
+    depth += worker_depth;
+  }
+  stats.set_run_queue_depth(depth);
+  stats.set_injection_queue_depth(executor.injection_queue_depth);
+  for (const auto& [status, count] : *counts) {
+    (*stats.mutable_tasks_by_status())[v1::TaskStatus_Name(status)] = count;
+  }
+  stats.set_admission_capacity(executor.max_tasks);
+  stats.set_admission_in_use(executor.live_tasks);
+  stats.set_workers(executor.worker_queue_depths.size());
+  return stats;
+}
+
+absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
+  uint64_t resumed = 0;
+  // Millions of spawns from this thread: no worker wake-up for each.
+  Executor::SpawnBatch batch(executor_);
+  // Stores share one message among the tasks of one definition: compiled
+  // (and keyed in programs_) once per message, not once per task.
+  absl::flat_hash_map<
+      const v1::TaskDefinition*,
+      std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>
+      compiled;
+  absl::Status scanned = store_.ForEachUnfinishedTask(
+      [&](TaskRecord record) -> absl::Status {
+        const v1::TaskDefinition* key = record.definition.shared().get();
+        absl::StatusOr<std::shared_ptr<const machine::Program>> program;
+        if (auto it = compiled.find(key); it != compiled.end()) {
+          program = it->second.second;
+        } else {
+          program = programs_.Get(*record.definition);
+          if (program.ok() && key != nullptr) {
+            if (compiled.size() >= 4096) compiled.clear();  // many distinct
+            compiled.try_emplace(key, record.definition, *program);
+          }
+        }
+        absl::Status resumed_one =
+            program.ok() ? runner_.Resume(record, *std::move(program))
+                         : Prefixed(
+                               "its recorded definition no longer "
+                               "compiles",
+                               program.status());
+        if (absl::IsResourceExhausted(resumed_one) ||
+            absl::IsUnavailable(resumed_one)) {
+          return resumed_one;  // the daemon's trouble, not the task's
+        }
+        if (!resumed_one.ok()) {
+          return FailUnresumable(std::move(record), resumed_one);
+        }
+        ++resumed;
+        return absl::OkStatus();
+      },
+      /*page_size=*/4096);
+  if (!scanned.ok()) return scanned;
+  return resumed;
+}
+
+absl::Status TaskService::FailUnresumable(TaskRecord record,
+                                          const absl::Status& why) {
+  std::string error = absl::StrCat(
+      "the daemon could not resume this task after a restart: ", why.message());
+  spdlog::warn("event=task_not_resumed task={} action=failed {}",
+               LogValue(record.id), LogStatus(why));
+  TaskProgress progress;
+  progress.snapshot = std::move(record.snapshot);
+  progress.snapshot.set_status(v1::TASK_STATUS_FAILED);
+  progress.snapshot.set_error(error);
+  progress.events.push_back(
+      TransitionEvent(progress.snapshot.state(), v1::TASK_STATUS_FAILED));
+  v1::TaskResult* result = progress.events.emplace_back().mutable_finished();
+  result->set_status(v1::TASK_STATUS_FAILED);
+  result->set_error(std::move(error));
+  const absl::Time now = executor_.clock()->Now();
+  for (v1::TaskEvent& event : progress.events) {
+    *event.mutable_time() = machine::ToProtoTimestamp(now);
+  }
+  progress.finished_at = now;
+  progress.durable = true;  // the next start must not resume it again
+  // Recovery runs before serving: waiting here for the write holds up no
+  // request (and this thread is not the store's).
+  absl::Notification stored;
+  absl::Status written;
+  store_.RecordProgressAsync(record.id, std::move(progress),
+                             [&](const absl::StatusOr<uint64_t>& last) {
+                               written = last.status();
+                               stored.Notify();
+                             });
+  stored.WaitForNotification();
+  return written;
+}
+
+std::string TaskService::NewTaskId() {
+  return absl::StrCat(absl::Hex(id_salt_, absl::kZeroPad16),
+                      absl::Hex(next_id_.fetch_add(1), absl::kZeroPad8));
+}
+
+}  // namespace corosched::server

@@ -1,0 +1,118 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/executor.h"
+#include "core/machine/machine.h"
+#include "corosched/v1/scheduler.pb.h"
+#include "server/store/task_store.h"
+#include "server/tasks/program_cache.h"
+#include "server/tasks/task_runner.h"
+
+namespace corosched::server {
+
+// The Scheduler API's behaviour, without gRPC: each method validates its
+// request, hands work to the store or the TaskRunner, and answers. The gRPC
+// adapter (SchedulerService) only converts statuses; the streaming RPCs are
+// built from SubmitTask and the store.
+//
+// Every error is a canonical status whose message names the field at fault
+// and what to do; the codes each RPC uses are listed in scheduler.proto.
+//
+// Writes answer through a callback once they are stored (on disk, with a
+// durable store), possibly on the store's writer thread and possibly before
+// the method returns; reads answer at once. None blocks beyond short
+// mutexes and store reads.
+//
+// Thread-safety: every method from any thread.
+// What the daemon's flags set for TaskService.
+struct TaskServiceOptions {
+  // Tasks run with these limits (the --task-max-* flags).
+  machine::MachineLimits limits;
+  // The furthest ahead a submit may put a task's start (--max-start-delay);
+  // see StartTime.
+  absl::Duration max_start_delay = absl::Hours(24 * 30);
+};
+
+class TaskService {
+ public:
+  TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
+              const TaskServiceOptions& options);
+  TaskService(const TaskService&) = delete;
+  TaskService& operator=(const TaskService&) = delete;
+
+  template <typename Response>
+  using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
+
+  void RegisterDefinition(const v1::RegisterDefinitionRequest& request,
+                          Reply<v1::RegisterDefinitionResponse> done);
+  absl::StatusOr<v1::GetDefinitionResponse> GetDefinition(
+      const v1::GetDefinitionRequest& request);
+  absl::StatusOr<v1::ListDefinitionsResponse> ListDefinitions(
+      const v1::ListDefinitionsRequest& request);
+
+  // UNAVAILABLE once BeginDrain was called. `request` is not used after
+  // SubmitTask returns.
+  void SubmitTask(const v1::SubmitTaskRequest& request,
+                  Reply<v1::SubmitTaskResponse> done);
+  void WakeTask(const v1::WakeTaskRequest& request,
+                Reply<v1::WakeTaskResponse> done);
+  absl::StatusOr<v1::Task> GetTask(const v1::GetTaskRequest& request);
+  absl::StatusOr<v1::ListTasksResponse> ListTasks(
+      const v1::ListTasksRequest& request);
+  // Calls `done` once the cancel is recorded (possibly on another thread,
+  // possibly before CancelTask returns).
+  void CancelTask(const v1::CancelTaskRequest& request,
+                  absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done);
+  absl::StatusOr<v1::QueueStats> GetQueueStats();
+
+  // Resumes every unfinished task the store holds (recovery at start-up,
+  // before serving). Returns how many it resumed. A task that cannot resume
+  // (its definition no longer compiles under this daemon's limits, or its
+  // snapshot does not fit it) is recorded FAILED with the reason, and the
+  // rest go on: one task never keeps the daemon from starting. Fails only
+  // for the daemon's own trouble (the store, the admission bound).
+  absl::StatusOr<uint64_t> ResumeUnfinished();
+
+  // From now on submissions are refused with UNAVAILABLE; everything else
+  // keeps working so running tasks can be woken, watched and cancelled.
+  void BeginDrain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+
+ private:
+  // A checked submit request, ready to start.
+  struct Admitted {
+    TaskRecord record;
+    std::shared_ptr<const machine::Program> program;
+    machine::Machine machine;
+  };
+  // Validates `request` and builds the task it asks for.
+  absl::StatusOr<Admitted> Admit(const v1::SubmitTaskRequest& request);
+  // The compiled program and the definition a submit names.
+  absl::StatusOr<std::shared_ptr<const machine::Program>> ResolveProgram(
+      const v1::SubmitTaskRequest& request);
+  // A fresh daemon-chosen task id.
+  std::string NewTaskId();
+  // Records `record`'s task FAILED because it could not resume (`why`),
+  // with a transition and a `finished` event, and waits until that is
+  // stored (on disk): recovery runs before serving, so no request waits
+  // meanwhile. Returns the store's error, if any.
+  absl::Status FailUnresumable(TaskRecord record, const absl::Status& why);
+
+  Executor& executor_;
+  TaskStore& store_;
+  TaskRunner& runner_;
+  const absl::Duration max_start_delay_;
+  ProgramCache programs_;
+  std::atomic<bool> draining_{false};
+  // Daemon-chosen ids: a random per-process prefix and a counter.
+  const uint64_t id_salt_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace corosched::server
