@@ -86,7 +86,7 @@ build: deps
 run: build
 	@if [[ ! -x $(SERVER_BIN) ]]; then \
 	  echo "make run: the daemon is not built: $(SERVER_BIN) does not exist." >&2; \
-	  echo "make run: server/ (target corosched-server) has not landed in this tree yet." >&2; \
+	  echo "make run: the build finished without it; run make build and read its output." >&2; \
 	  exit 1; \
 	fi
 	exec $(SERVER_BIN) --data-dir $(DATA_DIR) $(ARGS)

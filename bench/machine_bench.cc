@@ -15,7 +15,7 @@
 //    nobody can wake or observe, like the native futures they are held to.
 //  - BM_CountingLoop (no target): a loop of add + choice + yield, 100
 //    rounds, as polls/s against the raw self-wake rate.
-//  - BM_StateTransitionsMetrics (target: >= 0.95, issue 6's 5%): the
+//  - BM_StateTransitionsMetrics (target: >= 0.95, metrics cost under 5%): the
 //    observed chain with the daemon's ServerMetrics as every task's
 //    MachineObserver (a sharded counter add per yield) against the same
 //    chain without an observer.

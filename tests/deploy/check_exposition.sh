@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks a live daemon's /metrics: Debian's promtool (installed if missing) must accept it
 # (`promtool check metrics`: the text format and Prometheus' naming lint), and
-# exposition_rules.py checks what promtool does not (every metric issue 6 asks for, the
+# exposition_rules.py checks what promtool does not (every metric we document, the
 # corosched_ prefix, the latency buckets, no task ids in labels).
 #
 #   check_exposition.sh SERVER CLI

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Checks a corosched-server /metrics text against the conventions of issue 6 that
+"""Checks a corosched-server /metrics text against the conventions of our metrics that
 promtool does not check:
 
     exposition_rules.py daemon.prom
 
-- every metric the issue asks for is there (REQUIRED);
+- every metric docs/operations.md documents is there (REQUIRED);
 - every family of ours starts with corosched_ (prometheus-cpp's own exposer_* families,
   which its HTTP server always adds, are the one exception);
 - every *_seconds histogram has the shared latency buckets, 1 us to 10 s, then +Inf;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks deploy/k8s and deploy/grafana/provisioning for what the issue asks of them
+"""Checks deploy/k8s and deploy/grafana/provisioning for what the deployment promises
 (there is no cluster or Grafana here to try them on). Run from the repository root.
 
 deploy/k8s: a StatefulSet whose pods keep /var/lib/corosched on a volumeClaimTemplate,
