@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/grpc/grpc_status.h"
+#include "server/tasks/request_checks.h"
 
 namespace corosched::server {
 namespace {
@@ -17,9 +18,8 @@ grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
     TaskStore& store, StreamHub& hub, const v1::WatchTaskRequest& request) {
   std::shared_ptr<WatchReactor> reactor(new WatchReactor(store, hub, request));
   reactor->self_ = reactor;
-  if (request.task_id().empty()) {
-    reactor->RequestFinish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "task_id: required"));
+  if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) {
+    reactor->RequestFinish(ToGrpcStatus(id));
     return reactor.get();
   }
   // Follow first, then read: see StreamHub's ordering note.

@@ -41,6 +41,20 @@ absl::Status CheckTaskId(const std::string& id, const char* field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckLookupId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("task_id: required");
+  return CheckTaskId(id, "task_id");
+}
+
+absl::Status CheckCancelReason(const std::string& reason) {
+  if (reason.size() > kMaxCancelReasonBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("reason: ", reason.size(),
+                                                   " bytes; the limit is ",
+                                                   kMaxCancelReasonBytes));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckLabels(
     const google::protobuf::Map<std::string, std::string>& labels) {
   if (labels.size() > static_cast<size_t>(kMaxLabels)) {

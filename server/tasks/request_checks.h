@@ -23,8 +23,19 @@ inline constexpr int kMaxLabels = 64;
 inline constexpr size_t kMaxLabelKeyBytes = 63;
 inline constexpr size_t kMaxLabelValueBytes = 256;
 
+inline constexpr size_t kMaxCancelReasonBytes = 1024;
+
 // A task id: 1 to 128 of A-Z a-z 0-9 '_' '-' '.' ':'.
 absl::Status CheckTaskId(const std::string& id, const char* field);
+
+// The task_id of a call that names an existing task (get, wake, cancel,
+// watch): "task_id: required" when empty, else CheckTaskId, so an id no
+// task can have is INVALID_ARGUMENT rather than NOT_FOUND.
+absl::Status CheckLookupId(const std::string& id);
+
+// A cancel's reason, which becomes the task's error: at most
+// kMaxCancelReasonBytes.
+absl::Status CheckCancelReason(const std::string& reason);
 
 // At most kMaxLabels labels; keys of A-Z a-z 0-9 '_' '-' '.' '/', values
 // up to kMaxLabelValueBytes.

@@ -86,6 +86,29 @@ TEST(RequestChecksTest, StartTimeRefusesAStartBeyondTheMaxDelay) {
   EXPECT_EQ(**StartTime(request, now, kMaxDelay), absl::FromUnixSeconds(1));
 }
 
+TEST(RequestChecksTest, ALookupIdMustBeOneATaskCouldHave) {
+  EXPECT_TRUE(CheckLookupId("order-17").ok());
+  absl::Status empty = CheckLookupId("");
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.message(), "task_id: required");
+  for (const std::string& bad : {std::string("a b"), std::string(129, 'x'),
+                                 std::string("caf\xc3\xa9")}) {
+    absl::Status status = CheckLookupId(bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(status.message(), HasSubstr("is not a valid task id")) << bad;
+  }
+}
+
+TEST(RequestChecksTest, ACancelReasonIsBounded) {
+  EXPECT_TRUE(CheckCancelReason("").ok());
+  EXPECT_TRUE(CheckCancelReason(std::string(kMaxCancelReasonBytes, 'r')).ok());
+  absl::Status status =
+      CheckCancelReason(std::string(kMaxCancelReasonBytes + 1, 'r'));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("reason: 1025 bytes; the limit is 1024"));
+}
+
 TEST(RequestChecksTest, EchoedIdsAndLabelKeysAreCut) {
   const std::string id(10240, 'x');
   absl::Status bad_id = CheckTaskId(id + " ", "task_id");

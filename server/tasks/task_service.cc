@@ -182,8 +182,8 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
 
 void TaskService::WakeTask(const v1::WakeTaskRequest& request,
                            Reply<v1::WakeTaskResponse> done) {
-  if (request.task_id().empty()) {
-    std::move(done)(Required("task_id"));
+  if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) {
+    std::move(done)(id);
     return;
   }
   if (request.signal().empty()) {
@@ -204,7 +204,7 @@ void TaskService::WakeTask(const v1::WakeTaskRequest& request,
 
 absl::StatusOr<v1::Task> TaskService::GetTask(
     const v1::GetTaskRequest& request) {
-  if (request.task_id().empty()) return Required("task_id");
+  if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) return id;
   absl::StatusOr<TaskRecord> record = store_.GetTask(request.task_id());
   if (!record.ok()) return record.status();
   return ToTaskMessage(*record);
@@ -233,8 +233,10 @@ absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
 void TaskService::CancelTask(
     const v1::CancelTaskRequest& request,
     absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done) {
-  if (request.task_id().empty()) {
-    std::move(done)(Required("task_id"));
+  absl::Status checked = CheckLookupId(request.task_id());
+  if (checked.ok()) checked = CheckCancelReason(request.reason());
+  if (!checked.ok()) {
+    std::move(done)(checked);
     return;
   }
   std::string reason =

@@ -112,6 +112,50 @@ TEST_F(BadInputTest, UnknownTaskIsNotFoundForEveryCall) {
   ExpectHealthy();
 }
 
+TEST_F(BadInputTest, AnIdNoTaskCanHaveIsInvalidForEveryCall) {
+  const std::string id(200, 'x');  // over the 128-byte id limit
+  v1::Task task;
+  v1::GetTaskRequest get;
+  get.set_task_id(id);
+  grpc::Status status = stub_->GetTask(Deadline().get(), get, &task);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("is not a valid task id"));
+  v1::WakeTaskRequest wake;
+  wake.set_task_id("has space");
+  wake.set_signal("go");
+  v1::WakeTaskResponse receipt;
+  EXPECT_EQ(stub_->WakeTask(Deadline().get(), wake, &receipt).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::CancelTaskRequest cancel;
+  cancel.set_task_id(id);
+  EXPECT_EQ(stub_->CancelTask(Deadline().get(), cancel, &task).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  WatchResult watch = Watch(*stub_, id);
+  EXPECT_EQ(watch.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ExpectHealthy();
+}
+
+TEST_F(BadInputTest, AnOversizedCancelReasonIsRefusedAndTheTaskRuns) {
+  v1::SubmitTaskRequest submit;
+  *submit.mutable_definition() = LoadExample("approval.json");
+  (*submit.mutable_inputs())["item"].set_string("desk");
+  (*submit.mutable_inputs())["manager"].set_string("bo");
+  v1::SubmitTaskResponse submitted;
+  ASSERT_TRUE(stub_->SubmitTask(Deadline().get(), submit, &submitted).ok());
+  v1::CancelTaskRequest cancel;
+  cancel.set_task_id(submitted.task().id());
+  cancel.set_reason(std::string(4096, 'r'));
+  v1::Task task;
+  grpc::Status status = stub_->CancelTask(Deadline().get(), cancel, &task);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("reason: 4096 bytes"));
+  v1::GetTaskRequest get;
+  get.set_task_id(submitted.task().id());
+  ASSERT_TRUE(stub_->GetTask(Deadline().get(), get, &task).ok());
+  EXPECT_NE(task.status(), v1::TASK_STATUS_CANCELLED);
+  ExpectHealthy();
+}
+
 TEST_F(BadInputTest, OversizedMessageIsRefusedByTheReceiveLimit) {
   v1::SubmitTaskRequest request;
   *request.mutable_definition() = LoadExample("hello.json");
