@@ -20,6 +20,11 @@ import { fork, execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
+const traceStart = Date.now();
+function trace(what) {
+  if (process.env.PEERS_TRACE) console.error(`[${Date.now() - traceStart} ms] ${what}`);
+}
+
 export function nowUs() {
   return Number(process.hrtime.bigint() / 1000n);
 }
@@ -117,8 +122,8 @@ export async function workerMain(args, startPeerWorker) {
       process.send({ t: "armed", cpu: cpuUs(process.cpuUsage()) });
     } else if (msg.t === "stop") {
       await peer.close();
-      process.send({ t: "stopped" });
-      process.disconnect();
+      // Pools and timers of the peer library may outlive close(): exit once told.
+      process.send({ t: "stopped" }, () => process.exit(0));
     }
   });
   process.send({ t: "ready" });
@@ -177,7 +182,9 @@ export async function producerMain(script, argv, args, peer) {
   const workerArgv = argv.filter((_, i, a) => a[i] !== "--role" && a[i - 1] !== "--role");
   const worker = new WorkerChild(script, workerArgv, peer.workerEnv || {});
   await worker.next("ready", 120000);
+  trace("worker ready");
   await peer.open();
+  trace("producer open");
 
   const measure = async (mode, n, enqueue) => {
     const armed = await worker.request({ t: "arm", n }, "armed");
@@ -250,15 +257,19 @@ export async function producerMain(script, argv, args, peer) {
   try {
     // Warm-up: connections, prepared statements, the JIT. Not reported.
     if (args.warmup > 0) await throughput(args.warmup);
+    trace("warmed up");
     if (args.mode === "throughput" || args.mode === "both") lines.push(await throughput(args.jobs));
     if (args.mode === "latency" || args.mode === "both") {
       lines.push(await latency(Math.max(1, Math.round(args.rate * args.seconds))));
     }
     for (const line of lines) console.log(JSON.stringify(line));
   } finally {
+    trace("measured");
     await worker.request({ t: "stop" }, "stopped").catch(() => {});
+    trace("worker stopped");
     await peer.close().catch(() => {});
-    await Promise.race([worker.exited, sleep(5000)]);
+    trace("producer closed");
+    await Promise.race([worker.exited, sleep(5000, undefined, { ref: false })]);
     if (worker.child.exitCode === null) worker.child.kill("SIGKILL");
   }
 }
