@@ -56,6 +56,12 @@ for (const peer of wantPeers) {
 
 const fmt = (v, digits = 0) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
 const cpuCell = (c) => `${fmt(c.producer)} / ${fmt(c.worker)} / ${fmt(c.server)}`;
+// A side that completes less than 95% of the offered rate is saturated: its latency is
+// the backlog's, and the cell says so.
+const rateCell = (l) => {
+  const offered = l.rate_per_s ?? l.jobs_per_s;
+  return l.jobs_per_s < 0.95 * offered ? `${fmt(offered)} (kept up with ${fmt(l.jobs_per_s)}: saturated)` : fmt(offered);
+};
 const peers = [...new Set(rows.map((r) => r.peer))];
 const best = (peer, mode, better) =>
   rows.filter((r) => r.peer === peer && r.mode === mode).reduce((a, b) => (a === null || better(b, a) ? b : a), null);
@@ -67,11 +73,9 @@ for (const peer of peers) {
   const t = best(peer, "throughput", (b, a) => b.jobs_per_s > a.jobs_per_s);
   const l = best(peer, "latency", (b, a) => b.p99_us < a.p99_us);
   const any = t || l;
-  const rounds = rows.filter((r) => r.peer === peer && r.mode === "throughput").length;
   out.push(
-    `| ${peer}${any.version ? ` ${any.version}` : ""} | ${t ? t.jobs : "–"} | ${any.concurrency} | ${t ? fmt(t.jobs_per_s) : "–"} | ${t ? cpuCell(t.cpu_us_per_job) : "–"} | ${l ? fmt(l.rate_per_s ?? l.jobs_per_s) : "–"} | ${l ? fmt(l.p50_us) : "–"} | ${l ? fmt(l.p99_us) : "–"} | ${l ? cpuCell(l.cpu_us_per_job) : "–"} | ${any.durable} |`,
+    `| ${peer}${any.version ? ` ${any.version}` : ""} | ${t ? t.jobs : "–"} | ${any.concurrency} | ${t ? fmt(t.jobs_per_s) : "–"} | ${t ? cpuCell(t.cpu_us_per_job) : "–"} | ${l ? rateCell(l) : "–"} | ${l ? fmt(l.p50_us) : "–"} | ${l ? fmt(l.p99_us) : "–"} | ${l ? cpuCell(l.cpu_us_per_job) : "–"} | ${any.durable} |`,
   );
-  void rounds;
 }
 console.log(out.join("\n"));
 const roundsPerPeer = peers.map((p) => `${p}: ${rows.filter((r) => r.peer === p && r.mode === "throughput").length}`).join(", ");
