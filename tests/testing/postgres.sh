@@ -162,7 +162,7 @@ pg_start() {
 pg_stop() {
   if [[ -n "${PG_DATA:-}" && -f "${PG_DATA}/postmaster.pid" && -n "${PG_BIN:-}" ]]; then
     _pg_as "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-      { [[ -n "${PG_PID:-}" ]] && kill -KILL "${PG_PID}" 2>/dev/null; }
+      { [[ -n "${PG_PID:-}" ]] && kill -KILL "${PG_PID}" 2>/dev/null || true; }
   fi
   if [[ -n "${PG_DIR:-}" && -d "${PG_DIR}" ]]; then
     rm -rf "${PG_DIR}"
@@ -173,6 +173,8 @@ pg_stop() {
 # Run as a command (not sourced).
 if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
   set -euo pipefail
+  # A signal during the start must not leave a server behind.
+  trap 'pg_stop; exit 143' INT TERM
   pg_start
   if [[ $# -gt 0 ]]; then
     set +e
@@ -183,7 +185,6 @@ if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
   fi
   echo "PG_URL=${PG_URL}"
   echo "PG_PID=${PG_PID}"
-  trap 'pg_stop; exit 0' INT TERM
   while kill -0 "${PG_PID}" 2>/dev/null; do sleep 1; done
   _pg_log "server exited"
   pg_stop

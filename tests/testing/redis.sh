@@ -99,7 +99,7 @@ EOF
     done
     _redis_log "start on port ${REDIS_PORT} failed (attempt ${attempt}):"
     tail -n 5 "${REDIS_DIR}/redis.log" >&2 || true
-    kill "${REDIS_PID}" 2>/dev/null
+    kill "${REDIS_PID}" 2>/dev/null || true
     wait "${REDIS_PID}" 2>/dev/null || true
     REDIS_PID=""
   done
@@ -116,7 +116,7 @@ EOF
 redis_stop() {
   if [[ -n "${REDIS_PID:-}" ]] && kill -0 "${REDIS_PID}" 2>/dev/null; then
     redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" shutdown nosave >/dev/null 2>&1 ||
-      kill "${REDIS_PID}" 2>/dev/null
+      kill "${REDIS_PID}" 2>/dev/null || true
     local i
     for i in $(seq 1 50); do
       kill -0 "${REDIS_PID}" 2>/dev/null || break
@@ -138,6 +138,8 @@ if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
     fsync_arg="${2:?--fsync needs everysec or always}"
     shift 2
   fi
+  # A signal during the start must not leave a server behind.
+  trap 'redis_stop; exit 143' INT TERM
   redis_start "${fsync_arg}"
   if [[ $# -gt 0 ]]; then
     set +e
@@ -148,7 +150,6 @@ if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
   fi
   echo "REDIS_URL=${REDIS_URL}"
   echo "REDIS_PID=${REDIS_PID}"
-  trap 'redis_stop; exit 0' INT TERM
   while kill -0 "${REDIS_PID}" 2>/dev/null; do sleep 1; done
   _redis_log "server exited"
   redis_stop
