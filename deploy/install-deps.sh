@@ -9,7 +9,7 @@
 #            end-to-end test scrapes the daemon with (that test also runs this script
 #            when it is missing; PostgreSQL is installed by the tests that need it)
 #   bench    Rust and Tokio for the side-by-side executor benchmark; PostgreSQL, Redis and
-#            Node.js/npm for the peer job-queue benchmark (bench/peers/run.sh)
+#            Node.js/npm (and python3) for the peer job-queue benchmark (bench/peers/run.sh)
 #   all      build + test + bench (what a developer machine wants)
 #
 # Idempotent and non-interactive: it asks dpkg which packages are missing and only then
@@ -34,7 +34,7 @@ readonly RUNTIME_PACKAGES=(
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtcmalloc-minimal4 ca-certificates
 )
 readonly TEST_PACKAGES=(procps python3 strace curl prometheus)
-readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs npm)
+readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs npm python3)
 
 # Packages that count as present when their command is on PATH, whichever package brought
 # it: a Node.js from another Debian repository ships npm inside its nodejs package and

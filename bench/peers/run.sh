@@ -67,12 +67,13 @@ for cmd in node npm python3; do
   fi
 done
 
-# shellcheck source=../../tests/testing/postgres.sh
+# shellcheck source=tests/testing/postgres.sh
 source "${repo_root}/tests/testing/postgres.sh"
-# shellcheck source=../../tests/testing/redis.sh
+# shellcheck source=tests/testing/redis.sh
 source "${repo_root}/tests/testing/redis.sh"
 
 out_dir="$(mktemp -d "${TMPDIR:-/tmp}/corosched-peers-XXXXXX")"
+# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
   pg_stop
   redis_stop

@@ -138,8 +138,8 @@ pg_start() {
   fi
   PG_PID="$(head -n 1 "${PG_DATA}/postmaster.pid")"
 
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     if "${PG_BIN}/pg_isready" -q -h "${PG_HOST}" -p "${PG_PORT}" -U "${PG_USER}"; then
       break
     fi
@@ -162,7 +162,7 @@ pg_start() {
 pg_stop() {
   if [[ -n "${PG_DATA:-}" && -f "${PG_DATA}/postmaster.pid" && -n "${PG_BIN:-}" ]]; then
     _pg_as "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -m fast -w -t 30 stop >/dev/null 2>&1 ||
-      { [[ -n "${PG_PID:-}" ]] && kill -KILL "${PG_PID}" 2>/dev/null || true; }
+      { if [[ -n "${PG_PID:-}" ]]; then kill -KILL "${PG_PID}" 2>/dev/null || true; fi; }
   fi
   if [[ -n "${PG_DIR:-}" && -d "${PG_DIR}" ]]; then
     rm -rf "${PG_DIR}"

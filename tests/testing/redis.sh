@@ -72,7 +72,7 @@ redis_start() {
   REDIS_FSYNC="${fsync}"
   trap redis_stop EXIT
 
-  local attempt i
+  local attempt _
   for attempt in 1 2 3; do
     REDIS_PORT="$(_redis_free_port)"
     cat >"${REDIS_DIR}/redis.conf" <<EOF
@@ -90,7 +90,7 @@ maxmemory-policy noeviction
 EOF
     redis-server "${REDIS_DIR}/redis.conf" &
     REDIS_PID=$!
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
       if redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" ping 2>/dev/null | grep -q PONG; then
         break 2
       fi
@@ -117,8 +117,8 @@ redis_stop() {
   if [[ -n "${REDIS_PID:-}" ]] && kill -0 "${REDIS_PID}" 2>/dev/null; then
     redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" shutdown nosave >/dev/null 2>&1 ||
       kill "${REDIS_PID}" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
+    local _
+    for _ in $(seq 1 50); do
       kill -0 "${REDIS_PID}" 2>/dev/null || break
       sleep 0.1
     done
