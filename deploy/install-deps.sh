@@ -8,7 +8,8 @@
 #   test     tools the test suites call, and the Prometheus server the monitoring
 #            end-to-end test scrapes the daemon with (that test also runs this script
 #            when it is missing; PostgreSQL is installed by the tests that need it)
-#   bench    Rust and Tokio for the side-by-side executor benchmark
+#   bench    Rust and Tokio for the side-by-side executor benchmark; PostgreSQL, Redis and
+#            Node.js/npm (and python3) for the peer job-queue benchmark (bench/peers/run.sh)
 #   all      build + test + bench (what a developer machine wants)
 #
 # Idempotent and non-interactive: it asks dpkg which packages are missing and only then
@@ -33,7 +34,12 @@ readonly RUNTIME_PACKAGES=(
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtcmalloc-minimal4 ca-certificates
 )
 readonly TEST_PACKAGES=(procps python3 strace curl prometheus)
-readonly BENCH_PACKAGES=(cargo librust-tokio-dev)
+readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs npm python3)
+
+# Packages that count as present when their command is on PATH, whichever package brought
+# it: a Node.js from another Debian repository ships npm inside its nodejs package and
+# conflicts with Debian's npm, so asking dpkg alone would try to install a conflict.
+declare -A PRESENT_IF_COMMAND=([nodejs]=node [npm]=npm)
 
 usage() {
   echo "usage: $0 [build|runtime|test|bench|all]..." >&2
@@ -67,6 +73,10 @@ done
 # package whose config files linger ("deinstall ok config-files") must be reinstalled.
 missing=()
 for package in "${wanted[@]}"; do
+  command_name="${PRESENT_IF_COMMAND[${package}]-}"
+  if [[ -n "${command_name}" ]] && command -v "${command_name}" >/dev/null 2>&1; then
+    continue
+  fi
   status="$(dpkg-query -W -f='${Status}' "${package}" 2>/dev/null || true)"
   if [[ "${status}" != "install ok installed" ]]; then
     case " ${missing[*]-} " in
@@ -93,4 +103,19 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 "${as_root[@]}" apt-get update
-"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+# postgresql and redis-server would start their system services from their postinst;
+# the benchmarks and tests start private servers of their own. Where no policy-rc.d
+# exists, one that denies service starts is in place for the install only.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [[ ! -e "${policy}" ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "${policy}" >/dev/null
+  "${as_root[@]}" chmod +x "${policy}"
+  added_policy=1
+fi
+status=0
+"${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}" || status=$?
+if [[ "${added_policy}" -eq 1 ]]; then
+  "${as_root[@]}" rm -f "${policy}"
+fi
+exit "${status}"
