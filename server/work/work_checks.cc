@@ -65,6 +65,12 @@ absl::Status ValidateWorkSpec(const WorkSpec& spec) {
   if (absl::Status s = NotNegative(spec.heartbeat, "heartbeat"); !s.ok()) {
     return s;
   }
+  if (spec.timeout == absl::ZeroDuration() &&
+      spec.heartbeat == absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "timeout: the work needs a timeout or a heartbeat interval, or a "
+        "worker that died would hold its item for ever");
+  }
   return NotNegative(spec.schedule_timeout, "schedule_timeout");
 }
 

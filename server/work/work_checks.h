@@ -28,7 +28,8 @@ absl::Status ValidateQueueName(absl::string_view name,
                                absl::string_view field = "queue");
 // At most 256 bytes; may be empty.
 absl::Status ValidateWorkerIdentity(absl::string_view worker);
-// A task id of 1 to 128 bytes, attempt >= 1, a valid queue, durations >= 0.
+// A task id of 1 to 128 bytes, attempt >= 1, a valid queue, durations >= 0,
+// and a timeout or a heartbeat interval.
 absl::Status ValidateWorkSpec(const WorkSpec& spec);
 // error 1 to 128 bytes, message at most 32 KiB.
 absl::Status ValidateFailure(absl::string_view error,

@@ -30,6 +30,7 @@ TEST(WorkChecksTest, RefusesBadSpecs) {
   WorkSpec good;
   good.task_id = "t";
   good.queue = "jobs";
+  good.timeout = absl::Minutes(1);
   ASSERT_TRUE(ValidateWorkSpec(good).ok());
   WorkSpec no_id = good;
   no_id.task_id.clear();
@@ -39,7 +40,10 @@ TEST(WorkChecksTest, RefusesBadSpecs) {
   attempt_zero.attempt = 0;
   WorkSpec negative = good;
   negative.heartbeat = absl::Seconds(-1);
-  for (const WorkSpec& bad : {no_id, long_id, attempt_zero, negative}) {
+  WorkSpec unbounded = good;
+  unbounded.timeout = absl::ZeroDuration();
+  for (const WorkSpec& bad :
+       {no_id, long_id, attempt_zero, negative, unbounded}) {
     EXPECT_EQ(ValidateWorkSpec(bad).code(), absl::StatusCode::kInvalidArgument);
   }
 }

@@ -125,7 +125,7 @@ void WorkQueues::End(Item& item, WorkOutcome outcome, bool answered,
   outcome.task_id = task_id;
   outcome.attempt = item.spec.attempt;
   outcome.last_details = std::move(item.last_details);
-  if (outcome.at == absl::Time()) outcome.at = clock_.Now();
+  if (outcome.at == absl::InfinitePast()) outcome.at = clock_.Now();
   items_.erase(task_id);
   DropQueueIfIdle(queue_name);
   effects.outcomes.push_back(std::move(outcome));

@@ -24,6 +24,7 @@ class WorkQueuesTest : public ::testing::Test {
     spec.task_id = std::move(task_id);
     spec.queue = std::move(queue);
     spec.attempt = attempt;
+    spec.timeout = absl::Hours(1);
     spec.input.set_string_value("input of " + spec.task_id);
     return spec;
   }

@@ -23,7 +23,9 @@ struct WorkSpec {
   google::protobuf::Value input;
   // Zero: none. `timeout` bounds an attempt from its lease to its answer,
   // `heartbeat` the time between two heartbeats (and from the lease to the
-  // first), `schedule_timeout` the time it may wait on the queue.
+  // first), `schedule_timeout` the time it may wait on the queue. At least
+  // one of timeout and heartbeat is set: a lease with neither would stay
+  // with a dead worker for ever.
   absl::Duration timeout = absl::ZeroDuration();
   absl::Duration heartbeat = absl::ZeroDuration();
   absl::Duration schedule_timeout = absl::ZeroDuration();
@@ -91,7 +93,7 @@ struct WorkOutcome {
   // The latest heartbeat's details, if any came (for a retry to resume from).
   google::protobuf::Value last_details;
   // When the outcome was decided, by the clock.
-  absl::Time at;
+  absl::Time at = absl::InfinitePast();
 };
 
 // A queue's load, for GetQueueStats and autoscalers.
