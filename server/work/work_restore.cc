@@ -13,11 +13,18 @@ namespace corosched::server {
 namespace {
 
 absl::Status ValidateLeaseRecord(const LeaseRecord& record) {
-  WorkSpec spec;
+  if (record.heartbeat <= absl::ZeroDuration() &&
+      record.timeout_deadline == absl::InfiniteFuture()) {
+    return absl::InvalidArgumentError(
+        "the lease record has neither a heartbeat interval nor a timeout "
+        "deadline: it is damaged");
+  }
+  WorkSpec spec;  // the fields a record shares with a spec
   spec.task_id = record.task_id;
   spec.attempt = record.attempt;
   spec.queue = record.queue;
   spec.heartbeat = record.heartbeat;
+  spec.timeout = absl::InfiniteDuration();  // the deadline is checked above
   if (absl::Status s = ValidateWorkSpec(spec); !s.ok()) return s;
   if (absl::Status s = ValidateWorkerIdentity(record.worker_identity);
       !s.ok()) {

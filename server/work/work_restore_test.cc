@@ -81,6 +81,10 @@ TEST_F(WorkQueuesRestoreTest, DamagedOrRepeatedRecordsAreRefused) {
   damaged.nonce = "short";
   EXPECT_EQ(restarted_.Restore(damaged).code(),
             absl::StatusCode::kInvalidArgument);
+  LeaseRecord unbounded = record;
+  unbounded.timeout_deadline = absl::InfiniteFuture();
+  EXPECT_EQ(restarted_.Restore(unbounded).code(),
+            absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(restarted_.Restore(record).ok());
   EXPECT_EQ(restarted_.Restore(record).code(),
             absl::StatusCode::kAlreadyExists);
