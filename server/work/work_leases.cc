@@ -54,7 +54,7 @@ const char* WorkOutcomeKindName(WorkOutcomeKind kind) {
   return "unknown";
 }
 
-void WorkQueues::Reindex(Item& item) {
+void WorkQueues::Reindex(Item& item, Effects& effects) {
   if (item.indexed_deadline != absl::InfiniteFuture()) {
     deadlines_.erase({item.indexed_deadline, item.spec.task_id});
   }
@@ -67,6 +67,7 @@ void WorkQueues::Reindex(Item& item) {
   item.indexed_deadline = next;
   if (next != absl::InfiniteFuture()) {
     deadlines_.insert({next, item.spec.task_id});
+    Arm(next, effects);
   }
 }
 
@@ -153,7 +154,7 @@ absl::StatusOr<WorkQueues::HeartbeatAnswer> WorkQueues::Heartbeat(
       Item& item = **found;
       if (item.lease.heartbeat > absl::ZeroDuration()) {
         item.lease.heartbeat_deadline = clock_.Now() + item.lease.heartbeat;
-        Reindex(item);
+        Reindex(item, effects);
       }
       item.last_details = std::move(details);
       answer = HeartbeatAnswer{item.lease.cancel_requested,

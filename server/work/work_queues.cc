@@ -12,8 +12,11 @@
 
 namespace corosched::server {
 
-WorkQueues::WorkQueues(Clock& clock, OutcomeCallback on_outcome)
-    : clock_(clock), on_outcome_(std::move(on_outcome)) {}
+WorkQueues::WorkQueues(Clock& clock, OutcomeCallback on_outcome,
+                       DeadlineCallback on_earlier_deadline)
+    : clock_(clock),
+      on_outcome_(std::move(on_outcome)),
+      on_earlier_deadline_(std::move(on_earlier_deadline)) {}
 
 void WorkQueues::Run(Effects effects) {
   for (Effects::Delivery& delivery : effects.deliveries) {
@@ -28,6 +31,24 @@ void WorkQueues::Run(Effects effects) {
   for (WorkOutcome& outcome : effects.outcomes) {
     on_outcome_(std::move(outcome));
   }
+  if (effects.earlier_deadline.has_value() && on_earlier_deadline_) {
+    on_earlier_deadline_(*effects.earlier_deadline);
+  }
+}
+
+void WorkQueues::Arm(absl::Time deadline, Effects& effects) {
+  if (deadline >= armed_) return;
+  armed_ = deadline;
+  effects.earlier_deadline = deadline;
+}
+
+absl::Time WorkQueues::EarliestDeadline() const {
+  absl::Time next = absl::InfiniteFuture();
+  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  if (!poll_deadlines_.empty()) {
+    next = std::min(next, poll_deadlines_.begin()->first);
+  }
+  return next;
 }
 
 absl::StatusOr<WorkQueues::Queue*> WorkQueues::GetOrAddQueue(
@@ -77,7 +98,7 @@ absl::Status WorkQueues::Enqueue(WorkSpec spec) {
     item.spec = std::move(spec);
     item.next_nonce = *std::move(nonce);
     (*queue)->ready.push_back(id);
-    Reindex(item);
+    Reindex(item, effects);
     Dispatch(name, effects);
   }
   Run(std::move(effects));
@@ -118,6 +139,7 @@ absl::StatusOr<WorkQueues::ConsumerId> WorkQueues::Poll(PollRequest request,
       RemoveConsumer(id);
     } else if (it != consumers_.end()) {
       poll_deadlines_.insert({it->second.deadline, id});
+      Arm(it->second.deadline, effects);
     }
   }
   Run(std::move(effects));
@@ -209,7 +231,7 @@ void WorkQueues::Dispatch(const std::string& name, Effects& effects) {
         continue;
       }
       queue.ready.pop_front();
-      delivery.leases.push_back(LeaseItem(item, consumer, now));
+      delivery.leases.push_back(LeaseItem(item, consumer, now, effects));
       --consumer.credit;
       ++queue.leased;
     }
@@ -230,7 +252,7 @@ void WorkQueues::Dispatch(const std::string& name, Effects& effects) {
 }
 
 WorkLease WorkQueues::LeaseItem(Item& item, const Consumer& consumer,
-                                absl::Time now) {
+                                absl::Time now, Effects& effects) {
   LeaseRecord& lease = item.lease;
   lease.task_id = item.spec.task_id;
   lease.attempt = item.spec.attempt;
@@ -249,7 +271,7 @@ WorkLease WorkQueues::LeaseItem(Item& item, const Consumer& consumer,
                                : absl::InfiniteFuture();
   lease.cancel_requested = false;
   item.leased = true;
-  Reindex(item);
+  Reindex(item, effects);
   WorkToken token{lease.task_id, lease.attempt, lease.nonce};
   return WorkLease{token.Encode(), lease, item.spec.input};
 }
@@ -268,6 +290,7 @@ size_t WorkQueues::ExpireDue() {
           {std::move(consumers_[id].poll_done), nullptr, {}});
       RemoveConsumer(id);
     }
+    armed_ = EarliestDeadline();  // the owner re-arms after the sweep
   }
   const size_t ended = effects.outcomes.size();
   Run(std::move(effects));
@@ -276,12 +299,8 @@ size_t WorkQueues::ExpireDue() {
 
 absl::Time WorkQueues::NextDeadline() {
   absl::MutexLock lock(&mu_);
-  absl::Time next = absl::InfiniteFuture();
-  if (!deadlines_.empty()) next = deadlines_.begin()->first;
-  if (!poll_deadlines_.empty()) {
-    next = std::min(next, poll_deadlines_.begin()->first);
-  }
-  return next;
+  armed_ = EarliestDeadline();
+  return armed_;
 }
 
 std::vector<WorkQueueStats> WorkQueues::Stats() {

@@ -41,6 +41,11 @@ namespace corosched::server {
 // answer is refused however late the sweep runs). Every end is one
 // WorkOutcome to the owner's callback.
 //
+// The timer: ExpireDue() has something to do at NextDeadline(). An owner
+// that arms one timer there passes `on_earlier_deadline`, which is told,
+// after the call that set it, of each deadline earlier than the one it was
+// last given (by NextDeadline() or this callback), so it re-arms earlier.
+//
 // Invariants:
 //   1. An item is leased to at most one worker at a time: it leaves its
 //      queue's FIFO in the same critical section that leases it.
@@ -100,6 +105,7 @@ class WorkQueues {
   using StreamCallback = absl::AnyInvocable<void(WorkLease)>;
   // A parked poll or an open stream.
   using ConsumerId = uint64_t;
+  using DeadlineCallback = absl::AnyInvocable<void(absl::Time)>;
 
   struct PollRequest {
     std::string queue;
@@ -114,8 +120,10 @@ class WorkQueues {
     absl::Time heartbeat_deadline = absl::InfiniteFuture();
   };
 
-  // `on_outcome` hears every attempt's end (see Invariants, 3).
-  WorkQueues(Clock& clock, OutcomeCallback on_outcome);
+  // `on_outcome` hears every attempt's end (see Invariants, 3);
+  // `on_earlier_deadline`, if set, of deadlines to re-arm the timer at.
+  WorkQueues(Clock& clock, OutcomeCallback on_outcome,
+             DeadlineCallback on_earlier_deadline = nullptr);
   WorkQueues(const WorkQueues&) = delete;
   WorkQueues& operator=(const WorkQueues&) = delete;
 
@@ -183,6 +191,7 @@ class WorkQueues {
   // (answered empty). Returns the number of outcomes.
   size_t ExpireDue() ABSL_LOCKS_EXCLUDED(mu_);
   // When ExpireDue next has something to do; InfiniteFuture() if never.
+  // The owner's timer is taken to be armed there from now on.
   absl::Time NextDeadline() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Every queue with anything in it, by name.
@@ -229,6 +238,8 @@ class WorkQueues {
     };
     std::vector<Delivery> deliveries;
     std::vector<WorkOutcome> outcomes;
+    // A deadline earlier than the owner's timer is armed at.
+    std::optional<absl::Time> earlier_deadline;
   };
 
   void Run(Effects effects);
@@ -239,12 +250,16 @@ class WorkQueues {
   // Leases ready items to parked consumers while both exist (invariant 4).
   void Dispatch(const std::string& name, Effects& effects)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  WorkLease LeaseItem(Item& item, const Consumer& consumer, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  WorkLease LeaseItem(Item& item, const Consumer& consumer, absl::Time now,
+                      Effects& effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Park(ConsumerId id, Consumer& consumer, Queue& queue)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveConsumer(ConsumerId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Reindex(Item& item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reindex(Item& item, Effects& effects) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Notes a new deadline: if it is before armed_, the owner is told.
+  void Arm(absl::Time deadline, Effects& effects)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Time EarliestDeadline() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The item's lease, if `token` names it and it is current; an ended one
   // (deadline passed) is ended now, into `effects`.
   absl::StatusOr<Item*> FindCurrentLease(absl::string_view token,
@@ -262,12 +277,15 @@ class WorkQueues {
 
   Clock& clock_;
   OutcomeCallback on_outcome_;
+  DeadlineCallback on_earlier_deadline_;
 
   absl::Mutex mu_;
   absl::node_hash_map<std::string, Item> items_ ABSL_GUARDED_BY(mu_);
   absl::node_hash_map<std::string, Queue> queues_ ABSL_GUARDED_BY(mu_);
   absl::node_hash_map<ConsumerId, Consumer> consumers_ ABSL_GUARDED_BY(mu_);
   ConsumerId next_consumer_ ABSL_GUARDED_BY(mu_) = 1;
+  // The deadline the owner's timer is armed at, as far as we told it.
+  absl::Time armed_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // Items by their earliest deadline; parked polls by the end of their wait.
   absl::btree_set<std::pair<absl::Time, std::string>> deadlines_
       ABSL_GUARDED_BY(mu_);

@@ -242,5 +242,36 @@ TEST_F(WorkQueuesTest, RecordedScheduledAtCountsTowardsTheScheduleTimeout) {
   EXPECT_EQ(queues_.ExpireDue(), 1u);
 }
 
+TEST(WorkQueuesTimerTest, TellsTheOwnerOfEachEarlierDeadline) {
+  ManualClock clock;
+  const absl::Time start = clock.Now();
+  std::vector<absl::Duration> told;
+  WorkQueues queues(
+      clock, [](WorkOutcome) {},
+      [&](absl::Time deadline) { told.push_back(deadline - start); });
+  WorkSpec spec;
+  spec.task_id = "a";
+  spec.queue = "jobs";
+  spec.timeout = absl::Minutes(1);
+  spec.schedule_timeout = absl::Minutes(10);
+  ASSERT_TRUE(queues.Enqueue(spec).ok());
+  spec.task_id = "b";
+  ASSERT_TRUE(queues.Enqueue(spec).ok());  // later: nothing to tell
+  ASSERT_TRUE(queues
+                  .Poll({"idle", "w", 1, absl::Seconds(30)},
+                        [](std::vector<WorkLease>) {})
+                  .ok());
+  EXPECT_THAT(told, ElementsAre(absl::Minutes(10), absl::Seconds(30)));
+  clock.Advance(absl::Seconds(30));
+  queues.ExpireDue();  // the poll's wait ends; the owner re-arms at 10m
+  ASSERT_TRUE(queues
+                  .Poll({"jobs", "w", 1, absl::ZeroDuration()},
+                        [](std::vector<WorkLease>) {})
+                  .ok());  // leases a until 1m30s
+  EXPECT_THAT(told, ElementsAre(absl::Minutes(10), absl::Seconds(30),
+                                absl::Seconds(90)));
+  EXPECT_EQ(queues.NextDeadline(), start + absl::Seconds(90));
+}
+
 }  // namespace
 }  // namespace corosched::server

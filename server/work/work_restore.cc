@@ -42,30 +42,34 @@ absl::Status ValidateLeaseRecord(const LeaseRecord& record) {
 
 absl::Status WorkQueues::Restore(LeaseRecord record) {
   if (absl::Status s = ValidateLeaseRecord(record); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  if (items_.contains(record.task_id)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "task_id: the task already has a work item here; restore each lease "
-        "once"));
+  Effects effects;
+  {
+    absl::MutexLock lock(&mu_);
+    if (items_.contains(record.task_id)) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "task_id: the task already has a work item here; restore each lease "
+          "once"));
+    }
+    absl::StatusOr<Queue*> queue = GetOrAddQueue(record.queue);
+    if (!queue.ok()) return queue.status();
+    if (record.heartbeat > absl::ZeroDuration()) {
+      // Heartbeats sent while the daemon was down could not arrive.
+      record.heartbeat_deadline =
+          std::max(record.heartbeat_deadline, clock_.Now() + record.heartbeat);
+    }
+    Item& item = items_[record.task_id];
+    item.spec.task_id = record.task_id;
+    item.spec.attempt = record.attempt;
+    item.spec.queue = record.queue;
+    item.spec.heartbeat = record.heartbeat;
+    item.spec.scheduled_at = record.scheduled_at;
+    item.leased = true;
+    item.restored = true;
+    item.lease = std::move(record);
+    ++(*queue)->leased;
+    Reindex(item, effects);
   }
-  absl::StatusOr<Queue*> queue = GetOrAddQueue(record.queue);
-  if (!queue.ok()) return queue.status();
-  if (record.heartbeat > absl::ZeroDuration()) {
-    // Heartbeats sent while the daemon was down could not arrive.
-    record.heartbeat_deadline =
-        std::max(record.heartbeat_deadline, clock_.Now() + record.heartbeat);
-  }
-  Item& item = items_[record.task_id];
-  item.spec.task_id = record.task_id;
-  item.spec.attempt = record.attempt;
-  item.spec.queue = record.queue;
-  item.spec.heartbeat = record.heartbeat;
-  item.spec.scheduled_at = record.scheduled_at;
-  item.leased = true;
-  item.restored = true;
-  item.lease = std::move(record);
-  ++(*queue)->leased;
-  Reindex(item);
+  Run(std::move(effects));
   return absl::OkStatus();
 }
 
@@ -104,7 +108,7 @@ absl::Status WorkQueues::ReturnUndelivered(absl::string_view token) {
       item.lease = LeaseRecord();
       item.next_nonce = *std::move(nonce);
       queue.ready.push_front(item.spec.task_id);
-      Reindex(item);
+      Reindex(item, effects);
       Dispatch(name, effects);
     }
   }
