@@ -143,8 +143,9 @@ class WorkQueues {
                                         std::string worker_identity,
                                         StreamCallback on_item)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Lets the stream take `items` (1 to 100) more. NOT_FOUND for a closed
-  // stream, INVALID_ARGUMENT for a bad count.
+  // Lets the stream take `items` (1 to 100) more; unused credit adds up to
+  // at most 100 (more is ignored). NOT_FOUND for a closed stream,
+  // INVALID_ARGUMENT for a bad count.
   absl::Status AddCredit(ConsumerId stream, uint32_t items)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Removes a parked poll or a stream (the client went away). True if it

@@ -137,6 +137,19 @@ TEST_F(WorkQueuesTest, ClosedStreamTakesNoMoreItems) {
   EXPECT_EQ(queues_.AddCredit(12345, 1).code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(WorkQueuesTest, StreamCreditAddsUpToAtMostOneHundred) {
+  int got = 0;
+  auto stream = queues_.OpenStream("jobs", "s", [&](WorkLease) { ++got; });
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE(queues_.AddCredit(*stream, 100).ok());
+  ASSERT_TRUE(queues_.AddCredit(*stream, 50).ok());
+  for (int i = 0; i < 150; ++i) {
+    ASSERT_TRUE(queues_.Enqueue(Spec("t" + std::to_string(i))).ok());
+  }
+  EXPECT_EQ(got, 100);
+  EXPECT_EQ(queues_.Stats().at(0).depth, 50u);
+}
+
 TEST_F(WorkQueuesTest, BadCreditIsInvalidArgument) {
   auto stream = queues_.OpenStream("jobs", "s", [](WorkLease) {});
   ASSERT_TRUE(stream.ok());
