@@ -17,7 +17,7 @@ struct WorkLimits {
   static constexpr size_t kMaxQueueNameBytes = 64;
   static constexpr size_t kMaxWorkerIdentityBytes = 256;
   static constexpr size_t kMaxErrorNameBytes = 128;
-  static constexpr size_t kMaxErrorMessageBytes = 32 * 1024;
+  static constexpr size_t kMaxErrorMessageBytes = size_t{32} * 1024;
   static constexpr uint32_t kMaxPollItems = 100;
   static constexpr absl::Duration kMaxPollWait = absl::Seconds(60);
 };

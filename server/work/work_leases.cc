@@ -132,13 +132,13 @@ void WorkQueues::End(Item& item, WorkOutcome outcome, bool answered,
   effects.outcomes.push_back(std::move(outcome));
 }
 
-void WorkQueues::RememberEnd(std::string token, EndedLease ended) {
+void WorkQueues::RememberEnd(const std::string& token, EndedLease ended) {
   if (ended_order_.size() >= kRememberedEnds) {
     ended_.erase(ended_order_.front());
     ended_order_.pop_front();
   }
   ended_order_.push_back(token);
-  ended_[std::move(token)] = ended;
+  ended_[token] = ended;
 }
 
 absl::StatusOr<WorkQueues::HeartbeatAnswer> WorkQueues::Heartbeat(

@@ -273,7 +273,7 @@ class WorkQueues {
   // filled in); `answered`: by the worker's Complete or Fail.
   void End(Item& item, WorkOutcome outcome, bool answered, Effects& effects)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RememberEnd(std::string token, EndedLease ended)
+  void RememberEnd(const std::string& token, EndedLease ended)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;

@@ -19,6 +19,7 @@ using ::testing::SizeIs;
 
 std::vector<std::string> TaskIds(const std::vector<WorkLease>& leases) {
   std::vector<std::string> ids;
+  ids.reserve(leases.size());
   for (const WorkLease& lease : leases) ids.push_back(lease.record.task_id);
   return ids;
 }
@@ -82,7 +83,7 @@ TEST_F(WorkQueuesTest, LongPollAnswersEmptyOnceItsWaitPasses) {
 TEST_F(WorkQueuesTest, CancelledPollIsNeverAnsweredAndTakesNothing) {
   bool called = false;
   auto id = queues_.Poll({"jobs", "w", 1, absl::Seconds(30)},
-                         [&](std::vector<WorkLease>) { called = true; });
+                         [&](const std::vector<WorkLease>&) { called = true; });
   ASSERT_TRUE(id.ok());
   EXPECT_TRUE(queues_.CancelWait(*id));
   ASSERT_TRUE(queues_.Enqueue(Spec("a")).ok());
@@ -108,7 +109,7 @@ TEST_F(WorkQueuesTest, ParkedPollsAreAnsweredInArrivalOrder) {
 
 TEST_F(WorkQueuesTest, StreamReceivesItemsOnlyAgainstCredit) {
   std::vector<std::string> got;
-  auto stream = queues_.OpenStream("jobs", "streamer", [&](WorkLease l) {
+  auto stream = queues_.OpenStream("jobs", "streamer", [&](const WorkLease& l) {
     got.push_back(l.record.task_id);
   });
   ASSERT_TRUE(stream.ok());
@@ -127,7 +128,8 @@ TEST_F(WorkQueuesTest, StreamReceivesItemsOnlyAgainstCredit) {
 
 TEST_F(WorkQueuesTest, ClosedStreamTakesNoMoreItems) {
   int got = 0;
-  auto stream = queues_.OpenStream("jobs", "s", [&](WorkLease) { ++got; });
+  auto stream =
+      queues_.OpenStream("jobs", "s", [&](const WorkLease&) { ++got; });
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE(queues_.AddCredit(*stream, 5).ok());
   EXPECT_TRUE(queues_.CancelWait(*stream));
@@ -139,7 +141,8 @@ TEST_F(WorkQueuesTest, ClosedStreamTakesNoMoreItems) {
 
 TEST_F(WorkQueuesTest, StreamCreditAddsUpToAtMostOneHundred) {
   int got = 0;
-  auto stream = queues_.OpenStream("jobs", "s", [&](WorkLease) { ++got; });
+  auto stream =
+      queues_.OpenStream("jobs", "s", [&](const WorkLease&) { ++got; });
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE(queues_.AddCredit(*stream, 100).ok());
   ASSERT_TRUE(queues_.AddCredit(*stream, 50).ok());
@@ -151,7 +154,7 @@ TEST_F(WorkQueuesTest, StreamCreditAddsUpToAtMostOneHundred) {
 }
 
 TEST_F(WorkQueuesTest, BadCreditIsInvalidArgument) {
-  auto stream = queues_.OpenStream("jobs", "s", [](WorkLease) {});
+  auto stream = queues_.OpenStream("jobs", "s", [](const WorkLease&) {});
   ASSERT_TRUE(stream.ok());
   EXPECT_EQ(queues_.AddCredit(*stream, 0).code(),
             absl::StatusCode::kInvalidArgument);
@@ -164,14 +167,15 @@ TEST_F(WorkQueuesTest, InvalidQueueNameIsRefusedEverywhere) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(queues_
                 .Poll({"", "w", 1, absl::ZeroDuration()},
-                      [](std::vector<WorkLease>) {})
+                      [](const std::vector<WorkLease>&) {})
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(queues_.OpenStream(std::string(65, 'q'), "w", [](WorkLease) {})
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      queues_.OpenStream(std::string(65, 'q'), "w", [](const WorkLease&) {})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(queues_.Stats(), IsEmpty());
 }
 
@@ -208,7 +212,7 @@ TEST_F(WorkQueuesTest, StatsShowDepthOldestAgePollersAndLeases) {
   clock_.Advance(absl::Seconds(2));
   ASSERT_TRUE(queues_
                   .Poll({"idle", "w", 1, absl::Seconds(10)},
-                        [](std::vector<WorkLease>) {})
+                        [](const std::vector<WorkLease>&) {})
                   .ok());
   std::vector<WorkQueueStats> stats = queues_.Stats();
   ASSERT_THAT(stats, SizeIs(2));
@@ -260,7 +264,7 @@ TEST(WorkQueuesTimerTest, TellsTheOwnerOfEachEarlierDeadline) {
   const absl::Time start = clock.Now();
   std::vector<absl::Duration> told;
   WorkQueues queues(
-      clock, [](WorkOutcome) {},
+      clock, [](const WorkOutcome&) {},
       [&](absl::Time deadline) { told.push_back(deadline - start); });
   WorkSpec spec;
   spec.task_id = "a";
@@ -272,14 +276,14 @@ TEST(WorkQueuesTimerTest, TellsTheOwnerOfEachEarlierDeadline) {
   ASSERT_TRUE(queues.Enqueue(spec).ok());  // later: nothing to tell
   ASSERT_TRUE(queues
                   .Poll({"idle", "w", 1, absl::Seconds(30)},
-                        [](std::vector<WorkLease>) {})
+                        [](const std::vector<WorkLease>&) {})
                   .ok());
   EXPECT_THAT(told, ElementsAre(absl::Minutes(10), absl::Seconds(30)));
   clock.Advance(absl::Seconds(30));
   queues.ExpireDue();  // the poll's wait ends; the owner re-arms at 10m
   ASSERT_TRUE(queues
                   .Poll({"jobs", "w", 1, absl::ZeroDuration()},
-                        [](std::vector<WorkLease>) {})
+                        [](const std::vector<WorkLease>&) {})
                   .ok());  // leases a until 1m30s
   EXPECT_THAT(told, ElementsAre(absl::Minutes(10), absl::Seconds(30),
                                 absl::Seconds(90)));

@@ -58,7 +58,7 @@ class Ledger {
 
 // One worker's handling of a lease it got: complete, fail, heartbeat and
 // complete, give it back, or drop it and let the lease run out.
-void Work(WorkQueues& queues, Ledger& ledger, WorkLease lease,
+void Work(WorkQueues& queues, Ledger& ledger, const WorkLease& lease,
           std::mt19937& random, std::atomic<int>& overlaps) {
   const std::string id = lease.record.task_id;
   if (!ledger.Take(id)) overlaps.fetch_add(1);
@@ -90,7 +90,8 @@ void Work(WorkQueues& queues, Ledger& ledger, WorkLease lease,
 TEST(WorkQueuesStressTest, EachAttemptEndsExactlyOnce) {
   ManualClock clock;
   Ledger ledger;
-  WorkQueues queues(clock, [&ledger](WorkOutcome o) { ledger.Outcome(o); });
+  WorkQueues queues(clock,
+                    [&ledger](const WorkOutcome& o) { ledger.Outcome(o); });
   std::atomic<int> overlaps{0};
   std::atomic<bool> done{false};
   std::vector<std::thread> threads;
@@ -113,7 +114,7 @@ TEST(WorkQueuesStressTest, EachAttemptEndsExactlyOnce) {
             {w % 2 == 0 ? "even" : "odd", "w", 4, absl::ZeroDuration()},
             [&got](std::vector<WorkLease> l) { got = std::move(l); });
         for (WorkLease& lease : got) {
-          Work(queues, ledger, std::move(lease), random, overlaps);
+          Work(queues, ledger, lease, random, overlaps);
         }
       }
     });

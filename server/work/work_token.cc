@@ -3,7 +3,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -61,7 +61,8 @@ absl::StatusOr<std::string> NewLeaseNonce() {
     if (got < 0) {
       if (errno == EINTR) continue;
       return absl::InternalError(absl::StrCat(
-          "cannot draw a lease nonce: getrandom: ", std::strerror(errno)));
+          "cannot draw a lease nonce: getrandom: ",
+          std::error_code(errno, std::generic_category()).message()));
     }
     filled += static_cast<size_t>(got);
   }
