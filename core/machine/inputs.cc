@@ -77,11 +77,12 @@ void CheckDeclaration(const std::string& path,
     add(path + ".default", std::string(value.status().message()));
   } else if (!HasType(*value, input.type())) {
     add(path + ".default",
-        absl::StrCat("is a ", TypeName(*value), ", but the input is declared ",
-                     DeclaredTypeName(input.type())));
+        absl::StrCat("is ", WithArticle(TypeName(*value)),
+                     ", but the input is declared ",
+                     WithArticle(DeclaredTypeName(input.type()))));
   } else if (ValueBytes(*value) > limits.max_text_bytes) {
     add(path + ".default",
-        absl::StrCat(ValueBytes(*value), " bytes as JSON; the limit is ",
+        absl::StrCat(ValueBytes(*value), " bytes; the limit is ",
                      limits.max_text_bytes));
   }
 }
@@ -103,10 +104,10 @@ absl::Status CheckDeclaredInput(
                      "; it takes: ", absl::StrJoin(names, ", ")));
   }
   if (!HasType(value, it->second->type())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input ", QuoteInput(name), " is a ", TypeName(value),
-                     ", but ", DefinitionLabel(definition), " declares it a ",
-                     DeclaredTypeName(it->second->type())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input ", QuoteInput(name), " is ", WithArticle(TypeName(value)),
+        ", but ", DefinitionLabel(definition), " declares it ",
+        WithArticle(DeclaredTypeName(it->second->type()))));
   }
   return absl::OkStatus();
 }
@@ -174,7 +175,7 @@ absl::StatusOr<StartVariables> ResolveInputs(
     if (inputs.count(input.name()) > 0) continue;
     if (input.required()) {
       const std::string type =
-          absl::StrCat("a ", DeclaredTypeName(input.type()), " value");
+          absl::StrCat(WithArticle(DeclaredTypeName(input.type())), " value");
       return absl::InvalidArgumentError(absl::StrCat(
           "input ", QuoteInput(input.name()), " is required by ",
           DefinitionLabel(definition), ": ",

@@ -60,10 +60,10 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
   if (right == nullptr) return false;
   if (branch.test == Test::kEquals || branch.test == Test::kNotEquals) {
     if (TypeName(*left) != TypeName(*right)) {
-      *error =
-          absl::StrCat("compares variable ", QuoteInput(branch.variable.text()),
-                       ", a ", TypeName(*left), ", with a ", TypeName(*right),
-                       "; compare like with like");
+      *error = absl::StrCat(
+          "compares variable ", QuoteInput(branch.variable.text()), ", ",
+          WithArticle(TypeName(*left)), ", with ",
+          WithArticle(TypeName(*right)), "; compare like with like");
       return false;
     }
     *holds = (*left == *right) == (branch.test == Test::kEquals);
@@ -72,11 +72,11 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
   const double* a = std::get_if<double>(left);
   const double* b = std::get_if<double>(right);
   if (a == nullptr || b == nullptr) {
-    *error = absl::StrCat(TestName(branch.test), " orders numbers, but ",
-                          a == nullptr
-                              ? "variable " + QuoteInput(branch.variable.text())
-                              : std::string("its operand"),
-                          " is a ", TypeName(a == nullptr ? *left : *right));
+    *error = absl::StrCat(
+        TestName(branch.test), " orders numbers, but ",
+        a == nullptr ? "variable " + QuoteInput(branch.variable.text())
+                     : std::string("its operand"),
+        " is ", WithArticle(TypeName(a == nullptr ? *left : *right)));
     return false;
   }
   switch (branch.test) {

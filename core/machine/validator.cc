@@ -128,9 +128,8 @@ class DefinitionChecker {
     if (!value.ok()) {
       Add(path, std::string(value.status().message()));
     } else if (ValueBytes(*value) > limits_.max_text_bytes) {
-      Add(path,
-          absl::StrCat(ValueBytes(*value), " bytes as JSON; the limit is ",
-                       limits_.max_text_bytes));
+      Add(path, absl::StrCat(ValueBytes(*value), " bytes; the limit is ",
+                             limits_.max_text_bytes));
     }
   }
 

@@ -201,6 +201,10 @@ absl::string_view TypeName(const Value& value) {
   return std::visit(TypeNameOf{}, value);
 }
 
+std::string WithArticle(absl::string_view type) {
+  return absl::StrCat(type == "object" ? "an " : "a ", type);
+}
+
 absl::string_view JsonTypeName(const pb::Value& json) {
   switch (json.kind_case()) {
     case pb::Value::kStringValue:

@@ -48,6 +48,8 @@ using Variables = absl::flat_hash_map<std::string, Value>;
 
 // "string", "number", "bool", "null", "list" or "object".
 absl::string_view TypeName(const Value& value);
+// `type` (a TypeName) with its article: "a string", "an object".
+std::string WithArticle(absl::string_view type);
 // The same names for a JSON value; "none" when no kind is set.
 absl::string_view JsonTypeName(const google::protobuf::Value& json);
 
