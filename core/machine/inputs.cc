@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/machine/names.h"
@@ -112,6 +113,46 @@ absl::Status CheckDeclaredInput(
   return absl::OkStatus();
 }
 
+void SortByName(StartVariables* variables) {
+  std::sort(variables->begin(), variables->end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+// Checks the given `variables` (sorted by name) against `definition`'s
+// declarations, then appends the defaults of absent inputs.
+absl::Status ApplyDeclarations(const v1::TaskDefinition& definition,
+                               StartVariables* variables) {
+  absl::flat_hash_map<std::string, const v1::InputDeclaration*> declared;
+  for (const auto& input : definition.inputs()) {
+    declared.emplace(input.name(), &input);
+  }
+  absl::flat_hash_set<std::string> given;
+  for (const auto& [name, value] : *variables) {
+    absl::Status fits = CheckDeclaredInput(definition, name, value, declared);
+    if (!fits.ok()) return fits;
+    given.insert(name);
+  }
+  for (const v1::InputDeclaration& input : definition.inputs()) {
+    if (given.contains(input.name())) continue;
+    if (input.required()) {
+      const std::string type =
+          absl::StrCat(WithArticle(DeclaredTypeName(input.type())), " value");
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", QuoteInput(input.name()), " is required by ",
+          DefinitionLabel(definition), ": ",
+          input.description().empty()
+              ? type
+              : absl::StrCat(QuoteInput(input.description()), ", ", type),
+          "; give it among the task's inputs"));
+    }
+    if (input.has_default_()) {  // valid: the definition was validated
+      variables->emplace_back(input.name(),
+                              ValueFromJson(input.default_()).value());
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void CheckInputDeclarations(const v1::TaskDefinition& definition,
@@ -143,13 +184,6 @@ absl::StatusOr<StartVariables> ResolveInputs(
     const v1::TaskDefinition& definition, const MachineLimits& limits,
     const google::protobuf::Map<std::string, v1::Value>& inputs,
     bool apply_declarations) {
-  apply_declarations = apply_declarations && definition.inputs_size() > 0;
-  absl::flat_hash_map<std::string, const v1::InputDeclaration*> declared;
-  if (apply_declarations) {
-    for (const auto& input : definition.inputs()) {
-      declared.emplace(input.name(), &input);
-    }
-  }
   StartVariables variables;
   for (const auto& [name, proto] : inputs) {
     if (!IsValidName(name) || name.size() > limits.max_name_bytes) {
@@ -164,33 +198,12 @@ absl::StatusOr<StartVariables> ResolveInputs(
     }
     variables.emplace_back(name, *std::move(value));
   }
-  std::sort(variables.begin(), variables.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (!apply_declarations) return variables;
-  for (const auto& [name, value] : variables) {
-    absl::Status fits = CheckDeclaredInput(definition, name, value, declared);
-    if (!fits.ok()) return fits;
+  SortByName(&variables);
+  if (apply_declarations && definition.inputs_size() > 0) {
+    absl::Status declared = ApplyDeclarations(definition, &variables);
+    if (!declared.ok()) return declared;
+    SortByName(&variables);
   }
-  for (const v1::InputDeclaration& input : definition.inputs()) {
-    if (inputs.count(input.name()) > 0) continue;
-    if (input.required()) {
-      const std::string type =
-          absl::StrCat(WithArticle(DeclaredTypeName(input.type())), " value");
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input ", QuoteInput(input.name()), " is required by ",
-          DefinitionLabel(definition), ": ",
-          input.description().empty()
-              ? type
-              : absl::StrCat(QuoteInput(input.description()), ", ", type),
-          "; give it among the task's inputs"));
-    }
-    if (input.has_default_()) {
-      variables.emplace_back(input.name(),
-                             ValueFromJson(input.default_()).value());
-    }
-  }
-  std::sort(variables.begin(), variables.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
   return variables;
 }
 

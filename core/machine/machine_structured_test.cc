@@ -183,8 +183,9 @@ TEST(MachineStructuredTest, RestoreOfSnapshotContinuesIdentically) {
 }
 
 TEST(MachineStructuredTest, RestoredFlatPayloadNamesStillRead) {
-  // A snapshot taken when payloads were flattened: "signal.user.name" is one
-  // variable. The longest-prefix rule reads it; the next signal clears it.
+  // A snapshot holding a payload field as one flat dotted variable,
+  // "signal.user.name": the longest-prefix rule reads it; the next signal
+  // clears it.
   v1::TaskDefinition definition = testing::ParseOrDie(kTwoSignals);
   definition.set_initial("B");
   std::shared_ptr<const Program> program = *Program::Compile(definition);
