@@ -141,6 +141,7 @@ std::string DescribeType(absl::string_view type) {
           std::string(type));
   if (enumeration != nullptr) {
     std::vector<std::string> names;
+    names.reserve(enumeration->value_count());
     for (int i = 0; i < enumeration->value_count(); ++i) {
       names.push_back(absl::StrCat("\"", enumeration->value(i)->name(), "\""));
     }

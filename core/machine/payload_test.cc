@@ -60,8 +60,8 @@ TEST(PayloadTest, ScalarsLandAsTheirOwnKinds) {
 }
 
 TEST(PayloadTest, RefusesWhatATaskCannotHoldNamingTheField) {
-  std::string deep = "1";
-  for (int i = 0; i <= kMaxValueDepth; ++i) deep = "[" + deep + "]";
+  const std::string deep = std::string(kMaxValueDepth + 1, '[') + "1" +
+                           std::string(kMaxValueDepth + 1, ']');
   EXPECT_THAT(Landed(R"({"d": )" + deep + "}", "signal."),
               HasSubstr("payload field \"signal.d\": at [0][0]"));
   EXPECT_THAT(Landed(R"({"bad key": 1})", "signal."),

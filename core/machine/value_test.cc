@@ -27,9 +27,7 @@ Value FromJsonOrDie(const std::string& text) {
 
 // `depth` lists nested in one another around a 1.
 std::string NestedLists(int depth) {
-  std::string text = "1";
-  for (int i = 0; i < depth; ++i) text = "[" + text + "]";
-  return text;
+  return std::string(depth, '[') + "1" + std::string(depth, ']');
 }
 
 std::string Shown(const Value& value) {
