@@ -136,6 +136,17 @@ std::string DescribeType(absl::string_view type) {
     }
   }
   if (type == "Map") return "an object";
+  const pb::EnumDescriptor* enumeration =
+      pb::DescriptorPool::generated_pool()->FindEnumTypeByName(
+          std::string(type));
+  if (enumeration != nullptr) {
+    std::vector<std::string> names;
+    names.reserve(enumeration->value_count());
+    for (int i = 0; i < enumeration->value_count(); ++i) {
+      names.push_back(absl::StrCat("\"", enumeration->value(i)->name(), "\""));
+    }
+    return absl::StrCat("one of ", absl::StrJoin(names, ", "));
+  }
   return std::string(type);
 }
 

@@ -215,3 +215,60 @@ TEST(ToJsonTest, WritesLowerCamelCaseOnOneLine) {
 
 }  // namespace
 }  // namespace corosched
+
+namespace corosched {
+namespace {
+
+constexpr char kDeclaring[] = R"({"name": "t", "initial": "A", "inputs": [
+  {"name": "item", "type": "INPUT_TYPE_STRING", "required": true,
+   "description": "what"},
+  {"name": "order", "type": "INPUT_TYPE_OBJECT", "default": {"qty": [1, 2]}}],
+  "states": {"A": {"choice": {"when": [{"variable": "order.qty[0]",
+    "equals": {"json": {"k": null}}, "next": "B"}], "otherwise": "B"}},
+    "B": {"actions": [{"set": {"variable": "l", "value": {"json": [1, "a"]}}}],
+          "complete": {}}}})";
+
+TEST(ParseTaskDefinitionJsonTest, ParsesInputsAndStructuredValues) {
+  absl::StatusOr<v1::TaskDefinition> parsed =
+      ParseTaskDefinitionJson(kDeclaring);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->inputs_size(), 2);
+  EXPECT_EQ(parsed->inputs(0).type(), v1::INPUT_TYPE_STRING);
+  EXPECT_TRUE(parsed->inputs(0).required());
+  EXPECT_EQ(parsed->inputs(0).description(), "what");
+  EXPECT_EQ(parsed->inputs(1)
+                .default_()
+                .struct_value()
+                .fields()
+                .at("qty")
+                .list_value()
+                .values_size(),
+            2);
+  const v1::Branch& branch = parsed->states().at("A").choice().when(0);
+  EXPECT_TRUE(
+      branch.equals().json().struct_value().fields().at("k").has_null_value());
+  EXPECT_EQ(parsed->states()
+                .at("B")
+                .actions(0)
+                .set()
+                .value()
+                .json()
+                .list_value()
+                .values_size(),
+            2);
+}
+
+TEST(ParseTaskDefinitionJsonTest, NamesTheInputFieldAtFault) {
+  EXPECT_THAT(
+      ParseError(
+          R"({"name": "t", "inputs": [{"name": "a", "type": "STRING"}]})"),
+      HasSubstr("inputs[0].type: invalid value \"STRING\"; expected one of "
+                "\"INPUT_TYPE_ANY\", \"INPUT_TYPE_STRING\", "));
+  EXPECT_THAT(ParseError(R"({"name": "t", "inputs": [{"nmae": "a"}]})"),
+              HasSubstr("inputs[0]: unknown field \"nmae\"; InputDeclaration "
+                        "has fields name, type, required, default, "
+                        "description"));
+}
+
+}  // namespace
+}  // namespace corosched

@@ -47,6 +47,11 @@ absl::StatusOr<Command> BuildSubmit(const RawCommand& raw) {
     if (!variable.ok()) return FlagError("var", variable.status());
     submit.inputs[variable->first] = variable->second;
   }
+  for (const std::string& text : raw.All("var-json")) {
+    auto variable = ParseJsonVariable(text);
+    if (!variable.ok()) return FlagError("var-json", variable.status());
+    submit.inputs[variable->first] = variable->second;
+  }
   auto labels = Labels(raw);
   if (!labels.ok()) return labels.status();
   submit.labels = *std::move(labels);
@@ -178,7 +183,8 @@ const std::vector<CommandSpec>& Commands() {
   static const auto* const kCommands = new std::vector<CommandSpec>{
       {.name = "submit",
        .synopsis = "submit (-f FILE | --definition NAME [--version V]) "
-                   "[--var K=V]... [--label K=V]... [--id ID] "
+                   "[--var K=V]... [--var-json K=JSON]... [--label K=V]... "
+                   "[--id ID] "
                    "[--start-after DURATION] [--wait]",
        .summary = "Submits a task and prints its id.",
        .flags = {{.name = "file",
@@ -196,6 +202,11 @@ const std::vector<CommandSpec>& Commands() {
                   .help = "input variable; V is a number, true/false, or "
                           "text;\n"
                           "quote it to force text: --var 'zip=\"01234\"'"},
+                 {.name = "var-json",
+                  .repeated = true,
+                  .value_name = "K=JSON",
+                  .help = "input variable given as any JSON value:\n"
+                          "--var-json 'order={\"sku\": \"A1\", \"qty\": [1]}'"},
                  {.name = "label",
                   .repeated = true,
                   .value_name = "K=V",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "client/cli/values.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace corosched::cli {
@@ -47,6 +49,49 @@ std::string Quoted(absl::string_view text) {
   return out + "\"";
 }
 
+// `json` on one line, object keys sorted (protobuf maps are unordered),
+// strings quoted as Quoted does.
+void AppendJson(const google::protobuf::Value& json, std::string* out) {
+  switch (json.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      out->append(Quoted(json.string_value()));
+      break;
+    case google::protobuf::Value::kNumberValue:
+      absl::StrAppend(out, json.number_value());
+      break;
+    case google::protobuf::Value::kBoolValue:
+      out->append(json.bool_value() ? "true" : "false");
+      break;
+    case google::protobuf::Value::kListValue: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : json.list_value().values()) {
+        if (!std::exchange(first, false)) out->push_back(',');
+        AppendJson(item, out);
+      }
+      out->push_back(']');
+      break;
+    }
+    case google::protobuf::Value::kStructValue: {
+      const auto& fields = json.struct_value().fields();
+      std::map<std::string, const google::protobuf::Value*> sorted;
+      for (const auto& [key, value] : fields) sorted[key] = &value;
+      out->push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : sorted) {
+        if (!std::exchange(first, false)) out->push_back(',');
+        absl::StrAppend(out, Quoted(key), ":");
+        AppendJson(*value, out);
+      }
+      out->push_back('}');
+      break;
+    }
+    default:
+      out->append("null");
+      break;
+  }
+}
+
 // Sorted, so output is stable across runs (protobuf maps are unordered).
 template <typename Map>
 std::string JoinMap(const Map& map, absl::string_view separator,
@@ -77,6 +122,11 @@ std::string ValueText(const v1::Value& value) {
       return absl::StrCat(value.number());
     case v1::Value::kBool:
       return value.bool_() ? "true" : "false";
+    case v1::Value::kJson: {
+      std::string json;
+      AppendJson(value.json(), &json);
+      return json;
+    }
     case v1::Value::KIND_NOT_SET:
       break;
   }

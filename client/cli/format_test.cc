@@ -60,6 +60,18 @@ TEST(ValueTextTest, WritesValuesAsOnTheCommandLine) {
   EXPECT_EQ(ValueText(value), "\"say \\\"hi\\\"\"");
 }
 
+TEST(ValueTextTest, WritesStructuredValuesAsOneLineOfJson) {
+  v1::Value value;
+  auto& fields =
+      *value.mutable_json()->mutable_struct_value()->mutable_fields();
+  fields["sku"].set_string_value("A\n1");
+  auto& qty = *fields["qty"].mutable_list_value();
+  qty.add_values()->set_number_value(1);
+  qty.add_values()->set_null_value(google::protobuf::NULL_VALUE);
+  fields["ok"].set_bool_value(true);
+  EXPECT_EQ(ValueText(value), R"({"ok":true,"qty":[1,null],"sku":"A\n1"})");
+}
+
 TEST(ReceiptTextTest, SaysWhatHappenedToTheSignal) {
   v1::WakeTaskResponse receipt;
   receipt.set_disposition(v1::WakeTaskResponse::BUFFERED);

@@ -85,9 +85,11 @@ absl::StatusOr<v1::Value> ParseScalar(absl::string_view name,
     value.set_string(json.string_value());
   } else if (text == "null" || absl::StartsWith(text, "{") ||
              absl::StartsWith(text, "[")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": variables hold strings, numbers and bools, not ", text,
-        "; quote it to pass it as text: --var ", name, "='\"", text, "\"'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": --var takes a string, number or bool, not ", text,
+                     "; pass JSON with --var-json ", name, "='", text,
+                     "', or quote it to pass it as text: --var ", name, "='\"",
+                     text, "\"'"));
   } else {
     value.set_string(std::string(text));
   }
@@ -103,6 +105,41 @@ absl::StatusOr<std::pair<std::string, v1::Value>> ParseVariable(
   absl::StatusOr<v1::Value> value = ParseScalar(pair->first, pair->second);
   if (!value.ok()) return value.status();
   return std::make_pair(std::move(pair->first), *std::move(value));
+}
+
+absl::StatusOr<std::pair<std::string, v1::Value>> ParseJsonVariable(
+    absl::string_view assignment) {
+  auto pair = SplitAssignment(assignment, "NAME");
+  if (!pair.ok()) return pair.status();
+  const std::string& text = pair->second;
+  absl::Status syntax = CheckJsonSyntax(text);
+  pb::Value json;
+  if (syntax.ok() && !pb::util::JsonStringToMessage(
+                          pb::StringPiece(text.data(), text.size()), &json)
+                          .ok()) {
+    syntax = absl::InvalidArgumentError("not a JSON value");
+  }
+  if (!syntax.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(pair->first, ": malformed JSON: ", syntax.message(),
+                     "; for plain text use --var ", pair->first, "=TEXT"));
+  }
+  v1::Value value;
+  switch (json.kind_case()) {
+    case pb::Value::kStringValue:
+      value.set_string(json.string_value());
+      break;
+    case pb::Value::kNumberValue:
+      value.set_number(json.number_value());
+      break;
+    case pb::Value::kBoolValue:
+      value.set_bool_(json.bool_value());
+      break;
+    default:
+      *value.mutable_json() = std::move(json);
+      break;
+  }
+  return std::make_pair(std::move(pair->first), std::move(value));
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> ParseLabel(

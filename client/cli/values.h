@@ -22,8 +22,15 @@ namespace corosched::cli {
 //   zip="01234"            string (JSON string literal; escapes allowed)
 // and otherwise as plain text (item=laptop, note=two words, empty=).
 // Quote a value to keep it a string: id="42", flag="true". JSON null,
-// objects and arrays are refused: variables hold strings, numbers and bools.
+// objects and arrays are refused, pointing at --var-json.
 absl::StatusOr<std::pair<std::string, v1::Value>> ParseVariable(
+    absl::string_view assignment);
+
+// `--var-json NAME=JSON`: JSON is any JSON value, e.g.
+// order={"sku": "A1", "qty": [1, 2]}, tags=["a"], none=null, n=3. A JSON
+// string, number or bool becomes that kind of value, anything else `json`.
+// INVALID_ARGUMENT for malformed JSON, with where it went wrong.
+absl::StatusOr<std::pair<std::string, v1::Value>> ParseJsonVariable(
     absl::string_view assignment);
 
 // `--label KEY=VALUE`: KEY non-empty, VALUE taken as it is.

@@ -62,12 +62,40 @@ TEST(ParseVariableTest, QuotesForceText) {
 
 TEST(ParseVariableTest, RefusesWhatAVariableCannotHold) {
   EXPECT_THAT(VarError("x=null"),
-              HasSubstr("variables hold strings, numbers and bools"));
+              HasSubstr("pass JSON with --var-json x='null'"));
   EXPECT_THAT(VarError("x=[1]"), HasSubstr("--var x='\"[1]\"'"));
   EXPECT_THAT(VarError("x={}"), HasSubstr("not {}"));
   EXPECT_THAT(VarError("n=1e999"), HasSubstr("out of range"));
   EXPECT_EQ(VarError("=3"), "expected NAME=VALUE, got \"=3\"");
   EXPECT_EQ(VarError("n"), "expected NAME=VALUE, got \"n\"");
+}
+
+TEST(ParseJsonVariableTest, ReadsAnyJsonValue) {
+  auto order = ParseJsonVariable(R"(order={"sku": "A1", "qty": [1, 2]})");
+  ASSERT_TRUE(order.ok()) << order.status();
+  EXPECT_EQ(order->first, "order");
+  ASSERT_TRUE(order->second.has_json());
+  const auto& fields = order->second.json().struct_value().fields();
+  EXPECT_EQ(fields.at("sku").string_value(), "A1");
+  EXPECT_EQ(fields.at("qty").list_value().values(1).number_value(), 2);
+  auto none = ParseJsonVariable("none=null");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->second.json().has_null_value());
+}
+
+TEST(ParseJsonVariableTest, JsonScalarsBecomeTheirOwnKinds) {
+  EXPECT_EQ(ParseJsonVariable("n=3")->second.number(), 3);
+  EXPECT_EQ(ParseJsonVariable(R"(s="01234")")->second.string(), "01234");
+  EXPECT_TRUE(ParseJsonVariable("b=true")->second.bool_());
+}
+
+TEST(ParseJsonVariableTest, RefusesMalformedJson) {
+  auto bad = ParseJsonVariable("order={\"sku\": }");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("order: malformed JSON"));
+  EXPECT_THAT(ParseJsonVariable("word=laptop").status().message(),
+              HasSubstr("for plain text use --var word=TEXT"));
+  EXPECT_FALSE(ParseJsonVariable("=1").ok());
 }
 
 TEST(ParseLabelTest, SplitsAtTheFirstEquals) {

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
+#include "core/machine/value.h"
 #include "core/quote.h"
 
 namespace corosched::machine::internal {
@@ -15,7 +16,7 @@ namespace {
 // The type a variable is known to have from the definition alone, and the
 // field that first gave it that type.
 struct KnownType {
-  absl::string_view type;  // "string", "number" or "bool"
+  absl::string_view type;  // a TypeName: "string", "number", "object", ...
   std::string path;
 };
 
@@ -27,6 +28,8 @@ std::optional<absl::string_view> LiteralType(const v1::Operand& operand) {
       return "number";
     case v1::Operand::kBool:
       return "bool";
+    case v1::Operand::kJson:
+      return JsonTypeName(operand.json());
     default:
       return std::nullopt;
   }
@@ -40,6 +43,8 @@ absl::string_view ValueTypeName(const v1::Value& value) {
       return "number";
     case v1::Value::kBool:
       return "bool";
+    case v1::Value::kJson:
+      return JsonTypeName(value.json());
     default:
       return "";
   }

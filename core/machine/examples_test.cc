@@ -84,6 +84,29 @@ TEST(ExamplesTest, ApprovalEscalatesThenIsRejected) {
             "laptop rejected by someone\n");
 }
 
+TEST(ExamplesTest, ApprovalRequiresItsItem) {
+  absl::StatusOr<Machine> machine =
+      Machine::Start(testing::CompileOrDie(ReadExample("approval.json")),
+                     Strings({{"manager", "bo"}}));
+  EXPECT_EQ(machine.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(machine.status().message(),
+            "input \"item\" is required by approval@1: \"what to approve\", "
+            "a string value; give it among the task's inputs");
+}
+
+TEST(ExamplesTest, ApprovalEscalatesToTheDefaultManager) {
+  ExecutorHarness harness;
+  harness.Start(ReadExample("approval.json"), Strings({{"item", "laptop"}}));
+  harness.WaitFor(kAwaiting, "REQUEST", 1);
+  harness.Advance(absl::Hours(1));
+  harness.WaitFor(kAwaiting, "ESCALATE", 2);
+  EXPECT_EQ(harness.output(),
+            "approval requested for laptop\n"
+            "no answer for 1h: escalated to on-call-manager\n");
+  EXPECT_EQ(harness.Wake("approve"), Disposition::kConsumed);
+  EXPECT_EQ(JoinOrDie(harness).status, v1::TASK_STATUS_COMPLETED);
+}
+
 TEST(ExamplesTest, ApprovalExpiresAfterADay) {
   ExecutorHarness harness;
   harness.Start(ReadExample("approval.json"),

@@ -29,6 +29,8 @@ struct MachineLimits {
   size_t max_name_bytes = 128;
   // Emit templates, string literals, results, errors, descriptions.
   size_t max_text_bytes = 4096;
+  // Declared inputs (TaskDefinition.inputs).
+  int max_inputs = 128;
   // Sleep durations and await timeouts.
   absl::Duration max_duration = absl::Hours(24 * 366);
 
@@ -39,7 +41,9 @@ struct MachineLimits {
   int max_mailbox_signals = 1024;
   // Variables one task may hold at once.
   int max_variables = 1024;
-  // One string variable, or one emitted chunk after substitution.
+  // One variable (a string's bytes; a null, list or object as compact JSON),
+  // or one emitted chunk after substitution. Lists and objects also nest at
+  // most kMaxValueDepth (value.h) deep.
   size_t max_value_bytes = size_t{64} * 1024;
   // States entered in one poll before the task yields to the run queue.
   int max_steps_per_poll = 64;
@@ -49,7 +53,8 @@ struct MachineLimits {
   // fails the task.
   uint64_t max_output_bytes = uint64_t{8} << 20;
   // Bytes one task's variables may hold together: each name plus its value
-  // (a string's bytes, 8 for a number or a bool); the set that would pass it
+  // (a string's bytes, a structured value's JSON bytes, 8 for a number or a
+  // bool); the set that would pass it
   // fails the task, the submit whose inputs pass it is refused.
   size_t max_variables_bytes = size_t{1} << 20;
 };

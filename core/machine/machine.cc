@@ -28,11 +28,13 @@ absl::string_view TestName(Program::Test test) {
   return kNames[static_cast<int>(test)];
 }
 
-const Value* Lookup(const Variables& variables, const std::string& name,
-                    std::string* error) {
-  auto it = variables.find(name);
-  if (it != variables.end()) return &it->second;
-  *error = absl::StrCat("variable ", QuoteInput(name),
+// The value `path` names, or nullptr with `error` set; see
+// VariablePath::Resolve for `scratch`.
+const Value* Lookup(const Variables& variables, const VariablePath& path,
+                    Value* scratch, std::string* error) {
+  const Value* value = path.Resolve(variables, scratch);
+  if (value != nullptr) return value;
+  *error = absl::StrCat("variable ", QuoteInput(path.text()),
                         " is not set; set it first or test it with isSet");
   return nullptr;
 }
@@ -42,21 +44,26 @@ const Value* Lookup(const Variables& variables, const std::string& name,
 bool Evaluate(const Program::Branch& branch, const Variables& variables,
               bool* holds, std::string* error) {
   using Test = Program::Test;
+  Value left_scratch;
   if (branch.test == Test::kIsSet) {
-    *holds = variables.contains(branch.variable) == branch.is_set;
+    *holds = (branch.variable.Resolve(variables, &left_scratch) != nullptr) ==
+             branch.is_set;
     return true;
   }
-  const Value* left = Lookup(variables, branch.variable, error);
+  const Value* left = Lookup(variables, branch.variable, &left_scratch, error);
   if (left == nullptr) return false;
-  const Value* right = branch.literal.has_value()
-                           ? &*branch.literal
-                           : Lookup(variables, branch.operand_variable, error);
+  Value right_scratch;
+  const Value* right =
+      branch.literal.has_value()
+          ? &*branch.literal
+          : Lookup(variables, branch.operand_variable, &right_scratch, error);
   if (right == nullptr) return false;
   if (branch.test == Test::kEquals || branch.test == Test::kNotEquals) {
-    if (left->index() != right->index()) {
-      *error = absl::StrCat("compares variable ", QuoteInput(branch.variable),
-                            ", a ", TypeName(*left), ", with a ",
-                            TypeName(*right), "; compare like with like");
+    if (TypeName(*left) != TypeName(*right)) {
+      *error = absl::StrCat(
+          "compares variable ", QuoteInput(branch.variable.text()), ", ",
+          WithArticle(TypeName(*left)), ", with ",
+          WithArticle(TypeName(*right)), "; compare like with like");
       return false;
     }
     *holds = (*left == *right) == (branch.test == Test::kEquals);
@@ -65,11 +72,11 @@ bool Evaluate(const Program::Branch& branch, const Variables& variables,
   const double* a = std::get_if<double>(left);
   const double* b = std::get_if<double>(right);
   if (a == nullptr || b == nullptr) {
-    *error =
-        absl::StrCat(TestName(branch.test), " orders numbers, but ",
-                     a == nullptr ? "variable " + QuoteInput(branch.variable)
-                                  : std::string("its operand"),
-                     " is a ", TypeName(a == nullptr ? *left : *right));
+    *error = absl::StrCat(
+        TestName(branch.test), " orders numbers, but ",
+        a == nullptr ? "variable " + QuoteInput(branch.variable.text())
+                     : std::string("its operand"),
+        " is ", WithArticle(TypeName(a == nullptr ? *left : *right)));
     return false;
   }
   switch (branch.test) {
@@ -251,7 +258,9 @@ bool Machine::RunAction(const Program::Action& action, OutputSink sink,
     case Program::ActionKind::kSetValue:
       return SetVariable(action.variable, action.value, error);
     case Program::ActionKind::kCopy: {
-      const Value* source = Lookup(variables(), action.copy_of, error);
+      Value scratch;
+      const Value* source =
+          Lookup(variables(), action.copy_of, &scratch, error);
       return source != nullptr && SetVariable(action.variable, *source, error);
     }
     case Program::ActionKind::kAdd: {

@@ -98,8 +98,11 @@ class Machine {
  public:
   // A new task at the program's initial state, READY, with `inputs` as its
   // variables. INVALID_ARGUMENT for a bad input name, a value with no kind,
-  // a NaN or infinite number, or inputs over max_variables /
-  // max_value_bytes.
+  // a NaN or infinite number (inside lists and objects too), lists and
+  // objects nested too deep, inputs over max_variables / max_value_bytes,
+  // and, when the definition declares inputs, a missing required input, an
+  // input of the wrong type or one not declared (see ResolveInputs).
+  // Declared inputs that are absent start with their defaults.
   static absl::StatusOr<Machine> Start(
       std::shared_ptr<const Program> program,
       const google::protobuf::Map<std::string, v1::Value>& inputs);
@@ -123,7 +126,7 @@ class Machine {
 
   // Accepts `signal` at time `now` into the mailbox; once the task has ended,
   // refuses any signal (kRefusedEnded). Otherwise INVALID_ARGUMENT for a bad
-  // name or payload (too big, a list or null, a field that is no variable
+  // name or payload (too big, a NaN or too deep, a field that is no variable
   // name); RESOURCE_EXHAUSTED when the mailbox holds max_mailbox_signals.
   // Consumed means: the task is awaiting this name, no earlier signal would be
   // taken first, and the deadline has not passed, so its next poll takes this
@@ -136,12 +139,13 @@ class Machine {
     // PendingSignal.sequence and .received_at.
     uint64_t sequence;
     absl::Time received_at;
-    // The payload flattened under the program's prefix (from CheckSignal).
+    // The payload's variables under the program's prefix (from
+    // CheckSignal).
     PayloadVariables payload;
   };
 
   // What Deliver checks of the signal itself (name, payload size and
-  // shape), with its errors; returns the flattened payload. Reads only the
+  // shape), with its errors; returns the payload's variables. Reads only the
   // program, so any thread may call it.
   static absl::StatusOr<PayloadVariables> CheckSignal(const Program& program,
                                                       const v1::Signal& signal);
@@ -213,6 +217,13 @@ class Machine {
   };
 
   explicit Machine(std::shared_ptr<const Program> program);
+
+  // Start, and Restore's first half: `variables` as inputs, checked against
+  // the definition's declarations only when `apply_declarations`.
+  static absl::StatusOr<Machine> StartWith(
+      std::shared_ptr<const Program> program,
+      const google::protobuf::Map<std::string, v1::Value>& variables,
+      bool apply_declarations);
 
   // Restore's second half: checks and accepts the snapshot's mailbox.
   absl::Status RestoreMailbox(const v1::TaskSnapshot& snapshot);

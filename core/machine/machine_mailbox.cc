@@ -2,6 +2,7 @@
 // and landing their payloads in variables.
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -27,10 +28,15 @@ absl::Status CheckSignalName(const std::string& name, size_t max_name_bytes) {
   return absl::OkStatus();
 }
 
-// A variable's share of max_variables_bytes.
-size_t VariableBytes(const std::string& name, const Value& value) {
-  const auto* text = std::get_if<std::string>(&value);
-  return name.size() + (text != nullptr ? text->size() : sizeof(double));
+// A variable's share of max_variables_bytes; `value_bytes` is
+// ValueBytes(value) when known.
+size_t VariableBytes(const std::string& name, const Value& value,
+                     std::optional<size_t> value_bytes = std::nullopt) {
+  if (std::holds_alternative<double>(value) ||
+      std::holds_alternative<bool>(value)) {
+    return name.size() + sizeof(double);
+  }
+  return name.size() + value_bytes.value_or(ValueBytes(value));
 }
 
 }  // namespace
@@ -55,9 +61,9 @@ absl::StatusOr<PayloadVariables> Machine::CheckSignal(
                      " bytes; the limit is ", limits.max_payload_bytes));
   }
   PayloadVariables payload;
-  absl::Status flat = FlattenPayload(signal.payload(), program.signal_prefix(),
-                                     limits.max_name_bytes, &payload);
-  if (!flat.ok()) return flat;
+  absl::Status landed = LandPayload(signal.payload(), program.signal_prefix(),
+                                    limits.max_name_bytes, &payload);
+  if (!landed.ok()) return landed;
   return payload;
 }
 
@@ -138,10 +144,13 @@ bool Machine::TakeSignal(const Program::State& state, PollOutcome* outcome) {
 bool Machine::SetVariable(const std::string& name, Value value,
                           std::string* error) {
   const MachineLimits& limits = program_->limits();
-  if (const auto* text = std::get_if<std::string>(&value);
-      text != nullptr && text->size() > limits.max_value_bytes) {
-    *error = absl::StrCat("a ", text->size(), "-byte string for variable ",
-                          QuoteInput(name), "; the limit is ",
+  const size_t value_bytes = ValueBytes(value);
+  if (value_bytes > limits.max_value_bytes) {
+    *error = absl::StrCat("a ", value_bytes, "-byte ",
+                          std::holds_alternative<std::string>(value)
+                              ? "string"
+                              : "value (as JSON)",
+                          " for variable ", QuoteInput(name), "; the limit is ",
                           limits.max_value_bytes);
     return false;
   }
@@ -150,7 +159,7 @@ bool Machine::SetVariable(const std::string& name, Value value,
   const size_t replaced =
       it == held.variables.end() ? 0 : VariableBytes(name, it->second);
   const size_t bytes =
-      held.variables_bytes - replaced + VariableBytes(name, value);
+      held.variables_bytes - replaced + VariableBytes(name, value, value_bytes);
   if (bytes > limits.max_variables_bytes) {
     *error = absl::StrCat(
         "setting ", QuoteInput(name), " would bring the task's variables to ",

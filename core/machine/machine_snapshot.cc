@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_paths.h"
+#include "core/machine/inputs.h"
 #include "core/machine/machine.h"
 #include "core/machine/names.h"
 #include "core/machine/proto_time.h"
@@ -73,23 +74,20 @@ Machine Machine::Start(std::shared_ptr<const Program> program) {
 absl::StatusOr<Machine> Machine::Start(
     std::shared_ptr<const Program> program,
     const google::protobuf::Map<std::string, v1::Value>& inputs) {
+  return StartWith(std::move(program), inputs, /*apply_declarations=*/true);
+}
+
+absl::StatusOr<Machine> Machine::StartWith(
+    std::shared_ptr<const Program> program,
+    const google::protobuf::Map<std::string, v1::Value>& variables,
+    bool apply_declarations) {
+  absl::StatusOr<StartVariables> start = ResolveInputs(
+      program->definition(), program->limits(), variables, apply_declarations);
+  if (!start.ok()) return start.status();
   Machine machine(std::move(program));
-  const MachineLimits& limits = machine.program_->limits();
-  for (const auto& [name, proto] : inputs) {
-    std::optional<Value> value = ValueFromProto(proto);
+  for (auto& [name, value] : *start) {
     std::string error;
-    if (!IsValidName(name) || name.size() > limits.max_name_bytes) {
-      error = absl::StrCat("is not a valid variable name; ", kNameRule,
-                           ", at most ", limits.max_name_bytes, " bytes");
-    } else if (!value.has_value()) {
-      error = "has no value; set one of string, number, bool";
-    } else if (const double* number = std::get_if<double>(&*value);
-               number != nullptr && !std::isfinite(*number)) {
-      error = std::string(kNotFiniteNumber);
-    } else {
-      machine.SetVariable(name, std::move(*value), &error);
-    }
-    if (!error.empty()) {
+    if (!machine.SetVariable(name, std::move(value), &error)) {
       return absl::InvalidArgumentError(
           absl::StrCat("input ", QuoteInput(name), ": ", error));
     }
@@ -111,7 +109,8 @@ absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
   absl::StatusOr<int> state = CheckPosition(*program, snapshot);
   if (!state.ok()) return state.status();
   absl::StatusOr<Machine> machine =
-      Start(std::move(program), snapshot.variables());
+      StartWith(std::move(program), snapshot.variables(),
+                /*apply_declarations=*/false);
   if (!machine.ok()) return SnapshotError(machine.status().message());
   machine->state_ = *state;
   machine->status_ = snapshot.status();

@@ -158,9 +158,10 @@ TEST(MachineTaskTest, WakeChecksTheSignal) {
   ExecutorHarness harness;
   harness.Start(kSleepThenAwait);
   absl::StatusOr<WakeReceipt> receipt =
-      harness.task().Wake(MakeSignal("go", R"({"list": []})"));
+      harness.task().Wake(MakeSignal("go", R"({"bad key": []})"));
   EXPECT_EQ(receipt.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(receipt.status().message(), HasSubstr("is a list or null"));
+  EXPECT_THAT(receipt.status().message(),
+              HasSubstr("cannot be a variable name"));
 }
 
 constexpr absl::string_view kAwaitGo = R"({"name": "t", "initial": "A",

@@ -17,6 +17,10 @@ TextTemplate ParseValid(const std::string& text) {
   return TextTemplate::Parse(text).value();
 }
 
+VariablePath PathOf(const std::string& text) {
+  return VariablePath::Parse(text).value();
+}
+
 absl::Duration DurationOf(const google::protobuf::Duration& proto) {
   return FromProtoDuration(proto).value();
 }
@@ -36,7 +40,7 @@ Program::Action CompileAction(const v1::Action& source, int index) {
         action.value = ValueFromProto(source.set().value()).value();
       } else {
         action.kind = Program::ActionKind::kCopy;
-        action.copy_of = source.set().copy_of();
+        action.copy_of = PathOf(source.set().copy_of());
       }
       break;
     default:  // kAdd; validation rejects KIND_NOT_SET
@@ -69,7 +73,7 @@ Program::Test TestOf(const v1::Branch& branch) {
 
 Program::Branch CompileBranch(const v1::Branch& source, int next) {
   Program::Branch branch;
-  branch.variable = source.variable();
+  branch.variable = PathOf(source.variable());
   branch.test = TestOf(source);
   branch.next = next;
   if (branch.test == Program::Test::kIsSet) {
@@ -87,8 +91,11 @@ Program::Branch CompileBranch(const v1::Branch& source, int next) {
     case v1::Operand::kBool:
       branch.literal = Value(operand.bool_());
       break;
+    case v1::Operand::kJson:
+      branch.literal = ValueFromJson(operand.json()).value();
+      break;
     default:
-      branch.operand_variable = operand.variable();
+      branch.operand_variable = PathOf(operand.variable());
       break;
   }
   return branch;

@@ -13,6 +13,7 @@
 #include "core/machine/limits.h"
 #include "core/machine/text_template.h"
 #include "core/machine/value.h"
+#include "core/machine/variable_path.h"
 #include "corosched/v1/task_definition.pb.h"
 
 namespace corosched::machine {
@@ -34,7 +35,7 @@ class Program {
     TextTemplate text;     // kEmit
     std::string variable;  // kSetValue, kCopy, kAdd
     Value value;           // kSetValue
-    std::string copy_of;   // kCopy
+    VariablePath copy_of;  // kCopy
     double amount = 0;     // kAdd
   };
   enum class Test {
@@ -47,11 +48,11 @@ class Program {
     kIsSet,
   };
   struct Branch {
-    std::string variable;
+    VariablePath variable;
     Test test;
-    bool is_set = false;           // kIsSet
-    std::optional<Value> literal;  // a literal operand, or
-    std::string operand_variable;  // a variable operand
+    bool is_set = false;            // kIsSet
+    std::optional<Value> literal;   // a literal operand, or
+    VariablePath operand_variable;  // a variable operand
     int next = -1;
   };
   enum class Suspension { kYield, kSleep, kAwait, kChoice, kComplete, kFail };

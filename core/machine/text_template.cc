@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/machine/names.h"
 #include "core/quote.h"
 
 namespace corosched::machine {
@@ -36,17 +35,19 @@ absl::StatusOr<TextTemplate> TextTemplate::Parse(absl::string_view text) {
           "; close it with \"}\", or write \"$$\" for a literal \"$\""));
     }
     absl::string_view name = text.substr(i + 2, close - i - 2);
-    if (!IsValidName(name)) {
+    absl::StatusOr<VariablePath> path = VariablePath::Parse(name);
+    if (!path.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "placeholder ", QuoteInput(absl::StrCat("${", name, "}")),
-          " at offset ", i, " is not a variable name; ", kNameRule));
+          " at offset ", i,
+          " is not a variable name or path: ", path.status().message()));
     }
     parsed.literals_.push_back(std::exchange(piece, {}));
-    parsed.variables_.emplace_back(name);
+    parsed.paths_.push_back(*std::move(path));
     i = close + 1;
   }
   parsed.literals_.push_back(std::move(piece));
-  if (parsed.variables_.empty()) parsed.literal_ = parsed.literals_.front();
+  if (parsed.paths_.empty()) parsed.literal_ = parsed.literals_.front();
   return parsed;
 }
 
@@ -54,15 +55,16 @@ absl::Status TextTemplate::Render(const Variables& variables,
                                   std::string* out) const {
   if (literals_.empty()) return absl::OkStatus();  // default-constructed
   out->append(literals_[0]);
-  for (size_t i = 0; i < variables_.size(); ++i) {
-    auto it = variables.find(variables_[i]);
-    if (it == variables.end()) {
+  Value scratch;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    const Value* value = paths_[i].Resolve(variables, &scratch);
+    if (value == nullptr) {
       return absl::FailedPreconditionError(
-          absl::StrCat("variable ", QuoteInput(variables_[i]),
+          absl::StrCat("variable ", QuoteInput(paths_[i].text()),
                        " is not set; set it in an earlier state, pass it as "
                        "an input, or test it with isSet first"));
     }
-    AppendValue(it->second, out);
+    AppendValue(*value, out);
     out->append(literals_[i + 1]);
   }
   return absl::OkStatus();

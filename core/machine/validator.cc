@@ -6,9 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "core/machine/definition_analysis.h"
 #include "core/machine/definition_paths.h"
+#include "core/machine/inputs.h"
 #include "core/machine/names.h"
 #include "core/machine/proto_time.h"
 #include "core/machine/text_template.h"
+#include "core/machine/variable_path.h"
 #include "core/quote.h"
 
 namespace corosched::machine {
@@ -28,6 +30,7 @@ class DefinitionChecker {
 
   std::vector<DefinitionProblem> Run() && {
     CheckTopLevel();
+    CheckInputDeclarations(definition_, limits_, &problems_);
     for (const std::string& name : state_names_) {
       CheckState(name, definition_.states().at(name));
     }
@@ -98,6 +101,35 @@ class DefinitionChecker {
     } else if (name.size() > limits_.max_name_bytes) {
       Add(path, absl::StrCat(what, " name is ", name.size(),
                              " bytes; the limit is ", limits_.max_name_bytes));
+    }
+  }
+
+  // `text` must be a VariablePath within max_name_bytes.
+  void CheckPath(const std::string& path, const std::string& text) {
+    if (text.empty()) {
+      Add(path, absl::StrCat("empty variable name; ", kNameRule));
+      return;
+    }
+    absl::StatusOr<VariablePath> parsed = VariablePath::Parse(text);
+    if (!parsed.ok()) {
+      Add(path, absl::StrCat("variable name ", QuoteInput(text),
+                             " is not a valid name or path: ",
+                             parsed.status().message()));
+    } else if (text.size() > limits_.max_name_bytes) {
+      Add(path, absl::StrCat("variable path is ", text.size(),
+                             " bytes; the limit is ", limits_.max_name_bytes));
+    }
+  }
+
+  // A structured literal: a value a task can hold, within max_text_bytes.
+  void CheckJsonLiteral(const std::string& path,
+                        const google::protobuf::Value& json) {
+    absl::StatusOr<Value> value = ValueFromJson(json);
+    if (!value.ok()) {
+      Add(path, std::string(value.status().message()));
+    } else if (ValueBytes(*value) > limits_.max_text_bytes) {
+      Add(path, absl::StrCat(ValueBytes(*value), " bytes; the limit is ",
+                             limits_.max_text_bytes));
     }
   }
 
@@ -193,7 +225,7 @@ class DefinitionChecker {
         CheckValue(path + ".value", set.value());
         break;
       case v1::SetVariable::kCopyOf:
-        CheckName(path + ".copyOf", set.copy_of(), "variable");
+        CheckPath(path + ".copyOf", set.copy_of());
         break;
       case v1::SetVariable::SOURCE_NOT_SET:
         Add(path, "no source; set value (e.g. {\"number\": 0}) or copyOf");
@@ -211,8 +243,11 @@ class DefinitionChecker {
         break;
       case v1::Value::kBool:
         break;
+      case v1::Value::kJson:
+        CheckJsonLiteral(path + ".json", value.json());
+        break;
       case v1::Value::KIND_NOT_SET:
-        Add(path, "no type; set one of string, number, bool");
+        Add(path, "no type; set one of string, number, bool, json");
         break;
     }
   }
@@ -281,7 +316,7 @@ class DefinitionChecker {
   }
 
   void CheckBranch(const std::string& path, const v1::Branch& branch) {
-    CheckName(path + ".variable", branch.variable(), "variable");
+    CheckPath(path + ".variable", branch.variable());
     if (branch.test_case() == v1::Branch::TEST_NOT_SET) {
       Add(path,
           "no test; add one of equals, notEquals, lessThan, "
@@ -300,14 +335,17 @@ class DefinitionChecker {
         CheckNumber(test_path + ".number", operand.number());
         break;
       case v1::Operand::kVariable:
-        CheckName(test_path + ".variable", operand.variable(), "variable");
+        CheckPath(test_path + ".variable", operand.variable());
+        break;
+      case v1::Operand::kJson:
+        CheckJsonLiteral(test_path + ".json", operand.json());
         break;
       case v1::Operand::kBool:
         break;
       case v1::Operand::KIND_NOT_SET:
         Add(test_path,
             "nothing to compare with; set one of string, number, "
-            "bool, variable");
+            "bool, json, variable");
         break;
     }
   }

@@ -1,6 +1,7 @@
 #include "core/machine/validator.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -327,6 +328,48 @@ TEST(ValidatorTest, RefusesNumbersThatAreNotFinite) {
                             "not numbers a task can hold"),
                   HasSubstr("choice.when[0].lessThan.number: NaN and "
                             "infinities")));
+}
+
+}  // namespace
+}  // namespace corosched::machine
+
+namespace corosched::machine {
+namespace {
+
+TEST(ValidatorTest, ChecksPathsAndStructuredLiteralsByField) {
+  v1::TaskDefinition definition = ParseOrDie(WithState(R"({
+    "actions": [{"emit": "${order.items[x]}"},
+                {"set": {"variable": "a", "copyOf": "b..c"}},
+                {"set": {"variable": "ok", "copyOf": "order.items[0].sku"}},
+                {"set": {"variable": "j", "value": {"json": {"k": [1]}}}}],
+    "choice": {"when": [
+      {"variable": "x[01]", "isSet": true, "next": "END"},
+      {"variable": "o.p[2].q", "equals": {"variable": "r."}, "next": "END"},
+      {"variable": "o", "equals": {"json": {"a": null}}, "next": "END"}],
+      "otherwise": "END"}})"));
+  v1::Value& nan = *definition.mutable_states()
+                        ->at("S")
+                        .mutable_actions(3)
+                        ->mutable_set()
+                        ->mutable_value();
+  (*nan.mutable_json()->mutable_struct_value()->mutable_fields())["k"]
+      .mutable_list_value()
+      ->mutable_values(0)
+      ->set_number_value(std::numeric_limits<double>::infinity());
+  EXPECT_THAT(
+      Problems(definition),
+      ElementsAre(
+          HasSubstr("states[\"S\"].actions[0].emit: placeholder "
+                    "\"${order.items[x]}\" at offset 0 is not a variable "
+                    "name or path"),
+          HasSubstr("states[\"S\"].actions[1].set.copyOf: variable name "
+                    "\"b..c\" is not a valid name or path"),
+          "states[\"S\"].actions[3].set.value.json: at .k[0]: NaN and "
+          "infinities are not numbers a task can hold",
+          HasSubstr("states[\"S\"].choice.when[0].variable: variable name "
+                    "\"x[01]\" is not a valid name or path"),
+          HasSubstr("states[\"S\"].choice.when[1].equals.variable: variable "
+                    "name \"r.\" is not a valid name or path")));
 }
 
 }  // namespace

@@ -231,6 +231,24 @@ TEST_F(CliTasksTest, VarsBecomeTypedInputs) {
   EXPECT_TRUE(task.variables().at("ok").bool_());
 }
 
+TEST_F(CliTasksTest, VarJsonPassesStructuredInputsThatGetShowsAsJson) {
+  const std::string id = Submit({"-f", Example("hello.json"), "--var-json",
+                                 R"(order={"sku": "A1", "qty": [1, 2]})",
+                                 "--var-json", "none=null"});
+  CliResult got = Cli({"get", id});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_THAT(got.out,
+              HasSubstr(R"(none=null order={"qty":[1,2],"sku":"A1"})"));
+}
+
+TEST_F(CliTasksTest, AMissingRequiredInputIsRefusedByName) {
+  CliResult refused = Cli({"submit", "-f", Example("approval.json")});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err,
+              AllOf(HasSubstr("INVALID_ARGUMENT"),
+                    HasSubstr("input \"item\" is required by approval@1")));
+}
+
 TEST_F(CliTasksTest, RegisteredDefinitionsAreSubmittedByName) {
   CliResult registered =
       Cli({"definitions", "register", "-f", Example("approval.json")});

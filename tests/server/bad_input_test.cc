@@ -190,6 +190,54 @@ TEST_F(BadInputTest, WakeWithASignalNothingAwaitsNamesTheKnownOnes) {
   ExpectHealthy();
 }
 
+TEST_F(BadInputTest, DeclaredInputsAreCheckedAtSubmit) {
+  v1::SubmitTaskRequest request;
+  *request.mutable_definition() = LoadExample("approval.json");
+  grpc::Status status = SubmitRequest(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("inputs: input \"item\" is required by approval@1"));
+
+  (*request.mutable_inputs())["item"].set_number(3);
+  status = SubmitRequest(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("input \"item\" is a number, but approval@1 declares "
+                        "it a string"));
+
+  (*request.mutable_inputs())["item"] = Text("laptop");
+  (*request.mutable_inputs())["manger"] = Text("bo");
+  status = SubmitRequest(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("input \"manger\" is not declared by approval@1; it "
+                        "takes: item, manager"));
+
+  request.mutable_inputs()->erase("manger");
+  v1::SubmitTaskResponse response;
+  ASSERT_TRUE(stub_->SubmitTask(Deadline().get(), request, &response).ok());
+  EXPECT_EQ(
+      GetTask(*stub_, response.task().id()).variables().at("manager").string(),
+      "on-call-manager");
+  ExpectHealthy();
+}
+
+TEST_F(BadInputTest, StructuredValuesTooDeepAreInvalidArguments) {
+  v1::SubmitTaskRequest request;
+  *request.mutable_definition() = LoadExample("hello.json");
+  google::protobuf::Value* json =
+      (*request.mutable_inputs())["deep"].mutable_json();
+  for (int i = 0; i < 40; ++i) {
+    json = json->mutable_list_value()->add_values();
+  }
+  json->set_number_value(1);
+  grpc::Status status = SubmitRequest(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("input \"deep\": at [0]"));
+  EXPECT_THAT(status.error_message(), HasSubstr("nest more than 32 deep"));
+  ExpectHealthy();
+}
+
 TEST_F(BadInputTest, BadPageTokenAndSizeAreInvalidArguments) {
   v1::ListTasksRequest request;
   request.set_page_token("forged");
