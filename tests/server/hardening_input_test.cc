@@ -36,29 +36,31 @@ class HardeningInputTest : public DaemonTest {
   }
 };
 
-void ExpectShortNotFound(const grpc::Status& status, const char* call) {
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << call;
+// An id over the 128-byte limit can name no task: refused before any
+// lookup, echoing only its first bytes.
+void ExpectShortRefusal(const grpc::Status& status, const char* call) {
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << call;
   EXPECT_LT(status.error_message().size(), kShortMessage) << call;
   EXPECT_THAT(status.error_message(), HasSubstr("...\" (10240 bytes)")) << call;
 }
 
-TEST_F(HardeningInputTest, AHugeTaskIdGetsAShortNotFound) {
+TEST_F(HardeningInputTest, AHugeTaskIdGetsAShortRefusal) {
   const std::string id(10240, 'x');
   v1::Task task;
   v1::GetTaskRequest get;
   get.set_task_id(id);
-  ExpectShortNotFound(stub_->GetTask(Deadline().get(), get, &task), "GetTask");
+  ExpectShortRefusal(stub_->GetTask(Deadline().get(), get, &task), "GetTask");
   v1::WakeTaskRequest wake;
   wake.set_task_id(id);
   wake.set_signal("go");
   v1::WakeTaskResponse receipt;
-  ExpectShortNotFound(stub_->WakeTask(Deadline().get(), wake, &receipt),
-                      "WakeTask");
+  ExpectShortRefusal(stub_->WakeTask(Deadline().get(), wake, &receipt),
+                     "WakeTask");
   v1::CancelTaskRequest cancel;
   cancel.set_task_id(id);
-  ExpectShortNotFound(stub_->CancelTask(Deadline().get(), cancel, &task),
-                      "CancelTask");
-  ExpectShortNotFound(Watch(*stub_, id).status, "WatchTask");
+  ExpectShortRefusal(stub_->CancelTask(Deadline().get(), cancel, &task),
+                     "CancelTask");
+  ExpectShortRefusal(Watch(*stub_, id).status, "WatchTask");
 
   v1::SubmitTaskRequest submit;
   *submit.mutable_definition() = AwaitGo();
