@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Corosched needs, and nothing that is already there.
 #
-#   deploy/install-deps.sh [GROUP...]      GROUP: build (default), runtime, test, bench, all
+#   deploy/install-deps.sh [GROUP...]      GROUP: build (default), runtime, test, bench, postgres, redis, all
 #
 #   build    compiler, CMake/Ninja, formatters, and every -dev package the build links
 #   runtime  only the shared libraries the daemon loads (for a slim container image)
@@ -10,6 +10,8 @@
 #            when it is missing; PostgreSQL is installed by the tests that need it)
 #   bench    Rust and Tokio for the side-by-side executor benchmark; PostgreSQL, Redis and
 #            Node.js/npm (and python3) for the peer job-queue benchmark (bench/peers/run.sh)
+#   postgres PostgreSQL alone (tests/testing/postgres.sh installs it this way)
+#   redis    Redis alone (tests/testing/redis.sh installs it this way)
 #   all      build + test + bench (what a developer machine wants)
 #
 # Idempotent and non-interactive: it asks dpkg which packages are missing and only then
@@ -42,7 +44,7 @@ readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs 
 declare -A PRESENT_IF_COMMAND=([nodejs]=node [npm]=npm)
 
 usage() {
-  echo "usage: $0 [build|runtime|test|bench|all]..." >&2
+  echo "usage: $0 [build|runtime|test|bench|postgres|redis|all]..." >&2
   exit 2
 }
 
@@ -53,6 +55,8 @@ add_group() {
     runtime) wanted+=("${RUNTIME_PACKAGES[@]}") ;;
     test) wanted+=("${TEST_PACKAGES[@]}") ;;
     bench) wanted+=("${BENCH_PACKAGES[@]}") ;;
+    postgres) wanted+=(postgresql) ;;
+    redis) wanted+=(redis-server) ;;
     all) add_group build && add_group test && add_group bench ;;
     -h | --help) usage ;;
     *)

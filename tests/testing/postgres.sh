@@ -42,27 +42,9 @@ pg_install() {
   if [[ -n "$(_pg_find_bin)" ]]; then
     return 0
   fi
-  local as_root=()
-  if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-      as_root=(sudo --preserve-env=DEBIAN_FRONTEND)
-    else
-      _pg_log "PostgreSQL is not installed and we are not root: run deploy/install-deps.sh bench"
-      return 1
-    fi
-  fi
   _pg_log "installing Debian's postgresql"
-  # Debian's postinst would start the system cluster through invoke-rc.d; a policy-rc.d
-  # that denies it keeps this private (only if none is there already).
-  local policy=/usr/sbin/policy-rc.d added_policy=0
-  if [[ ! -e "${policy}" && "$(id -u)" -eq 0 ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"${policy}" && chmod +x "${policy}" && added_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get update -qq || true
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends postgresql
-  local rc=$?
-  [[ "${added_policy}" -eq 1 ]] && rm -f "${policy}"
-  return "${rc}"
+  # install-deps.sh: as root or through sudo, and without starting the system service.
+  "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/install-deps.sh" postgres
 }
 
 # Prints a free TCP port on 127.0.0.1 (the kernel's pick for port 0).

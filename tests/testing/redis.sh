@@ -26,27 +26,9 @@ redis_install() {
   if command -v redis-server >/dev/null 2>&1; then
     return 0
   fi
-  local as_root=()
-  if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-      as_root=(sudo --preserve-env=DEBIAN_FRONTEND)
-    else
-      _redis_log "redis-server is not installed and we are not root: run deploy/install-deps.sh bench"
-      return 1
-    fi
-  fi
   _redis_log "installing Debian's redis-server"
-  # Debian's postinst would start the system instance through invoke-rc.d; a policy-rc.d
-  # that denies it keeps this private (only if none is there already).
-  local policy=/usr/sbin/policy-rc.d added_policy=0
-  if [[ ! -e "${policy}" && "$(id -u)" -eq 0 ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"${policy}" && chmod +x "${policy}" && added_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get update -qq || true
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends redis-server
-  local rc=$?
-  [[ "${added_policy}" -eq 1 ]] && rm -f "${policy}"
-  return "${rc}"
+  # install-deps.sh: as root or through sudo, and without starting the system service.
+  "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/install-deps.sh" redis
 }
 
 _redis_free_port() {
