@@ -17,27 +17,10 @@ using testing::CompileOrDie;
 using ::testing::HasSubstr;
 using testing::MakeSignal;
 using testing::PollInto;
+using testing::StartOrDie;
+using testing::WithState;
 
 const absl::Time kStart = absl::FromUnixSeconds(1700000000);
-
-Machine StartOrDie(std::shared_ptr<const Program> program,
-                   absl::string_view inputs_json = "{}") {
-  v1::TaskSnapshot holder;  // its map<string, Value> parses inputs as JSON
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  absl::StrCat(R"({"variables": )", inputs_json, "}"), &holder)
-                  .ok());
-  absl::StatusOr<Machine> machine =
-      Machine::Start(std::move(program), holder.variables());
-  EXPECT_TRUE(machine.ok()) << machine.status();
-  return *std::move(machine);
-}
-
-// A definition whose state `S` is `state_json`, with END to go to.
-std::shared_ptr<const Program> WithState(absl::string_view state_json) {
-  return CompileOrDie(
-      absl::StrCat(R"({"name": "t", "initial": "S", "states": {"S": )",
-                   state_json, R"(, "END": {"complete": {}}}})"));
-}
 
 constexpr absl::string_view kOrder =
     R"({"order": {"json": {"id": 7, "items": [{"sku": "A1", "qty": 2}],

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/machine/machine.h"
 #include "core/machine/program.h"
@@ -42,6 +43,27 @@ inline std::shared_ptr<const Program> CompileOrDie(
       Program::Compile(ParseOrDie(json), limits);
   EXPECT_TRUE(program.ok()) << program.status();
   return program.ok() ? *program : nullptr;
+}
+
+// A task of `program` started with `inputs_json` (a JSON object of input
+// values, as a submit's `inputs` reads); fails the test if Start refuses.
+inline Machine StartOrDie(std::shared_ptr<const Program> program,
+                          absl::string_view inputs_json = "{}") {
+  v1::TaskSnapshot holder;  // its map<string, Value> parses inputs as JSON
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  absl::StrCat(R"({"variables": )", inputs_json, "}"), &holder)
+                  .ok());
+  absl::StatusOr<Machine> machine =
+      Machine::Start(std::move(program), holder.variables());
+  EXPECT_TRUE(machine.ok()) << machine.status();
+  return *std::move(machine);
+}
+
+// A definition whose initial state `S` is `state_json`, with END to go to.
+inline std::shared_ptr<const Program> WithState(absl::string_view state_json) {
+  return CompileOrDie(
+      absl::StrCat(R"({"name": "t", "initial": "S", "states": {"S": )",
+                   state_json, R"(, "END": {"complete": {}}}})"));
 }
 
 // Polls `machine` at `now`, appending its output to `*output`.
