@@ -55,4 +55,13 @@ absl::StatusOr<absl::Duration> FromProtoDuration(
   return absl::Seconds(proto.seconds()) + absl::Nanoseconds(proto.nanos());
 }
 
+google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
+  google::protobuf::Duration proto;
+  const int64_t seconds = absl::IDivDuration(duration, absl::Seconds(1),
+                                             &duration);
+  proto.set_seconds(seconds);
+  proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+  return proto;
+}
+
 }  // namespace corosched::machine

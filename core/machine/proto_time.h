@@ -13,6 +13,7 @@ namespace corosched::machine {
 google::protobuf::Timestamp ToProtoTimestamp(absl::Time time);
 absl::StatusOr<absl::Time> FromProtoTimestamp(
     const google::protobuf::Timestamp& proto);
+google::protobuf::Duration ToProtoDuration(absl::Duration duration);
 absl::StatusOr<absl::Duration> FromProtoDuration(
     const google::protobuf::Duration& proto);
 

@@ -3,12 +3,14 @@
 #include <cstdlib>
 #include <utility>
 
+#include "core/machine/proto_time.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "server/grpc/grpc_status.h"
 #include "server/grpc/parsed_request.h"
 #include "server/grpc/submit_stream.h"
 #include "server/grpc/watch_reactor.h"
+#include "server/grpc/work_reactors.h"
 
 namespace corosched::server {
 namespace {
@@ -78,6 +80,11 @@ SchedulerService::SchedulerService(TaskService& tasks, TaskStore& store,
   HandleWatchTask();
   HandleUnary("CancelTask", &SchedulerService::CancelTask);
   HandleUnary("GetQueueStats", &SchedulerService::GetQueueStats);
+  HandleUnary("PollWork", &SchedulerService::PollWork);
+  HandleWorkStream();
+  HandleUnary("CompleteWork", &SchedulerService::CompleteWork);
+  HandleUnary("FailWork", &SchedulerService::FailWork);
+  HandleUnary("HeartbeatWork", &SchedulerService::HeartbeatWork);
 }
 
 template <typename Request, typename Response>
@@ -122,6 +129,16 @@ void SchedulerService::HandleSubmitTasks() {
           ParsedRequest<v1::SubmitTaskRequest>, v1::SubmitTasksResponse>(
           [this](grpc::CallbackServerContext* /*context*/) {
             return SubmitStream::Start(tasks_, hub_);
+          }));
+}
+
+void SchedulerService::HandleWorkStream() {
+  MarkMethodCallback(
+      MethodIndex("WorkStream"),
+      new grpc::internal::CallbackBidiHandler<
+          ParsedRequest<v1::WorkStreamRequest>, v1::WorkStreamResponse>(
+          [this](grpc::CallbackServerContext* /*context*/) {
+            return WorkStreamReactor::Start(tasks_.runner());
           }));
 }
 
@@ -201,6 +218,66 @@ grpc::ServerUnaryReactor* SchedulerService::GetQueueStats(
     grpc::CallbackServerContext* context,
     const v1::GetQueueStatsRequest* /*request*/, v1::QueueStats* response) {
   return Answer(context, tasks_.GetQueueStats(), response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::PollWork(
+    grpc::CallbackServerContext* context, const v1::PollWorkRequest* request,
+    v1::PollWorkResponse* response) {
+  return PollWorkReactor::Start(context, tasks_.runner(), *request, response);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::CompleteWork(
+    grpc::CallbackServerContext* context,
+    const v1::CompleteWorkRequest* request,
+    v1::CompleteWorkResponse* response) {
+  return AnswerLater(context, response, [&](auto done) {
+    tasks_.runner().CompleteWork(
+        request->token(), request->result(),
+        [done = std::move(done)](absl::Status status) mutable {
+          if (status.ok()) {
+            std::move(done)(v1::CompleteWorkResponse());
+          } else {
+            std::move(done)(std::move(status));
+          }
+        });
+  });
+}
+
+grpc::ServerUnaryReactor* SchedulerService::FailWork(
+    grpc::CallbackServerContext* context, const v1::FailWorkRequest* request,
+    v1::FailWorkResponse* response) {
+  return AnswerLater(context, response, [&](auto done) {
+    tasks_.runner().FailWork(
+        request->token(),
+        machine::WorkFailure{request->error(), request->message(),
+                             request->retryable()},
+        [done = std::move(done)](absl::Status status) mutable {
+          if (status.ok()) {
+            std::move(done)(v1::FailWorkResponse());
+          } else {
+            std::move(done)(std::move(status));
+          }
+        });
+  });
+}
+
+grpc::ServerUnaryReactor* SchedulerService::HeartbeatWork(
+    grpc::CallbackServerContext* context,
+    const v1::HeartbeatWorkRequest* request,
+    v1::HeartbeatWorkResponse* response) {
+  absl::StatusOr<WorkQueues::HeartbeatAnswer> beat =
+      tasks_.runner().work_queues().Heartbeat(request->token(),
+                                              request->details());
+  absl::StatusOr<v1::HeartbeatWorkResponse> answer = beat.status();
+  if (beat.ok()) {
+    answer = v1::HeartbeatWorkResponse();
+    answer->set_cancel_requested(beat->cancel_requested);
+    if (beat->heartbeat_deadline != absl::InfiniteFuture()) {
+      *answer->mutable_heartbeat_deadline() =
+          machine::ToProtoTimestamp(beat->heartbeat_deadline);
+    }
+  }
+  return Answer(context, std::move(answer), response);
 }
 
 }  // namespace corosched::server

@@ -11,7 +11,8 @@ namespace corosched::server {
 // corosched.v1.Scheduler on gRPC's callback API. Unary handlers run
 // TaskService and finish at once (CancelTask finishes when the cancel is
 // recorded, from whichever thread records it); WatchTask and SubmitTasks
-// get reactors (WatchReactor, SubmitStream). No handler blocks.
+// get reactors (WatchReactor, SubmitStream), and so do PollWork and
+// WorkStream (work_reactors.h). No handler blocks.
 //
 // Request bytes that are not a valid message of the method's request type
 // are answered INVALID_ARGUMENT naming the type (on SubmitTasks, as that
@@ -62,6 +63,21 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetQueueStatsRequest* request,
       v1::QueueStats* response) override;
+  grpc::ServerUnaryReactor* PollWork(grpc::CallbackServerContext* context,
+                                     const v1::PollWorkRequest* request,
+                                     v1::PollWorkResponse* response) override;
+  // WorkStream is served by WorkStreamReactor, which reads ParsedRequests.
+  grpc::ServerUnaryReactor* CompleteWork(
+      grpc::CallbackServerContext* context,
+      const v1::CompleteWorkRequest* request,
+      v1::CompleteWorkResponse* response) override;
+  grpc::ServerUnaryReactor* FailWork(grpc::CallbackServerContext* context,
+                                     const v1::FailWorkRequest* request,
+                                     v1::FailWorkResponse* response) override;
+  grpc::ServerUnaryReactor* HeartbeatWork(
+      grpc::CallbackServerContext* context,
+      const v1::HeartbeatWorkRequest* request,
+      v1::HeartbeatWorkResponse* response) override;
 
  private:
   template <typename Request, typename Response>
@@ -75,6 +91,7 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
                    UnaryMethod<Request, Response> serve);
   void HandleWatchTask();
   void HandleSubmitTasks();
+  void HandleWorkStream();
 
   TaskService& tasks_;
   TaskStore& store_;

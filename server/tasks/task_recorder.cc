@@ -28,6 +28,11 @@ void TaskRecorder::Recorded(LiveTask& live, const v1::TaskSnapshot& snapshot) {
   live.recording_.last_status = snapshot.status();
   live.recording_.last_state = snapshot.state();
   live.recording_.last_steps = snapshot.steps().total();
+  live.recording_.last_work_attempt = snapshot.work().attempt();
+  if (snapshot.work().has_lease()) {
+    live.recording_.lease_attempt = snapshot.work().attempt();
+    live.recording_.lease = snapshot.work().lease();
+  }
 }
 
 void TaskRecorder::AddOutput(LiveTask& live, uint64_t sequence,
@@ -109,7 +114,10 @@ void TaskRecorder::RecordPoll(const std::shared_ptr<LiveTask>& live,
   absl::MutexLock lock(&live->record_mu());
   progress.snapshot = live->task().Snapshot();
   if (end == nullptr && progress.events.empty() &&
-      progress.snapshot.steps().total() == live->recording_.last_steps) {
+      progress.snapshot.steps().total() == live->recording_.last_steps &&
+      progress.snapshot.status() == live->recording_.last_status &&
+      progress.snapshot.work().attempt() ==
+          live->recording_.last_work_attempt) {
     // e.g. an await that found no signal: nothing to record
     if (then) then(absl::OkStatus());
     return;
@@ -143,6 +151,7 @@ void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
 void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
                                  TaskProgress progress, Then then) {
   const absl::Time now = clock_.Now();
+  PrepareWorkRecord(*live, progress.snapshot, then);
   const v1::TaskSnapshot& snapshot = progress.snapshot;
   const bool finished =
       !progress.events.empty() && progress.events.back().has_finished();

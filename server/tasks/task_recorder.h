@@ -91,6 +91,33 @@ class TaskRecorder {
   void RecordPoll(const std::shared_ptr<LiveTask>& live,
                   const machine::TaskEnd* end, Then then)
       ABSL_LOCKS_EXCLUDED(live->record_mu());
+  // --- Work (task_recorder_work.cc) ---
+
+  // A worker leased attempt `attempt` of the task's work: records the lease
+  // in the task's snapshot now (durably) and in every later one while the
+  // attempt is current, so a restart takes the lease back. `then` gets the
+  // write's status; OK at once, writing nothing, when the attempt is no
+  // longer current.
+  void RecordLease(const std::shared_ptr<LiveTask>& live, uint32_t attempt,
+                   v1::WorkLeaseRecord lease, Then then)
+      ABSL_LOCKS_EXCLUDED(live->record_mu());
+  // A worker's answer to `attempt` is about to be handed to the task:
+  // `done` gets OK once a stored snapshot shows the attempt over (the task
+  // went on, retries, or ended); FAILED_PRECONDITION when the task was
+  // cancelled first; the store's error if that write fails; UNAVAILABLE if
+  // the task is dropped (daemon shutdown) before. Returns an id for
+  // DropExpectedAnswer, for when the answer was refused after all.
+  uint64_t ExpectAnswer(const std::shared_ptr<LiveTask>& live, uint32_t attempt,
+                        absl::AnyInvocable<void(const absl::Status&)> done)
+      ABSL_LOCKS_EXCLUDED(live->record_mu());
+  // Removes the waiter without calling it; false if it was answered.
+  static bool DropExpectedAnswer(LiveTask& live, uint64_t id)
+      ABSL_LOCKS_EXCLUDED(live.record_mu());
+  // The task is gone without a record that ends its attempts (dropped at
+  // shutdown): every waiting answer gets `status`.
+  static void FailExpectedAnswers(LiveTask& live, const absl::Status& status)
+      ABSL_LOCKS_EXCLUDED(live.record_mu());
+
   // A cancel took effect (the machine was dropped): CANCELLED with
   // `reason` as the error, after the events of deferred polls.
   void RecordCancel(const std::shared_ptr<LiveTask>& live,
@@ -110,6 +137,13 @@ class TaskRecorder {
   void WriteProgress(const std::shared_ptr<LiveTask>& live,
                      TaskProgress progress, Then then)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
+
+  // Work bookkeeping of a snapshot about to be written: copies the current
+  // attempt's lease into it, notes its attempt, and chains to `then` the
+  // answer waiters it satisfies.
+  static void PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
+                                Then& then)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
 
   // Gives the events at the end of `events` that have no time yet `now`.
   static void StampNewEvents(std::vector<v1::TaskEvent>& events,

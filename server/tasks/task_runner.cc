@@ -1,5 +1,6 @@
 #include "server/tasks/task_runner.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -184,6 +185,9 @@ absl::Status TaskRunner::Resume(
   auto live = std::make_shared<LiveTask>(record.id, std::move(program),
                                          record.created_at);
   TaskRecorder::Recorded(*live, record.snapshot);
+  // Its attempt out before the restart goes back on its queue once the
+  // task can hear of its end (after the spawn).
+  std::optional<machine::WorkOrder> work = machine->work_order();
   // Recorded already: opened before it is spawned, so its first poll runs
   // the machine (one wake-up per task, not two; recovery spawns millions).
   live->Open();
@@ -202,6 +206,7 @@ absl::Status TaskRunner::Resume(
     if (it != live_.end() && it->second == live) live_.erase(it);
     return spawned;
   }
+  if (work.has_value()) ResumeWork(*live, record.snapshot, *work);
   return absl::OkStatus();
 }
 
@@ -214,7 +219,10 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
       [output_to](uint64_t sequence, absl::string_view text) {
         TaskRecorder::AddOutput(*output_to, sequence, text);
       },
-      metrics_));
+      metrics_,
+      [this, output_to](machine::WorkOrder order) {
+        PutWork(*output_to, std::move(order));
+      }));
   std::unique_ptr<Sleep> delay;
   if (start_at.has_value()) {
     delay = std::make_unique<Sleep>(executor_.SleepUntil(*start_at));

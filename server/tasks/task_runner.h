@@ -21,6 +21,8 @@
 #include "server/tasks/live_task.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_recorder.h"
+#include "server/work/work_queues.h"
+#include "server/work/work_timer.h"
 
 namespace corosched::server {
 
@@ -62,11 +64,7 @@ class TaskRunner {
   // `metrics`, if not null, counts submitted and finished tasks and hears
   // of their signals; it must outlive the runner's tasks.
   TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
-             ServerMetrics* metrics = nullptr)
-      : executor_(executor),
-        store_(store),
-        recorder_(store, hub, *executor.clock()),
-        metrics_(metrics) {}
+             ServerMetrics* metrics = nullptr);
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 
@@ -114,6 +112,36 @@ class TaskRunner {
   // NOT_FOUND for an unknown task. The same threading as Start's.
   void Cancel(const std::string& id, std::string reason, CancelCallback done)
       ABSL_LOCKS_EXCLUDED(mu_);
+
+  // --- Work (task_runner_work.cc) ---
+  //
+  // A task in a `work` state puts each attempt on work_queues(); workers
+  // take items there. Every attempt's end comes back to the task
+  // (OnWorkOutcome) as its machine's CompleteWork or FailWork: a timeout,
+  // heartbeat timeout or schedule timeout is a failure by that name.
+
+  WorkQueues& work_queues() { return work_; }
+
+  using WorkAnswerCallback = absl::AnyInvocable<void(absl::Status) &&>;
+  // A worker's answer (CompleteWork / FailWork RPCs). `done` gets OK once
+  // the task's record shows the answer taken, on disk; the refusals of
+  // WorkQueues::Complete / Fail (INVALID_ARGUMENT, FAILED_PRECONDITION);
+  // INVALID_ARGUMENT for a result a task cannot hold (checked before the
+  // lease ends, so the worker may fix it and answer again);
+  // FAILED_PRECONDITION when the task was cancelled before the answer was
+  // recorded; UNAVAILABLE when the daemon stopped first (the lease is
+  // recorded: answer again after the restart).
+  void CompleteWork(std::string token, google::protobuf::Value result,
+                    WorkAnswerCallback done);
+  void FailWork(std::string token, machine::WorkFailure failure,
+                WorkAnswerCallback done);
+  // Records each lease in its task's snapshot (work.lease) before its
+  // worker hears of it, so a restart keeps it (see RecordLease); `done`
+  // gets the leases that were stored. Those that were not (the write
+  // failed, the task is gone) go back to their queue's head
+  // (ReturnUndelivered) or, for an attempt already over, are dropped.
+  void StoreLeases(std::vector<WorkLease> leases,
+                   absl::AnyInvocable<void(std::vector<WorkLease>) &&> done);
 
   // Tasks spawned and not yet ended.
   size_t live_count() ABSL_LOCKS_EXCLUDED(mu_);
@@ -166,6 +194,20 @@ class TaskRunner {
   // is stopping, or the task's submit is a moment from completing.
   absl::Status NotRunning(const std::string& id) const;
 
+  // The task's machine put `order` out (its WorkCallback): queues it.
+  void PutWork(LiveTask& live, machine::WorkOrder order);
+  // A recovered task in a `work` state: its attempt back on its queue, or
+  // its recorded lease back with its worker.
+  void ResumeWork(const LiveTask& live, const v1::TaskSnapshot& snapshot,
+                  const machine::WorkOrder& order);
+  // WorkQueues' outcome callback: hands the attempt's end to its task.
+  void OnWorkOutcome(WorkOutcome outcome);
+  // CompleteWork and FailWork after their own checks: `answer` ends the
+  // lease (WorkQueues::Complete or Fail); `done` as there.
+  void AnswerWork(const std::string& token,
+                  absl::AnyInvocable<absl::Status()> answer,
+                  WorkAnswerCallback done);
+
   // From the task's future, on the polling thread: what the poll changed,
   // with `end` when the machine finished.
   void RecordPoll(const std::shared_ptr<LiveTask>& live,
@@ -187,6 +229,10 @@ class TaskRunner {
   TaskRecorder recorder_;
   ServerMetrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
+  // After recorder_ (its outcomes reach tasks) and destroyed before it; the
+  // timer is destroyed first, so no expiry runs into a destroyed queue.
+  WorkQueues work_;
+  WorkTimer work_timer_;
 
   absl::Mutex mu_;
   // Keyed by a view of the LiveTask's own id (the entry holds the task, so

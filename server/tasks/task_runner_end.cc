@@ -15,7 +15,11 @@ namespace corosched::server {
 void TaskRunner::Cancel(const std::string& id, std::string reason,
                         CancelCallback done) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
-  if (live != nullptr && live->RequestCancel(std::move(reason), done)) return;
+  if (live != nullptr && live->RequestCancel(std::move(reason), done)) {
+    // Its worker, if it has one, hears of it at its next heartbeat.
+    work_.RequestCancel(id);
+    return;
+  }
   // Not live: ended, unknown, or not running here.
   store_.GetTaskAsync(id, [this, id, done = std::move(done)](
                               absl::StatusOr<TaskRecord> record) mutable {
@@ -72,6 +76,18 @@ void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
 
 void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
   std::vector<CancelCallback> waiters = live.Ended();
+  // A worker answer still waiting for a record that shows it taken will not
+  // see one from this process (at shutdown the task stays unfinished; its
+  // lease is recorded, so the worker answers again after the restart).
+  TaskRecorder::FailExpectedAnswers(
+      live, absl::UnavailableError(
+                "the daemon stopped running the task before the answer was "
+                "recorded; answer again once it is back"));
+  if (!shutting_down_.load()) {
+    // Ended: its queued item goes, and a worker holding one hears at its
+    // next heartbeat that the task was cancelled.
+    work_.RequestCancel(live.id());
+  }
   {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(live.id());

@@ -270,6 +270,14 @@ absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
   stats.set_admission_capacity(executor.max_tasks);
   stats.set_admission_in_use(executor.live_tasks);
   stats.set_workers(executor.worker_queue_depths.size());
+  for (const WorkQueueStats& queue : runner_.work_queues().Stats()) {
+    v1::WorkQueueStats* out = stats.add_work_queues();
+    out->set_queue(queue.queue);
+    out->set_depth(queue.depth);
+    *out->mutable_oldest_age() = machine::ToProtoDuration(queue.oldest_age);
+    out->set_pollers(queue.pollers);
+    out->set_leased(queue.leased);
+  }
   return stats;
 }
 

@@ -49,6 +49,9 @@ class TaskService {
   template <typename Response>
   using Reply = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
 
+  // The worker RPCs go to the runner's work queues directly.
+  TaskRunner& runner() { return runner_; }
+
   void RegisterDefinition(const v1::RegisterDefinitionRequest& request,
                           Reply<v1::RegisterDefinitionResponse> done);
   absl::StatusOr<v1::GetDefinitionResponse> GetDefinition(

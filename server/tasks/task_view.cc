@@ -27,6 +27,12 @@ v1::Task ToTaskMessage(const TaskRecord& record) {
   task.set_result(snapshot.result());
   task.set_error(snapshot.error());
   task.set_last_event_sequence(record.last_event_sequence);
+  if (snapshot.has_work()) {
+    *task.mutable_work() = snapshot.work();
+    // The nonce is the secret half of the worker's token: never shown.
+    task.mutable_work()->mutable_lease()->clear_nonce();
+    if (!snapshot.work().has_lease()) task.mutable_work()->clear_lease();
+  }
   return task;
 }
 

@@ -1,0 +1,142 @@
+// TaskRecorder's part in work dispatch: leases recorded in the task's
+// snapshot, and worker answers acknowledged only once their effect is
+// stored.
+
+#include <utility>
+#include <vector>
+
+#include "server/tasks/task_recorder.h"  // IWYU pragma: associated
+
+namespace corosched::server {
+namespace {
+
+// Whether a snapshot shows attempt `attempt` of its work over.
+bool AttemptOver(const v1::TaskSnapshot& snapshot, uint32_t attempt) {
+  return snapshot.status() != v1::TASK_STATUS_WORKING ||
+         snapshot.work().attempt() != attempt;
+}
+
+}  // namespace
+
+void TaskRecorder::PrepareWorkRecord(LiveTask& live,
+                                     v1::TaskSnapshot& snapshot, Then& then) {
+  TaskRecording& recording = live.recording_;
+  if (recording.lease_attempt != 0 &&
+      !AttemptOver(snapshot, recording.lease_attempt)) {
+    *snapshot.mutable_work()->mutable_lease() = recording.lease;
+    if (recording.lease_written) {
+      then = [then = std::move(then),
+              leased = std::move(recording.lease_written)](
+                 const absl::Status& stored) mutable {
+        leased(stored);
+        if (then) then(stored);
+      };
+      recording.lease_written = nullptr;
+    }
+  } else if (recording.lease_written) {
+    // The attempt ended before its lease was recorded: the token is
+    // refused anyway, so the worker may hear of it.
+    Then leased = std::move(recording.lease_written);
+    recording.lease_written = nullptr;
+    then = [then = std::move(then), leased = std::move(leased)](
+               const absl::Status& stored) mutable {
+      leased(stored);
+      if (then) then(stored);
+    };
+  }
+  recording.last_work_attempt = snapshot.work().attempt();
+  if (recording.answer_waiters.empty()) return;
+  std::vector<TaskRecording::AnswerWaiter> satisfied;
+  auto& waiters = recording.answer_waiters;
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    if (AttemptOver(snapshot, it->attempt)) {
+      satisfied.push_back(std::move(*it));
+      it = waiters.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (satisfied.empty()) return;
+  const bool cancelled = snapshot.status() == v1::TASK_STATUS_CANCELLED;
+  then = [then = std::move(then), satisfied = std::move(satisfied),
+          cancelled](const absl::Status& stored) mutable {
+    absl::Status answer = stored;
+    if (stored.ok() && cancelled) {
+      answer = absl::FailedPreconditionError(
+          "the task was cancelled before the work's answer was recorded");
+    }
+    for (TaskRecording::AnswerWaiter& waiter : satisfied) {
+      std::move(waiter.done)(answer);
+    }
+    if (then) then(stored);
+  };
+}
+
+void TaskRecorder::RecordLease(const std::shared_ptr<LiveTask>& live,
+                               uint32_t attempt, v1::WorkLeaseRecord lease,
+                               Then then) {
+  {
+    absl::MutexLock lock(&live->record_mu());
+    TaskProgress progress;
+    progress.snapshot = live->task().Snapshot();
+    if (!AttemptOver(progress.snapshot, attempt)) {
+      TaskRecording& recording = live->recording_;
+      recording.lease_attempt = attempt;
+      recording.lease = std::move(lease);
+      if (recording.last_status != v1::TASK_STATUS_WORKING ||
+          recording.last_work_attempt != attempt) {
+        // The poll that put the attempt out is not recorded yet; its record
+        // is on its way and carries the lease (written now, it would put
+        // the transition before that poll's output).
+        recording.lease_written = std::move(then);
+        return;
+      }
+      // The worker is answered once this is on disk.
+      progress.durable = true;
+      WriteProgress(live, std::move(progress), std::move(then));
+      return;
+    }
+  }
+  // Answered or ended already: the lease's token is refused anyway.
+  if (then) then(absl::OkStatus());
+}
+
+uint64_t TaskRecorder::ExpectAnswer(
+    const std::shared_ptr<LiveTask>& live, uint32_t attempt,
+    absl::AnyInvocable<void(const absl::Status&)> done) {
+  absl::MutexLock lock(&live->record_mu());
+  const uint64_t id = live->recording_.next_waiter_id++;
+  live->recording_.answer_waiters.push_back(
+      TaskRecording::AnswerWaiter{id, attempt, std::move(done)});
+  return id;
+}
+
+bool TaskRecorder::DropExpectedAnswer(LiveTask& live, uint64_t id) {
+  absl::MutexLock lock(&live.record_mu());
+  auto& waiters = live.recording_.answer_waiters;
+  for (auto it = waiters.begin(); it != waiters.end(); ++it) {
+    if (it->id == id) {
+      waiters.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void TaskRecorder::FailExpectedAnswers(LiveTask& live,
+                                       const absl::Status& status) {
+  std::vector<TaskRecording::AnswerWaiter> waiters;
+  Then leased;
+  {
+    absl::MutexLock lock(&live.record_mu());
+    waiters.swap(live.recording_.answer_waiters);
+    leased = std::move(live.recording_.lease_written);
+    live.recording_.lease_written = nullptr;
+  }
+  if (leased) leased(status);
+  for (TaskRecording::AnswerWaiter& waiter : waiters) {
+    std::move(waiter.done)(status);
+  }
+}
+
+}  // namespace corosched::server
