@@ -40,8 +40,8 @@ absl::StatusOr<int> CheckPosition(const Program& program,
              snapshot.has_work())) ||
           !snapshot.has_deadline()) {
         return SnapshotError(absl::StrCat(
-            "SLEEPING needs a sleep state, or a work state with its work, "
-            "and a deadline; state ",
+            "SLEEPING needs a sleep state and a deadline (or a work state "
+            "with its work, between two attempts); state ",
             QuoteInput(compiled.name), " does not fit"));
       }
       break;
