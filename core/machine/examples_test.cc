@@ -200,7 +200,11 @@ TEST(ExamplesTest, RetryCatchRetriesTimeoutsThenSucceeds) {
   absl::Time now = kStart;
   ASSERT_EQ(PollAt(machine, now, &output), PollOutcome::Next::kWork);
   for (uint32_t attempt = 1; attempt <= 2; ++attempt) {
-    ASSERT_TRUE(machine.FailWork(attempt, {"timeout", "", true}, now).ok());
+    ASSERT_TRUE(
+        machine
+            .FailWork(attempt,
+                      {attempt == 1 ? "timeout" : "unavailable", "", true}, now)
+            .ok());
     // Full jitter: somewhere from 0 to 1s, then to 2s.
     const absl::Time due = machine.deadline().value_or(now);
     EXPECT_LE(due - now, absl::Seconds(attempt == 1 ? 1 : 2));
