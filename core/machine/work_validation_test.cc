@@ -176,5 +176,16 @@ TEST(WorkValidationTest, CatchTargetsCountTowardsAReachableEnd) {
               ElementsAre(HasSubstr("no complete or fail")));
 }
 
+TEST(WorkValidationTest, AnErrorVariableIsAnObject) {
+  EXPECT_THAT(
+      Problems(WorkState(R"("timeout": "1s")",
+                         R"("actions": [{"add": {"variable": "why",
+                                                  "amount": 1}}],
+                            "catch": [{"errors": ["*"], "next": "END",
+                                       "errorVariable": "why"}])")),
+      ElementsAre(HasSubstr("catch[0].errorVariable: makes variable \"why\" "
+                            "a object")));
+}
+
 }  // namespace
 }  // namespace corosched::machine
