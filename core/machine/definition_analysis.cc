@@ -164,6 +164,12 @@ void CheckVariableTypes(const v1::TaskDefinition& definition,
                                path + ".add");
       }
     }
+    // A catcher's errorVariable always gets {"error": ..., "message": ...}.
+    for (int i = 0; i < state.catch__size(); ++i) {
+      checker.NoteAssignment(
+          state.catch_(i).error_variable(), "object",
+          absl::StrCat(StatePath(name), ".catch[", i, "].errorVariable"));
+    }
   }
   for (const std::string& name : sorted_state_names) {
     const v1::State& state = definition.states().at(name);

@@ -76,8 +76,16 @@ void ForEachTarget(
       visit("choice.otherwise", choice.otherwise());
       break;
     }
+    case v1::State::kWork:
+      visit("work.next", state.work().next());
+      break;
     default:
       break;
+  }
+  // Only a work state may have catchers (the validator says so), but their
+  // targets are edges wherever they are written.
+  for (int i = 0; i < state.catch__size(); ++i) {
+    visit(absl::StrCat("catch[", i, "].next"), state.catch_(i).next());
   }
 }
 

@@ -24,7 +24,8 @@ std::string JoinStateNames(const std::vector<std::string>& sorted_names);
 // Calls `visit(field, target)` for every state name `state` can move to, with
 // `field` the path below the state: "yield.next", "sleep.next",
 // "await.signals[\"ok\"]", "await.onTimeout", "choice.when[2].next",
-// "choice.otherwise". Skips nothing: empty targets are visited too.
+// "choice.otherwise", "work.next", "catch[0].next". Skips nothing: empty
+// targets are visited too.
 void ForEachTarget(
     const v1::State& state,
     absl::FunctionRef<void(const std::string& field, const std::string& target)>

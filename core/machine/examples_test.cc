@@ -7,6 +7,8 @@
 
 #include "core/machine/testing/definitions.h"
 #include "core/machine/testing/executor_harness.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 #ifndef COROSCHED_EXAMPLES_DIR
@@ -148,57 +150,101 @@ TEST(ExamplesTest, CountdownStartsFromItsInput) {
   EXPECT_EQ(harness.output(), "1...\nliftoff!\n");
 }
 
-TEST(ExamplesTest, WorkerCallbackRetriesWithBackOffThenSucceeds) {
-  ExecutorHarness harness;
-  harness.Start(ReadExample("worker-callback.json"), Strings({{"job", "j1"}}));
-  harness.WaitFor(kAwaiting, "SUBMIT", 1);
-  EXPECT_EQ(harness.Wake("failed", R"({"reason": "disk full"})"),
-            Disposition::kConsumed);
-  harness.WaitFor(kSleeping, "BACKOFF_1S", 2);
-  harness.Advance(absl::Seconds(1));
-  harness.WaitFor(kAwaiting, "SUBMIT", 3);
-  harness.Advance(absl::Seconds(30));  // the worker never answers
-  harness.WaitFor(kSleeping, "BACKOFF_2S", 4);
-  harness.Advance(absl::Milliseconds(1999));
-  EXPECT_EQ(harness.task().Snapshot().state(), "BACKOFF_2S");
-  harness.Advance(absl::Milliseconds(1));
-  harness.WaitFor(kAwaiting, "SUBMIT", 5);
-  EXPECT_EQ(harness.Wake("done", R"({"output": "42 rows"})"),
-            Disposition::kConsumed);
-  TaskEnd end = JoinOrDie(harness);
-  EXPECT_EQ(end.status, v1::TASK_STATUS_COMPLETED);
-  EXPECT_EQ(end.result, "42 rows");
-  EXPECT_EQ(harness.output(),
-            "attempt 1: job j1 sent to a worker\n"
-            "attempt 1 failed: disk full\n"
-            "attempt 2: job j1 sent to a worker\n"
-            "attempt 2 timed out\n"
-            "attempt 3: job j1 sent to a worker\n"
-            "job j1 done after 3 attempt(s)\n");
+// Polls `machine` at `now`, appending its output to `*output`; returns what
+// the poll left it needing.
+PollOutcome::Next PollAt(Machine& machine, absl::Time now,
+                         std::string* output) {
+  return testing::PollInto(machine, now, output).next;
 }
 
-TEST(ExamplesTest, WorkerCallbackGivesUpAfterThreeFailures) {
-  ExecutorHarness harness;
-  harness.Start(ReadExample("worker-callback.json"), Strings({{"job", "j2"}}));
-  harness.WaitFor(kAwaiting, "SUBMIT", 1);
-  // Failures reported early wait in the mailbox for the next attempt.
-  EXPECT_EQ(harness.Wake("failed"), Disposition::kConsumed);
-  EXPECT_EQ(harness.Wake("failed"), Disposition::kBuffered);
-  harness.WaitFor(kSleeping, "BACKOFF_1S", 2);
-  harness.Advance(absl::Seconds(1));
-  harness.WaitFor(kSleeping, "BACKOFF_2S", 4);
-  EXPECT_EQ(harness.Wake("failed"), Disposition::kBuffered);
-  harness.Advance(absl::Seconds(2));
-  TaskEnd end = JoinOrDie(harness);
-  EXPECT_EQ(end.status, v1::TASK_STATUS_FAILED);
-  EXPECT_EQ(end.error, "job j2 failed after 3 attempts");
-  EXPECT_EQ(harness.output(),
-            "attempt 1: job j2 sent to a worker\n"
-            "attempt 1 failed\n"
-            "attempt 2: job j2 sent to a worker\n"
-            "attempt 2 failed\n"
-            "attempt 3: job j2 sent to a worker\n"
-            "attempt 3 failed\n");
+google::protobuf::Value JsonValue(absl::string_view json) {
+  google::protobuf::Value value;
+  EXPECT_TRUE(
+      google::protobuf::util::JsonStringToMessage(std::string(json), &value)
+          .ok());
+  return value;
+}
+
+const absl::Time kStart = absl::FromUnixSeconds(1700000000);
+
+TEST(ExamplesTest, WorkerCallbackHandsTheJobToAWorker) {
+  Machine machine = testing::StartOrDie(
+      testing::CompileOrDie(ReadExample("worker-callback.json")),
+      R"({"job": {"string": "j1"}})");
+  std::string output;
+  ASSERT_EQ(PollAt(machine, kStart, &output), PollOutcome::Next::kWork);
+  const WorkOrder order = *machine.work_order();
+  EXPECT_EQ(order.queue, "jobs");
+  EXPECT_EQ(order.timeout, absl::Seconds(60));
+  EXPECT_EQ(order.heartbeat, absl::Seconds(10));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      order.input,
+      JsonValue(R"({"job": "j1", "label": "job j1", "priority": 0})")))
+      << order.input.DebugString();
+  ASSERT_TRUE(machine
+                  .CompleteWork(1, JsonValue(R"({"output": "42 rows"})"),
+                                kStart + absl::Seconds(3))
+                  .ok());
+  ASSERT_EQ(PollAt(machine, kStart + absl::Seconds(3), &output),
+            PollOutcome::Next::kEnded);
+  EXPECT_EQ(machine.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(machine.result(), "42 rows");
+  EXPECT_EQ(output, "job j1 queued\njob j1 done\n");
+}
+
+TEST(ExamplesTest, RetryCatchRetriesTimeoutsThenSucceeds) {
+  Machine machine = testing::StartOrDie(
+      testing::CompileOrDie(ReadExample("retry-catch.json")),
+      R"({"url": {"string": "http://a"}})");
+  std::string output;
+  absl::Time now = kStart;
+  ASSERT_EQ(PollAt(machine, now, &output), PollOutcome::Next::kWork);
+  for (uint32_t attempt = 1; attempt <= 2; ++attempt) {
+    ASSERT_TRUE(
+        machine
+            .FailWork(attempt,
+                      {attempt == 1 ? "timeout" : "unavailable", "", true}, now)
+            .ok());
+    // Full jitter: somewhere from 0 to 1s, then to 2s.
+    const absl::Time due = machine.deadline().value_or(now);
+    EXPECT_LE(due - now, absl::Seconds(attempt == 1 ? 1 : 2));
+    now = due;
+    ASSERT_EQ(PollAt(machine, now, &output), PollOutcome::Next::kWork);
+    EXPECT_EQ(machine.work_order()->attempt, attempt + 1);
+  }
+  ASSERT_TRUE(
+      machine.CompleteWork(3, JsonValue(R"({"body": "<html>"})"), now).ok());
+  ASSERT_EQ(PollAt(machine, now, &output), PollOutcome::Next::kEnded);
+  EXPECT_EQ(machine.result(), "<html>");
+  EXPECT_EQ(output, "fetched http://a\n");
+}
+
+TEST(ExamplesTest, RetryCatchFallsBackWhenTheErrorIsNotRetried) {
+  Machine machine = testing::StartOrDie(
+      testing::CompileOrDie(ReadExample("retry-catch.json")),
+      R"({"url": {"string": "http://b"}})");
+  std::string output;
+  ASSERT_EQ(PollAt(machine, kStart, &output), PollOutcome::Next::kWork);
+  ASSERT_TRUE(
+      machine.FailWork(1, {"not_found", "404 for http://b", true}, kStart)
+          .ok());
+  ASSERT_EQ(PollAt(machine, kStart, &output), PollOutcome::Next::kEnded);
+  EXPECT_EQ(machine.status(), v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(machine.result(), "cached http://b");
+  EXPECT_EQ(output,
+            "fetch failed (not_found: 404 for http://b); using the cache\n");
+}
+
+TEST(ExamplesTest, RetryCatchGivesUpAfterAnHour) {
+  Machine machine = testing::StartOrDie(
+      testing::CompileOrDie(ReadExample("retry-catch.json")),
+      R"({"url": {"string": "http://c"}})");
+  ASSERT_EQ(machine.Poll(kStart).next, PollOutcome::Next::kWork);
+  EXPECT_EQ(machine.Poll(kStart + absl::Hours(1)).next,
+            PollOutcome::Next::kEnded);
+  EXPECT_EQ(machine.status(), v1::TASK_STATUS_FAILED);
+  EXPECT_EQ(machine.error(),
+            "timeout: the task's timeout of 1h passed (in state FETCH)");
 }
 
 }  // namespace

@@ -153,10 +153,23 @@ PollOutcome Machine::Poll(TimeSource source, OutputSink sink) {
     return outcome;
   }
   PollTime now(source);
-  if (status_ != v1::TASK_STATUS_READY && !Resume(now, &outcome)) {
+  if ((task_deadline_.has_value() ||
+       program_->task_timeout() != absl::ZeroDuration()) &&
+      !CheckTaskDeadline(now, &outcome)) {
     return outcome;
   }
-  RunSteps(now, sink, &outcome);
+  bool go_on = true;
+  if (status_ != v1::TASK_STATUS_READY) {
+    go_on = Resume(now, &outcome);
+  } else if (holdings_ != nullptr && holdings_->work != nullptr) {
+    PutOutAttempt(now(), &outcome);  // a retry without back-off
+    go_on = false;
+  }
+  if (go_on) RunSteps(now, sink, &outcome);
+  if (task_deadline_.has_value() && !ended() &&
+      (!outcome.deadline.has_value() || *task_deadline_ < *outcome.deadline)) {
+    outcome.deadline = task_deadline_;
+  }
   return outcome;
 }
 
@@ -167,9 +180,15 @@ bool Machine::Resume(PollTime& now, PollOutcome* outcome) {
       outcome->deadline = deadline_;
       return false;
     }
+    if (state.suspension == Program::Suspension::kWork) {
+      PutOutAttempt(now(), outcome);  // the retry's back-off ended
+      return false;
+    }
     Enter(state.next);
     return true;
   }
+  // Nothing to do until CompleteWork or FailWork answers.
+  if (status_ == v1::TASK_STATUS_WORKING) return false;
   if (status_ == v1::TASK_STATUS_AWAITING) {
     if (TakeSignal(state, outcome)) return true;
     if (outcome->next == PollOutcome::Next::kEnded) return false;
@@ -326,6 +345,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE bool Machine::Suspend(const Program::State& state,
       Enter(next);
       return true;
     }
+    case Suspension::kWork:
+      StartWork(state, now, outcome);
+      return false;
     case Suspension::kComplete:
     case Suspension::kFail:
       Finish(state, outcome);
@@ -374,11 +396,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE void Machine::Enter(int state) {
   state_ = state;
   status_ = v1::TASK_STATUS_READY;
   deadline_.reset();
+  if (holdings_ != nullptr) holdings_->work.reset();  // left a work state
 }
 
 void Machine::Fail(std::string error, PollOutcome* outcome) {
   status_ = v1::TASK_STATUS_FAILED;
   holdings().error = std::move(error);
+  holdings().work.reset();
   deadline_.reset();
   outcome->next = PollOutcome::Next::kEnded;
   outcome->deadline.reset();

@@ -23,13 +23,23 @@ struct PollOutcome {
   enum class Next {
     // Pending: poll again soon (a yield, or the step budget ran out).
     kRunAgain,
-    // Pending: poll again at `deadline` (a sleep or an await timeout) or,
-    // when awaiting, once a signal is delivered. No deadline: only a signal.
+    // Pending: poll again at `deadline` (a sleep, an await timeout, the
+    // task's timeout) or, when awaiting, once a signal is delivered, or,
+    // when WORKING, once the work's answer was given. No deadline: only
+    // then.
     kWait,
+    // Pending: this poll left the task WORKING with a new attempt out (it
+    // entered a work state, or a retry's back-off ended): the caller puts
+    // work_order() on its queue. `deadline` is then the task deadline, if
+    // any. A poll of a task already WORKING (no answer applied) changes
+    // nothing: 0 steps, kWait with the task deadline as deadline.
+    kWork,
     // Ready: the task ended; Machine::status() says how.
     kEnded,
   };
   Next next = Next::kWait;
+  // For a task not ended: the earlier of the state's deadline and the
+  // task's (TaskSnapshot.task_deadline).
   std::optional<absl::Time> deadline;
   // States entered by this poll (0 when it only found it must keep waiting).
   int steps = 0;
@@ -51,6 +61,36 @@ struct WakeReceipt {
   uint64_t sequence = 0;
   // When it was accepted (PendingSignal.received_at); unset when refused.
   absl::Time received_at;
+};
+
+// How a task starts, beyond its inputs.
+struct StartOptions {
+  // Seeds retry jitter (TaskSnapshot.random_seed); the daemon draws it.
+  uint64_t random_seed = 0;
+};
+
+// What the daemon puts on a work queue for the current attempt.
+struct WorkOrder {
+  std::string queue;
+  uint32_t attempt = 1;
+  // Rendered once per entry into the state: strings rendered as templates;
+  // a string that is exactly one ${path} becomes that value whole.
+  google::protobuf::Value input;
+  absl::Duration timeout = absl::ZeroDuration();  // zero: none
+  absl::Duration heartbeat = absl::ZeroDuration();
+  absl::Duration schedule_timeout = absl::ZeroDuration();
+  // When this attempt was put out (the poll's now).
+  absl::Time scheduled_at = absl::InfinitePast();
+};
+
+// How a work attempt failed.
+struct WorkFailure {
+  // The name retry and catch match: a worker's name, or "timeout",
+  // "heartbeat_timeout", "schedule_timeout".
+  std::string error;
+  std::string message;
+  // False: no retry rule applies (catchers still do).
+  bool retryable = true;
 };
 
 // True for COMPLETED, FAILED and CANCELLED.
@@ -80,7 +120,8 @@ using TimeSource = absl::FunctionRef<absl::Time()>;
 //  2. Otherwise it leaves the suspension (deadline passed -> `next` or
 //     `onTimeout`; earliest matching signal -> its target, payload landed in
 //     variables) and enters states until one suspends or ends: yield
-//     (kRunAgain), sleep or await (kWait), complete or fail (kEnded). Choice
+//     (kRunAgain), sleep or await (kWait), work (kWork), complete or fail
+//     (kEnded). Choice
 //     goes on in the same poll; an await whose signal is already in the
 //     mailbox takes it and goes on.
 //  3. After max_steps_per_poll states it stops with kRunAgain (still READY);
@@ -89,6 +130,14 @@ using TimeSource = absl::FunctionRef<absl::Time()>;
 //     set, adding to a string, an add that overflows to an infinity,
 //     comparing unlike types, a limit) fails it too,
 //     with the field path in error().
+//
+// Work: entering a work state renders its input and leaves the task WORKING
+// on attempt 1 (kWork). Until CompleteWork or FailWork answers that attempt
+// a poll changes nothing. FailWork retries by the state's rules: READY (no
+// wait) or SLEEPING until the back-off ends; the poll after puts the next
+// attempt out (kWork). The whole-task timeout (TaskDefinition.timeout)
+// starts at the first poll; a poll at or after it fails the task, whatever
+// its status; so a task with a timeout reads the clock on every poll.
 //
 // A signal counts for an await only if it arrived no later than the await's
 // deadline; when both a signal and the deadline are due, the signal wins.
@@ -106,6 +155,11 @@ class Machine {
   static absl::StatusOr<Machine> Start(
       std::shared_ptr<const Program> program,
       const google::protobuf::Map<std::string, v1::Value>& inputs);
+  // As above, with `options`.
+  static absl::StatusOr<Machine> Start(
+      std::shared_ptr<const Program> program,
+      const google::protobuf::Map<std::string, v1::Value>& inputs,
+      StartOptions options);
   // A new task with no inputs; never fails.
   static Machine Start(std::shared_ptr<const Program> program);
 
@@ -176,6 +230,47 @@ class Machine {
   // ended already. Later signals are refused.
   void Cancel(std::string reason);
 
+  // The order for the current attempt: set while WORKING, nullopt
+  // otherwise.
+  std::optional<WorkOrder> work_order() const;
+  // The snapshot's WorkAttempt while in a work state (WORKING, or SLEEPING
+  // or READY between two attempts); null otherwise, and once ended.
+  const v1::WorkAttempt* work() const;
+
+  // The worker completed attempt `attempt`. FAILED_PRECONDITION unless
+  // WORKING on exactly that attempt; INVALID_ARGUMENT when the result breaks
+  // the value limits (a NaN or infinity, too deep, over max_value_bytes or
+  // the variables budget); either way nothing changes. OK: the result lands
+  // whole in the work's resultVariable (if set), the task is READY at the
+  // work's `next`, and the next poll enters it. The task's deadline is the
+  // poll's to enforce, so `now` is not read.
+  absl::Status CompleteWork(uint32_t attempt,
+                            const google::protobuf::Value& result,
+                            absl::Time now);
+  // Checks a result as CompleteWork does, save the variables budget (which
+  // depends on the task), from any thread; for MachineTask's early answer.
+  static absl::Status CheckWorkResult(const Program& program,
+                                      const google::protobuf::Value& result);
+
+  // Attempt `attempt` failed at `now`. FAILED_PRECONDITION unless WORKING on
+  // that attempt (nothing changes). Otherwise OK, and the first of:
+  //  1. The first retry rule whose errors hold failure.error or "*", if the
+  //     failure is retryable and attempt < its maxAttempts: the back-off
+  //     w = min(interval * backoffRate^(attempt-1), maxInterval) (at most
+  //     365 days), with full jitter a draw in [0, w] fixed by the task's
+  //     random seed, the state and the attempt. w == 0: READY; w > 0:
+  //     SLEEPING until now + w. Either way the next due poll puts attempt+1
+  //     out (kWork); work() keeps the attempt and its last error meanwhile.
+  //  2. The first catcher whose errors hold it or "*": its errorVariable (if
+  //     set) := {"error": NAME, "message": TEXT}, READY at its `next`.
+  //  3. The task FAILED, its error naming the state, the attempts and the
+  //     failure.
+  absl::Status FailWork(uint32_t attempt, WorkFailure failure, absl::Time now);
+
+  // Ends the task as FAILED with `error` unless it has ended: for a host
+  // that cannot do what the task asks (no work dispatcher).
+  void Abort(std::string error);
+
   // The task's whole state; see v1::TaskSnapshot.
   v1::TaskSnapshot Snapshot() const;
 
@@ -196,6 +291,9 @@ class Machine {
   uint64_t output_bytes() const { return output_bytes_; }
   // Sequence number of the last signal accepted (0: none yet).
   uint64_t signal_sequence() const { return signal_sequence_; }
+  // When the whole-task timeout fails the task; set at the first poll.
+  std::optional<absl::Time> task_deadline() const { return task_deadline_; }
+  uint64_t random_seed() const { return random_seed_; }
   // Set when COMPLETED.
   const std::string& result() const;
   // Set when FAILED or CANCELLED.
@@ -224,12 +322,14 @@ class Machine {
       std::shared_ptr<const Program> program,
       const google::protobuf::Map<std::string, v1::Value>& variables,
       bool apply_declarations);
+  // Restore's work half: the snapshot's work, task deadline and seed.
+  absl::Status RestoreWork(const v1::TaskSnapshot& snapshot);
 
   // Restore's second half: checks and accepts the snapshot's mailbox.
   absl::Status RestoreMailbox(const v1::TaskSnapshot& snapshot);
 
-  // Leaves a due sleep or await; false when the task must keep waiting (or
-  // failed), with `outcome` set.
+  // Leaves a due sleep, await or back-off; false when the task must keep
+  // waiting (or failed), with `outcome` set.
   bool Resume(PollTime& now, PollOutcome* outcome);
   // Enters states until one suspends or ends, or the budget runs out.
   void RunSteps(PollTime& now, OutputSink sink, PollOutcome* outcome);
@@ -251,6 +351,21 @@ class Machine {
   // task failed, with `outcome` set).
   bool TakeSignal(const Program::State& state, PollOutcome* outcome);
   bool SetVariable(const std::string& name, Value value, std::string* error);
+  // Enters a work state: renders its input, puts attempt 1 out.
+  void StartWork(const Program::State& state, PollTime& now,
+                 PollOutcome* outcome);
+  // Puts the next attempt of the current work out at `now`.
+  void PutOutAttempt(absl::Time now, PollOutcome* outcome);
+  // Fails the task when its deadline passed (setting it at the first poll);
+  // false then.
+  bool CheckTaskDeadline(PollTime& now, PollOutcome* outcome);
+  // The back-off before the attempt after `attempt`, by `rule`.
+  absl::Duration Backoff(const Program::Retry& rule, uint32_t attempt) const;
+  // FailWork's end when no retry applies: catch, or fail the task.
+  void EndWork(const Program::State& state, const WorkFailure& failure,
+               uint32_t attempt);
+  // FAILED_PRECONDITION unless WORKING on `attempt`.
+  absl::Status CheckAnswerable(uint32_t attempt) const;
   void Fail(std::string error, PollOutcome* outcome);
   void Enter(int state);
   const Program::State& current() const { return program_->state(state_); }
@@ -268,6 +383,8 @@ class Machine {
   uint64_t output_bytes_ = 0;
   std::optional<absl::Time> deadline_;
   uint64_t signal_sequence_ = 0;
+  std::optional<absl::Time> task_deadline_;
+  uint64_t random_seed_ = 0;
   // What a task holds beyond its position, allocated on first use: a task
   // without variables or signals stays small, and moving one is cheap.
   struct Holdings {
@@ -279,6 +396,9 @@ class Machine {
     std::string result;
     std::string error;
     std::string scratch;  // reused to render templates
+    // Set while in a work state (see work()); a unique_ptr, as it is
+    // rarely there and far bigger than the pointer.
+    std::unique_ptr<v1::WorkAttempt> work;
   };
   Holdings& holdings();
   const std::vector<AcceptedSignal>& mailbox() const;

@@ -34,11 +34,25 @@ absl::StatusOr<int> CheckPosition(const Program& program,
   const Program::State& compiled = program.state(*state);
   switch (snapshot.status()) {
     case v1::TASK_STATUS_SLEEPING:
-      if (compiled.suspension != Program::Suspension::kSleep ||
+      // A work state sleeps between two attempts.
+      if (!(compiled.suspension == Program::Suspension::kSleep ||
+            (compiled.suspension == Program::Suspension::kWork &&
+             snapshot.has_work())) ||
           !snapshot.has_deadline()) {
-        return SnapshotError(
-            absl::StrCat("SLEEPING needs a sleep state and a deadline; state ",
-                         QuoteInput(compiled.name), " does not fit"));
+        return SnapshotError(absl::StrCat(
+            "SLEEPING needs a sleep state and a deadline (or a work state "
+            "with its work, between two attempts); state ",
+            QuoteInput(compiled.name), " does not fit"));
+      }
+      break;
+    case v1::TASK_STATUS_WORKING:
+      if (compiled.suspension != Program::Suspension::kWork ||
+          !snapshot.has_work() || snapshot.work().attempt() == 0 ||
+          snapshot.has_deadline()) {
+        return SnapshotError(absl::StrCat(
+            "WORKING needs a work state, its work on an attempt, and no "
+            "deadline; state ",
+            QuoteInput(compiled.name), " does not fit"));
       }
       break;
     case v1::TASK_STATUS_AWAITING:
@@ -75,6 +89,16 @@ absl::StatusOr<Machine> Machine::Start(
     std::shared_ptr<const Program> program,
     const google::protobuf::Map<std::string, v1::Value>& inputs) {
   return StartWith(std::move(program), inputs, /*apply_declarations=*/true);
+}
+
+absl::StatusOr<Machine> Machine::Start(
+    std::shared_ptr<const Program> program,
+    const google::protobuf::Map<std::string, v1::Value>& inputs,
+    StartOptions options) {
+  absl::StatusOr<Machine> machine =
+      StartWith(std::move(program), inputs, /*apply_declarations=*/true);
+  if (machine.ok()) machine->random_seed_ = options.random_seed;
+  return machine;
 }
 
 absl::StatusOr<Machine> Machine::StartWith(
@@ -132,6 +156,8 @@ absl::StatusOr<Machine> Machine::Restore(std::shared_ptr<const Program> program,
   if (!snapshot.error().empty()) machine->holdings().error = snapshot.error();
   absl::Status mailbox = machine->RestoreMailbox(snapshot);
   if (!mailbox.ok()) return mailbox;
+  absl::Status work = machine->RestoreWork(snapshot);
+  if (!work.ok()) return work;
   machine->signal_sequence_ = snapshot.signal_sequence();
   return machine;
 }
@@ -166,6 +192,23 @@ absl::Status Machine::RestoreMailbox(const v1::TaskSnapshot& snapshot) {
   return absl::OkStatus();
 }
 
+absl::Status Machine::RestoreWork(const v1::TaskSnapshot& snapshot) {
+  random_seed_ = snapshot.random_seed();
+  if (snapshot.has_task_deadline()) {
+    absl::StatusOr<absl::Time> deadline =
+        FromProtoTimestamp(snapshot.task_deadline());
+    if (!deadline.ok()) return SnapshotError(deadline.status().message());
+    task_deadline_ = *deadline;
+  }
+  // Kept only where work() shows it: in a work state, before the end. A
+  // lease in it is the daemon's, kept as it is.
+  if (snapshot.has_work() && !ended() &&
+      current().suspension == Program::Suspension::kWork) {
+    holdings().work = std::make_unique<v1::WorkAttempt>(snapshot.work());
+  }
+  return absl::OkStatus();
+}
+
 v1::TaskSnapshot Machine::Snapshot() const {
   v1::TaskSnapshot snapshot;
   snapshot.set_definition_name(program_->definition().name());
@@ -191,6 +234,13 @@ v1::TaskSnapshot Machine::Snapshot() const {
   snapshot.mutable_steps()->set_total(steps_total_);
   snapshot.mutable_steps()->set_polls(polls_);
   snapshot.mutable_steps()->set_since_suspend(steps_since_suspend_);
+  if (const v1::WorkAttempt* attempt = work(); attempt != nullptr) {
+    *snapshot.mutable_work() = *attempt;
+  }
+  if (task_deadline_.has_value()) {
+    *snapshot.mutable_task_deadline() = ToProtoTimestamp(*task_deadline_);
+  }
+  snapshot.set_random_seed(random_seed_);
   snapshot.set_result(result());
   snapshot.set_error(error());
   return snapshot;
@@ -200,6 +250,7 @@ void Machine::Cancel(std::string reason) {
   if (ended()) return;
   status_ = v1::TASK_STATUS_CANCELLED;
   holdings().error = std::move(reason);
+  holdings().work.reset();  // the daemon cancels the item
   deadline_.reset();
 }
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/machine/proto_time.h"
 
@@ -35,22 +36,27 @@ void AppendInbox(const std::vector<Machine::AcceptedSignal>& inbox,
 std::shared_ptr<MachineTask> MachineTask::Create(Machine machine,
                                                  TimerDriver* timers,
                                                  OutputCallback on_output,
-                                                 MachineObserver* observer) {
+                                                 MachineObserver* observer,
+                                                 WorkCallback on_work) {
   return std::make_shared<MachineTask>(ConstructionToken(), std::move(machine),
-                                       timers, std::move(on_output), observer);
+                                       timers, std::move(on_output), observer,
+                                       std::move(on_work));
 }
 
 // No lock: no other thread can see the task yet.
 MachineTask::MachineTask(ConstructionToken, Machine machine,
                          TimerDriver* timers, OutputCallback on_output,
-                         MachineObserver* observer)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS : program_(&machine.program()),
-                                     timers_(timers),
-                                     observer_(observer) {
+                         MachineObserver* observer,
+                         WorkCallback on_work) ABSL_NO_THREAD_SAFETY_ANALYSIS
+    : program_(&machine.program()),
+      timers_(timers),
+      observer_(observer) {
   signal_sequence_ = machine.signal_sequence();
-  Publish(machine, Waker());
+  // A restored task may be WORKING already: its attempt can be answered.
+  Publish(machine, Waker(),
+          /*new_work=*/machine.status() == v1::TASK_STATUS_WORKING);
   unstarted_ = std::make_unique<Unstarted>(
-      Unstarted{std::move(machine), std::move(on_output)});
+      Unstarted{std::move(machine), std::move(on_output), std::move(on_work)});
 }
 
 // No lock: the last reference is going away, so no other thread can see the
@@ -64,13 +70,26 @@ MachineTask::~MachineTask() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 MachineFuture MachineTask::MakeFuture() {
   absl::MutexLock lock(&mu_);
   OutputCallback on_output;
-  if (unstarted_ != nullptr) on_output = std::move(unstarted_->on_output);
-  return MachineFuture(shared_from_this(), std::move(on_output));
+  WorkCallback on_work;
+  if (unstarted_ != nullptr) {
+    on_output = std::move(unstarted_->on_output);
+    on_work = std::move(unstarted_->on_work);
+  }
+  return MachineFuture(shared_from_this(), std::move(on_output),
+                       std::move(on_work));
 }
 
-void MachineTask::Publish(const Machine& machine, const Waker& waker) {
+void MachineTask::Publish(const Machine& machine, const Waker& waker,
+                          bool new_work) {
   view_.status = machine.status();
   view_.mailbox_size = machine.mailbox_size();
+  const v1::WorkAttempt* work =
+      machine.status() == v1::TASK_STATUS_WORKING ? machine.work() : nullptr;
+  work_attempt_ = work != nullptr ? work->attempt() : 0;
+  if (new_work) {
+    ++work_generation_;
+    answer_.reset();  // none can be for the new attempt yet (race 4)
+  }
   if (!waker_.WillWake(waker)) waker_ = waker;
   ReportHeldSignals();
 }
@@ -183,9 +202,19 @@ corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {
     Resume();
   }
   for (;;) {
+    ApplyAnswer();
     const PollOutcome outcome = RunMachine();
+    const bool new_work = outcome.next == PollOutcome::Next::kWork;
+    if (new_work && (!on_work_ || !observed_)) {
+      machine_->Abort(
+          absl::StrCat("no work dispatcher: state ", machine_->state_name(),
+                       " puts work on queue ", machine_->work()->queue(),
+                       ", but this task runs with no queue to put it on"));
+      break;
+    }
     if (outcome.next == PollOutcome::Next::kEnded) break;
-    if (observed_ && !Publish(cx.waker())) continue;  // signals arrived
+    // Signals or an answer arrived: poll again.
+    if (observed_ && !Publish(cx.waker(), new_work)) continue;
     runs_again_ = outcome.next == PollOutcome::Next::kRunAgain;
     if (runs_again_) {
       if (sleep_.has_value()) sleep_.reset();
@@ -194,6 +223,8 @@ corosched::Poll<TaskEnd> MachineFuture::Poll(Context& cx) {
     } else {
       ArmTimer(outcome.deadline, cx);
     }
+    // Published: an answer from the callback reaches the task.
+    if (new_work) on_work_(*machine_->work_order());
     return corosched::Poll<TaskEnd>::Pending();
   }
   sleep_.reset();
@@ -218,6 +249,7 @@ void MachineFuture::Start() {
     task_->view_ = MachineTask::View();  // running
     task_->view_.mailbox_size = machine_->mailbox_size();
     DrainInbox();
+    TakeAnswer();  // a restored WORKING task may be answered already
     task_->ReportHeldSignals();
     requests = TakeRequests();
   }
@@ -229,9 +261,10 @@ void MachineFuture::Resume() {
   task_->waiting_ = nullptr;  // the machine is the future's again
   task_->view_.status = v1::TASK_STATUS_READY;
   DrainInbox();
+  TakeAnswer();
 }
 
-bool MachineFuture::Publish(const Waker& waker) {
+bool MachineFuture::Publish(const Waker& waker, bool new_work) {
   std::vector<SnapshotCallback> requests;
   {
     absl::MutexLock lock(&task_->mu_);
@@ -239,7 +272,12 @@ bool MachineFuture::Publish(const Waker& waker) {
     if (DrainInbox() && machine_->status() == v1::TASK_STATUS_AWAITING) {
       return false;
     }
-    task_->Publish(*machine_, waker);
+    // An answer that came during the poll (race 4).
+    if (!new_work && task_->answer_.has_value()) {
+      TakeAnswer();
+      return false;
+    }
+    task_->Publish(*machine_, waker, new_work);
     task_->waiting_ = &*machine_;
     requests = TakeRequests();
   }
@@ -284,8 +322,9 @@ TaskEnd MachineFuture::Retire(bool cancel) {
     task_->waiting_ = nullptr;  // outside readers are done with it
     if (cancel) machine_->Cancel(std::string(kCancelled));
     end = {machine_->status(), machine_->result(), machine_->error()};
-    DrainInbox();  // accepted, never taken: kept in the final mailbox
-    task_->Publish(*machine_, Waker());
+    DrainInbox();            // accepted, never taken: kept in the final mailbox
+    task_->answer_.reset();  // an answer goes with the ended task (race 6)
+    task_->Publish(*machine_, Waker(), /*new_work=*/false);
     requests = TakeRequests();
     if (!requests.empty()) snapshot = machine_->Snapshot();
     task_->ended_ = std::make_unique<Machine>(*std::move(machine_));
@@ -311,9 +350,11 @@ void MachineFuture::ArmTimer(std::optional<absl::Time> deadline, Context& cx) {
 }
 
 absl::StatusOr<SpawnedMachine> SpawnMachine(Executor& executor, Machine machine,
-                                            OutputCallback on_output) {
-  std::shared_ptr<MachineTask> task = MachineTask::Create(
-      std::move(machine), &executor.timers(), std::move(on_output));
+                                            OutputCallback on_output,
+                                            WorkCallback on_work) {
+  std::shared_ptr<MachineTask> task =
+      MachineTask::Create(std::move(machine), &executor.timers(),
+                          std::move(on_output), nullptr, std::move(on_work));
   absl::StatusOr<JoinHandle<TaskEnd>> handle =
       executor.Spawn(task->MakeFuture());
   if (!handle.ok()) return handle.status();

@@ -35,6 +35,11 @@ struct TaskEnd {
 using OutputCallback =
     absl::AnyInvocable<void(uint64_t sequence, absl::string_view text)>;
 
+// Called on the worker thread after a poll that returned kWork, outside
+// every lock, with the order to put on a queue. It may call CompleteWork and
+// FailWork, including on its own task.
+using WorkCallback = absl::AnyInvocable<void(WorkOrder)>;
+
 // Receives a snapshot asked for with RequestSnapshot.
 using SnapshotCallback = absl::AnyInvocable<void(v1::TaskSnapshot)>;
 
@@ -82,17 +87,40 @@ class MachineFuture;
 //  3. Wake after the task ended or its future was dropped (cancelled, or
 //     executor shutdown): kRefusedEnded.
 //
+// Work answers (CompleteWork, FailWork) meet the future the same way. The
+// end of each poll publishes the attempt the machine is WORKING on and
+// numbers each new attempt put out (`work_generation_`); an answer is taken
+// only for the published attempt, once per generation, into `answer_`, and
+// the poll after applies it before running the machine. So an accepted
+// answer is applied exactly once, unless the task ends first (4, 6):
+//  4. Answer during a poll: it goes to `answer_`; the poll's end finds it
+//     and polls again at once, applying it first. (The attempt it answers
+//     was published before the poll; if the poll ended the task, say by its
+//     timeout, the answer goes with the task.)
+//  5. Answer between polls: `answer_`, then the Waker stored at the end of
+//     the last poll is woken after mu_ is released.
+//  6. Answer vs cancel: mu_ orders them. An answer after the future retired
+//     is FAILED_PRECONDITION; one accepted before it is dropped with the
+//     cancelled task.
+//  7. Answer vs the task's timeout: the poll applies the answer first and
+//     then checks the task deadline; at or after it the task fails with
+//     "timeout" all the same. An answer after that poll is refused.
+//
+// A task in a work state whose future has no WorkCallback (or is detached,
+// so nobody could answer) fails at that poll with "no work dispatcher".
+//
 // Thread-safety: every method may be called from any thread.
 class MachineTask : public std::enable_shared_from_this<MachineTask> {
  public:
   // A task for `machine`; spawn MakeFuture() on the executor that owns
   // `timers` (or use SpawnMachine). `on_output` gets the task's output;
-  // `observer`, if not null, hears of its signals (metrics).
+  // `observer`, if not null, hears of its signals (metrics); `on_work` gets
+  // each attempt of work to put on a queue.
   // REQUIRES: `timers` outlives the task's future, and also the task itself
   // if the future is never made; `observer` outlives the task.
   static std::shared_ptr<MachineTask> Create(
       Machine machine, TimerDriver* timers, OutputCallback on_output = {},
-      MachineObserver* observer = nullptr);
+      MachineObserver* observer = nullptr, WorkCallback on_work = {});
 
   // For Create only (it lets make_shared reach the constructor).
   class ConstructionToken {
@@ -100,7 +128,8 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
     ConstructionToken() = default;
   };
   MachineTask(ConstructionToken, Machine machine, TimerDriver* timers,
-              OutputCallback on_output, MachineObserver* observer);
+              OutputCallback on_output, MachineObserver* observer,
+              WorkCallback on_work);
   // Tells the observer the task holds no more signals.
   ~MachineTask();
   MachineTask(const MachineTask&) = delete;
@@ -123,6 +152,18 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
   // callback); anywhere else is fine, including the worker after the poll.
   v1::TaskSnapshot Snapshot() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Hands the worker's answer to the task: FAILED_PRECONDITION when the
+  // task ended, or is not WORKING on `attempt` (as of its last poll), or
+  // that attempt was answered already; INVALID_ARGUMENT for a result
+  // breaking the value limits (Machine::CheckWorkResult). OK: the answer is
+  // kept and applied by the next poll, which is woken, at the clock's time
+  // now. A result the task cannot hold after all (its variables budget)
+  // fails the attempt as "invalid_result", not retryable.
+  absl::Status CompleteWork(uint32_t attempt, google::protobuf::Value result)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status FailWork(uint32_t attempt, WorkFailure failure)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // The status as of the end of the last poll; READY while a poll runs.
   v1::TaskStatus status() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -138,9 +179,20 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
     size_t mailbox_size = 0;
   };
 
-  // Sets view_ from `machine`, which is not running, and keeps `waker`.
-  void Publish(const Machine& machine, const Waker& waker)
+  // A worker's answer, accepted and not yet applied.
+  struct WorkAnswer {
+    uint32_t attempt = 0;
+    std::optional<google::protobuf::Value> result;  // set: completed
+    WorkFailure failure;                            // otherwise
+    absl::Time at;
+  };
+
+  // Sets view_ from `machine`, which is not running, and keeps `waker`;
+  // `new_work`: its last poll put a new attempt out.
+  void Publish(const Machine& machine, const Waker& waker, bool new_work)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps `answer` for the next poll, or says why not.
+  absl::Status AcceptAnswer(WorkAnswer answer) ABSL_LOCKS_EXCLUDED(mu_);
   // The machine outside code may read now, or null while a poll runs.
   const Machine* IdleMachine() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tells the observer how the held signals (view_'s mailbox plus the
@@ -162,6 +214,7 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
   struct Unstarted {
     Machine machine;
     OutputCallback on_output;
+    WorkCallback on_work;
   };
   std::unique_ptr<Unstarted> unstarted_ ABSL_GUARDED_BY(mu_);
   // The future's machine between its polls (observed tasks only).
@@ -174,6 +227,15 @@ class MachineTask : public std::enable_shared_from_this<MachineTask> {
   std::vector<SnapshotCallback> requests_ ABSL_GUARDED_BY(mu_);
   // The task's Waker as of the end of its last poll.
   Waker waker_ ABSL_GUARDED_BY(mu_);
+  // The attempt the machine was WORKING on at the end of its last poll (0:
+  // not working); kept while a poll runs. Each attempt put out is a new
+  // generation, so that a later entry into a work state, with attempt 1
+  // again, is not taken for the earlier one.
+  uint32_t work_attempt_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t work_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // The generation the last accepted answer was for.
+  uint64_t answered_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<WorkAnswer> answer_ ABSL_GUARDED_BY(mu_);
   // The held signals the observer was last told of.
   int64_t reported_held_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -210,11 +272,13 @@ class MachineFuture {
 
  private:
   friend class MachineTask;
-  MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output)
+  MachineFuture(std::shared_ptr<MachineTask> task, OutputCallback on_output,
+                WorkCallback on_work)
       : task_(std::move(task)),
         timers_(task_->timers_),
         observer_(task_->observer_),
-        on_output_(std::move(on_output)) {}
+        on_output_(std::move(on_output)),
+        on_work_(std::move(on_work)) {}
   MachineFuture(Machine machine, TimerDriver* timers, OutputCallback on_output)
       : timers_(timers),
         machine_(std::move(machine)),
@@ -226,9 +290,13 @@ class MachineFuture {
   // inbox moves into it.
   void Resume();
   // An observed task's poll end: publishes the machine and stores `waker`.
-  // Returns false instead when it took in signals the machine awaits: then
-  // poll the machine again.
-  bool Publish(const Waker& waker);
+  // Returns false instead when it took in signals the machine awaits, or a
+  // work answer: then poll the machine again.
+  bool Publish(const Waker& waker, bool new_work);
+  // Applies the answer taken from the task, if any.
+  void ApplyAnswer();
+  // Under mu_: takes the task's answer, if any, for ApplyAnswer.
+  void TakeAnswer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(task_->mu_);
   // With the machine ended, or when dropped (`cancel`): hands it over to the
   // task for good when someone may still ask for it.
   TaskEnd Retire(bool cancel);
@@ -248,6 +316,9 @@ class MachineFuture {
   bool observed_ = false;
   bool runs_again_ = false;  // see runs_again()
   OutputCallback on_output_;
+  WorkCallback on_work_;
+  // An answer taken from the task, applied before the next machine poll.
+  std::optional<MachineTask::WorkAnswer> answer_;
   // The timer for the current deadline, if any.
   std::optional<Sleep> sleep_;
 };
@@ -262,6 +333,7 @@ struct SpawnedMachine {
 // Fails as Executor::Spawn does (RESOURCE_EXHAUSTED past the admission
 // bound, FAILED_PRECONDITION after shutdown began).
 absl::StatusOr<SpawnedMachine> SpawnMachine(Executor& executor, Machine machine,
-                                            OutputCallback on_output = {});
+                                            OutputCallback on_output = {},
+                                            WorkCallback on_work = {});
 
 }  // namespace corosched::machine

@@ -1,6 +1,7 @@
 // Wakes delivered from several threads while the executor polls the task,
 // and snapshots taken meanwhile: every accepted wake is consumed exactly once
-// or is still in the mailbox, none is lost and none is counted twice.
+// or is still in the mailbox, none is lost and none is counted twice. The
+// same for work answers racing each other, polls, snapshots and a cancel.
 
 #include <atomic>
 #include <string>
@@ -106,6 +107,104 @@ TEST(MachineTaskStressTest, ConcurrentWakesAreNeitherLostNorDuplicated) {
   // Both receipts occurred: the test exercised the race it is about.
   EXPECT_GT(counts.consumed, 0);
   EXPECT_GT(counts.buffered, 0);
+}
+
+// Each entry into WORK is answered by whichever thread gets there first: a
+// completion counts in `ok`, a failure (not retryable, so caught) in
+// `failed`. Every accepted answer moves the task on exactly once.
+constexpr absl::string_view kWorkLoop = R"({"name": "loop", "initial": "WORK",
+  "states": {
+    "WORK": {"work": {"queue": "q", "timeout": "10s", "input": "${ok}",
+                      "resultVariable": "r", "next": "OK"},
+             "catch": [{"errors": ["*"], "next": "FAILED"}]},
+    "OK": {"actions": [{"add": {"variable": "ok", "amount": 1}}],
+           "yield": {"next": "CHECK"}},
+    "FAILED": {"actions": [{"add": {"variable": "failed", "amount": 1}}],
+               "yield": {"next": "CHECK"}},
+    "CHECK": {"choice": {"when": [{"variable": "ok", "greaterOrEqual":
+                                   {"number": 1500}, "next": "END"}],
+                         "otherwise": "WORK"}},
+    "END": {"complete": {"result": "${ok} ${failed}"}}}})";
+
+struct AnswerCounts {
+  std::atomic<int> completed{0};
+  std::atomic<int> failed{0};
+};
+
+void Answer(MachineTask& task, int thread, AnswerCounts* counts) {
+  for (int i = 0; !IsEnded(task.status()); ++i) {
+    const uint32_t attempt = i % 7 == 0 ? 2 : 1;  // 2 is always refused
+    google::protobuf::Value result;
+    result.set_number_value(i);
+    const bool fail = (i + thread) % 5 == 0;
+    const absl::Status answered =
+        fail ? task.FailWork(attempt, {"boom", "", false})
+             : task.CompleteWork(attempt, std::move(result));
+    if (answered.ok()) {
+      ASSERT_EQ(attempt, 1u);
+      (fail ? counts->failed : counts->completed).fetch_add(1);
+    } else {
+      ASSERT_EQ(answered.code(), absl::StatusCode::kFailedPrecondition)
+          << answered;
+    }
+    if (i % 64 == 0) task.Snapshot();  // meets the polls under mu_ too
+    std::this_thread::yield();
+  }
+}
+
+// Runs kWorkLoop with answering threads; cancels it after `cancel_after`
+// completions (0: never). Returns the counts and the task's end.
+TaskEnd RunWorkLoop(int cancel_after, AnswerCounts* counts,
+                    v1::TaskSnapshot* last) {
+  std::unique_ptr<Executor> executor = *Executor::Create({.workers = 2});
+  google::protobuf::Map<std::string, v1::Value> inputs;
+  inputs["ok"].set_number(0);
+  inputs["failed"].set_number(0);
+  absl::StatusOr<SpawnedMachine> spawned =
+      SpawnMachine(*executor, *Machine::Start(CompileOrDie(kWorkLoop), inputs),
+                   {}, [](WorkOrder) {});  // answered by polling threads
+  EXPECT_TRUE(spawned.ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { Answer(*spawned->task, t, counts); });
+  }
+  if (cancel_after > 0) {
+    while (counts->completed < cancel_after) std::this_thread::yield();
+    spawned->handle.Cancel();
+  }
+  absl::StatusOr<TaskEnd> end = std::move(spawned->handle).Wait();
+  for (std::thread& thread : threads) thread.join();
+  *last = spawned->task->Snapshot();
+  return end.ok() ? *end : TaskEnd{v1::TASK_STATUS_CANCELLED, "", ""};
+}
+
+double Variable(const v1::TaskSnapshot& snapshot, const std::string& name) {
+  return snapshot.variables().at(name).number();
+}
+
+TEST(MachineTaskStressTest, EveryAcceptedAnswerIsAppliedExactlyOnce) {
+  AnswerCounts counts;
+  v1::TaskSnapshot last;
+  const TaskEnd end = RunWorkLoop(0, &counts, &last);
+  ASSERT_EQ(end.status, v1::TASK_STATUS_COMPLETED) << end.error;
+  EXPECT_EQ(Variable(last, "ok"), counts.completed);
+  EXPECT_EQ(Variable(last, "failed"), counts.failed);
+  EXPECT_GT(counts.failed, 0);
+}
+
+TEST(MachineTaskStressTest, ACancelDropsAtMostTheAnswerItRaced) {
+  AnswerCounts counts;
+  v1::TaskSnapshot last;
+  const TaskEnd end = RunWorkLoop(300, &counts, &last);
+  EXPECT_EQ(last.status(), v1::TASK_STATUS_CANCELLED);
+  // Answers accepted before the cancel were applied, but for at most one
+  // that was still waiting for its poll; none after it was accepted.
+  const int applied = static_cast<int>(Variable(last, "ok")) +
+                      static_cast<int>(Variable(last, "failed"));
+  const int accepted = counts.completed + counts.failed;
+  EXPECT_GE(applied, accepted - 1);
+  EXPECT_LE(applied, accepted);
+  EXPECT_NE(end.status, v1::TASK_STATUS_COMPLETED);
 }
 
 }  // namespace

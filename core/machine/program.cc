@@ -117,6 +117,48 @@ void CompileAwait(const v1::Await& source, const StateIndex& index,
   }
 }
 
+// A duration field that may be unset: zero then.
+absl::Duration OptionalDuration(bool present,
+                                const google::protobuf::Duration& proto) {
+  return present ? DurationOf(proto) : absl::ZeroDuration();
+}
+
+void CompileWork(const v1::State& source, const StateIndex& index,
+                 Program::State* state) {
+  const v1::Work& work = source.work();
+  state->suspension = Program::Suspension::kWork;
+  state->next = index.at(work.next());
+  auto compiled = std::make_unique<Program::Work>();
+  compiled->queue = work.queue();
+  compiled->input = work.input();
+  if (!work.has_input()) compiled->input.set_null_value({});
+  compiled->timeout = OptionalDuration(work.has_timeout(), work.timeout());
+  compiled->heartbeat =
+      OptionalDuration(work.has_heartbeat(), work.heartbeat());
+  compiled->schedule_timeout =
+      OptionalDuration(work.has_schedule_timeout(), work.schedule_timeout());
+  compiled->result_variable = work.result_variable();
+  state->work = std::move(compiled);
+  for (const v1::RetryRule& rule : source.retry()) {
+    Program::Retry retry;
+    retry.errors.assign(rule.errors().begin(), rule.errors().end());
+    if (rule.max_attempts() != 0) retry.max_attempts = rule.max_attempts();
+    if (rule.has_interval()) retry.interval = DurationOf(rule.interval());
+    if (rule.backoff_rate() != 0) retry.backoff_rate = rule.backoff_rate();
+    if (rule.has_max_interval()) {
+      retry.max_interval = DurationOf(rule.max_interval());
+    }
+    retry.full_jitter = rule.jitter() == v1::JITTER_FULL;
+    state->retry.push_back(std::move(retry));
+  }
+  for (const v1::Catcher& catcher : source.catch_()) {
+    state->catchers.push_back(
+        {{catcher.errors().begin(), catcher.errors().end()},
+         index.at(catcher.next()),
+         catcher.error_variable()});
+  }
+}
+
 void CompileSuspension(const v1::State& source, const StateIndex& index,
                        Program::State* state) {
   using Suspension = Program::Suspension;
@@ -144,6 +186,9 @@ void CompileSuspension(const v1::State& source, const StateIndex& index,
     case v1::State::kComplete:
       state->suspension = Suspension::kComplete;
       state->end_text = ParseValid(source.complete().result());
+      break;
+    case v1::State::kWork:
+      CompileWork(source, index, state);
       break;
     default:  // kFail; validation rejects SUSPENSION_NOT_SET
       state->suspension = Suspension::kFail;
@@ -221,6 +266,9 @@ absl::StatusOr<std::shared_ptr<const Program>> Program::Compile(
   }
   program->awaited_signals_ = AwaitedSignals(program->states_);
   program->initial_ = program->index_.at(definition.initial());
+  if (definition.has_timeout()) {
+    program->task_timeout_ = DurationOf(definition.timeout());
+  }
   program->definition_ = std::move(definition);
   return std::shared_ptr<const Program>(std::move(program));
 }

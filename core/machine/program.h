@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,7 +56,39 @@ class Program {
     VariablePath operand_variable;  // a variable operand
     int next = -1;
   };
-  enum class Suspension { kYield, kSleep, kAwait, kChoice, kComplete, kFail };
+  enum class Suspension {
+    kYield,
+    kSleep,
+    kAwait,
+    kChoice,
+    kComplete,
+    kFail,
+    kWork
+  };
+  // A `work` state's item, with its durations resolved (zero: unset).
+  struct Work {
+    std::string queue;
+    // The input as written; its strings are templates, rendered on entry.
+    google::protobuf::Value input;
+    absl::Duration timeout;
+    absl::Duration heartbeat;
+    absl::Duration schedule_timeout;
+    std::string result_variable;  // empty: the result is dropped
+  };
+  // A RetryRule with its defaults applied.
+  struct Retry {
+    std::vector<std::string> errors;  // "*" matches every error
+    uint32_t max_attempts = 3;
+    absl::Duration interval = absl::Seconds(1);
+    double backoff_rate = 2;
+    std::optional<absl::Duration> max_interval;
+    bool full_jitter = false;
+  };
+  struct Catch {
+    std::vector<std::string> errors;  // "*" matches every error
+    int next = -1;
+    std::string error_variable;  // empty: the error is dropped
+  };
   struct State {
     // Read by every step, so first.
     Suspension suspension;
@@ -69,6 +102,11 @@ class Program {
     std::vector<Branch> branches;  // kChoice
     int otherwise = -1;            // kChoice
     TextTemplate end_text;         // kComplete result, kFail error
+    // kWork: the item (next is `next`), its retry rules and catchers in
+    // definition order.
+    std::unique_ptr<const Work> work;
+    std::vector<Retry> retry;
+    std::vector<Catch> catchers;
     std::string name;
 
     // kAwait: the state `signal` leads to, or -1 when it is not awaited.
@@ -84,6 +122,8 @@ class Program {
   const MachineLimits& limits() const { return limits_; }
   const std::string& signal_prefix() const { return signal_prefix_; }
   int initial_state() const { return initial_; }
+  // TaskDefinition.timeout; zero when the task has none.
+  absl::Duration task_timeout() const { return task_timeout_; }
   int state_count() const { return static_cast<int>(states_.size()); }
   const State& state(int index) const { return states_[index]; }
   // The index of the state called `name`, if there is one.
@@ -103,6 +143,7 @@ class Program {
   MachineLimits limits_;
   std::string signal_prefix_;
   int initial_ = 0;
+  absl::Duration task_timeout_;
   std::vector<State> states_;
   absl::flat_hash_map<std::string, int> index_;
   std::vector<std::string> awaited_signals_;

@@ -11,6 +11,7 @@
 #include "core/machine/proto_time.h"
 #include "core/machine/text_template.h"
 #include "core/machine/variable_path.h"
+#include "core/machine/work_validation.h"
 #include "core/quote.h"
 
 namespace corosched::machine {
@@ -31,6 +32,7 @@ class DefinitionChecker {
   std::vector<DefinitionProblem> Run() && {
     CheckTopLevel();
     CheckInputDeclarations(definition_, limits_, &problems_);
+    internal::CheckTaskTimeout(definition_, &problems_);
     for (const std::string& name : state_names_) {
       CheckState(name, definition_.states().at(name));
     }
@@ -190,6 +192,7 @@ class DefinitionChecker {
       CheckAction(absl::StrCat(path, ".actions[", i, "]"), state.actions(i));
     }
     CheckSuspension(path, state);
+    internal::CheckWorkState(path, state, limits_, &problems_);
     internal::ForEachTarget(
         state, [&](const std::string& field, const std::string& target) {
           CheckTarget(absl::StrCat(path, ".", field), target,
@@ -271,11 +274,12 @@ class DefinitionChecker {
         CheckTemplate(path + ".fail.error", state.fail().error());
         break;
       case v1::State::kYield:
+      case v1::State::kWork:  // internal::CheckWorkState
         break;
       case v1::State::SUSPENSION_NOT_SET:
         Add(path,
             "no way to suspend or finish; add one of yield, sleep, "
-            "await, choice, complete or fail");
+            "await, choice, work, complete or fail");
         break;
     }
   }

@@ -29,13 +29,15 @@ struct DefinitionProblem {
 //  - names: definition, states, variables and signals are non-empty, use
 //    IsValidName's characters and fit max_name_bytes;
 //  - `initial` is set and names a state; every target (`next`, `onTimeout`,
-//    `otherwise`, await signals) names a state;
+//    `otherwise`, await signals, catchers) names a state;
 //  - every state has exactly one suspension; awaits can resume; choices have
 //    `otherwise`; actions have a kind and sets have a source;
 //  - durations are well-formed, not negative and at most max_duration;
 //  - templates parse; literals are finite numbers or fit max_text_bytes;
 //  - types: a variable keeps one type across `set` literals and `add`;
 //    ordering tests compare numbers; equality compares like with like;
+//  - work states, their retry rules and catchers, and the task's timeout
+//    keep their bounds (work_validation.h); retry and catch only on work;
 //  - some `complete` or `fail` state is reachable from `initial`;
 //  - counts and the total serialized size stay within `limits`.
 std::vector<DefinitionProblem> FindDefinitionProblems(
