@@ -57,8 +57,8 @@ absl::StatusOr<absl::Duration> FromProtoDuration(
 
 google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
   google::protobuf::Duration proto;
-  const int64_t seconds = absl::IDivDuration(duration, absl::Seconds(1),
-                                             &duration);
+  const int64_t seconds =
+      absl::IDivDuration(duration, absl::Seconds(1), &duration);
   proto.set_seconds(seconds);
   proto.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
   return proto;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
+#include "grpcpp/server_context.h"
 #include "server/grpc/grpc_status.h"
 
 namespace corosched::server {
@@ -93,8 +94,7 @@ void PollWorkReactor::Answered(std::vector<WorkLease> leases) {
     return;
   }
   runner_.StoreLeases(
-      std::move(leases),
-      [self = self_](std::vector<WorkLease> stored) {
+      std::move(leases), [self = self_](std::vector<WorkLease> stored) {
         bool gone = self->context_->IsCancelled();
         {
           absl::MutexLock lock(&self->mu_);
@@ -204,10 +204,10 @@ void WorkStreamReactor::Leased(WorkLease lease) {
   }
   std::vector<WorkLease> leases;
   leases.push_back(std::move(lease));
-  runner_.StoreLeases(std::move(leases),
-                      [self = shared_from_this()](std::vector<WorkLease> stored) {
-                        self->Stored(std::move(stored));
-                      });
+  runner_.StoreLeases(std::move(leases), [self = shared_from_this()](
+                                             std::vector<WorkLease> stored) {
+    self->Stored(std::move(stored));
+  });
 }
 
 void WorkStreamReactor::Stored(std::vector<WorkLease> leases) {
@@ -227,8 +227,8 @@ void WorkStreamReactor::Stored(std::vector<WorkLease> leases) {
       outbox_.emplace_back(std::move(lease.token), std::move(response));
     }
     write = NextWrite();
-    if (write == nullptr && ending_.has_value() && !writing_ &&
-        storing_ == 0 && !finished_) {
+    if (write == nullptr && ending_.has_value() && !writing_ && storing_ == 0 &&
+        !finished_) {
       finished_ = true;
       finish = *ending_;
     }

@@ -18,8 +18,8 @@ bool AttemptOver(const v1::TaskSnapshot& snapshot, uint32_t attempt) {
 
 }  // namespace
 
-void TaskRecorder::PrepareWorkRecord(LiveTask& live,
-                                     v1::TaskSnapshot& snapshot, Then& then) {
+void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
+                                     Then& then) {
   TaskRecording& recording = live.recording_;
   if (recording.lease_attempt != 0 &&
       !AttemptOver(snapshot, recording.lease_attempt)) {
@@ -38,8 +38,8 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live,
     // refused anyway, so the worker may hear of it.
     Then leased = std::move(recording.lease_written);
     recording.lease_written = nullptr;
-    then = [then = std::move(then), leased = std::move(leased)](
-               const absl::Status& stored) mutable {
+    then = [then = std::move(then),
+            leased = std::move(leased)](const absl::Status& stored) mutable {
       leased(stored);
       if (then) then(stored);
     };

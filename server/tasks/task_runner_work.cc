@@ -53,9 +53,9 @@ absl::Status CheckResult(const machine::Program& program,
   }
   const size_t bytes = machine::ValueBytes(*value);
   if (bytes > program.limits().max_value_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "result: ", bytes, " bytes as JSON, over the limit of ",
-        program.limits().max_value_bytes, " bytes per value"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("result: ", bytes, " bytes as JSON, over the limit of ",
+                     program.limits().max_value_bytes, " bytes per value"));
   }
   return absl::OkStatus();
 }
@@ -226,11 +226,12 @@ void TaskRunner::AnswerWork(const std::string& token,
   // may be queued the moment the task hears of it, on another thread.
   auto shared = std::make_shared<WorkAnswerCallback>(std::move(done));
   const uint64_t waiter = recorder_.ExpectAnswer(
-      live, decoded->attempt,
-      [shared](const absl::Status& recorded) { std::move(*shared)(recorded); });
+      live, decoded->attempt, [shared](const absl::Status& recorded) {
+        std::move (*shared)(recorded);
+      });
   absl::Status answered = answer();
   if (!answered.ok() && TaskRecorder::DropExpectedAnswer(*live, waiter)) {
-    std::move(*shared)(answered);
+    std::move (*shared)(answered);
   }
 }
 
@@ -276,12 +277,11 @@ void TaskRunner::StoreLeases(
     }
     const uint32_t attempt = lease.record.attempt;
     v1::WorkLeaseRecord record = ToLeaseProto(lease.record);
-    recorder_.RecordLease(
-        live, attempt, std::move(record),
-        [finish_one, lease = std::move(lease)](
-            const absl::Status& stored) mutable {
-          finish_one(std::move(lease), stored);
-        });
+    recorder_.RecordLease(live, attempt, std::move(record),
+                          [finish_one, lease = std::move(lease)](
+                              const absl::Status& stored) mutable {
+                            finish_one(std::move(lease), stored);
+                          });
   }
   finish_one(std::nullopt, absl::OkStatus());
 }

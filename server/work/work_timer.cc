@@ -42,8 +42,7 @@ void WorkTimer::Loop() {
     // NextDeadline() below sees.
     queues_.ExpireDue();
     const absl::Time next = queues_.NextDeadline();
-    const absl::Duration wait =
-        std::min(kMaxSleep, clock_.RealTimeUntil(next));
+    const absl::Duration wait = std::min(kMaxSleep, clock_.RealTimeUntil(next));
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return poked_ || stopping_;
