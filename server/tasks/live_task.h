@@ -64,22 +64,27 @@ struct TaskRecording {
   // Work (task_recorder_work.cc); guarded by the task's record_mu.
   // The attempt of the last recorded snapshot's `work` (0: none).
   uint32_t last_work_attempt = 0;
-  // The lease of attempt `lease_attempt`, copied into every snapshot
-  // recorded while that attempt is current (0: none).
-  uint32_t lease_attempt = 0;
-  v1::WorkLeaseRecord lease;
-  // Told when the lease is stored, if the first write to carry it is still
-  // to come (TaskRecorder::RecordLease).
-  absl::AnyInvocable<void(const absl::Status&)> lease_written;
-  // Worker answers accepted for an attempt, each answered once a recorded
-  // snapshot shows the attempt over (TaskRecorder::ExpectAnswer).
-  struct AnswerWaiter {
-    uint64_t id;
-    uint32_t attempt;
-    absl::AnyInvocable<void(const absl::Status&)> done;
+  struct Work {
+    // The lease of attempt `lease_attempt`, copied into every snapshot
+    // recorded while that attempt is current (0: none).
+    uint32_t lease_attempt = 0;
+    v1::WorkLeaseRecord lease;
+    // Told when the lease is stored, if the first write to carry it is
+    // still to come (TaskRecorder::RecordLease).
+    absl::AnyInvocable<void(const absl::Status&)> lease_written;
+    // Worker answers accepted for an attempt, each answered once a
+    // recorded snapshot shows the attempt over (TaskRecorder::ExpectAnswer).
+    struct AnswerWaiter {
+      uint64_t id;
+      uint32_t attempt;
+      absl::AnyInvocable<void(const absl::Status&)> done;
+    };
+    std::vector<AnswerWaiter> answer_waiters;
+    uint64_t next_waiter_id = 1;
   };
-  std::vector<AnswerWaiter> answer_waiters;
-  uint64_t next_waiter_id = 1;
+  // Made when the task first leases work: most tasks never do, and a
+  // daemon may hold a million waiting ones.
+  std::unique_ptr<Work> work;
 };
 
 // The wakes of one task whose request id is in flight: looked up in the

@@ -30,8 +30,9 @@ void TaskRecorder::Recorded(LiveTask& live, const v1::TaskSnapshot& snapshot) {
   live.recording_.last_steps = snapshot.steps().total();
   live.recording_.last_work_attempt = snapshot.work().attempt();
   if (snapshot.work().has_lease()) {
-    live.recording_.lease_attempt = snapshot.work().attempt();
-    live.recording_.lease = snapshot.work().lease();
+    TaskRecording::Work& work = TaskRecorder::WorkOf(live);
+    work.lease_attempt = snapshot.work().attempt();
+    work.lease = snapshot.work().lease();
   }
 }
 

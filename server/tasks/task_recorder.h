@@ -145,6 +145,10 @@ class TaskRecorder {
                                 Then& then)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
 
+  // The task's work bookkeeping, made on first use.
+  static TaskRecording::Work& WorkOf(LiveTask& live)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
+
   // Gives the events at the end of `events` that have no time yet `now`.
   static void StampNewEvents(std::vector<v1::TaskEvent>& events,
                              absl::Time now);

@@ -2,6 +2,7 @@
 // snapshot, and worker answers acknowledged only once their effect is
 // stored.
 
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -18,9 +19,17 @@ bool AttemptOver(const v1::TaskSnapshot& snapshot, uint32_t attempt) {
 
 }  // namespace
 
+TaskRecording::Work& TaskRecorder::WorkOf(LiveTask& live) {
+  std::unique_ptr<TaskRecording::Work>& work = live.recording_.work;
+  if (work == nullptr) work = std::make_unique<TaskRecording::Work>();
+  return *work;
+}
+
 void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
                                      Then& then) {
-  TaskRecording& recording = live.recording_;
+  live.recording_.last_work_attempt = snapshot.work().attempt();
+  if (live.recording_.work == nullptr) return;
+  TaskRecording::Work& recording = *live.recording_.work;
   if (recording.lease_attempt != 0 &&
       !AttemptOver(snapshot, recording.lease_attempt)) {
     *snapshot.mutable_work()->mutable_lease() = recording.lease;
@@ -44,9 +53,8 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
       if (then) then(stored);
     };
   }
-  recording.last_work_attempt = snapshot.work().attempt();
   if (recording.answer_waiters.empty()) return;
-  std::vector<TaskRecording::AnswerWaiter> satisfied;
+  std::vector<TaskRecording::Work::AnswerWaiter> satisfied;
   auto& waiters = recording.answer_waiters;
   for (auto it = waiters.begin(); it != waiters.end();) {
     if (AttemptOver(snapshot, it->attempt)) {
@@ -65,7 +73,7 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
       answer = absl::FailedPreconditionError(
           "the task was cancelled before the work's answer was recorded");
     }
-    for (TaskRecording::AnswerWaiter& waiter : satisfied) {
+    for (TaskRecording::Work::AnswerWaiter& waiter : satisfied) {
       std::move(waiter.done)(answer);
     }
     if (then) then(stored);
@@ -80,11 +88,11 @@ void TaskRecorder::RecordLease(const std::shared_ptr<LiveTask>& live,
     TaskProgress progress;
     progress.snapshot = live->task().Snapshot();
     if (!AttemptOver(progress.snapshot, attempt)) {
-      TaskRecording& recording = live->recording_;
+      TaskRecording::Work& recording = WorkOf(*live);
       recording.lease_attempt = attempt;
       recording.lease = std::move(lease);
-      if (recording.last_status != v1::TASK_STATUS_WORKING ||
-          recording.last_work_attempt != attempt) {
+      if (live->recording_.last_status != v1::TASK_STATUS_WORKING ||
+          live->recording_.last_work_attempt != attempt) {
         // The poll that put the attempt out is not recorded yet; its record
         // is on its way and carries the lease (written now, it would put
         // the transition before that poll's output).
@@ -105,15 +113,17 @@ uint64_t TaskRecorder::ExpectAnswer(
     const std::shared_ptr<LiveTask>& live, uint32_t attempt,
     absl::AnyInvocable<void(const absl::Status&)> done) {
   absl::MutexLock lock(&live->record_mu());
-  const uint64_t id = live->recording_.next_waiter_id++;
-  live->recording_.answer_waiters.push_back(
-      TaskRecording::AnswerWaiter{id, attempt, std::move(done)});
+  TaskRecording::Work& work = WorkOf(*live);
+  const uint64_t id = work.next_waiter_id++;
+  work.answer_waiters.push_back(
+      TaskRecording::Work::AnswerWaiter{id, attempt, std::move(done)});
   return id;
 }
 
 bool TaskRecorder::DropExpectedAnswer(LiveTask& live, uint64_t id) {
   absl::MutexLock lock(&live.record_mu());
-  auto& waiters = live.recording_.answer_waiters;
+  if (live.recording_.work == nullptr) return false;
+  auto& waiters = live.recording_.work->answer_waiters;
   for (auto it = waiters.begin(); it != waiters.end(); ++it) {
     if (it->id == id) {
       waiters.erase(it);
@@ -125,16 +135,17 @@ bool TaskRecorder::DropExpectedAnswer(LiveTask& live, uint64_t id) {
 
 void TaskRecorder::FailExpectedAnswers(LiveTask& live,
                                        const absl::Status& status) {
-  std::vector<TaskRecording::AnswerWaiter> waiters;
+  std::vector<TaskRecording::Work::AnswerWaiter> waiters;
   Then leased;
   {
     absl::MutexLock lock(&live.record_mu());
-    waiters.swap(live.recording_.answer_waiters);
-    leased = std::move(live.recording_.lease_written);
-    live.recording_.lease_written = nullptr;
+    if (live.recording_.work == nullptr) return;
+    waiters.swap(live.recording_.work->answer_waiters);
+    leased = std::move(live.recording_.work->lease_written);
+    live.recording_.work->lease_written = nullptr;
   }
   if (leased) leased(status);
-  for (TaskRecording::AnswerWaiter& waiter : waiters) {
+  for (TaskRecording::Work::AnswerWaiter& waiter : waiters) {
     std::move(waiter.done)(status);
   }
 }

@@ -66,6 +66,15 @@ void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
     case LiveTask::Drop::kNothing:
       return;
     case LiveTask::Drop::kLeaveUnfinished:
+      // A worker answer still waiting for a record that shows it taken
+      // will not see one from this process. The task stays unfinished with
+      // its lease recorded, so the worker answers again after the restart.
+      // (An end's record resolves every waiter itself: the attempt is over.)
+      TaskRecorder::FailExpectedAnswers(
+          *live,
+          absl::UnavailableError(
+              "the daemon stopped running the task before the answer was "
+              "recorded; answer again once it is back"));
       Forget(*live, absl::OkStatus());
       return;
     case LiveTask::Drop::kRecordCancel:
@@ -75,23 +84,19 @@ void TaskRunner::RecordDrop(const std::shared_ptr<LiveTask>& live) {
 }
 
 void TaskRunner::Forget(LiveTask& live, const absl::Status& stored) {
+  // May run inside the task's record_mu (an in-memory store answers the
+  // final write synchronously): nothing here may take it.
   std::vector<CancelCallback> waiters = live.Ended();
-  // A worker answer still waiting for a record that shows it taken will not
-  // see one from this process (at shutdown the task stays unfinished; its
-  // lease is recorded, so the worker answers again after the restart).
-  TaskRecorder::FailExpectedAnswers(
-      live, absl::UnavailableError(
-                "the daemon stopped running the task before the answer was "
-                "recorded; answer again once it is back"));
-  if (!shutting_down_.load()) {
-    // Ended: its queued item goes, and a worker holding one hears at its
-    // next heartbeat that the task was cancelled.
-    work_.RequestCancel(live.id());
-  }
   {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(live.id());
     if (it != live_.end() && it->second.get() == &live) live_.erase(it);
+  }
+  if (!shutting_down_.load()) {
+    // Ended: its queued item goes (the outcome finds no live task), and a
+    // worker holding one hears at its next heartbeat that the task was
+    // cancelled.
+    work_.RequestCancel(live.id());
   }
   if (waiters.empty()) return;
   if (!stored.ok()) {
