@@ -98,7 +98,8 @@ WorkSpec SpecOf(const std::string& task_id, const machine::WorkOrder& order) {
 }  // namespace
 
 TaskRunner::TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
-                       ServerMetrics* metrics)
+                       ServerMetrics* metrics,
+                       WorkQueuesObserver* work_observer)
     : executor_(executor),
       store_(store),
       recorder_(store, hub, *executor.clock()),
@@ -106,7 +107,8 @@ TaskRunner::TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
       work_(
           *executor.clock(),
           [this](WorkOutcome outcome) { OnWorkOutcome(std::move(outcome)); },
-          [this](absl::Time deadline) { work_timer_.Rearm(deadline); }),
+          [this](absl::Time deadline) { work_timer_.Rearm(deadline); },
+          work_observer),
       work_timer_(*executor.clock(), work_) {}
 
 void TaskRunner::PutWork(LiveTask& live, machine::WorkOrder order) {
