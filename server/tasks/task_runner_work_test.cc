@@ -70,6 +70,28 @@ std::shared_ptr<const machine::Program> WorkProgram() {
   return *program;
 }
 
+// FIRST and SECOND, two work states on `jobs` in a row (attempts of each
+// count from 1), then DONE with both results.
+std::shared_ptr<const machine::Program> TwoWorkProgram() {
+  v1::TaskDefinition definition;
+  definition.set_name("two-works");
+  definition.set_initial("FIRST");
+  auto& states = *definition.mutable_states();
+  for (const char* name : {"FIRST", "SECOND"}) {
+    v1::Work& work = *states[name].mutable_work();
+    work.set_queue("jobs");
+    work.mutable_input()->set_string_value(name);
+    *work.mutable_heartbeat() = Seconds(10);
+    work.set_result_variable(absl::StrCat("r_", name));
+    work.set_next(std::string(name) == "FIRST" ? "SECOND" : "DONE");
+  }
+  states["DONE"].mutable_complete()->set_result("${r_FIRST.v}+${r_SECOND.v}");
+  absl::StatusOr<std::shared_ptr<const machine::Program>> program =
+      machine::Program::Compile(definition);
+  EXPECT_TRUE(program.ok()) << program.status();
+  return *program;
+}
+
 google::protobuf::Value ResultV(const std::string& v) {
   google::protobuf::Value value;
   (*value.mutable_struct_value()->mutable_fields())["v"].set_string_value(v);
@@ -407,6 +429,33 @@ TEST_F(TaskRunnerWorkTest, AQueuedItemIsQueuedAgainAfterARestart) {
   EXPECT_EQ(lease->record.attempt, 1u);
   ASSERT_TRUE(Complete(*lease, "redelivered").ok());
   EXPECT_EQ(Snapshot().result(), "redelivered");
+}
+
+TEST_F(TaskRunnerWorkTest, AWorkStateAfterAnotherIsAFreshAttemptWithNoLease) {
+  program_ = TwoWorkProgram();
+  Start();
+  std::optional<WorkLease> first = Take();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->input.string_value(), "FIRST");
+  // Answered once the record shows FIRST over, though SECOND's attempt is
+  // attempt 1 too.
+  ASSERT_TRUE(Complete(*first, "a").ok());
+  ASSERT_TRUE(Eventually([&] { return Depth() == 1; }));
+  v1::TaskSnapshot second_queued = Snapshot();
+  EXPECT_EQ(second_queued.state(), "SECOND");
+  EXPECT_EQ(second_queued.work().attempt(), 1u);
+  // FIRST's lease is not SECOND's.
+  EXPECT_FALSE(second_queued.work().has_lease());
+  // After a restart SECOND's item is queued, and FIRST's token answers
+  // nothing.
+  Restart();
+  EXPECT_EQ(Complete(*first, "stale").code(),
+            absl::StatusCode::kFailedPrecondition);
+  std::optional<WorkLease> second = Take();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->input.string_value(), "SECOND");
+  ASSERT_TRUE(Complete(*second, "b").ok());
+  EXPECT_EQ(Snapshot().result(), "a+b");
 }
 
 }  // namespace
