@@ -227,10 +227,11 @@ void TaskRunner::AnswerWork(const std::string& token,
   // Expected before the lease ends: the record that shows the answer taken
   // may be queued the moment the task hears of it, on another thread.
   auto shared = std::make_shared<WorkAnswerCallback>(std::move(done));
-  const uint64_t waiter = recorder_.ExpectAnswer(
-      live, decoded->attempt, [shared](const absl::Status& recorded) {
-        std::move (*shared)(recorded);
-      });
+  const uint64_t waiter =
+      recorder_.ExpectAnswer(live, decoded->attempt, decoded->nonce,
+                             [shared](const absl::Status& recorded) {
+                               std::move (*shared)(recorded);
+                             });
   absl::Status answered = answer();
   if (!answered.ok() && TaskRecorder::DropExpectedAnswer(*live, waiter)) {
     std::move (*shared)(answered);
