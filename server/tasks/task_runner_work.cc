@@ -272,7 +272,17 @@ void TaskRunner::StoreLeases(
     std::move(pending->done)(std::move(all));
   };
   for (WorkLease& lease : leases) {
-    std::shared_ptr<LiveTask> live = FindCreated(lease.record.task_id);
+    // Not FindCreated: a task with a daemon-chosen id runs, and may put out
+    // work, before its create is stored (TaskRunner::Record). Returning such
+    // a lease cost the stream that took it a credit the worker never saw.
+    // The lease's record queues behind the create, so it is stored, and the
+    // worker hears of it, only once the create is.
+    std::shared_ptr<LiveTask> live;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = live_.find(lease.record.task_id);
+      if (it != live_.end()) live = it->second;
+    }
     if (live == nullptr) {
       (void)work_.ReturnUndelivered(lease.token);
       finish_one(std::nullopt, absl::OkStatus());
