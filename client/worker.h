@@ -109,6 +109,11 @@ struct WorkerOptions {
   absl::Duration retry_backoff = absl::Milliseconds(100);
   absl::Duration max_retry_backoff = absl::Seconds(5);
   absl::Duration answer_retry_for = absl::Minutes(10);
+
+  // Called (from the worker's threads, possibly at once) with each problem
+  // the worker deals with itself: a stream reopened, a heartbeat or poll
+  // that failed, an answer the daemon did not take. For logs; may be empty.
+  std::function<void(const absl::Status&)> on_error;
 };
 
 // Takes items from the daemon's work queues and runs a handler for each,
