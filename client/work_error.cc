@@ -1,5 +1,6 @@
 #include "client/work_error.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -63,7 +64,10 @@ WorkFailure FailureFromStatus(const absl::Status& status) {
     failure.retryable = parts.first != "0";
     failure.error = parts.second;
   } else {
-    failure.error = absl::StatusCodeToString(status.code());
+    // "UNAVAILABLE" -> "unavailable": the style of the daemon's own error
+    // names (timeout, heartbeat_timeout), so a state's retry can list it.
+    failure.error =
+        absl::AsciiStrToLower(absl::StatusCodeToString(status.code()));
     failure.retryable = IsRetryableCode(status.code());
   }
   failure.error = CutUtf8(failure.error, WorkFailure::kMaxErrorBytes);

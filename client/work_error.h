@@ -18,9 +18,9 @@ struct WorkFailure {
 };
 
 // The failure `status` reports: a WorkError's fields, or else error = the
-// code's name and retryable per code (see WorkError in client/worker.h).
-// Names and messages are cut to the daemon's limits, so the call is never
-// refused for their length. REQUIRES: !status.ok().
+// code's name in lower case and retryable per code (see WorkError in
+// client/worker.h). Names and messages are cut to the daemon's limits, so the
+// call is never refused for their length. REQUIRES: !status.ok().
 WorkFailure FailureFromStatus(const absl::Status& status);
 
 // Whether a handler's status of this code may succeed on a retry.

@@ -72,11 +72,12 @@ class WorkContext {
 // longer one is cut), `message` (for people; cut at 32 KiB) and
 // `retryable` (false: the task's state does not retry it, whatever its
 // policy allows). Any other non-OK status a handler returns fails the item
-// with error = the status code's name ("INVALID_ARGUMENT"), message = the
-// status message, and retryable false only for the codes that say the
-// input is at fault (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
-// PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED,
-// UNAUTHENTICATED).
+// with error = the status code's name in lower case ("unavailable",
+// "invalid_argument", as a state's `retry` lists it), message = the status
+// message, and retryable false only for the codes that say the input is at
+// fault (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED,
+// FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED, UNAUTHENTICATED). A
+// handler that throws fails the item as "handler_exception", retryable.
 absl::Status WorkError(absl::string_view error, absl::string_view message,
                        bool retryable = true);
 

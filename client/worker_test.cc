@@ -341,10 +341,10 @@ TEST_P(WorkerTransportTest, HandlerFailuresMapToFailWork) {
   EXPECT_EQ(by_task["work-error"].error, "BadInput");
   EXPECT_EQ(by_task["work-error"].message, "want an object");
   EXPECT_FALSE(by_task["work-error"].retryable);
-  EXPECT_EQ(by_task["invalid"].error, "INVALID_ARGUMENT");
+  EXPECT_EQ(by_task["invalid"].error, "invalid_argument");
   EXPECT_EQ(by_task["invalid"].message, "bad");
   EXPECT_FALSE(by_task["invalid"].retryable);
-  EXPECT_EQ(by_task["unavailable"].error, "UNAVAILABLE");
+  EXPECT_EQ(by_task["unavailable"].error, "unavailable");
   EXPECT_TRUE(by_task["unavailable"].retryable);
   EXPECT_EQ(by_task["unnamed"].error, "handler_error");
   EXPECT_EQ(by_task["throw"].error, "handler_exception");
@@ -498,7 +498,7 @@ TEST(WorkFailureTest, RetryableFollowsTheCode) {
   EXPECT_TRUE(FailureFromStatus(absl::InternalError("x")).retryable);
   EXPECT_TRUE(FailureFromStatus(absl::DeadlineExceededError("x")).retryable);
   EXPECT_EQ(FailureFromStatus(absl::DeadlineExceededError("x")).error,
-            "DEADLINE_EXCEEDED");
+            "deadline_exceeded");
 }
 
 }  // namespace
