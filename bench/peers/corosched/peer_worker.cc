@@ -82,6 +82,7 @@ class Tally {
   void Finished() {
     const int64_t now = MonotonicMicros();
     absl::MutexLock lock(&mu_);
+    ++handled_;
     if (++completed_ != expected_) return;
     expected_ = std::numeric_limits<int64_t>::max();
     std::sort(latencies_us_.begin(), latencies_us_.end());
@@ -90,8 +91,15 @@ class Tally {
                      Percentile(latencies_us_, 0.99)));
   }
 
+  // Jobs whose handler ran, over every measurement.
+  int64_t handled() {
+    absl::MutexLock lock(&mu_);
+    return handled_;
+  }
+
  private:
   absl::Mutex mu_;
+  int64_t handled_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t expected_ ABSL_GUARDED_BY(mu_) = std::numeric_limits<int64_t>::max();
   int64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> latencies_us_ ABSL_GUARDED_BY(mu_);
@@ -150,7 +158,9 @@ int Main(int argc, char** argv) {
       [&tally](WorkContext& work) -> absl::StatusOr<google::protobuf::Value> {
         tally.Started(DueMicros(work.input()), MonotonicMicros());
         tally.Finished();
-        return google::protobuf::Value();
+        google::protobuf::Value result;  // JSON null: a no-op's result
+        result.set_null_value(google::protobuf::NULL_VALUE);
+        return result;
       });
   if (status.ok()) status = worker.Start();
   if (!status.ok()) {
@@ -172,11 +182,18 @@ int Main(int argc, char** argv) {
   }
   worker.Stop();
   const Worker::Counters counters = worker.counters();
-  if (counters.failed != 0 || counters.lease_lost != 0) {
+  // Every handled job must have been completed: a refused answer would
+  // leave its task waiting, and the measurement with it.
+  if (counters.completed != static_cast<uint64_t>(tally.handled()) ||
+      counters.failed != 0 || counters.lease_lost != 0) {
     std::fprintf(stderr,
-                 "corosched_peer_worker: %llu failed, %llu leases lost\n",
+                 "corosched_peer_worker: %lld jobs handled, %llu completions "
+                 "accepted, %llu failed, %llu leases lost\n",
+                 static_cast<long long>(tally.handled()),
+                 static_cast<unsigned long long>(counters.completed),
                  static_cast<unsigned long long>(counters.failed),
                  static_cast<unsigned long long>(counters.lease_lost));
+    return 1;
   }
   Say("stopped");
   return 0;
