@@ -233,7 +233,9 @@ class Driver {
       if (absl::Now() > deadline) {
         return absl::DeadlineExceededError(absl::StrCat(
             "the worker reported every job done, but the daemon counts ",
-            *completed, " completed tasks of ", want, " after 60 s"));
+            *completed, " completed tasks of ", want,
+            " after 60 s (with --durability none it forgets finished tasks "
+            "past --retain-finished: raise it)"));
       }
       absl::SleepFor(absl::Milliseconds(1));
     }
