@@ -369,7 +369,10 @@ TEST_F(WorkTest, HeartbeatsKeepALongItemAlive) {
     ++beats;
   }
   EXPECT_GE(beats, 8);
-  EXPECT_EQ(GetTask(*stub_, task.id()).work().attempt(), 1u);
+  const v1::Task working = GetTask(*stub_, task.id());
+  EXPECT_EQ(working.work().attempt(), 1u);
+  // GetTask shows the lease's deadline as the last heartbeat moved it.
+  EXPECT_EQ(ToTime(working.work().lease().heartbeat_deadline()), deadline);
   ASSERT_TRUE(CompleteWork(*stub_, item->token(), JsonText("long done")).ok());
   const v1::Task ended = AwaitFinished(*stub_, task.id());
   EXPECT_EQ(ended.status(), v1::TASK_STATUS_COMPLETED) << ended.DebugString();
