@@ -320,16 +320,27 @@ TEST_F(CrashTest, NothingAcknowledgedIsLostAcrossRandomKills) {
   }
   CheckWorkLedger(*stub, ledger, listed);
   size_t work_tasks = 0;
+  size_t acked_completions = 0;
+  int refused = 0;
+  int retried = 0;
   {
     absl::MutexLock work_lock(&ledger.mu);
     work_tasks = ledger.tasks.size();
+    for (const auto& [id, results] : ledger.acked) {
+      acked_completions += results.size();
+    }
+    refused = ledger.refused;
+    retried = ledger.retried;
   }
   RecordProperty("cycles", cycles);
   RecordProperty("work_tasks", static_cast<int>(work_tasks));
   RecordProperty("tasks", completed);
   std::printf(
-      "crash test: %d kill -9 cycles, %d tasks, %zu work tasks, %zu listed\n",
-      cycles, completed, work_tasks, listed.size());
+      "crash test: %d kill -9 cycles, %d tasks, %zu work tasks, %zu listed; "
+      "%zu completions acknowledged, %d answers refused, %d items retried "
+      "after a lease ran out\n",
+      cycles, completed, work_tasks, listed.size(), acked_completions, refused,
+      retried);
 }
 
 }  // namespace

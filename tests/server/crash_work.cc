@@ -109,6 +109,10 @@ void CrashWorker::Run() {
 void CrashWorker::Answer(const v1::WorkItem& item) {
   const std::string what =
       absl::StrCat(item.task_id(), " attempt ", item.attempt());
+  if (item.attempt() > (FailsFirst(item.task_id()) ? 2u : 1u)) {
+    absl::MutexLock lock(&ledger_.mu);
+    ++ledger_.retried;
+  }
   grpc::Status status;
   if (item.attempt() == 1 && FailsFirst(item.task_id())) {
     status = UntilAnswered(stubs_, [&](v1::Scheduler::Stub& stub) {
@@ -131,8 +135,10 @@ void CrashWorker::Answer(const v1::WorkItem& item) {
   }
   // FAILED_PRECONDITION: the lease ended while the daemon was down (its
   // heartbeat passed), or the answer was taken before a crash hid it.
-  if (!status.ok() &&
-      status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    absl::MutexLock lock(&ledger_.mu);
+    ++ledger_.refused;
+  } else if (!status.ok()) {
     ledger_.Unexpected(absl::StrCat(what, ": code ", status.error_code(), ": ",
                                     status.error_message()));
   }

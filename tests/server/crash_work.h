@@ -45,6 +45,11 @@ struct WorkLedger {
   std::map<std::string, std::set<std::string>> acked ABSL_GUARDED_BY(mu);
   // Answers that no crash explains.
   std::vector<std::string> unexpected ABSL_GUARDED_BY(mu);
+  // For the summary: answers refused because the lease ended while the
+  // daemon was down (or a crash hid an accepted one), and items of a later
+  // attempt than the workers' own failures explain.
+  int refused ABSL_GUARDED_BY(mu) = 0;
+  int retried ABSL_GUARDED_BY(mu) = 0;
 
   void Unexpected(std::string what) ABSL_LOCKS_EXCLUDED(mu);
 };
