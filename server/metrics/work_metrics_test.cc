@@ -258,7 +258,7 @@ TEST(WorkMetricsTest, ObservesRealQueues) {
   ManualClock clock;
   WorkMetrics metrics;
   WorkQueues queues(
-      clock, [](WorkOutcome) {}, nullptr, &metrics);
+      clock, [](const WorkOutcome&) {}, nullptr, &metrics);
   metrics.SetStatsSource([&queues] { return queues.Stats(); });
   WorkSpec spec;
   spec.task_id = "t1";
