@@ -91,10 +91,11 @@ void WorkQueueRunner::Join() {
 
 // --- receiving ---
 
-void WorkQueueRunner::Deliver(v1::WorkItem item) {
+void WorkQueueRunner::Deliver(v1::WorkItem item, bool used_credit) {
   auto lease = std::make_shared<WorkLease>(std::move(item));
   absl::MutexLock lock(&mu_);
   ++held_;
+  if (used_credit) --credit_;
   pending_.push_back(std::move(lease));
 }
 
@@ -106,14 +107,20 @@ bool WorkQueueRunner::WaitBackoff(int failures) {
   return !stopping_;
 }
 
-void WorkQueueRunner::GrantCredit(Stream& stream, int items) {
-  while (items > 0) {
-    const int grant = std::min(items, kMaxItemsPerRequest);
-    v1::WorkStreamRequest request;
-    request.mutable_credit()->set_items(grant);
-    if (!stream.Write(request)) return;  // broken: Read will say why
-    items -= grant;
+void WorkQueueRunner::TopUpCredit() {
+  int grant = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || stream_ == nullptr || writes_done_) return;
+    grant =
+        std::min(concurrency_ - held_ - credit_, kMaxItemsPerRequest - credit_);
+    if (grant <= 0) return;
+    credit_ += grant;
   }
+  v1::WorkStreamRequest request;
+  request.mutable_credit()->set_items(grant);
+  // A broken stream: Read will say why, and the next stream starts afresh.
+  (void)stream_->Write(request);
 }
 
 void WorkQueueRunner::ReceiveStream() {
@@ -142,12 +149,11 @@ grpc::Status WorkQueueRunner::RunStream(bool* delivered) {
   std::unique_ptr<Stream> stream = shared_.calls.stub().WorkStream(&context);
   {
     absl::MutexLock write_lock(&write_mu_);
-    int free_slots = 0;
     bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       stopping = stopping_;
-      free_slots = concurrency_ - held_;
+      credit_ = 0;  // the last stream's credit died with it
       call_ = &context;
     }
     writes_done_ = stopping;
@@ -157,14 +163,17 @@ grpc::Status WorkQueueRunner::RunStream(bool* delivered) {
       v1::WorkStreamRequest open;
       open.mutable_open()->set_queue(queue_);
       open.mutable_open()->set_worker_identity(shared_.options.identity);
-      if (stream->Write(open)) GrantCredit(*stream, free_slots);
+      (void)stream->Write(open);
       stream_ = stream.get();
+      TopUpCredit();
     }
   }
   v1::WorkStreamResponse response;
   while (stream->Read(&response)) {
     *delivered = true;
-    Deliver(std::move(*response.mutable_item()));
+    Deliver(std::move(*response.mutable_item()), /*used_credit=*/true);
+    absl::MutexLock write_lock(&write_mu_);
+    TopUpCredit();
   }
   {
     absl::MutexLock write_lock(&write_mu_);
@@ -206,7 +215,7 @@ void WorkQueueRunner::ReceivePoll() {
       stopping = stopping_;
     }
     for (v1::WorkItem& item : *response.mutable_items()) {
-      Deliver(std::move(item));
+      Deliver(std::move(item), /*used_credit=*/false);
     }
     if (status.ok()) {
       failures = 0;
@@ -315,13 +324,11 @@ void WorkQueueRunner::Answer(
 
 void WorkQueueRunner::SlotFreed() {
   absl::MutexLock write_lock(&write_mu_);
-  bool grant = false;
   {
     absl::MutexLock lock(&mu_);
     --held_;
-    grant = !stopping_ && stream_ != nullptr && !writes_done_;
   }
-  if (grant) GrantCredit(*stream_, 1);
+  TopUpCredit();
 }
 
 }  // namespace corosched

@@ -45,12 +45,13 @@ struct WorkerShared {
 // that run and answer them.
 //
 // Invariants:
-//   - held_ (items received and not yet answered) plus the credit granted
-//     on the current stream and not yet used is at most concurrency_: the
-//     stream is opened with credit for the free slots, and each answered
-//     item grants one more. A poll asks for at most the free slots.
-//   - A stream's credit dies with it, so a new stream starts again from
-//     the free slots.
+//   - held_ (items received and not yet answered) plus credit_ (granted on
+//     the current stream and not yet used) is at most concurrency_, and
+//     credit_ is at most 100 (the daemon ignores unused credit past 100):
+//     TopUpCredit grants what both bounds allow when a stream opens, when
+//     an item arrives and when a slot frees. A poll asks for at most the
+//     free slots.
+//   - A stream's credit dies with it: a new stream starts from zero.
 //
 // Stop: BeginStop sets stopping_ (no credit, no polls from then on) and
 // half-closes the stream (the daemon ends it after the items it already
@@ -87,11 +88,14 @@ class WorkQueueRunner {
   grpc::Status RunStream(bool* delivered);
   void ReceivePoll();
   bool HasFreeSlotOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Deliver(v1::WorkItem item) ABSL_LOCKS_EXCLUDED(mu_);
+  // `used_credit`: it came on the stream, against credit.
+  void Deliver(v1::WorkItem item, bool used_credit) ABSL_LOCKS_EXCLUDED(mu_);
   // Waits out the back-off after `failures` failures; false if stopping.
   bool WaitBackoff(int failures) ABSL_LOCKS_EXCLUDED(mu_);
-  void GrantCredit(Stream& stream, int items)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Grants the current stream the credit the free slots allow (none while
+  // stopping or between streams).
+  void TopUpCredit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Handling (the handler threads).
   void HandleLoop();
@@ -117,6 +121,8 @@ class WorkQueueRunner {
   std::map<const WorkLease*, std::shared_ptr<WorkLease>> running_
       ABSL_GUARDED_BY(mu_);
   int held_ ABSL_GUARDED_BY(mu_) = 0;
+  // Credit granted on the current stream and not yet used.
+  int credit_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool hard_ ABSL_GUARDED_BY(mu_) = false;
   bool receiver_done_ ABSL_GUARDED_BY(mu_) = false;

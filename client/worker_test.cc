@@ -99,6 +99,7 @@ TEST_P(WorkerTransportTest, ConcurrencyNeverExceedsTheLimit) {
   constexpr int kItems = 8;
   std::atomic<int> running{0};
   std::atomic<int> most{0};
+  std::atomic<bool> full_seen{false};
   absl::Notification full;
   absl::Notification release;
   std::unique_ptr<Worker> worker = NewWorker();
@@ -111,7 +112,10 @@ TEST_P(WorkerTransportTest, ConcurrencyNeverExceedsTheLimit) {
                              while (now > seen &&
                                     !most.compare_exchange_weak(seen, now)) {
                              }
-                             if (now == kConcurrency) full.Notify();
+                             if (now == kConcurrency &&
+                                 !full_seen.exchange(true)) {
+                               full.Notify();
+                             }
                              release.WaitForNotificationWithTimeout(kWait);
                              --running;
                              return work.input();
@@ -130,6 +134,34 @@ TEST_P(WorkerTransportTest, ConcurrencyNeverExceedsTheLimit) {
   worker->Stop();
   EXPECT_EQ(most.load(), kConcurrency);
   EXPECT_EQ(worker->counters().completed, static_cast<uint64_t>(kItems));
+}
+
+TEST_P(WorkerTransportTest, ConcurrencyAboveOneHundredIsReached) {
+  // A stream holds at most 100 unused credits and a poll takes at most 100
+  // items: the rest comes as items arrive.
+  constexpr int kConcurrency = 150;
+  std::atomic<int> running{0};
+  absl::Notification full;
+  absl::Notification release;
+  std::unique_ptr<Worker> worker = NewWorker();
+  ASSERT_TRUE(worker
+                  ->Handle("jobs", kConcurrency,
+                           [&](WorkContext& work)
+                               -> absl::StatusOr<google::protobuf::Value> {
+                             if (++running == kConcurrency) full.Notify();
+                             release.WaitForNotificationWithTimeout(kWait);
+                             return work.input();
+                           })
+                  .ok());
+  for (int i = 0; i < kConcurrency + 10; ++i) {
+    fake().Enqueue("jobs", "task-" + std::to_string(i));
+  }
+  ASSERT_TRUE(worker->Start().ok());
+  ASSERT_TRUE(full.WaitForNotificationWithTimeout(kWait));
+  EXPECT_EQ(fake().delivered(), kConcurrency);
+  release.Notify();
+  ASSERT_TRUE(fake().WaitForAnswers(kConcurrency + 10, kWait));
+  worker->Stop();
 }
 
 TEST_P(WorkerTransportTest, HeartbeatsAreSentAndCarryProgress) {
