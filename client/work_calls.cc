@@ -16,10 +16,10 @@ absl::Duration Backoff(int attempt, absl::Duration initial,
   return std::min(backoff, max);
 }
 
-WorkCalls::WorkCalls(std::shared_ptr<grpc::ChannelInterface> channel,
+WorkCalls::WorkCalls(const std::shared_ptr<grpc::ChannelInterface>& channel,
                      const WorkerOptions& options,
                      const absl::Notification* hard_stop)
-    : stub_(v1::Scheduler::NewStub(std::move(channel))),
+    : stub_(v1::Scheduler::NewStub(channel)),
       options_(options),
       hard_stop_(hard_stop) {}
 

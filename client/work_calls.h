@@ -42,7 +42,7 @@ class WorkCalls {
  public:
   // `hard_stop`, once notified, ends answer retries early; it must outlive
   // this object.
-  WorkCalls(std::shared_ptr<grpc::ChannelInterface> channel,
+  WorkCalls(const std::shared_ptr<grpc::ChannelInterface>& channel,
             const WorkerOptions& options, const absl::Notification* hard_stop);
 
   v1::Scheduler::StubInterface& stub() { return *stub_; }

@@ -15,10 +15,11 @@ constexpr int kMaxItemsPerRequest = 100;
 
 }  // namespace
 
-WorkerShared::WorkerShared(std::shared_ptr<grpc::ChannelInterface> channel,
-                           WorkerOptions worker_options)
+WorkerShared::WorkerShared(
+    const std::shared_ptr<grpc::ChannelInterface>& channel,
+    WorkerOptions worker_options)
     : options(std::move(worker_options)),
-      calls(std::move(channel), options, &hard_stop),
+      calls(channel, options, &hard_stop),
       heartbeats(calls,
                  [this](const absl::Status& status) { ReportError(status); }) {}
 

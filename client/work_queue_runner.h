@@ -24,7 +24,7 @@ namespace corosched {
 
 // What a Worker's queues share: its options, calls, heartbeats, counters.
 struct WorkerShared {
-  WorkerShared(std::shared_ptr<grpc::ChannelInterface> channel,
+  WorkerShared(const std::shared_ptr<grpc::ChannelInterface>& channel,
                WorkerOptions worker_options);
 
   // Calls options.on_error, if set.

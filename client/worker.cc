@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <csignal>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -45,8 +46,9 @@ absl::Status CreateSignalPipe() {
     if (pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) error = errno;
   });
   if (error != 0) {
-    return absl::InternalError(
-        absl::StrCat("StopOnSignals: pipe2: ", strerror(error)));
+    return absl::InternalError(absl::StrCat(
+        "StopOnSignals: pipe2: ",
+        std::error_code(error, std::generic_category()).message()));
   }
   return absl::OkStatus();
 }
@@ -127,9 +129,9 @@ WorkerOptions WithIdentity(WorkerOptions options) {
 //      signal threads, and sets stopped_.
 class WorkerCore {
  public:
-  WorkerCore(std::shared_ptr<grpc::ChannelInterface> channel,
+  WorkerCore(const std::shared_ptr<grpc::ChannelInterface>& channel,
              WorkerOptions options)
-      : shared_(std::move(channel), WithIdentity(std::move(options))) {}
+      : shared_(channel, WithIdentity(std::move(options))) {}
 
   ~WorkerCore() { Stop(); }
 
@@ -288,10 +290,9 @@ class WorkerCore {
   std::thread signal_thread_;  // started by Start, joined by JoinAll
 };
 
-Worker::Worker(std::shared_ptr<grpc::ChannelInterface> channel,
+Worker::Worker(const std::shared_ptr<grpc::ChannelInterface>& channel,
                WorkerOptions options)
-    : core_(std::make_unique<WorkerCore>(std::move(channel),
-                                         std::move(options))) {}
+    : core_(std::make_unique<WorkerCore>(channel, std::move(options))) {}
 
 Worker::~Worker() = default;
 

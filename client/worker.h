@@ -161,7 +161,7 @@ struct WorkerOptions {
 // worker's threads, concurrently up to each queue's concurrency.
 class Worker {
  public:
-  explicit Worker(std::shared_ptr<grpc::ChannelInterface> channel,
+  explicit Worker(const std::shared_ptr<grpc::ChannelInterface>& channel,
                   WorkerOptions options = {});
   // Stop(), then joins every thread.
   ~Worker();

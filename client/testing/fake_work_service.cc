@@ -263,7 +263,8 @@ grpc::Status FakeWorkService::WorkStream(
       break;
     }
     absl::MutexLock lock(&mu_);
-    state.credit = std::min<int>(state.credit + request.credit().items(), 100);
+    state.credit = std::min(
+        state.credit + static_cast<int>(request.credit().items()), 100);
   }
   {
     absl::MutexLock lock(&mu_);
