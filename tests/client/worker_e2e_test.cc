@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "client/client.h"
 #include "client/definition_json.h"
 #include "client/worker.h"
@@ -30,6 +31,18 @@ using testing::ServerProcess;
 using Transport = WorkerOptions::Transport;
 
 constexpr absl::Duration kTaskWait = absl::Seconds(30);
+
+// Polls `done` every 10 ms for at most kTaskWait (end-to-end tests may
+// wait on a real process).
+template <typename Done>
+bool WaitFor(Done done) {
+  const absl::Time end = absl::Now() + kTaskWait;
+  while (!done()) {
+    if (absl::Now() > end) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
 
 google::protobuf::Value Text(const std::string& text) {
   google::protobuf::Value value;
@@ -80,6 +93,24 @@ class WorkerE2eTest : public ::testing::TestWithParam<Transport> {
     for (const auto& [name, value] : inputs) {
       (*request.mutable_inputs())[name].set_string(value);
     }
+    absl::StatusOr<v1::SubmitTaskResponse> submitted =
+        client_->SubmitTask(request);
+    EXPECT_TRUE(submitted.ok()) << submitted.status();
+    return submitted.ok() ? submitted->task().id() : "";
+  }
+
+  // Submits a one-work-state task on queue `long` with a 1s heartbeat and
+  // no timeout: only heartbeats keep its lease.
+  std::string SubmitHeartbeatJob() {
+    absl::StatusOr<v1::TaskDefinition> definition = ParseTaskDefinitionJson(R"({
+      "name": "heartbeat-job", "initial": "RUN",
+      "states": {
+        "RUN": {"work": {"queue": "long", "heartbeat": "1s",
+                         "resultVariable": "r", "next": "DONE"}},
+        "DONE": {"complete": {"result": "${r}"}}}})");
+    EXPECT_TRUE(definition.ok()) << definition.status();
+    v1::SubmitTaskRequest request;
+    *request.mutable_definition() = *definition;
     absl::StatusOr<v1::SubmitTaskResponse> submitted =
         client_->SubmitTask(request);
     EXPECT_TRUE(submitted.ok()) << submitted.status();
@@ -209,6 +240,67 @@ TEST_P(WorkerE2eTest, ARetryableFailureIsRetriedAndTheLastIsCaught) {
                                 "fetch failed (NotFound: no such page)"))
       << outcome.output;
   EXPECT_EQ(worker->counters().failed, 2u);
+}
+
+TEST_P(WorkerE2eTest, HeartbeatsKeepALongItemsLease) {
+  absl::Mutex mu;
+  absl::Time first_deadline;
+  absl::Time last_deadline;
+  std::unique_ptr<Worker> worker = NewWorker();
+  ASSERT_TRUE(worker
+                  ->Handle("long", 1,
+                           [&](WorkContext& work)
+                               -> absl::StatusOr<google::protobuf::Value> {
+                             {
+                               absl::MutexLock lock(&mu);
+                               first_deadline = work.heartbeat_deadline();
+                             }
+                             // Work three heartbeat intervals long; only
+                             // heartbeats keep the lease that long.
+                             if (work.WaitForCancel(absl::Seconds(3))) {
+                               return WorkError("cancelled", "lease lost");
+                             }
+                             absl::MutexLock lock(&mu);
+                             last_deadline = work.heartbeat_deadline();
+                             return Text("outlived its heartbeat interval");
+                           })
+                  .ok());
+  ASSERT_TRUE(worker->Start().ok());
+  TaskOutcome outcome = WaitForTask(SubmitHeartbeatJob());
+  worker->Stop();
+  EXPECT_EQ(outcome.task.status(), v1::TASK_STATUS_COMPLETED)
+      << outcome.task.error();
+  EXPECT_EQ(outcome.task.result(), "outlived its heartbeat interval");
+  absl::MutexLock lock(&mu);
+  EXPECT_GT(last_deadline, first_deadline + absl::Seconds(1));
+}
+
+TEST_P(WorkerE2eTest, ACancelledTaskCancelsItsHandler) {
+  absl::Notification started;
+  std::string task_id;
+  std::unique_ptr<Worker> worker = NewWorker();
+  ASSERT_TRUE(worker
+                  ->Handle("long", 1,
+                           [&](WorkContext& work)
+                               -> absl::StatusOr<google::protobuf::Value> {
+                             started.Notify();
+                             if (!work.WaitForCancel(kTaskWait)) {
+                               return Text("never cancelled");
+                             }
+                             return WorkError("cancelled", "stopped as asked");
+                           })
+                  .ok());
+  ASSERT_TRUE(worker->Start().ok());
+  task_id = SubmitHeartbeatJob();
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kTaskWait));
+  absl::StatusOr<v1::Task> cancelled = client_->CancelTask(task_id, "test");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  // The next heartbeat (a third of a second later) tells the handler, which
+  // fails the item; the daemon takes that failure.
+  ASSERT_TRUE(WaitFor([&] { return worker->counters().failed == 1; }));
+  worker->Stop();
+  EXPECT_EQ(WaitForTask(task_id).task.status(), v1::TASK_STATUS_CANCELLED);
+  EXPECT_EQ(worker->counters().lease_lost, 0u);
 }
 
 }  // namespace
