@@ -37,7 +37,13 @@ absl::StatusOr<v1::HeartbeatWorkResponse> WorkCalls::Heartbeat(
     *request.mutable_details() = *std::move(details);
   }
   grpc::ClientContext context;
-  SetDeadline(&context);
+  // At most a third of the interval, so one slow heartbeat does not hold
+  // back the next (of this item or of another) past its deadline.
+  const absl::Duration third = lease.heartbeat_interval() / 3;
+  context.set_deadline(absl::ToChronoTime(
+      absl::Now() + (third > absl::ZeroDuration()
+                         ? std::min(options_.call_timeout, third)
+                         : options_.call_timeout)));
   v1::HeartbeatWorkResponse response;
   absl::Status status =
       FromGrpcStatus(stub_->HeartbeatWork(&context, request, &response));

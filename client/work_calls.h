@@ -50,7 +50,9 @@ class WorkCalls {
   void SetDeadline(grpc::ClientContext* context,
                    absl::Duration extra = absl::ZeroDuration()) const;
 
-  // One heartbeat with the lease's latest progress; no retries.
+  // One heartbeat with the lease's latest progress; no retries. Its
+  // deadline is call_timeout or a third of the heartbeat interval, the
+  // shorter.
   absl::StatusOr<v1::HeartbeatWorkResponse> Heartbeat(const WorkLease& lease);
 
   // CompleteWork; a result the daemon refuses (INVALID_ARGUMENT or

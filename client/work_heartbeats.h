@@ -19,7 +19,9 @@ namespace corosched {
 // progress) every third of that interval, so two can fail before its
 // deadline passes. An answer of cancel_requested cancels the lease; a
 // refusal FAILED_PRECONDITION marks it lost and ends its heartbeats; other
-// errors are reported and the next heartbeat comes as scheduled.
+// errors are reported and the next heartbeat comes as scheduled. A call
+// takes at most a third of its item's interval, so a slow answer delays the
+// other items' heartbeats by no more than that.
 //
 // Thread-safety: every method may be called from any thread.
 class WorkHeartbeats {
