@@ -254,5 +254,51 @@ TEST_F(WorkLeaseTest, APollTakesSeveralItemsEachOnce) {
   }
 }
 
+TEST_F(WorkLeaseTest, TheTasksTimeoutEndsTheTaskAndCancelsItsLease) {
+  v1::TaskDefinition job =
+      WorkJob("bounded", R"("heartbeat": "30s", "timeout": "60s")");
+  *job.mutable_timeout() = TimeUtil::SecondsToDuration(1);
+  const v1::Task task = SubmitJob(*stub_, job, "a");
+  std::optional<v1::WorkItem> item = TakeItem(*stub_, "bounded");
+  ASSERT_TRUE(item.has_value());
+  const v1::Task ended = AwaitFinished(*stub_, task.id());
+  EXPECT_EQ(ended.status(), v1::TASK_STATUS_FAILED) << ended.DebugString();
+  EXPECT_THAT(ended.error(), HasSubstr("timeout"));
+  v1::HeartbeatWorkResponse beat;
+  ASSERT_TRUE(WaitFor([&] {
+    return HeartbeatWork(*stub_, item->token(), &beat).ok() &&
+           beat.cancel_requested();
+  })) << "the worker was not told";
+  grpc::Status late = CompleteWork(*stub_, item->token(), JsonText("late"));
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << late.error_message();
+  EXPECT_EQ(GetTask(*stub_, task.id()).status(), v1::TASK_STATUS_FAILED);
+}
+
+TEST_F(WorkLeaseTest, CancellingATaskDuringItsBackOffPutsOutNoMoreAttempts) {
+  const v1::Task task =
+      SubmitJob(*stub_,
+                WorkJob("backoff", R"("timeout": "60s")",
+                        R"("retry": [{"errors": ["flaky"], "maxAttempts": 3,
+                            "interval": "3s"}])"),
+                "a");
+  std::optional<v1::WorkItem> item = TakeItem(*stub_, "backoff");
+  ASSERT_TRUE(item.has_value());
+  ASSERT_TRUE(FailWork(*stub_, item->token(), "flaky", "once", true).ok());
+  // Waiting out the 3 s back-off: no item queued.
+  const v1::Task waiting = GetTask(*stub_, task.id());
+  EXPECT_EQ(waiting.status(), v1::TASK_STATUS_SLEEPING);
+  EXPECT_EQ(waiting.work().last_error(), "flaky");
+  EXPECT_EQ(WorkQueueStatsOf(*stub_, "backoff").depth(), 0u);
+  v1::Task cancelled;
+  ASSERT_TRUE(CancelTask(*stub_, task.id(), &cancelled).ok());
+  EXPECT_EQ(cancelled.status(), v1::TASK_STATUS_CANCELLED);
+  // Past the back-off: still nothing on the queue.
+  std::vector<v1::WorkItem> none;
+  ASSERT_TRUE(PollWork(*stub_, "backoff", absl::Seconds(4), 1, &none).ok());
+  EXPECT_THAT(none, IsEmpty());
+  EXPECT_EQ(GetTask(*stub_, task.id()).status(), v1::TASK_STATUS_CANCELLED);
+}
+
 }  // namespace
 }  // namespace corosched::e2e
