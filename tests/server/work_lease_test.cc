@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -87,9 +88,8 @@ DoomedWorker StartDoomedWorker(const std::string& address,
   close(out[0]);
   std::vector<std::string> fields =
       absl::StrSplit(line.substr(0, line.find('\n')), ' ');
-  if (fields.size() == 3) {
+  if (fields.size() == 3 && absl::SimpleAtoi(fields[1], &worker.attempt)) {
     worker.task_id = fields[0];
-    worker.attempt = static_cast<uint32_t>(std::stoul(fields[1]));
     worker.token = absl::HexStringToBytes(fields[2]);
   }
   return worker;
