@@ -230,6 +230,7 @@ TEST_F(WorkLeaseTest, APollWhoseClientLeftTakesNoItem) {
 TEST_F(WorkLeaseTest, APollTakesSeveralItemsEachOnce) {
   const v1::TaskDefinition job = WorkJob("batch", R"("timeout": "60s")");
   std::vector<std::string> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     ids.push_back(SubmitJob(*stub_, job, absl::StrCat(i)).id());
   }

@@ -128,6 +128,7 @@ TEST_F(WorkTest, TwoWorkersNeverHoldTheSameItem) {
     stream->Finish();  // cancelled by the test when all are in
   });
   std::vector<std::string> ids;
+  ids.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     ids.push_back(SubmitJob(*stub_, job, absl::StrCat(i)).id());
   }
