@@ -107,8 +107,9 @@ TEST(ParseTaskDefinitionJsonTest,
       ParseError(R"({"name": "t", "states": {"A": {"complete": {}},
                     "B": {"yeild": {"next": "A"}}}})"),
       "not a task definition: states[\"B\"]: unknown field \"yeild\"; State "
-      "has fields emit, actions, yield, sleep, await, choice, complete, fail "
-      "(the language is described in docs/task-definitions.md)");
+      "has fields emit, actions, yield, sleep, await, choice, complete, fail, "
+      "work, retry, catch (the language is described in "
+      "docs/task-definitions.md)");
   EXPECT_THAT(ParseError(R"({"name": "t", "nmae": "x"})"),
               HasSubstr("unknown field \"nmae\"; TaskDefinition has fields "
                         "name, version"));

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "client/cli/values.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -112,6 +114,74 @@ std::string Time(const google::protobuf::Timestamp& time) {
   return TimeUtil::ToString(time);
 }
 
+// "1m15.25s", to the millisecond; "-" for zero.
+std::string AgeText(const google::protobuf::Duration& age) {
+  const absl::Duration d =
+      absl::Seconds(age.seconds()) + absl::Nanoseconds(age.nanos());
+  if (d <= absl::ZeroDuration()) return "-";
+  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
+}
+
+// `rows` as columns two spaces apart, each line indented by two: the first
+// column left-aligned, the others (numbers) right-aligned.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const std::vector<std::string>& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  std::string text;
+  for (const std::vector<std::string>& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(widths[i] - row[i].size(), ' ');
+      absl::StrAppend(&line, "  ", i == 0 ? row[i] + pad : pad + row[i]);
+    }
+    absl::StrAppend(&text, absl::StripTrailingAsciiWhitespace(line), "\n");
+  }
+  return text;
+}
+
+// The lines of TaskDetails that show the task's current work attempt.
+std::string WorkDetails(const v1::WorkAttempt& work) {
+  std::string text = absl::StrCat("work:        queue ", work.queue(),
+                                  ", attempt ", work.attempt(), "\n");
+  if (work.has_lease()) {
+    const v1::WorkLeaseRecord& lease = work.lease();
+    absl::StrAppend(&text, "worker:      ", Quoted(lease.worker_identity()),
+                    "\n", "leased:      ", Time(lease.started_at()), "\n");
+    if (lease.has_heartbeat_deadline()) {
+      absl::StrAppend(&text, "heartbeat:   due by ",
+                      Time(lease.heartbeat_deadline()), "\n");
+    }
+    if (lease.has_timeout_deadline()) {
+      absl::StrAppend(&text, "timeout:     ", Time(lease.timeout_deadline()),
+                      "\n");
+    }
+    if (lease.cancel_requested()) {
+      absl::StrAppend(&text,
+                      "cancel:      requested (the worker hears it at its "
+                      "next heartbeat)\n");
+    }
+  } else if (work.has_scheduled_at()) {
+    absl::StrAppend(&text, "worker:      none yet (queued ",
+                    Time(work.scheduled_at()), ")\n");
+  } else {
+    absl::StrAppend(&text,
+                    "worker:      none (waiting to retry: see deadline)\n");
+  }
+  if (!work.last_error().empty()) {
+    absl::StrAppend(&text, "last error:  ", work.last_error());
+    if (!work.last_message().empty()) {
+      absl::StrAppend(&text, " ", Quoted(work.last_message()));
+    }
+    absl::StrAppend(&text, "\n");
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string ValueText(const v1::Value& value) {
@@ -180,6 +250,7 @@ std::string TaskDetails(const v1::Task& task) {
   if (task.has_finished_at()) {
     absl::StrAppend(&text, "finished:    ", Time(task.finished_at()), "\n");
   }
+  if (task.has_work()) absl::StrAppend(&text, WorkDetails(task.work()));
   if (!task.result().empty()) {
     absl::StrAppend(&text, "result:      ", Quoted(task.result()), "\n");
   }
@@ -236,6 +307,18 @@ std::string StatsText(const v1::QueueStats& stats) {
   absl::StrAppend(&text, "tasks:           ",
                   by_status.empty() ? "none" : JoinMap(by_status, " ", Number),
                   "\n");
+  if (stats.work_queues().empty()) {
+    absl::StrAppend(&text, "work queues:     none\n");
+    return text;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"QUEUE", "DEPTH", "OLDEST", "POLLERS", "LEASED"}};
+  for (const v1::WorkQueueStats& queue : stats.work_queues()) {
+    rows.push_back({queue.queue(), absl::StrCat(queue.depth()),
+                    AgeText(queue.oldest_age()), absl::StrCat(queue.pollers()),
+                    absl::StrCat(queue.leased())});
+  }
+  absl::StrAppend(&text, "work queues:\n", Table(rows));
   return text;
 }
 

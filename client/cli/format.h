@@ -21,7 +21,9 @@ std::string DefinitionText(absl::string_view name, absl::string_view version);
 // [error=...]
 std::string TaskLine(const v1::Task& task);
 
-// Every field of the task, one "name: value" per line.
+// Every field of the task, one "name: value" per line; in a `work` state,
+// its attempt: queue, attempt number, the worker holding it and the lease's
+// deadlines, a requested cancel, and the previous attempt's error.
 std::string TaskDetails(const v1::Task& task);
 
 // "hello@1  registered 2024-05-01T10:00:00Z"
@@ -35,7 +37,8 @@ std::string ReceiptText(const v1::WakeTaskResponse& receipt);
 std::string FinishedLine(absl::string_view task_id,
                          const v1::TaskResult& result);
 
-// Several lines: queue depth, workers, admission, tasks by status.
+// Several lines: queue depth, workers, admission, tasks by status, and a
+// table of the work queues (depth, oldest item's age, pollers, leased).
 std::string StatsText(const v1::QueueStats& stats);
 
 }  // namespace corosched::cli

@@ -109,7 +109,88 @@ TEST(StatsTextTest, ShowsQueueAdmissionAndTasks) {
             "run queue depth: 3 (injection 1, workers 1 1)\n"
             "workers:         2\n"
             "admission:       5 of 1024 in use\n"
-            "tasks:           AWAITING=2 COMPLETED=3\n");
+            "tasks:           AWAITING=2 COMPLETED=3\n"
+            "work queues:     none\n");
+}
+
+TEST(StatsTextTest, ShowsEachWorkQueueAsATableRow) {
+  v1::QueueStats stats;
+  v1::WorkQueueStats* jobs = stats.add_work_queues();
+  jobs->set_queue("jobs");
+  jobs->set_depth(12);
+  jobs->mutable_oldest_age()->set_seconds(75);
+  jobs->mutable_oldest_age()->set_nanos(250'000'000);
+  jobs->set_leased(3);
+  v1::WorkQueueStats* mail = stats.add_work_queues();
+  mail->set_queue("mail-outbound");
+  mail->set_pollers(2);
+  const std::string text = StatsText(stats);
+  EXPECT_THAT(text,
+              HasSubstr("tasks:           none\n"
+                        "work queues:\n"
+                        "  QUEUE          DEPTH    OLDEST  POLLERS  LEASED\n"
+                        "  jobs              12  1m15.25s        0       3\n"
+                        "  mail-outbound      0         -        2       0\n"));
+}
+
+TEST(StatsTextTest, SaysWhenNoWorkQueueIsInUse) {
+  EXPECT_THAT(StatsText(v1::QueueStats()),
+              HasSubstr("\nwork queues:     none\n"));
+}
+
+v1::Task WorkingTask() {
+  v1::Task task;
+  task.set_id("t2");
+  task.set_status(v1::TASK_STATUS_WORKING);
+  task.set_state("CHARGE");
+  v1::WorkAttempt& work = *task.mutable_work();
+  work.set_queue("jobs");
+  work.set_attempt(2);
+  work.mutable_scheduled_at()->set_seconds(1714557600);
+  work.set_last_error("heartbeat_timeout");
+  work.set_last_message("the worker sent no heartbeat");
+  return task;
+}
+
+TEST(TaskDetailsTest, ShowsTheWorkAttemptAndTheWorkerHoldingIt) {
+  v1::Task task = WorkingTask();
+  v1::WorkLeaseRecord& lease = *task.mutable_work()->mutable_lease();
+  lease.set_worker_identity("host-1/4242");
+  lease.mutable_started_at()->set_seconds(1714557605);
+  lease.mutable_heartbeat_deadline()->set_seconds(1714557615);
+  lease.mutable_timeout_deadline()->set_seconds(1714557665);
+  lease.set_cancel_requested(true);
+  EXPECT_THAT(TaskDetails(task),
+              HasSubstr("work:        queue jobs, attempt 2\n"
+                        "worker:      \"host-1/4242\"\n"
+                        "leased:      2024-05-01T10:00:05Z\n"
+                        "heartbeat:   due by 2024-05-01T10:00:15Z\n"
+                        "timeout:     2024-05-01T10:01:05Z\n"
+                        "cancel:      requested (the worker hears it at its "
+                        "next heartbeat)\n"
+                        "last error:  heartbeat_timeout \"the worker sent no "
+                        "heartbeat\"\n"));
+}
+
+TEST(TaskDetailsTest, ShowsAQueuedAttemptAndLeavesOutDeadlinesItLacks) {
+  v1::Task task = WorkingTask();
+  task.mutable_work()->clear_last_error();
+  task.mutable_work()->clear_last_message();
+  const std::string details = TaskDetails(task);
+  EXPECT_THAT(details, HasSubstr("work:        queue jobs, attempt 2\n"
+                                 "worker:      none yet (queued "
+                                 "2024-05-01T10:00:00Z)\n"));
+  for (const char* absent :
+       {"leased:", "heartbeat:", "timeout:", "cancel:", "last error:"}) {
+    EXPECT_THAT(details, Not(HasSubstr(absent))) << absent;
+  }
+  task.mutable_work()->clear_scheduled_at();
+  EXPECT_THAT(TaskDetails(task), HasSubstr("worker:      none (waiting to "
+                                           "retry: see deadline)\n"));
+}
+
+TEST(TaskDetailsTest, ShowsNoWorkOutsideAWorkState) {
+  EXPECT_THAT(TaskDetails(ApprovalTask()), Not(HasSubstr("work:")));
 }
 
 TEST(DefinitionLineTest, ShowsNameVersionAndTime) {

@@ -65,9 +65,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   if (!executor.ok()) return executor.status();
   daemon->executor_ = *std::move(executor);
   daemon->hub_ = std::make_unique<StreamHub>();
-  daemon->runner_ =
-      std::make_unique<TaskRunner>(*daemon->executor_, *daemon->store_,
-                                   *daemon->hub_, &daemon->metrics_->tasks());
+  daemon->runner_ = std::make_unique<TaskRunner>(
+      *daemon->executor_, *daemon->store_, *daemon->hub_,
+      &daemon->metrics_->tasks(), daemon->metrics_->work_observer());
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
@@ -86,8 +86,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
         *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
         RetentionPurger::IntervalFor(config.retention));
   }
-  if (absl::Status metrics =
-          daemon->metrics_->Serve(*daemon->executor_, *daemon->store_);
+  if (absl::Status metrics = daemon->metrics_->Serve(
+          *daemon->executor_, *daemon->store_, &daemon->runner_->work_queues());
       !metrics.ok()) {
     return metrics;
   }
@@ -258,7 +258,8 @@ void Daemon::Stop(absl::Time deadline) {
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
   spdlog::debug("event=grpc_stopped");
-  // Scrapes stop reading the store before it goes away.
+  // Scrapes stop reading the store (and the runner's work queues) before
+  // they go away.
   if (metrics_ != nullptr) metrics_->Detach();
   // Nothing calls the store any more: commit what is queued (its callbacks
   // still find the runner and the hub), then close it and unlock the data

@@ -10,7 +10,8 @@ DaemonMetrics::DaemonMetrics(int workers, std::string listen)
       executor_(std::make_shared<ExecutorMetrics>(workers)),
       tasks_(std::make_shared<ServerMetrics>()),
       grpc_(std::make_shared<GrpcMetrics>()),
-      store_(std::make_shared<StoreMetrics>()) {}
+      store_(std::make_shared<StoreMetrics>()),
+      work_(std::make_shared<WorkMetrics>()) {}
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   if (listen_.empty()) return;  // nobody would see what it measures
@@ -21,15 +22,20 @@ void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   builder.experimental().SetInterceptorCreators(std::move(creators));
 }
 
-absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store) {
+absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
+                                  WorkQueues* work) {
   executor_->SetStatsSource([&executor] { return executor.Stats(); });
   tasks_->SetSources({
       .executor_stats = [&executor] { return executor.Stats(); },
       .task_counts = [&store] { return store.CountTasksByStatus(); },
   });
+  if (work != nullptr) {
+    work_->SetStatsSource([work] { return work->Stats(); });
+  }
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-      MetricsEndpoint::Start(listen_, {executor_, tasks_, grpc_, store_});
+      MetricsEndpoint::Start(listen_,
+                             {executor_, tasks_, grpc_, store_, work_});
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();
@@ -42,6 +48,7 @@ std::string DaemonMetrics::address() const {
 void DaemonMetrics::Detach() {
   executor_->SetStatsSource(nullptr);
   tasks_->SetSources({});
+  work_->SetStatsSource(nullptr);
 }
 
 }  // namespace corosched::server

@@ -11,7 +11,9 @@
 #include "server/metrics/metrics_endpoint.h"
 #include "server/metrics/server_metrics.h"
 #include "server/metrics/store_metrics.h"
+#include "server/metrics/work_metrics.h"
 #include "server/store/task_store.h"
+#include "server/work/work_queues.h"
 
 namespace corosched::server {
 
@@ -22,18 +24,21 @@ namespace corosched::server {
 //   DaemonMetrics metrics(config.workers, config.metrics_listen);
 //   Executor::Create({..., .observer = metrics.executor_observer()});
 //   SqliteStoreOptions{..., .observer = metrics.commit_observer()};
-//   TaskRunner runner(executor, store, hub, &metrics.tasks());
+//   TaskRunner runner(executor, store, hub, &metrics.tasks(),
+//                     metrics.work_observer());
 //   metrics.AddInterceptor(builder);  // before BuildAndStart
-//   absl::Status serving = metrics.Serve(executor, store);
+//   absl::Status serving =
+//       metrics.Serve(executor, store, &runner.work_queues());
 //   ... metrics.address() ...
-//   metrics.Detach();  // before the executor or the store are destroyed
+//   metrics.Detach();  // before the executor, store or runner are destroyed
 //
 // With an empty `listen` nothing is served and no gRPC interceptor is
 // added; the other hooks still count (they cost next to nothing).
 //
 // Thread-safety: Serve, Detach and destruction on one thread (the
 // Daemon's); the parts as their own comments say. DaemonMetrics must
-// outlive the executor, the store and the tasks that report to it.
+// outlive the executor, the store, the tasks and the work queues that
+// report to it.
 class DaemonMetrics {
  public:
   // `workers`: the executor's worker count (0: one per hardware thread).
@@ -45,19 +50,21 @@ class DaemonMetrics {
   ExecutorObserver* executor_observer() { return executor_.get(); }
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
+  WorkQueuesObserver* work_observer() { return work_.get(); }
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
 
-  // Reads `executor` and `store` at each scrape from now on, and serves
-  // /metrics on `listen` (unless it is empty). UNAVAILABLE when the
-  // address cannot be bound; see MetricsEndpoint.
-  absl::Status Serve(Executor& executor, TaskStore& store);
+  // Reads `executor`, `store` and `work` (if not null) at each scrape from
+  // now on, and serves /metrics on `listen` (unless it is empty).
+  // UNAVAILABLE when the address cannot be bound; see MetricsEndpoint.
+  absl::Status Serve(Executor& executor, TaskStore& store,
+                     WorkQueues* work = nullptr);
   // The bound address ("127.0.0.1:43127"), or empty when not serving.
   std::string address() const;
 
-  // Stops reading the executor and the store (scrapes go on with what the
-  // metrics hold themselves). Idempotent.
+  // Stops reading the executor, the store and the work queues (scrapes go
+  // on with what the metrics hold themselves). Idempotent.
   void Detach();
 
  private:
@@ -66,6 +73,7 @@ class DaemonMetrics {
   const std::shared_ptr<ServerMetrics> tasks_;
   const std::shared_ptr<GrpcMetrics> grpc_;
   const std::shared_ptr<StoreMetrics> store_;
+  const std::shared_ptr<WorkMetrics> work_;
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 

@@ -65,9 +65,12 @@ struct TaskRecording {
   // The attempt of the last recorded snapshot's `work` (0: none).
   uint32_t last_work_attempt = 0;
   struct Work {
-    // The lease of attempt `lease_attempt`, copied into every snapshot
-    // recorded while that attempt is current (0: none).
+    // The lease of attempt `lease_attempt` of the work entered at step
+    // `lease_steps` (a task may enter the same or another work state again,
+    // with attempts from 1 again), copied into every snapshot recorded while
+    // that attempt is current (0: none).
     uint32_t lease_attempt = 0;
+    uint64_t lease_steps = 0;
     v1::WorkLeaseRecord lease;
     // Told when the lease is stored, if the first write to carry it is
     // still to come (TaskRecorder::RecordLease).
@@ -77,6 +80,7 @@ struct TaskRecording {
     struct AnswerWaiter {
       uint64_t id;
       uint32_t attempt;
+      uint64_t steps;  // steps().total() while the attempt is current
       absl::AnyInvocable<void(const absl::Status&)> done;
     };
     std::vector<AnswerWaiter> answer_waiters;

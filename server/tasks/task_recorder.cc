@@ -32,6 +32,7 @@ void TaskRecorder::Recorded(LiveTask& live, const v1::TaskSnapshot& snapshot) {
   if (snapshot.work().has_lease()) {
     TaskRecording::Work& work = TaskRecorder::WorkOf(live);
     work.lease_attempt = snapshot.work().attempt();
+    work.lease_steps = snapshot.steps().total();
     work.lease = snapshot.work().lease();
   }
 }

@@ -107,7 +107,9 @@ class TaskRecorder {
   // cancelled first; the store's error if that write fails; UNAVAILABLE if
   // the task is dropped (daemon shutdown) before. Returns an id for
   // DropExpectedAnswer, for when the answer was refused after all.
+  // `nonce` is the answer's token's.
   uint64_t ExpectAnswer(const std::shared_ptr<LiveTask>& live, uint32_t attempt,
+                        absl::string_view nonce,
                         absl::AnyInvocable<void(const absl::Status&)> done)
       ABSL_LOCKS_EXCLUDED(live->record_mu());
   // Removes the waiter without calling it; false if it was answered.

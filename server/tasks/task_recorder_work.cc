@@ -11,10 +11,15 @@
 namespace corosched::server {
 namespace {
 
-// Whether a snapshot shows attempt `attempt` of its work over.
-bool AttemptOver(const v1::TaskSnapshot& snapshot, uint32_t attempt) {
+// Whether a snapshot shows attempt `attempt` of the work entered at step
+// `steps` over. The step count tells two entries of work states apart, whose
+// attempts both count from 1: it grows with every state entered, and not
+// while the task is WORKING.
+bool AttemptOver(const v1::TaskSnapshot& snapshot, uint32_t attempt,
+                 uint64_t steps) {
   return snapshot.status() != v1::TASK_STATUS_WORKING ||
-         snapshot.work().attempt() != attempt;
+         snapshot.work().attempt() != attempt ||
+         snapshot.steps().total() != steps;
 }
 
 }  // namespace
@@ -31,7 +36,7 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
   if (live.recording_.work == nullptr) return;
   TaskRecording::Work& recording = *live.recording_.work;
   if (recording.lease_attempt != 0 &&
-      !AttemptOver(snapshot, recording.lease_attempt)) {
+      !AttemptOver(snapshot, recording.lease_attempt, recording.lease_steps)) {
     *snapshot.mutable_work()->mutable_lease() = recording.lease;
     if (recording.lease_written) {
       then = [then = std::move(then),
@@ -57,7 +62,7 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
   std::vector<TaskRecording::Work::AnswerWaiter> satisfied;
   auto& waiters = recording.answer_waiters;
   for (auto it = waiters.begin(); it != waiters.end();) {
-    if (AttemptOver(snapshot, it->attempt)) {
+    if (AttemptOver(snapshot, it->attempt, it->steps)) {
       satisfied.push_back(std::move(*it));
       it = waiters.erase(it);
     } else {
@@ -87,12 +92,17 @@ void TaskRecorder::RecordLease(const std::shared_ptr<LiveTask>& live,
     absl::MutexLock lock(&live->record_mu());
     TaskProgress progress;
     progress.snapshot = live->task().Snapshot();
-    if (!AttemptOver(progress.snapshot, attempt)) {
+    // While the lease's attempt is current the task stays WORKING and
+    // takes no steps, so the step count now is the one of its entry.
+    const uint64_t steps = progress.snapshot.steps().total();
+    if (!AttemptOver(progress.snapshot, attempt, steps)) {
       TaskRecording::Work& recording = WorkOf(*live);
       recording.lease_attempt = attempt;
+      recording.lease_steps = steps;
       recording.lease = std::move(lease);
       if (live->recording_.last_status != v1::TASK_STATUS_WORKING ||
-          live->recording_.last_work_attempt != attempt) {
+          live->recording_.last_work_attempt != attempt ||
+          live->recording_.last_steps != steps) {
         // The poll that put the attempt out is not recorded yet; its record
         // is on its way and carries the lease (written now, it would put
         // the transition before that poll's output).
@@ -111,12 +121,20 @@ void TaskRecorder::RecordLease(const std::shared_ptr<LiveTask>& live,
 
 uint64_t TaskRecorder::ExpectAnswer(
     const std::shared_ptr<LiveTask>& live, uint32_t attempt,
+    absl::string_view nonce,
     absl::AnyInvocable<void(const absl::Status&)> done) {
   absl::MutexLock lock(&live->record_mu());
   TaskRecording::Work& work = WorkOf(*live);
+  // The answer's lease is the recorded one (it was recorded before its
+  // worker had the token), unless it is stale: then WorkQueues refuses
+  // the answer and the waiter is dropped, whatever it waits for.
+  const uint64_t steps =
+      work.lease_attempt == attempt && work.lease.nonce() == nonce
+          ? work.lease_steps
+          : live->task().Snapshot().steps().total();
   const uint64_t id = work.next_waiter_id++;
   work.answer_waiters.push_back(
-      TaskRecording::Work::AnswerWaiter{id, attempt, std::move(done)});
+      TaskRecording::Work::AnswerWaiter{id, attempt, steps, std::move(done)});
   return id;
 }
 

@@ -62,9 +62,11 @@ struct StartedTask {
 class TaskRunner {
  public:
   // `metrics`, if not null, counts submitted and finished tasks and hears
-  // of their signals; it must outlive the runner's tasks.
+  // of their signals; it must outlive the runner's tasks. `work_observer`,
+  // if not null, hears of work_queues()' items; it must outlive the runner.
   TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
-             ServerMetrics* metrics = nullptr);
+             ServerMetrics* metrics = nullptr,
+             WorkQueuesObserver* work_observer = nullptr);
   TaskRunner(const TaskRunner&) = delete;
   TaskRunner& operator=(const TaskRunner&) = delete;
 

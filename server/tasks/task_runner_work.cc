@@ -98,7 +98,8 @@ WorkSpec SpecOf(const std::string& task_id, const machine::WorkOrder& order) {
 }  // namespace
 
 TaskRunner::TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
-                       ServerMetrics* metrics)
+                       ServerMetrics* metrics,
+                       WorkQueuesObserver* work_observer)
     : executor_(executor),
       store_(store),
       recorder_(store, hub, *executor.clock()),
@@ -106,7 +107,8 @@ TaskRunner::TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
       work_(
           *executor.clock(),
           [this](WorkOutcome outcome) { OnWorkOutcome(std::move(outcome)); },
-          [this](absl::Time deadline) { work_timer_.Rearm(deadline); }),
+          [this](absl::Time deadline) { work_timer_.Rearm(deadline); },
+          work_observer),
       work_timer_(*executor.clock(), work_) {}
 
 void TaskRunner::PutWork(LiveTask& live, machine::WorkOrder order) {
@@ -225,10 +227,11 @@ void TaskRunner::AnswerWork(const std::string& token,
   // Expected before the lease ends: the record that shows the answer taken
   // may be queued the moment the task hears of it, on another thread.
   auto shared = std::make_shared<WorkAnswerCallback>(std::move(done));
-  const uint64_t waiter = recorder_.ExpectAnswer(
-      live, decoded->attempt, [shared](const absl::Status& recorded) {
-        std::move (*shared)(recorded);
-      });
+  const uint64_t waiter =
+      recorder_.ExpectAnswer(live, decoded->attempt, decoded->nonce,
+                             [shared](const absl::Status& recorded) {
+                               std::move (*shared)(recorded);
+                             });
   absl::Status answered = answer();
   if (!answered.ok() && TaskRecorder::DropExpectedAnswer(*live, waiter)) {
     std::move (*shared)(answered);

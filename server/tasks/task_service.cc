@@ -24,6 +24,12 @@ uint64_t RandomSalt() {
   return (uint64_t{device()} << 32) ^ device();
 }
 
+// A task's retry-jitter seed: distinct per task, not predictable.
+uint64_t NewRandomSeed() {
+  thread_local std::mt19937_64 generator(RandomSalt());
+  return generator();
+}
+
 absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
   return absl::Status(status.code(),
                       absl::StrCat(field, ": ", status.message()));
@@ -159,8 +165,11 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
   if (!start.ok()) return start.status();
   auto program = ResolveProgram(request);
   if (!program.ok()) return program.status();
-  absl::StatusOr<machine::Machine> machine =
-      machine::Machine::Start(*program, request.inputs());
+  // Each task jitters its retries on its own sequence, so that tasks
+  // failing together do not retry together; recorded with the task, so
+  // its delays are the same after a restart.
+  absl::StatusOr<machine::Machine> machine = machine::Machine::Start(
+      *program, request.inputs(), {.random_seed = NewRandomSeed()});
   if (!machine.ok()) return Prefixed("inputs", machine.status());
 
   TaskRecord record;

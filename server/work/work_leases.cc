@@ -2,6 +2,7 @@
 // dispatch are in work_queues.cc.
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include "absl/strings/cord.h"
@@ -32,6 +33,26 @@ absl::Status EndedRefusal(WorkOutcomeKind kind, bool answered) {
   status.SetPayload(WorkQueues::kAlreadyAcceptedPayload,
                     absl::Cord(WorkOutcomeKindName(kind)));
   return status;
+}
+
+// The error name a task's `retry` and `catch` see for `outcome` (as the
+// task runner gives them); empty for a completion.
+std::string ErrorNameOf(const WorkOutcome& outcome) {
+  switch (outcome.kind) {
+    case WorkOutcomeKind::kCompleted:
+      return "";
+    case WorkOutcomeKind::kFailed:
+      return outcome.error;
+    case WorkOutcomeKind::kHeartbeatTimeout:
+      return "heartbeat_timeout";
+    case WorkOutcomeKind::kTimeout:
+      return "timeout";
+    case WorkOutcomeKind::kScheduleTimeout:
+      return "schedule_timeout";
+    case WorkOutcomeKind::kCancelled:
+      return "cancelled";
+  }
+  return "";
 }
 
 }  // namespace
@@ -95,12 +116,17 @@ absl::StatusOr<WorkQueues::Item*> WorkQueues::FindCurrentLease(
 
 void WorkQueues::ExpireItem(Item& item, absl::Time now, Effects& effects) {
   WorkOutcomeKind kind = WorkOutcomeKind::kScheduleTimeout;
-  if (item.leased && item.lease.cancel_requested) {
-    kind = WorkOutcomeKind::kCancelled;
-  } else if (item.leased) {
-    kind = item.lease.timeout_deadline <= item.lease.heartbeat_deadline
-               ? WorkOutcomeKind::kTimeout
-               : WorkOutcomeKind::kHeartbeatTimeout;
+  if (item.leased) {
+    const bool timeout =
+        item.lease.timeout_deadline <= item.lease.heartbeat_deadline;
+    kind = timeout ? WorkOutcomeKind::kTimeout
+                   : WorkOutcomeKind::kHeartbeatTimeout;
+    if (item.lease.cancel_requested) kind = WorkOutcomeKind::kCancelled;
+    if (observer_ != nullptr) {
+      effects.observed.expired.emplace_back(
+          item.spec.queue,
+          timeout ? LeaseExpiryKind::kTimeout : LeaseExpiryKind::kHeartbeat);
+    }
   }
   WorkOutcome outcome = OutcomeOf(kind);
   outcome.at = now;
@@ -127,6 +153,17 @@ void WorkQueues::End(Item& item, WorkOutcome outcome, bool answered,
   outcome.attempt = item.spec.attempt;
   outcome.last_details = std::move(item.last_details);
   if (outcome.at == absl::InfinitePast()) outcome.at = clock_.Now();
+  if (observer_ != nullptr) {
+    WorkAttemptEnd& end = effects.observed.ended.emplace_back();
+    end.queue = queue_name;
+    end.outcome = outcome.kind;
+    end.error = ErrorNameOf(outcome);
+    end.had_lease = item.leased;
+    if (item.leased) {
+      end.run_duration =
+          std::max(absl::ZeroDuration(), outcome.at - item.lease.started_at);
+    }
+  }
   items_.erase(task_id);
   DropQueueIfIdle(queue_name);
   effects.outcomes.push_back(std::move(outcome));

@@ -13,12 +13,31 @@
 namespace corosched::server {
 
 WorkQueues::WorkQueues(Clock& clock, OutcomeCallback on_outcome,
-                       DeadlineCallback on_earlier_deadline)
+                       DeadlineCallback on_earlier_deadline,
+                       WorkQueuesObserver* observer)
     : clock_(clock),
       on_outcome_(std::move(on_outcome)),
-      on_earlier_deadline_(std::move(on_earlier_deadline)) {}
+      on_earlier_deadline_(std::move(on_earlier_deadline)),
+      observer_(observer) {}
+
+void WorkQueues::Notify(Effects::Observed& observed) {
+  for (const std::string& queue : observed.queued) {
+    observer_->OnItemQueued(queue);
+  }
+  for (const auto& [queue, schedule_to_start] : observed.leased) {
+    observer_->OnItemLeased(queue, schedule_to_start);
+  }
+  for (const auto& [queue, kind] : observed.expired) {
+    observer_->OnLeaseExpired(queue, kind);
+  }
+  for (const WorkAttemptEnd& end : observed.ended) {
+    observer_->OnAttemptEnded(end);
+  }
+}
 
 void WorkQueues::Run(Effects effects) {
+  // First, so that a lease is counted before its worker can answer it.
+  if (observer_ != nullptr) Notify(effects.observed);
   for (Effects::Delivery& delivery : effects.deliveries) {
     if (delivery.poll_done) {
       std::move(delivery.poll_done)(std::move(delivery.leases));
@@ -98,6 +117,7 @@ absl::Status WorkQueues::Enqueue(WorkSpec spec) {
     item.spec = std::move(spec);
     item.next_nonce = *std::move(nonce);
     (*queue)->ready.push_back(id);
+    if (observer_ != nullptr) effects.observed.queued.push_back(name);
     Reindex(item, effects);
     Dispatch(name, effects);
   }
@@ -271,6 +291,10 @@ WorkLease WorkQueues::LeaseItem(Item& item, const Consumer& consumer,
                                : absl::InfiniteFuture();
   lease.cancel_requested = false;
   item.leased = true;
+  if (observer_ != nullptr) {
+    effects.observed.leased.emplace_back(
+        lease.queue, std::max(absl::ZeroDuration(), now - lease.scheduled_at));
+  }
   Reindex(item, effects);
   WorkToken token{lease.task_id, lease.attempt, lease.nonce};
   return WorkLease{token.Encode(), lease, item.spec.input};

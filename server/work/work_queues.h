@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/time/clock.h"
+#include "server/work/work_observer.h"
 #include "server/work/work_types.h"
 
 namespace corosched::server {
@@ -121,9 +122,12 @@ class WorkQueues {
   };
 
   // `on_outcome` hears every attempt's end (see Invariants, 3);
-  // `on_earlier_deadline`, if set, of deadlines to re-arm the timer at.
+  // `on_earlier_deadline`, if set, of deadlines to re-arm the timer at;
+  // `observer`, if not null, of items queued, leased, ended and expired
+  // (after the mutex is released, as the callbacks); it must outlive this.
   WorkQueues(Clock& clock, OutcomeCallback on_outcome,
-             DeadlineCallback on_earlier_deadline = nullptr);
+             DeadlineCallback on_earlier_deadline = nullptr,
+             WorkQueuesObserver* observer = nullptr);
   WorkQueues(const WorkQueues&) = delete;
   WorkQueues& operator=(const WorkQueues&) = delete;
 
@@ -241,9 +245,18 @@ class WorkQueues {
     std::vector<WorkOutcome> outcomes;
     // A deadline earlier than the owner's timer is armed at.
     std::optional<absl::Time> earlier_deadline;
+    // For the observer; filled only when there is one.
+    struct Observed {
+      std::vector<std::string> queued;
+      std::vector<std::pair<std::string, absl::Duration>> leased;
+      std::vector<std::pair<std::string, LeaseExpiryKind>> expired;
+      std::vector<WorkAttemptEnd> ended;
+    };
+    Observed observed;
   };
 
   void Run(Effects effects);
+  void Notify(Effects::Observed& observed);
   absl::StatusOr<Queue*> GetOrAddQueue(const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropQueueIfIdle(const std::string& name)
@@ -279,6 +292,7 @@ class WorkQueues {
   Clock& clock_;
   OutcomeCallback on_outcome_;
   DeadlineCallback on_earlier_deadline_;
+  WorkQueuesObserver* const observer_;
 
   absl::Mutex mu_;
   absl::node_hash_map<std::string, Item> items_ ABSL_GUARDED_BY(mu_);

@@ -26,6 +26,7 @@ work="$(mktemp -d)"
 trap 'stop_daemon; rm -rf "${work}"' EXIT
 start_daemon "$1" "${work}"
 spin_tasks "$2" "${work}" 3 5
+queue_work "$2" "${work}"
 scrape_metrics >"${work}/daemon.prom"
 
 promtool check metrics <"${work}/daemon.prom"

@@ -49,6 +49,7 @@ if [[ -n "${server}" ]]; then
   start_daemon "${server}" "${work}"
   # Calls and tasks, so the series that appear with the first of them exist too.
   spin_tasks "${cli}" "${work}" 3 5
+  queue_work "${cli}" "${work}"
   scrape_metrics >"${work}/daemon.prom"
   expositions+=("${work}/daemon.prom")
 fi

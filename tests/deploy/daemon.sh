@@ -5,9 +5,11 @@
 #
 #   start_daemon SERVER DIR [FLAG...]   sets DAEMON_PID, DAEMON_ADDR, DAEMON_METRICS
 #   spin_tasks CLI DIR COUNT YIELDS     COUNT tasks of YIELDS yields each
+#   queue_work CLI DIR                  work items on queue `jobs`, one cancelled
 #   scrape_metrics > file.prom
 #   stop_daemon                         from the caller's EXIT trap
 
+DAEMON_EXAMPLES="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples" && pwd)"
 DAEMON_PID=""
 DAEMON_ADDR=""
 DAEMON_METRICS=""
@@ -77,6 +79,19 @@ JSON
     "${cli}" --addr "${DAEMON_ADDR}" --timeout 10s submit -f "${dir}/spin.json" \
       --var "n=${yields}" >/dev/null
   done
+}
+
+# queue_work CLI DIR: submits examples/worker-callback.json twice, so two items wait on
+# work queue `jobs` (no worker takes them), and cancels the first, so one attempt ends:
+# the corosched_work_* families then have series for queue `jobs`.
+queue_work() {
+  local cli="$1" dir="$2" first
+  first="$("${cli}" --addr "${DAEMON_ADDR}" --timeout 10s submit \
+    -f "${DAEMON_EXAMPLES}/worker-callback.json" --var job=first)"
+  "${cli}" --addr "${DAEMON_ADDR}" --timeout 10s submit \
+    -f "${DAEMON_EXAMPLES}/worker-callback.json" --var job=second >/dev/null
+  "${cli}" --addr "${DAEMON_ADDR}" --timeout 10s cancel "${first%%[[:space:]]*}" \
+    >"${dir}/cancel.out"
 }
 
 # scrape_metrics: the daemon's /metrics text on stdout.

@@ -8,6 +8,8 @@ promtool does not check:
 - every family of ours starts with corosched_ (prometheus-cpp's own exposer_* families,
   which its HTTP server always adds, are the one exception);
 - every *_seconds histogram has the shared latency buckets, 1 us to 10 s, then +Inf;
+  the work histograms (corosched_work_*_seconds) go on past them to an hour, since work
+  runs for minutes;
 - labels are low-cardinality: no id-like label name, no value that looks like a task id
   (the daemon's ids are 24 hex digits), at most MAX_SERIES series per family.
 Exit status 1 lists every break.
@@ -32,10 +34,21 @@ REQUIRED = {
     "corosched_grpc_request_duration_seconds": "histogram",
     "corosched_store_commit_duration_seconds": "histogram",
     "corosched_store_commit_batch_size": "histogram",
+    "corosched_work_queue_depth": "gauge",
+    "corosched_work_oldest_item_age_seconds": "gauge",
+    "corosched_work_pollers": "gauge",
+    "corosched_work_leased": "gauge",
+    "corosched_work_items_queued_total": "counter",
+    "corosched_work_schedule_to_start_seconds": "histogram",
+    "corosched_work_run_duration_seconds": "histogram",
+    "corosched_work_attempts_total": "counter",
+    "corosched_work_lease_expiries_total": "counter",
 }
 LATENCY_BOUNDS = [
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
     1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, float("inf")]
+WORK_BOUNDS = LATENCY_BOUNDS[:-1] + [30, 60, 120, 300, 600, 1800, 3600, float("inf")]
+WORK_HISTOGRAM = re.compile(r"^corosched_work_\w+_seconds$")
 ID_LABELS = {"id", "task_id", "task", "request_id", "idempotency_key"}
 TASK_ID = re.compile(r"^[0-9a-f]{24}$")
 MAX_SERIES = 300  # the gRPC histogram's buckets x methods x codes seen
@@ -81,7 +94,11 @@ def problems(text):
             yield f"{name}: not prefixed corosched_"
         if len(series.get(name, ())) > MAX_SERIES:
             yield f"{name}: {len(series[name])} series, more than {MAX_SERIES}"
-        if kind == "histogram" and name.endswith("_seconds"):
+        if kind == "histogram" and WORK_HISTOGRAM.match(name):
+            if sorted(buckets.get(name, ())) != WORK_BOUNDS:
+                yield (f"{name}: buckets {sorted(buckets.get(name, ()))}, not the "
+                       "work buckets (the latency buckets, then 30 s .. 1 h)")
+        elif kind == "histogram" and name.endswith("_seconds"):
             if sorted(buckets.get(name, ())) != LATENCY_BOUNDS:
                 yield (f"{name}: buckets {sorted(buckets.get(name, ()))}, not the "
                        "shared 1 us .. 10 s latency buckets")
