@@ -33,6 +33,7 @@ install(FILES
     json_syntax.h
     status.h
     task_watch.h
+    worker.h
   DESTINATION ${_corosched_include_root}/client
   COMPONENT client)
 

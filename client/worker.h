@@ -72,11 +72,12 @@ class WorkContext {
 // longer one is cut), `message` (for people; cut at 32 KiB) and
 // `retryable` (false: the task's state does not retry it, whatever its
 // policy allows). Any other non-OK status a handler returns fails the item
-// with error = the status code's name ("INVALID_ARGUMENT"), message = the
-// status message, and retryable false only for the codes that say the
-// input is at fault (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
-// PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED,
-// UNAUTHENTICATED).
+// with error = the status code's name in lower case ("unavailable",
+// "invalid_argument", as a state's `retry` lists it), message = the status
+// message, and retryable false only for the codes that say the input is at
+// fault (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED,
+// FAILED_PRECONDITION, OUT_OF_RANGE, UNIMPLEMENTED, UNAUTHENTICATED). A
+// handler that throws fails the item as "handler_exception", retryable.
 absl::Status WorkError(absl::string_view error, absl::string_view message,
                        bool retryable = true);
 
@@ -109,6 +110,11 @@ struct WorkerOptions {
   absl::Duration retry_backoff = absl::Milliseconds(100);
   absl::Duration max_retry_backoff = absl::Seconds(5);
   absl::Duration answer_retry_for = absl::Minutes(10);
+
+  // Called (from the worker's threads, possibly at once) with each problem
+  // the worker deals with itself: a stream reopened, a heartbeat or poll
+  // that failed, an answer the daemon did not take. For logs; may be empty.
+  std::function<void(const absl::Status&)> on_error;
 };
 
 // Takes items from the daemon's work queues and runs a handler for each,
