@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,10 +25,11 @@ extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
 namespace corosched::cli {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 absl::Status ErrnoError(absl::string_view what, int error) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
+  return absl::InternalError(
+      absl::StrCat(what, ": ", std::generic_category().message(error)));
 }
 
 void CloseFd(int* fd) {

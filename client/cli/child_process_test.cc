@@ -137,13 +137,14 @@ TEST(ChildProcessTest, KeepsTheLastStderrLineAndPassesStderrOn) {
 }
 
 TEST(ChildProcessTest, SetsTheExtraEnvironment) {
-  ChildOptions options =
-      Shell(R"(printf '%s %s %s' "$COROSCHED_TASK_ID" "$COROSCHED_ATTEMPT" )"
-            R"("${HOME:+home-kept}")");
-  options.env = {{"COROSCHED_TASK_ID", "t-1"}, {"COROSCHED_ATTEMPT", "2"}};
+  ChildOptions options = Shell(
+      R"(printf '%s %s %s' "$COROSCHED_TASK_ID" "$COROSCHED_ATTEMPT" "$PATH")");
+  // PATH is ours too: the extra value replaces it.
+  options.env = {{"COROSCHED_TASK_ID", "t-1"},
+                 {"COROSCHED_ATTEMPT", "2"},
+                 {"PATH", "/replaced:/bin"}};
   ChildOutcome outcome = RunToEnd(options);
-  EXPECT_EQ(outcome.stdout_data,
-            ::getenv("HOME") != nullptr ? "t-1 2 home-kept" : "t-1 2 ");
+  EXPECT_EQ(outcome.stdout_data, "t-1 2 /replaced:/bin");
 }
 
 TEST(ChildProcessTest, FindsTheProgramInPath) {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -51,6 +52,10 @@ class WorkerLog {
   std::ostream& err_ ABSL_GUARDED_BY(mu_);
 };
 
+// The write end of the StopSignals pipe, or -1: read by the signal handler,
+// so an atomic (lock-free, as a handler needs) at namespace scope.
+std::atomic<int> signal_write_fd{-1};
+
 // SIGTERM and SIGINT, turned into bytes on a pipe that the main thread
 // waits on, so that the handler does nothing but write(2).
 class StopSignals {
@@ -63,17 +68,17 @@ class StopSignals {
     if (fds_[1] < 0) return;
     ::sigaction(SIGTERM, &old_term_, nullptr);
     ::sigaction(SIGINT, &old_int_, nullptr);
-    write_fd_.store(-1);
+    signal_write_fd.store(-1);
     ::close(fds_[0]);
     ::close(fds_[1]);
   }
 
   absl::Status Install() {
     if (::pipe2(fds_, O_CLOEXEC) != 0) {
-      return absl::InternalError(
-          absl::StrCat("pipe2 for signals: ", std::strerror(errno)));
+      return absl::InternalError(absl::StrCat(
+          "pipe2 for signals: ", std::generic_category().message(errno)));
     }
-    write_fd_.store(fds_[1]);
+    signal_write_fd.store(fds_[1]);
     struct sigaction action = {};
     action.sa_handler = &OnSignal;  // NOLINT: a C union member
     sigemptyset(&action.sa_mask);
@@ -103,14 +108,12 @@ class StopSignals {
 
   static void OnSignal(int /*signal*/) {
     const int saved_errno = errno;
-    const int fd = write_fd_.load();
+    const int fd = signal_write_fd.load();
     const char byte = kSignalByte;
     if (fd >= 0) (void)!::write(fd, &byte, 1);
     errno = saved_errno;
   }
 
-  // Read by the handler: lock-free, as a handler must be.
-  static inline std::atomic<int> write_fd_{-1};
   int fds_[2] = {-1, -1};
   struct sigaction old_term_ = {};
   struct sigaction old_int_ = {};

@@ -142,6 +142,7 @@ printf '{"output": "built %s attempt %s"}\n' "$job" "$COROSCHED_ATTEMPT")sh";
 TEST_F(CliWorkerTest, CompletesEachTaskWithItsScriptsJson) {
   const std::vector<std::string> jobs = {"a1", "b2", "c3"};
   std::vector<std::string> ids;
+  ids.reserve(jobs.size());
   for (const std::string& job : jobs) ids.push_back(SubmitJob(job));
   auto worker = StartWorker({"--queue", "jobs", "--concurrency", "2", "--",
                              "sh", "-c", kBuildScript});
