@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The crash test (tests/server/crash_test.cc) for longer than `make test` runs
 # it: CYCLES kill -9 cycles per round, ROUNDS rounds, stopping at the first
-# failure. Build first (make build); then, from the repository root:
+# failure. Each round submits and wakes tasks and runs work tasks through two
+# workers while the daemon is killed, then checks that every acknowledged
+# submit, wake and work completion was applied exactly once and that no task
+# is stuck. Build first (make build); then, from the repository root:
 #
 #   tests/crash_soak.sh [CYCLES=200] [ROUNDS=5] [BUILD_DIR=build]
 set -euo pipefail

@@ -8,7 +8,8 @@
 # Not in CTest: it installs Debian's postgresql and redis-server when missing, runs
 # `npm ci` (the npm registry) and would run once per build type in `make test`.
 #
-# Usage: bench/peers/smoke.sh [extra run.sh options, e.g. --corosched-cmd CMD]
+# Usage: bench/peers/smoke.sh [extra run.sh options, e.g. --corosched-cmd bench/peers/corosched.sh]
+# (Corosched's side alone, without the peers, is in CTest: bench_peers_corosched_smoke.)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 exec "${here}/run.sh" --jobs 200 --concurrency 4 --rounds 2 --rate 50 --seconds 1 \

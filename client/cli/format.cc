@@ -114,12 +114,14 @@ std::string Time(const google::protobuf::Timestamp& time) {
   return TimeUtil::ToString(time);
 }
 
-// "1m15.25s", to the millisecond; "-" for zero.
-std::string AgeText(const google::protobuf::Duration& age) {
-  const absl::Duration d =
-      absl::Seconds(age.seconds()) + absl::Nanoseconds(age.nanos());
-  if (d <= absl::ZeroDuration()) return "-";
-  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
+// How long the queue's oldest item has waited, to the millisecond
+// ("1m15.25s"); "-" when no item waits.
+std::string OldestAgeText(const v1::WorkQueueStats& queue) {
+  if (queue.depth() == 0) return "-";
+  const absl::Duration age = absl::Seconds(queue.oldest_age().seconds()) +
+                             absl::Nanoseconds(queue.oldest_age().nanos());
+  const absl::Duration shown = absl::Trunc(age, absl::Milliseconds(1));
+  return shown <= absl::ZeroDuration() ? "0s" : absl::FormatDuration(shown);
 }
 
 // `rows` as columns two spaces apart, each line indented by two: the first
@@ -315,7 +317,7 @@ std::string StatsText(const v1::QueueStats& stats) {
       {"QUEUE", "DEPTH", "OLDEST", "POLLERS", "LEASED"}};
   for (const v1::WorkQueueStats& queue : stats.work_queues()) {
     rows.push_back({queue.queue(), absl::StrCat(queue.depth()),
-                    AgeText(queue.oldest_age()), absl::StrCat(queue.pollers()),
+                    OldestAgeText(queue), absl::StrCat(queue.pollers()),
                     absl::StrCat(queue.leased())});
   }
   absl::StrAppend(&text, "work queues:\n", Table(rows));

@@ -124,13 +124,18 @@ TEST(StatsTextTest, ShowsEachWorkQueueAsATableRow) {
   v1::WorkQueueStats* mail = stats.add_work_queues();
   mail->set_queue("mail-outbound");
   mail->set_pollers(2);
+  v1::WorkQueueStats* fresh = stats.add_work_queues();
+  fresh->set_queue("x");
+  fresh->set_depth(1);  // queued under a millisecond ago
+  fresh->mutable_oldest_age()->set_nanos(400'000);
   const std::string text = StatsText(stats);
   EXPECT_THAT(text,
               HasSubstr("tasks:           none\n"
                         "work queues:\n"
                         "  QUEUE          DEPTH    OLDEST  POLLERS  LEASED\n"
                         "  jobs              12  1m15.25s        0       3\n"
-                        "  mail-outbound      0         -        2       0\n"));
+                        "  mail-outbound      0         -        2       0\n"
+                        "  x                  1        0s        0       0\n"));
 }
 
 TEST(StatsTextTest, SaysWhenNoWorkQueueIsInUse) {

@@ -268,16 +268,22 @@ grpc::ServerUnaryReactor* SchedulerService::HeartbeatWork(
   absl::StatusOr<WorkQueues::HeartbeatAnswer> beat =
       tasks_.runner().work_queues().Heartbeat(request->token(),
                                               request->details());
-  absl::StatusOr<v1::HeartbeatWorkResponse> answer = beat.status();
-  if (beat.ok()) {
-    answer = v1::HeartbeatWorkResponse();
-    answer->set_cancel_requested(beat->cancel_requested);
-    if (beat->heartbeat_deadline != absl::InfiniteFuture()) {
-      *answer->mutable_heartbeat_deadline() =
-          machine::ToProtoTimestamp(beat->heartbeat_deadline);
-    }
+  if (!beat.ok()) {
+    // Not StatusOr<>(beat.status()) for both paths: an OK status is no
+    // StatusOr argument (Abseil aborts the process on it).
+    return Answer(context,
+                  absl::StatusOr<v1::HeartbeatWorkResponse>(beat.status()),
+                  response);
   }
-  return Answer(context, std::move(answer), response);
+  v1::HeartbeatWorkResponse answer;
+  answer.set_cancel_requested(beat->cancel_requested);
+  if (beat->heartbeat_deadline != absl::InfiniteFuture()) {
+    *answer.mutable_heartbeat_deadline() =
+        machine::ToProtoTimestamp(beat->heartbeat_deadline);
+  }
+  return Answer(context,
+                absl::StatusOr<v1::HeartbeatWorkResponse>(std::move(answer)),
+                response);
 }
 
 }  // namespace corosched::server

@@ -131,7 +131,7 @@ class WorkMetrics final : public WorkQueuesObserver,
                       std::vector<prometheus::MetricFamily>& families) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable absl::Mutex source_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex source_mu_;
   StatsSource source_ ABSL_GUARDED_BY(source_mu_);
 
   // Mutable: a scrape may be first to see a queue and give it a label.

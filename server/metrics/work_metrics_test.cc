@@ -1,7 +1,9 @@
 #include "server/metrics/work_metrics.h"
 
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -256,7 +258,7 @@ TEST(WorkMetricsTest, ObservesRealQueues) {
   ManualClock clock;
   WorkMetrics metrics;
   WorkQueues queues(
-      clock, [](WorkOutcome) {}, nullptr, &metrics);
+      clock, [](const WorkOutcome&) {}, nullptr, &metrics);
   metrics.SetStatsSource([&queues] { return queues.Stats(); });
   WorkSpec spec;
   spec.task_id = "t1";
@@ -297,6 +299,83 @@ TEST(WorkMetricsTest, ObservesRealQueues) {
   const auto* ran = FindSeries(FindFamily(families, kRun), {{"queue", "jobs"}});
   ASSERT_NE(ran, nullptr);
   EXPECT_EQ(ran->histogram.sample_sum, 10);
+  metrics.SetStatsSource(nullptr);
+}
+
+// The sum of a counter family's series.
+double Sum(const std::vector<prometheus::MetricFamily>& families,
+           const char* name) {
+  double sum = 0;
+  const prometheus::MetricFamily* family = FindFamily(families, name);
+  for (const prometheus::ClientMetric& metric : family->metric) {
+    sum += metric.counter.value;
+  }
+  return sum;
+}
+
+// Events from pollers, workers and the sweep at once, while scrapes read the
+// queues' stats: every attempt counted once, no lock taken in a bad order.
+// Meant for the ThreadSanitizer build too.
+TEST(WorkMetricsStressTest, CountsEveryAttemptOnceWhileScraped) {
+  constexpr int kTasks = 1000;
+  ManualClock clock;
+  WorkMetrics metrics;
+  std::atomic<int> ended{0};
+  std::atomic<int> leases{0};
+  WorkQueues queues(
+      clock, [&ended](const WorkOutcome&) { ended.fetch_add(1); }, nullptr,
+      &metrics);
+  metrics.SetStatsSource([&queues] { return queues.Stats(); });
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      WorkSpec spec;
+      spec.task_id = absl::StrCat("t", i);
+      spec.queue = i % 2 == 0 ? "even" : "odd";
+      spec.heartbeat = absl::Seconds(5);
+      EXPECT_TRUE(queues.Enqueue(spec).ok());
+    }
+  });
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      int n = 0;
+      while (!done.load()) {
+        std::vector<WorkLease> got;
+        (void)queues.Poll(
+            {w == 0 ? "even" : "odd", "w", 4, absl::ZeroDuration()},
+            [&got](std::vector<WorkLease> l) { got = std::move(l); });
+        leases.fetch_add(static_cast<int>(got.size()));
+        for (const WorkLease& lease : got) {
+          if (++n % 3 == 0) continue;  // dropped: the sweep expires it
+          (void)(n % 3 == 1 ? queues.Complete(lease.token, {})
+                            : queues.Fail(lease.token, "E", "", true));
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    while (!done.load()) {
+      clock.Advance(absl::Seconds(1));
+      queues.ExpireDue();
+      if (ended.load() == kTasks) done.store(true);
+    }
+  });
+  threads.emplace_back([&] {
+    while (!done.load()) (void)metrics.Collect();
+  });
+  for (std::thread& thread : threads) thread.join();
+
+  const auto families = metrics.Collect();
+  EXPECT_EQ(Sum(families, kAttempts), kTasks);
+  EXPECT_EQ(Sum(families, kQueued), kTasks);
+  uint64_t leased = 0;
+  for (const auto& metric : FindFamily(families, kScheduleToStart)->metric) {
+    leased += metric.histogram.sample_count;
+  }
+  EXPECT_EQ(leased, uint64_t(leases.load()));
+  EXPECT_EQ(Value(families, kDepth, {{"queue", "even"}}), 0);
+  EXPECT_EQ(Value(families, kLeased, {{"queue", "odd"}}), 0);
   metrics.SetStatsSource(nullptr);
 }
 

@@ -164,6 +164,12 @@ class TaskRunner {
                      std::optional<absl::Time> start_at);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // The live task `id`, created or not. Work paths use it: a task whose id
+  // the daemon chose runs, and puts out work, before its create is stored
+  // (see Record), and a lease or answer for it queues behind that create.
+  // A task that has not run has no work, so no token can name it.
+  std::shared_ptr<LiveTask> FindRunning(const std::string& id)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Start's second half, once a client-chosen id is known to be free (or
   // at once for a daemon-chosen one): spawns the task and records it.
   void StartNew(TaskRecord record,

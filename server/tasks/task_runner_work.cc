@@ -111,6 +111,12 @@ TaskRunner::TaskRunner(Executor& executor, TaskStore& store, StreamHub& hub,
           work_observer),
       work_timer_(*executor.clock(), work_) {}
 
+std::shared_ptr<LiveTask> TaskRunner::FindRunning(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = live_.find(id);
+  return it == live_.end() ? nullptr : it->second;
+}
+
 void TaskRunner::PutWork(LiveTask& live, machine::WorkOrder order) {
   const uint32_t attempt = order.attempt;
   absl::Status queued = work_.Enqueue(SpecOf(live.id(), order));
@@ -162,7 +168,7 @@ void TaskRunner::ResumeWork(const LiveTask& live,
 
 void TaskRunner::OnWorkOutcome(WorkOutcome outcome) {
   if (outcome.kind == WorkOutcomeKind::kCancelled) return;  // task ending
-  std::shared_ptr<LiveTask> live = FindCreated(outcome.task_id);
+  std::shared_ptr<LiveTask> live = FindRunning(outcome.task_id);
   if (live == nullptr) return;  // ended meanwhile
   absl::Status applied =
       outcome.kind == WorkOutcomeKind::kCompleted
@@ -181,7 +187,7 @@ void TaskRunner::CompleteWork(std::string token, google::protobuf::Value result,
                               WorkAnswerCallback done) {
   absl::StatusOr<WorkToken> decoded = WorkToken::Decode(token);
   if (decoded.ok()) {
-    std::shared_ptr<LiveTask> live = FindCreated(decoded->task_id);
+    std::shared_ptr<LiveTask> live = FindRunning(decoded->task_id);
     if (live != nullptr) {
       if (absl::Status checked = CheckResult(live->program(), result);
           !checked.ok()) {
@@ -217,7 +223,7 @@ void TaskRunner::AnswerWork(const std::string& token,
     std::move(done)(decoded.status());
     return;
   }
-  std::shared_ptr<LiveTask> live = FindCreated(decoded->task_id);
+  std::shared_ptr<LiveTask> live = FindRunning(decoded->task_id);
   if (live == nullptr) {
     // No task runs here under that id: no lease can be current, and
     // WorkQueues says which refusal (ended, or an "already" answer).
@@ -272,7 +278,7 @@ void TaskRunner::StoreLeases(
     std::move(pending->done)(std::move(all));
   };
   for (WorkLease& lease : leases) {
-    std::shared_ptr<LiveTask> live = FindCreated(lease.record.task_id);
+    std::shared_ptr<LiveTask> live = FindRunning(lease.record.task_id);
     if (live == nullptr) {
       (void)work_.ReturnUndelivered(lease.token);
       finish_one(std::nullopt, absl::OkStatus());

@@ -1,5 +1,6 @@
 #include "server/tasks/task_service.h"
 
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -216,7 +217,22 @@ absl::StatusOr<v1::Task> TaskService::GetTask(
   if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) return id;
   absl::StatusOr<TaskRecord> record = store_.GetTask(request.task_id());
   if (!record.ok()) return record.status();
-  return ToTaskMessage(*record);
+  v1::Task task = ToTaskMessage(*record);
+  if (task.work().has_lease()) {
+    // The record keeps the lease as it was taken; heartbeats and a cancel
+    // move it in memory only. Show the lease as it stands.
+    std::optional<LeaseRecord> lease =
+        runner_.work_queues().FindLease(task.id());
+    if (lease.has_value() && lease->attempt == task.work().attempt()) {
+      v1::WorkLeaseRecord& shown = *task.mutable_work()->mutable_lease();
+      if (lease->heartbeat_deadline != absl::InfiniteFuture()) {
+        *shown.mutable_heartbeat_deadline() =
+            machine::ToProtoTimestamp(lease->heartbeat_deadline);
+      }
+      shown.set_cancel_requested(lease->cancel_requested);
+    }
+  }
+  return task;
 }
 
 absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(

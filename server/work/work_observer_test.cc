@@ -90,7 +90,7 @@ class WorkObserverTest : public ::testing::Test {
 
   ManualClock clock_;
   RecordingObserver observer_;
-  WorkQueues queues_{clock_, [](WorkOutcome) {}, nullptr, &observer_};
+  WorkQueues queues_{clock_, [](const WorkOutcome&) {}, nullptr, &observer_};
 };
 
 TEST_F(WorkObserverTest, CompletedItemIsQueuedLeasedAndEndedWithItsTimes) {

@@ -20,7 +20,7 @@ WorkQueues::WorkQueues(Clock& clock, OutcomeCallback on_outcome,
       on_earlier_deadline_(std::move(on_earlier_deadline)),
       observer_(observer) {}
 
-void WorkQueues::Notify(Effects::Observed& observed) {
+void WorkQueues::Notify(const Effects::Observed& observed) {
   for (const std::string& queue : observed.queued) {
     observer_->OnItemQueued(queue);
   }

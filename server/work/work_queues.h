@@ -256,7 +256,7 @@ class WorkQueues {
   };
 
   void Run(Effects effects);
-  void Notify(Effects::Observed& observed);
+  void Notify(const Effects::Observed& observed);
   absl::StatusOr<Queue*> GetOrAddQueue(const std::string& name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropQueueIfIdle(const std::string& name)

@@ -8,6 +8,10 @@
 //    answered as a duplicate);
 //  - every task reached the final state its definition and its wakes imply
 //    (three `tick` wakes: W1 -> W2 -> W3 -> DONE, each transition once).
+// Meanwhile another client submits tasks with a `work` state and two
+// workers take and complete their items; crash_work.h lists what is
+// checked of them (each acknowledged completion applied exactly once,
+// nothing lost, no task stuck).
 //
 // Cycles: COROSCHED_CRASH_CYCLES (default 20, as in `make test`);
 // tests/crash_soak.sh runs it with many more.
@@ -32,6 +36,7 @@
 #include "absl/time/time.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/server/crash_work.h"
 #include "tests/server/e2e_support.h"
 #include "tests/testing/server_process.h"
 
@@ -40,6 +45,7 @@ namespace {
 
 constexpr int kClients = 4;
 constexpr int kTicks = 3;
+constexpr int kWorkers = 2;
 
 int Cycles() {
   const char* value = getenv("COROSCHED_CRASH_CYCLES");  // NOLINT
@@ -86,14 +92,7 @@ struct Acknowledged {
   std::vector<std::string> unexpected ABSL_GUARDED_BY(mu);
 };
 
-// The codes a request may meet while the daemon is down, starting or
-// stopping; the client retries them.
-bool Retryable(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE ||
-         code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::ABORTED ||
-         code == grpc::StatusCode::CANCELLED;
-}
+bool Retryable(grpc::StatusCode code) { return RetryableInCrashTest(code); }
 
 class Client {
  public:
@@ -213,6 +212,19 @@ TEST_F(CrashTest, NothingAcknowledgedIsLostAcrossRandomKills) {
     state.push_back(std::make_unique<Client>(i, target_, acked, stop));
     clients.emplace_back([client = state.back().get()] { client->Run(); });
   }
+  StubSource stubs = [this] { return target_.Get(); };
+  WorkLedger ledger;
+  WorkSubmitter submitter(stubs, ledger, stop);
+  clients.emplace_back([&submitter] { submitter.Run(); });
+  std::atomic<bool> stop_workers{false};
+  std::vector<std::unique_ptr<CrashWorker>> workers;
+  std::vector<std::thread> worker_threads;
+  for (int i = 0; i < kWorkers; ++i) {
+    workers.push_back(
+        std::make_unique<CrashWorker>(stubs, ledger, stop_workers));
+    worker_threads.emplace_back(
+        [worker = workers.back().get()] { worker->Run(); });
+  }
   std::mt19937 random(std::random_device{}());
   std::uniform_int_distribution<int> run_ms(50, 600);
   for (int cycle = 0; cycle < cycles; ++cycle) {
@@ -223,6 +235,11 @@ TEST_F(CrashTest, NothingAcknowledgedIsLostAcrossRandomKills) {
   }
   stop.store(true);
   for (std::thread& client : clients) client.join();
+  // Workers keep working until every acknowledged work task has ended.
+  const bool work_done = AwaitWorkTasks(*target_.Get(), ledger);
+  stop_workers.store(true);
+  for (std::thread& worker : worker_threads) worker.join();
+  EXPECT_TRUE(work_done) << "work tasks still unfinished after 60 s";
 
   absl::MutexLock lock(&acked.mu);
   ASSERT_TRUE(acked.unexpected.empty())
@@ -301,10 +318,29 @@ TEST_F(CrashTest, NothingAcknowledgedIsLostAcrossRandomKills) {
     EXPECT_TRUE(in_order) << id << " events:\n" << log;
     ++completed;
   }
+  CheckWorkLedger(*stub, ledger, listed);
+  size_t work_tasks = 0;
+  size_t acked_completions = 0;
+  int refused = 0;
+  int retried = 0;
+  {
+    absl::MutexLock work_lock(&ledger.mu);
+    work_tasks = ledger.tasks.size();
+    for (const auto& [id, results] : ledger.acked) {
+      acked_completions += results.size();
+    }
+    refused = ledger.refused;
+    retried = ledger.retried;
+  }
   RecordProperty("cycles", cycles);
+  RecordProperty("work_tasks", static_cast<int>(work_tasks));
   RecordProperty("tasks", completed);
-  std::printf("crash test: %d kill -9 cycles, %d tasks, %zu listed\n", cycles,
-              completed, listed.size());
+  std::printf(
+      "crash test: %d kill -9 cycles, %d tasks, %zu work tasks, %zu listed; "
+      "%zu completions acknowledged, %d answers refused, %d items retried "
+      "after a lease ran out\n",
+      cycles, completed, work_tasks, listed.size(), acked_completions, refused,
+      retried);
 }
 
 }  // namespace
