@@ -207,6 +207,40 @@ TEST_F(CliWorkerTest, OutputThatIsNotJsonFailsTheTask) {
   EXPECT_EQ(worker->Finish().exit_code, 0);
 }
 
+TEST_F(CliWorkerTest, CancellingTheTaskKillsItsScript) {
+  const std::string pid_file = TempPath("pid");
+  const std::string id = SubmitJob("c1");
+  auto worker = StartWorker(
+      {"--queue", "jobs", "--", "sh", "-c",
+       absl::StrCat("echo $$ > '", pid_file, "'; exec sleep 1000")});
+  ASSERT_NE(worker, nullptr);
+  const pid_t script = WaitForPid(pid_file);
+  ASSERT_GT(script, 0);
+  CliResult cancel = Cli({"cancel", id, "--reason", "not needed"});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  // The next heartbeat (a third of the work's 10s) brings the cancel.
+  Eventually([&] { return IsGone(script); }, "the script to be killed");
+  EXPECT_EQ(GetTask(id).status(), v1::TASK_STATUS_CANCELLED);
+  worker->Signal(SIGTERM);
+  CliResult result = worker->Finish();
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr(absl::StrCat("task ", id,
+                                                 " attempt 1: failed "
+                                                 "cancelled in ")));
+}
+
+TEST_F(CliWorkerTest, StreamsItemsQueuedWhileItWaits) {
+  auto worker =
+      StartWorker({"--queue", "jobs", "--", "sh", "-c", kBuildScript});
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->WaitForLog("taking items from queue jobs"));
+  const std::string id = SubmitJob("w1");
+  WaitForStatus(id, v1::TASK_STATUS_COMPLETED);
+  EXPECT_EQ(GetTask(id).result(), "built w1 attempt 1");
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Finish().exit_code, 0);
+}
+
 TEST_F(CliWorkerTest, SigtermFinishesTheHeldItemAndTakesNoMore) {
   const std::string pid_file = TempPath("pid");
   const std::string go_file = TempPath("go");
