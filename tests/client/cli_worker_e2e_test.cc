@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -102,7 +103,8 @@ class CliWorkerTest : public CliE2eTest {
     const std::filesystem::path path =
         std::filesystem::path(::testing::TempDir()) /
         absl::StrCat(UniqueLabel().substr(4), ".", name);
-    std::filesystem::remove(path);
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
     return path.string();
   }
 
@@ -163,6 +165,27 @@ TEST_F(CliWorkerTest, CompletesEachTaskWithItsScriptsJson) {
   EXPECT_THAT(result.err, HasSubstr("stopped: 3 completed, 0 failed"));
 }
 
+TEST_F(CliWorkerTest, RunsUpToConcurrencyItemsAtOnce) {
+  // Each script waits until both have started: they finish only if the
+  // worker runs them at the same time.
+  const std::string started = TempPath("started");
+  std::filesystem::create_directory(started);
+  const std::string first = SubmitJob("t1");
+  const std::string second = SubmitJob("t2");
+  auto worker = StartWorker(
+      {"--queue", "jobs", "--concurrency", "2", "--", "sh", "-c",
+       absl::StrCat("cd '", started, R"sh(' && touch "$COROSCHED_TASK_ID"
+while [ "$(ls | wc -l)" -lt 2 ]; do sleep 0.02; done
+echo '{"output": "together"}')sh")});
+  ASSERT_NE(worker, nullptr);
+  for (const std::string& id : {first, second}) {
+    WaitForStatus(id, v1::TASK_STATUS_COMPLETED);
+    EXPECT_EQ(GetTask(id).result(), "together");
+  }
+  worker->Signal(SIGTERM);
+  EXPECT_EQ(worker->Finish().exit_code, 0);
+}
+
 TEST_F(CliWorkerTest, LongPollsWithPollAndTakesItemsQueuedWhileItWaits) {
   auto worker = StartWorker(
       {"--queue", "jobs", "--poll", "--", "sh", "-c", kBuildScript});
@@ -211,11 +234,12 @@ TEST_F(CliWorkerTest, CancellingTheTaskKillsItsScript) {
   const std::string pid_file = TempPath("pid");
   const std::string id = SubmitJob("c1");
   auto worker = StartWorker(
-      {"--queue", "jobs", "--", "sh", "-c",
+      {"--queue", "jobs", "--identity", "cancel-test", "--", "sh", "-c",
        absl::StrCat("echo $$ > '", pid_file, "'; exec sleep 1000")});
   ASSERT_NE(worker, nullptr);
   const pid_t script = WaitForPid(pid_file);
   ASSERT_GT(script, 0);
+  EXPECT_EQ(GetTask(id).work().lease().worker_identity(), "cancel-test");
   CliResult cancel = Cli({"cancel", id, "--reason", "not needed"});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
   // The next heartbeat (a third of the work's 10s) brings the cancel.
