@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <ostream>
 
 #include "client/cli/args.h"
@@ -17,16 +18,19 @@ namespace corosched::cli {
 //   command may call `corosched` itself);
 // - stdout, at most kWorkResultLimit bytes: the result; its ending becomes
 //   the answer as AnswerFor (work_answer.h) says;
-// - stderr: passed on to `err`'s process stderr, each line after
+// - stderr: passed on to this process's stderr (fd 2), each line after
 //   "[TASK_ID#ATTEMPT] ".
 //
 // Signals: the first SIGTERM or SIGINT stops taking items and lets the held
 // ones finish and be answered, then returns kExitSuccess; a second kills
 // the running commands (answered worker_stopped, retryable). One line per
-// item goes to `err` (WorkLogLine), and one at start and at each signal.
+// item goes to `err` (WorkLogLine), one at start, at each signal and at the
+// end, and one per problem the Worker handles itself (WorkerOptions::
+// on_error: a stream reopened, an answer refused).
 //
-// Returns kExitUsage when the program cannot be found at start, else the
-// Worker's start error's code, else kExitSuccess once stopped. Installs
+// Returns kExitUsage when the program cannot be found at start or the
+// Worker refuses the queue (INVALID_ARGUMENT), kExitFailure for another
+// start error, else kExitSuccess once stopped. Installs
 // SIGTERM and SIGINT handlers for its duration: one worker per process.
 ExitCode RunWorker(const WorkerCommand& command, const GlobalOptions& globals,
                    std::ostream& err);
