@@ -316,6 +316,18 @@ TEST_F(CliWorkerTest, ASecondSigtermKillsTheScript) {
   EXPECT_THAT(GetTask(id).error(), HasSubstr("worker_stopped"));
 }
 
+TEST_F(CliWorkerTest, KeepsTryingWithoutADaemonAndStopsOnSigterm) {
+  // Port 1 on loopback: nothing listens there (it would take root).
+  auto worker = WorkerProcess::Start(
+      "127.0.0.1:1", {"--queue", "jobs", "--", "true"}, TempPath("worker.log"));
+  ASSERT_NE(worker, nullptr);
+  ASSERT_TRUE(worker->WaitForLog("work stream of queue jobs broke"));
+  worker->Signal(SIGTERM);
+  CliResult result = worker->Finish();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("stopped: 0 completed"));
+}
+
 TEST_F(CliWorkerTest, RefusesAProgramThatIsNotThere) {
   CliResult result =
       Cli({"worker", "--queue", "jobs", "--", "corosched-no-such-program"});
