@@ -87,7 +87,8 @@ class StopSignals {
     return absl::OkStatus();
   }
 
-  // Blocks until a signal came (true) or Wake was called (false).
+  // Blocks until a signal came (true), or Wake was called or the pipe
+  // cannot be read (false: no signal will come through it).
   bool Next() {
     char byte = 0;
     while (::read(fds_[0], &byte, 1) < 0 && errno == EINTR) {
@@ -208,8 +209,9 @@ ExitCode Refused(std::ostream& err, const absl::Status& status) {
 // and kills the running commands at a second signal.
 void ServeUntilStopped(Worker& worker, StopSignals& signals,
                        CommandSupervisor& supervisor, WorkerLog& log) {
-  while (!signals.Next()) {
-  }
+  // Only a signal writes to the pipe before the stopper starts; a pipe that
+  // cannot be read stops the worker too rather than spin.
+  signals.Next();
   log.Line(
       "stopping: taking no more items, finishing the ones held (signal "
       "again to kill them)");
