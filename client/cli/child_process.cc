@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -17,7 +16,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "client/cli/find_program.h"
 #include "client/cli/stderr_relay.h"
 
 extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
@@ -83,30 +82,7 @@ int PidfdOpen(pid_t pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
-bool IsExecutableFile(const std::string& path) {
-  struct stat info = {};
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-         ::access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
-
-absl::StatusOr<std::string> FindProgram(const std::string& program,
-                                        const std::string& path) {
-  if (program.empty()) return absl::NotFoundError("the program name is empty");
-  if (program.find('/') != std::string::npos) {
-    if (IsExecutableFile(program)) return program;
-    return absl::NotFoundError(
-        absl::StrCat(program, ": no such executable file"));
-  }
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    const std::string candidate =
-        absl::StrCat(dir.empty() ? "." : dir, "/", program);
-    if (IsExecutableFile(candidate)) return candidate;
-  }
-  return absl::NotFoundError(
-      absl::StrCat(program, ": not found in $PATH (", path, ")"));
-}
 
 // The child's three pipes, from our side, and what goes through them.
 class ChildProcess::Io {

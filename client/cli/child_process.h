@@ -136,10 +136,4 @@ class ChildProcess {
   absl::Time kill_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
-// Where `program` would be run from: itself when it holds a '/' (and is an
-// executable file), else the first executable `program` in `path` (a
-// $PATH-style list). NOT_FOUND saying so otherwise.
-absl::StatusOr<std::string> FindProgram(const std::string& program,
-                                        const std::string& path);
-
 }  // namespace corosched::cli

@@ -163,15 +163,6 @@ TEST(ChildProcessTest, AMissingProgramIsNotFound) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ChildProcessTest, FindProgramChecksPathsAndDirectories) {
-  EXPECT_EQ(FindProgram("sh", "/nonexistent:/bin").value(), "/bin/sh");
-  EXPECT_EQ(FindProgram("/bin/sh", "").value(), "/bin/sh");
-  EXPECT_EQ(FindProgram("/bin", "").status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(FindProgram("sh", "/nonexistent").status().code(),
-            absl::StatusCode::kNotFound);
-}
-
 TEST(ChildProcessTest, KillEndsTheChildAndWhatItStarted) {
   ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
   StderrLines passed;

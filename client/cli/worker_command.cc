@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "client/cli/child_process.h"
 #include "client/cli/command_supervisor.h"
+#include "client/cli/find_program.h"
 #include "client/cli/work_answer.h"
 #include "client/worker.h"
 #include "google/protobuf/util/json_util.h"
