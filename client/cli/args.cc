@@ -1,5 +1,6 @@
 #include "client/cli/args.h"
 
+#include <cstddef>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -77,6 +78,11 @@ class Scanner {
       const std::string& arg = args_[i];
       if (!flags_ended && arg == "--") {
         flags_ended = true;
+        if (spec_ != nullptr && spec_->takes_command) {
+          raw->command.assign(args_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                              args_.end());
+          return absl::OkStatus();
+        }
       } else if (!flags_ended && IsFlag(arg)) {
         absl::Status status = Flag(&i, raw);
         if (!status.ok()) return status;
@@ -180,8 +186,9 @@ absl::Status CheckPositionals(const CommandSpec& spec,
     return Usage(absl::StrCat("missing ", absl::StrJoin(missing, " and ")));
   }
   if (positionals.size() > spec.positionals.size()) {
-    return Usage(absl::StrCat("unexpected argument \"",
-                              positionals[spec.positionals.size()], "\""));
+    return Usage(absl::StrCat(
+        "unexpected argument \"", positionals[spec.positionals.size()], "\"",
+        spec.takes_command ? " (COMMAND and its arguments go after --)" : ""));
   }
   for (size_t i = 0; i < positionals.size(); ++i) {
     if (positionals[i].empty()) {

@@ -100,6 +100,19 @@ struct HealthCommand {
   std::string service;  // empty: the daemon as a whole
 };
 
+// `worker --queue Q ... -- COMMAND [ARGS...]`: runs COMMAND once per item
+// of work queue Q (client/cli/worker_command.h).
+struct WorkerCommand {
+  std::string queue;
+  int concurrency = 1;   // 1 to kMaxWorkerConcurrency
+  std::string identity;  // empty: "<hostname>:<pid>"
+  bool poll = false;     // long polls instead of a stream
+  absl::Duration kill_grace = absl::Seconds(10);  // SIGTERM, then SIGKILL
+  std::vector<std::string> command;  // COMMAND and its ARGS; not empty
+};
+
+inline constexpr int kMaxWorkerConcurrency = 256;
+
 // `help [COMMAND]`, `--help`, `-h`: print usage to stdout, exit 0.
 struct HelpCommand {
   std::string topic;  // a command name ("submit", "definitions register")
@@ -111,7 +124,7 @@ using Command =
     std::variant<SubmitCommand, WakeCommand, GetCommand, ListCommand,
                  WatchCommand, CancelCommand, RegisterDefinitionCommand,
                  GetDefinitionCommand, ListDefinitionsCommand, StatsCommand,
-                 HealthCommand, HelpCommand, VersionCommand>;
+                 HealthCommand, WorkerCommand, HelpCommand, VersionCommand>;
 
 // A parsed command line.
 struct Invocation {
@@ -135,8 +148,9 @@ struct ParsedCommandLine {
 // $COROSCHED_ADDR ("" when unset).
 //
 // Flags take their value as `--flag VALUE` or `--flag=VALUE`; `-f` is
-// `--file`; `--` ends the flags. Repeatable flags (--var, --label) may be
-// given many times; any other flag given twice is an error.
+// `--file`; `--` ends the flags. For `worker`, everything after `--` is the
+// COMMAND to run and its arguments, taken as they are. Repeatable flags (--var,
+// --label) may be given many times; any other flag given twice is an error.
 ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
                                    absl::string_view env_address);
 

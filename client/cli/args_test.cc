@@ -228,5 +228,67 @@ TEST(ParseCommandLineTest, FindsHelpAnywhere) {
   Parse<VersionCommand>({"--version"});
 }
 
+TEST(ParseCommandLineTest, ReadsAWorkerAndItsCommand) {
+  WorkerCommand worker =
+      Parse<WorkerCommand>({"worker", "--queue", "jobs", "--concurrency=4",
+                            "--identity", "box-1", "--poll", "--kill-grace",
+                            "2s", "--", "sh", "-c", "cat --help", "--queue"});
+  EXPECT_EQ(worker.queue, "jobs");
+  EXPECT_EQ(worker.concurrency, 4);
+  EXPECT_EQ(worker.identity, "box-1");
+  EXPECT_TRUE(worker.poll);
+  EXPECT_EQ(worker.kill_grace, absl::Seconds(2));
+  // After --, nothing is a flag of ours, not even --help.
+  EXPECT_THAT(worker.command,
+              testing::ElementsAre("sh", "-c", "cat --help", "--queue"));
+
+  WorkerCommand defaults = Parse<WorkerCommand>(
+      {"--addr", "h:1", "worker", "--queue", "q", "--", "./job.sh"});
+  EXPECT_EQ(defaults.concurrency, 1);
+  EXPECT_EQ(defaults.identity, "");
+  EXPECT_FALSE(defaults.poll);
+  EXPECT_EQ(defaults.kill_grace, absl::Seconds(10));
+  EXPECT_THAT(defaults.command, testing::ElementsAre("./job.sh"));
+}
+
+TEST(ParseCommandLineTest, RefusesAWorkerWithoutWhatItNeeds) {
+  EXPECT_THAT(UsageError({"worker", "--", "job.sh"}, "worker"),
+              HasSubstr("--queue Q"));
+  EXPECT_THAT(UsageError({"worker", "--queue", "q"}, "worker"),
+              HasSubstr("after --"));
+  EXPECT_THAT(UsageError({"worker", "--queue", "q", "--"}, "worker"),
+              HasSubstr("after --"));
+  EXPECT_THAT(UsageError({"worker", "--queue", "q", "job.sh"}, "worker"),
+              HasSubstr("unexpected argument \"job.sh\" (COMMAND and its "
+                        "arguments go after --)"));
+  for (const char* concurrency : {"0", "257", "two", "-1"}) {
+    EXPECT_THAT(UsageError({"worker", "--queue", "q", "--concurrency",
+                            concurrency, "--", "x"},
+                           "worker"),
+                HasSubstr("--concurrency: expected how many items to run at "
+                          "once, from 1 to 256"))
+        << concurrency;
+  }
+  EXPECT_THAT(UsageError({"worker", "--queue", "q", "--identity",
+                          std::string(257, 'i'), "--", "x"},
+                         "worker"),
+              HasSubstr("--identity: at most 256 bytes"));
+  EXPECT_THAT(
+      UsageError({"worker", "--queue", "q", "--kill-grace", "soon", "--", "x"},
+                 "worker"),
+      HasSubstr("--kill-grace: expected a positive duration"));
+  EXPECT_THAT(UsageError({"worker", "--queue", "a", "--queue", "b", "--", "x"},
+                         "worker"),
+              HasSubstr("--queue is given more than once"));
+}
+
+TEST(ParseCommandLineTest, FindsWorkerHelpOnlyBeforeTheCommand) {
+  EXPECT_EQ(Parse<HelpCommand>({"worker", "--help"}).topic, "worker");
+  EXPECT_THAT(
+      Parse<WorkerCommand>({"worker", "--queue", "q", "--", "job.sh", "--help"})
+          .command,
+      testing::ElementsAre("job.sh", "--help"));
+}
+
 }  // namespace
 }  // namespace corosched::cli

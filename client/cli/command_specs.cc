@@ -153,6 +153,40 @@ absl::StatusOr<Command> BuildHealth(const RawCommand& raw) {
                            raw.positionals.empty() ? "" : raw.positionals[0]};
 }
 
+// The most a lease shows of a worker's identity (PollWorkRequest).
+constexpr size_t kMaxIdentityBytes = 256;
+
+absl::StatusOr<Command> BuildWorker(const RawCommand& raw) {
+  WorkerCommand worker{.queue = raw.Get("queue"),
+                       .identity = raw.Get("identity"),
+                       .poll = raw.Has("poll"),
+                       .command = raw.command};
+  if (worker.queue.empty()) {
+    return Usage("give the work queue to take items from with --queue Q");
+  }
+  if (raw.Has("concurrency")) {
+    auto concurrency = ParseConcurrency(raw.Get("concurrency"));
+    if (!concurrency.ok())
+      return FlagError("concurrency", concurrency.status());
+    worker.concurrency = *concurrency;
+  }
+  if (worker.identity.size() > kMaxIdentityBytes) {
+    return Usage(absl::StrCat("--identity: at most ", kMaxIdentityBytes,
+                              " bytes, got ", worker.identity.size()));
+  }
+  if (raw.Has("kill-grace")) {
+    auto grace = ParseDuration(raw.Get("kill-grace"));
+    if (!grace.ok()) return FlagError("kill-grace", grace.status());
+    worker.kill_grace = *grace;
+  }
+  if (worker.command.empty() || worker.command[0].empty()) {
+    return Usage(
+        "give the program to run for each item after --, e.g. "
+        "`corosched worker --queue jobs -- ./handle-job.sh`");
+  }
+  return worker;
+}
+
 // The first of the global flags and `command`'s (which may be null) that
 // `matches`.
 template <typename Predicate>
@@ -315,6 +349,37 @@ const std::vector<CommandSpec>& Commands() {
                   "NOT_SERVING (exit 3).",
        .positionals = {"SERVICE"},
        .build = BuildHealth},
+      {.name = "worker",
+       .synopsis = "worker --queue Q [--concurrency N] [--identity ID] "
+                   "[--poll] [--kill-grace DURATION] -- COMMAND [ARGS...]",
+       .summary =
+           "Takes items from work queue Q and runs COMMAND once per item: "
+           "the\n"
+           "item's input JSON on stdin, its task id and attempt in\n"
+           "$COROSCHED_TASK_ID and $COROSCHED_ATTEMPT. Exit 0 completes the "
+           "item\n"
+           "with stdout's JSON; exit N fails it as exit_N with stderr's last\n"
+           "line. SIGTERM/SIGINT: finish held items, then exit; a second one\n"
+           "kills them.",
+       .flags = {{.name = "queue",
+                  .value_name = "Q",
+                  .help = "the work queue to take items from"},
+                 {.name = "concurrency",
+                  .value_name = "N",
+                  .help = "run up to N items at once (1-256; default 1)"},
+                 {.name = "identity",
+                  .value_name = "ID",
+                  .help = "who holds the lease, for operators\n"
+                          "(default HOSTNAME:PID)"},
+                 {.name = "poll",
+                  .takes_value = false,
+                  .help = "take items with long polls instead of a stream"},
+                 {.name = "kill-grace",
+                  .value_name = "DURATION",
+                  .help = "a cancelled COMMAND gets SIGTERM, then SIGKILL\n"
+                          "after this long (default 10s)"}},
+       .takes_command = true,
+       .build = BuildWorker},
   };
   return *kCommands;
 }

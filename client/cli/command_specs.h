@@ -35,6 +35,8 @@ struct RawCommand {
   std::vector<std::string> positionals;
   // Flag name -> its values in order; a flag without a value has one "".
   std::map<std::string, std::vector<std::string>, std::less<>> flags;
+  // For a command that takes_command: every word after `--`, as written.
+  std::vector<std::string> command;
 
   bool Has(absl::string_view flag) const { return flags.contains(flag); }
   // The flag's last value; "" when absent.
@@ -54,6 +56,9 @@ struct CommandSpec {
   // `required_positionals` must be given, at most all of them may be.
   std::vector<absl::string_view> positionals;
   size_t required_positionals = 0;
+  // The words after `--` are a program to run and its arguments (`worker`),
+  // not more positionals or flags.
+  bool takes_command = false;
   // Reads the values; INVALID_ARGUMENT names the flag at fault.
   // REQUIRES: the positional count is within bounds.
   absl::StatusOr<Command> (*build)(const RawCommand&) = nullptr;

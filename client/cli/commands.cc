@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/format.h"
 #include "client/cli/usage.h"
+#include "client/cli/worker_command.h"
 #include "client/client.h"
 #include "client/definition_json.h"
 #include "google/protobuf/util/time_util.h"
@@ -47,6 +48,7 @@ class CommandRunner {
   ExitCode operator()(const ListDefinitionsCommand& command);
   ExitCode operator()(const StatsCommand& command);
   ExitCode operator()(const HealthCommand& command);
+  ExitCode operator()(const WorkerCommand& command);
   ExitCode operator()(const HelpCommand& command);
   ExitCode operator()(const VersionCommand& command);
 
@@ -336,6 +338,9 @@ ExitCode CommandRunner::operator()(const HealthCommand& command) {
 }
 
 // Handled by RunInvocation before a runner exists.
+ExitCode CommandRunner::operator()(const WorkerCommand&) {
+  return kExitFailure;
+}
 ExitCode CommandRunner::operator()(const HelpCommand&) { return kExitFailure; }
 ExitCode CommandRunner::operator()(const VersionCommand&) {
   return kExitFailure;
@@ -353,6 +358,10 @@ ExitCode RunInvocation(const Invocation& invocation, std::ostream& out,
   if (std::holds_alternative<VersionCommand>(invocation.command)) {
     out << "corosched " << ClientVersion() << "\n" << std::flush;
     return kExitSuccess;
+  }
+  // A worker runs until a signal, with a channel of its own.
+  if (const auto* worker = std::get_if<WorkerCommand>(&invocation.command)) {
+    return RunWorker(*worker, invocation.globals, err);
   }
   CommandRunner runner(invocation.globals, out, err);
   return std::visit(runner, invocation.command);

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "client/cli/args.h"
 #include "client/json_syntax.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -183,6 +184,17 @@ absl::StatusOr<int32_t> ParsePageSize(absl::string_view text) {
         "expected a page size from 1 to 1000, got \"", text, "\""));
   }
   return size;
+}
+
+absl::StatusOr<int> ParseConcurrency(absl::string_view text) {
+  int concurrency = 0;
+  if (!absl::SimpleAtoi(text, &concurrency) || concurrency < 1 ||
+      concurrency > kMaxWorkerConcurrency) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected how many items to run at once, from 1 to ",
+                     kMaxWorkerConcurrency, "; got \"", text, "\""));
+  }
+  return concurrency;
 }
 
 absl::StatusOr<uint64_t> ParseSequence(absl::string_view text) {

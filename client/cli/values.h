@@ -48,6 +48,9 @@ absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 // `--page-size`: 1 to 1000.
 absl::StatusOr<int32_t> ParsePageSize(absl::string_view text);
 
+// `worker --concurrency`: 1 to kMaxWorkerConcurrency (args.h).
+absl::StatusOr<int> ParseConcurrency(absl::string_view text);
+
 // `--after`: a sequence number, 0 or more.
 absl::StatusOr<uint64_t> ParseSequence(absl::string_view text);
 

@@ -185,6 +185,11 @@ void TaskRunner::OnWorkOutcome(WorkOutcome outcome) {
 
 void TaskRunner::CompleteWork(std::string token, google::protobuf::Value result,
                               WorkAnswerCallback done) {
+  // A completion without a result (the field left unset) completes with
+  // null, as a JSON worker that sends no result means.
+  if (result.kind_case() == google::protobuf::Value::KIND_NOT_SET) {
+    result.set_null_value(google::protobuf::NULL_VALUE);
+  }
   absl::StatusOr<WorkToken> decoded = WorkToken::Decode(token);
   if (decoded.ok()) {
     std::shared_ptr<LiveTask> live = FindRunning(decoded->task_id);

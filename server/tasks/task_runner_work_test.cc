@@ -404,6 +404,23 @@ TEST_F(TaskRunnerWorkTest, AResultATaskCannotHoldIsRefusedAndTheLeaseKept) {
   EXPECT_EQ(Snapshot().result(), "fixed");
 }
 
+TEST_F(TaskRunnerWorkTest, ACompletionWithoutAResultCompletesWithNull) {
+  program_ = TwoWorkProgram();
+  Start();
+  std::optional<WorkLease> lease = Take();
+  ASSERT_TRUE(lease.has_value());
+  absl::Notification answered;
+  absl::Status status;
+  runner_->CompleteWork(lease->token, google::protobuf::Value(),
+                        [&](absl::Status answer) {
+                          status = std::move(answer);
+                          answered.Notify();
+                        });
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Snapshot().state(), "SECOND");
+}
+
 TEST_F(TaskRunnerWorkTest, ALeaseSurvivesARestartAndItsTokenStillAnswers) {
   Start();
   std::optional<WorkLease> lease = Take();

@@ -99,6 +99,10 @@ CliProcess::~CliProcess() {
   if (err_fd_ >= 0) close(err_fd_);
 }
 
+void CliProcess::Signal(int signal) {
+  if (!reaped_) kill(pid_, signal);
+}
+
 CliResult CliProcess::Wait(absl::Duration timeout) {
   CliResult result;
   const absl::Time deadline = absl::Now() + timeout;

@@ -41,6 +41,10 @@ class CliProcess {
   CliProcess& operator=(const CliProcess&) = delete;
   ~CliProcess();
 
+  // Sends `signal` to the child (SIGTERM, to stop a `corosched worker`).
+  // Does nothing once it was reaped.
+  void Signal(int signal);
+
   // Collects output until the child exits; past `timeout` it is killed
   // (SIGKILL) and the result says timed_out. Call once.
   CliResult Wait(absl::Duration timeout);

@@ -130,7 +130,7 @@ TEST_F(WorkInputTest, AResultTheTaskCannotHoldIsRefusedAndTheLeaseKept) {
 
   // Over the 64 KiB a value may hold, under the message limit.
   refused = CompleteWork(*stub_, item_.token(),
-                         JsonText(std::string(100 * 1024, 'a')));
+                         JsonText(std::string(size_t{100} * 1024, 'a')));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
       << refused.error_message();
   EXPECT_THAT(refused.error_message(), HasSubstr("limit"));
@@ -138,7 +138,7 @@ TEST_F(WorkInputTest, AResultTheTaskCannotHoldIsRefusedAndTheLeaseKept) {
 
   // Over the daemon's message limit (1 MiB): gRPC refuses it unread.
   refused = CompleteWork(*stub_, item_.token(),
-                         JsonText(std::string(2 * 1024 * 1024, 'a')));
+                         JsonText(std::string(size_t{2} * 1024 * 1024, 'a')));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << refused.error_message();
   ExpectLeaseIntact();
@@ -155,8 +155,8 @@ TEST_F(WorkInputTest, AFailureWithABadErrorNameIsRefusedAndTheLeaseKept) {
   refused = FailWork(*stub_, item_.token(), std::string(129, 'E'), "", true);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
       << refused.error_message();
-  refused =
-      FailWork(*stub_, item_.token(), "Big", std::string(33 * 1024, 'm'), true);
+  refused = FailWork(*stub_, item_.token(), "Big",
+                     std::string(size_t{33} * 1024, 'm'), true);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
       << refused.error_message();
   ExpectLeaseIntact();

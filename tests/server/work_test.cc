@@ -5,12 +5,6 @@
 // route failures, and a cancel reaches the worker. Bad input is in
 // work_input_test.cc, crashes in work_durability_test.cc.
 
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <map>
 #include <memory>
@@ -21,9 +15,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -136,6 +128,7 @@ TEST_F(WorkTest, TwoWorkersNeverHoldTheSameItem) {
     stream->Finish();  // cancelled by the test when all are in
   });
   std::vector<std::string> ids;
+  ids.reserve(kTasks);
   for (int i = 0; i < kTasks; ++i) {
     ids.push_back(SubmitJob(*stub_, job, absl::StrCat(i)).id());
   }
@@ -261,88 +254,6 @@ TEST_F(WorkTest, AnItemDroppedByItsWorkerIsRetriedOnAnotherAfterItsHeartbeat) {
   const v1::Task ended = AwaitFinished(*stub_, task.id());
   EXPECT_EQ(ended.status(), v1::TASK_STATUS_COMPLETED) << ended.DebugString();
   EXPECT_EQ(ended.result(), "second");
-}
-
-// A worker process (work_test_worker.cc) holding one item.
-struct DoomedWorker {
-  pid_t pid = -1;
-  std::string task_id;
-  uint32_t attempt = 0;
-  std::string token;
-};
-
-// Starts work_test_worker on `queue` and reads the item it took (bounded:
-// 25 s). pid stays -1 when it could not start.
-DoomedWorker StartDoomedWorker(const std::string& address,
-                               const std::string& queue) {
-  DoomedWorker worker;
-  int out[2];
-  if (pipe(out) != 0) return worker;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::string binary = WORK_TEST_WORKER_PATH;
-  std::vector<char*> argv = {binary.data(), const_cast<char*>(address.c_str()),
-                             const_cast<char*>(queue.c_str()), nullptr};
-  const int spawned = posix_spawn(&worker.pid, binary.c_str(), &actions,
-                                  nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  if (spawned != 0) {
-    worker.pid = -1;
-    close(out[0]);
-    return worker;
-  }
-  std::string line;
-  const absl::Time deadline = absl::Now() + absl::Seconds(25);
-  while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
-    pollfd ready{.fd = out[0], .events = POLLIN, .revents = 0};
-    if (::poll(&ready, 1, 100) <= 0) continue;
-    char buffer[512];
-    const ssize_t n = read(out[0], buffer, sizeof(buffer));
-    if (n <= 0) break;  // it exited
-    line.append(buffer, static_cast<size_t>(n));
-  }
-  close(out[0]);
-  std::vector<std::string> fields =
-      absl::StrSplit(line.substr(0, line.find('\n')), ' ');
-  if (fields.size() == 3) {
-    worker.task_id = fields[0];
-    worker.attempt = static_cast<uint32_t>(std::stoul(fields[1]));
-    worker.token = absl::HexStringToBytes(fields[2]);
-  }
-  return worker;
-}
-
-TEST_F(WorkTest, AnItemOfAKilledWorkerProcessIsRetriedOnAnother) {
-  const v1::Task task =
-      SubmitJob(*stub_,
-                WorkJob("killed", R"("heartbeat": "1s", "timeout": "60s")",
-                        kRetriedOnHeartbeatTimeout),
-                "a");
-  DoomedWorker doomed = StartDoomedWorker(server_->address(), "killed");
-  ASSERT_GT(doomed.pid, 0) << "could not start " << WORK_TEST_WORKER_PATH;
-  const bool took = doomed.task_id == task.id() && doomed.attempt == 1;
-  kill(doomed.pid, SIGKILL);
-  int wait_status = 0;
-  ASSERT_EQ(waitpid(doomed.pid, &wait_status, 0), doomed.pid);
-  ASSERT_TRUE(took) << "the worker process took no item";
-  EXPECT_EQ(GetTask(*stub_, task.id()).work().lease().worker_identity(),
-            "doomed-worker");
-
-  std::optional<v1::WorkItem> retried =
-      TakeItem(*stub_, "killed", absl::Seconds(20), "survivor");
-  ASSERT_TRUE(retried.has_value());
-  EXPECT_EQ(retried->task_id(), task.id());
-  EXPECT_EQ(retried->attempt(), 2u);
-  grpc::Status late = CompleteWork(*stub_, doomed.token, JsonText("ghost"));
-  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
-      << late.error_message();
-  ASSERT_TRUE(CompleteWork(*stub_, retried->token(), JsonText("alive")).ok());
-  const v1::Task ended = AwaitFinished(*stub_, task.id());
-  EXPECT_EQ(ended.status(), v1::TASK_STATUS_COMPLETED) << ended.DebugString();
-  EXPECT_EQ(ended.result(), "alive");
 }
 
 TEST_F(WorkTest, HeartbeatsKeepALongItemAlive) {

@@ -23,6 +23,7 @@
 // worker's own (reported by it), the daemon's (/proc/PID/stat).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -109,8 +110,8 @@ class Driver {
   }
 
   absl::StatusOr<std::string> Latency() {
-    const auto n = std::max<int64_t>(
-        1, static_cast<int64_t>(options_.rate * options_.seconds + 0.5));
+    const auto n =
+        std::max<int64_t>(1, std::llround(options_.rate * options_.seconds));
     return Measure("latency", n, [this, n](int64_t start_us) {
       return SubmitOpenLoop(*stub_, n, options_.rate, start_us);
     });
@@ -295,7 +296,7 @@ std::string ParseFlags(int argc, char** argv, Options& options) {
     } else {
       return "unknown flag " + flag;
     }
-    if (!ok) return flag + ": bad value \"" + value + "\"";
+    if (!ok) return absl::StrCat(flag, ": bad value \"", value, "\"");
   }
   if (options.target.empty()) return "--target is required";
   if (options.worker.empty()) return "--worker is required";

@@ -106,7 +106,8 @@ absl::Status SubmitOpenLoop(v1::Scheduler::Stub& stub, int64_t count,
   Outstanding outstanding;
   const double gap_us = 1e6 / rate;
   for (int64_t i = 0; i < count; ++i) {
-    const auto due_us = start_us + static_cast<int64_t>(i * gap_us);
+    const auto due_us =
+        start_us + static_cast<int64_t>(static_cast<double>(i) * gap_us);
     // Pacing the offered load is this loop's job: sleep until job i is due.
     if (const int64_t wait = due_us - MonotonicMicros(); wait > 0) {
       std::this_thread::sleep_for(std::chrono::microseconds(wait));
@@ -120,7 +121,7 @@ absl::Status SubmitOpenLoop(v1::Scheduler::Stub& stub, int64_t count,
                                std::chrono::seconds(30));
     outstanding.Add();
     stub.async()->SubmitTask(&call->context, &call->request, &call->response,
-                             [call, &outstanding](grpc::Status status) {
+                             [call, &outstanding](const grpc::Status& status) {
                                delete call;
                                outstanding.Done(status);
                              });

@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <string>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,8 +20,13 @@ extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX
 namespace corosched::peers {
 namespace {
 
+// strerror, without its thread-unsafe buffer.
+std::string ErrorText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
 absl::Status Errno(absl::string_view what) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+  return absl::InternalError(absl::StrCat(what, ": ", ErrorText(errno)));
 }
 
 }  // namespace
@@ -56,7 +62,7 @@ absl::StatusOr<std::unique_ptr<WorkerChild>> WorkerChild::Start(
     close(to_child[1]);
     close(from_child[0]);
     return absl::InternalError(
-        absl::StrCat("cannot start ", argv[0], ": ", std::strerror(spawned)));
+        absl::StrCat("cannot start ", argv[0], ": ", ErrorText(spawned)));
   }
   return std::unique_ptr<WorkerChild>(
       new WorkerChild(pid, to_child[1], from_child[0]));
