@@ -285,8 +285,13 @@ void TaskRunner::StoreLeases(
   for (WorkLease& lease : leases) {
     std::shared_ptr<LiveTask> live = FindRunning(lease.record.task_id);
     if (live == nullptr) {
-      (void)work_.ReturnUndelivered(lease.token);
-      finish_one(std::nullopt, absl::OkStatus());
+      // The task ended (or was unloaded at shutdown) after its item was
+      // dispatched. The item still goes to its worker, marked cancelled as
+      // if the cancel had come after the lease: its first heartbeat says
+      // so, a completion is refused and a failure ends it. Handed back to
+      // the queue instead, it would cost a stream the credit it spent.
+      work_.RequestCancel(lease.record.task_id);
+      finish_one(std::move(lease), absl::OkStatus());
       continue;
     }
     const uint32_t attempt = lease.record.attempt;

@@ -385,6 +385,44 @@ TEST_F(TaskRunnerWorkTest, CancellingTellsTheWorkerAndRefusesItsCompletion) {
   EXPECT_EQ(Snapshot().status(), v1::TASK_STATUS_CANCELLED);
 }
 
+TEST_F(TaskRunnerWorkTest, AnItemWhoseTaskEndedBeforeItsLeaseIsSentCancelled) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return Depth() == 1; }));
+  // Dispatched, and the task's whole-task end recorded, before the lease
+  // is stored: as when a cancel races a poll.
+  std::vector<WorkLease> leases;
+  ASSERT_TRUE(runner_->work_queues()
+                  .Poll({.queue = "jobs", .worker_identity = "w"},
+                        [&](std::vector<WorkLease> answer) {
+                          leases = std::move(answer);
+                        })
+                  .ok());
+  ASSERT_EQ(leases.size(), 1u);
+  const std::string token = leases[0].token;
+  absl::Notification cancelled;
+  runner_->Cancel("t", "stop",
+                  [&](absl::StatusOr<TaskRecord>) { cancelled.Notify(); });
+  ASSERT_TRUE(cancelled.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(Eventually([&] { return runner_->live_count() == 0; }));
+  absl::Notification stored;
+  std::vector<WorkLease> delivered;
+  runner_->StoreLeases(std::move(leases), [&](std::vector<WorkLease> done) {
+    delivered = std::move(done);
+    stored.Notify();
+  });
+  ASSERT_TRUE(stored.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  // Delivered (the worker's credit is used by an item it holds), and the
+  // worker learns at once that it is cancelled.
+  ASSERT_EQ(delivered.size(), 1u);
+  absl::StatusOr<WorkQueues::HeartbeatAnswer> beat =
+      runner_->work_queues().Heartbeat(token, {});
+  ASSERT_TRUE(beat.ok()) << beat.status();
+  EXPECT_TRUE(beat->cancel_requested);
+  EXPECT_EQ(Complete(delivered[0], "late").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Snapshot().status(), v1::TASK_STATUS_CANCELLED);
+}
+
 TEST_F(TaskRunnerWorkTest, AResultATaskCannotHoldIsRefusedAndTheLeaseKept) {
   Start();
   std::optional<WorkLease> lease = Take();
