@@ -153,7 +153,7 @@ void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
 void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
                                  TaskProgress progress, Then then) {
   const absl::Time now = clock_.Now();
-  PrepareWorkRecord(*live, progress.snapshot, then);
+  PrepareWorkRecord(*live, progress, then);
   const v1::TaskSnapshot& snapshot = progress.snapshot;
   const bool finished =
       !progress.events.empty() && progress.events.back().has_finished();

@@ -140,10 +140,11 @@ class TaskRecorder {
                      TaskProgress progress, Then then)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live->record_mu());
 
-  // Work bookkeeping of a snapshot about to be written: copies the current
-  // attempt's lease into it, notes its attempt, and chains to `then` the
-  // answer waiters it satisfies.
-  static void PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
+  // Work bookkeeping of a record about to be written: copies the current
+  // attempt's lease into its snapshot, notes its attempt, and chains to
+  // `then` the lease's worker and the answer waiters it satisfies, making
+  // the write durable for them (each was answered OK once it is on disk).
+  static void PrepareWorkRecord(LiveTask& live, TaskProgress& progress,
                                 Then& then)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(live.record_mu());
 

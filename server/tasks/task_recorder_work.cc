@@ -30,8 +30,9 @@ TaskRecording::Work& TaskRecorder::WorkOf(LiveTask& live) {
   return *work;
 }
 
-void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
+void TaskRecorder::PrepareWorkRecord(LiveTask& live, TaskProgress& progress,
                                      Then& then) {
+  v1::TaskSnapshot& snapshot = progress.snapshot;
   live.recording_.last_work_attempt = snapshot.work().attempt();
   if (live.recording_.work == nullptr) return;
   TaskRecording::Work& recording = *live.recording_.work;
@@ -39,6 +40,7 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
       !AttemptOver(snapshot, recording.lease_attempt, recording.lease_steps)) {
     *snapshot.mutable_work()->mutable_lease() = recording.lease;
     if (recording.lease_written) {
+      progress.durable = true;  // its worker hears of the lease after this
       then = [then = std::move(then),
               leased = std::move(recording.lease_written)](
                  const absl::Status& stored) mutable {
@@ -70,6 +72,7 @@ void TaskRecorder::PrepareWorkRecord(LiveTask& live, v1::TaskSnapshot& snapshot,
     }
   }
   if (satisfied.empty()) return;
+  progress.durable = true;  // the answers are OK once this is on disk
   const bool cancelled = snapshot.status() == v1::TASK_STATUS_CANCELLED;
   then = [then = std::move(then), satisfied = std::move(satisfied),
           cancelled](const absl::Status& stored) mutable {

@@ -22,6 +22,7 @@
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/testing/blocking_store.h"
+#include "server/store/testing/group_commit_test_observer.h"
 #include "server/tasks/task_runner.h"
 
 namespace corosched::server {
@@ -121,7 +122,8 @@ class TaskRunnerWorkTest : public ::testing::Test {
   }
 
   void OpenStore() {
-    auto opened = SqliteStore::Open({.data_dir = dir_.string()});
+    auto opened =
+        SqliteStore::Open({.data_dir = dir_.string(), .observer = &commits_});
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
   }
@@ -245,6 +247,7 @@ class TaskRunnerWorkTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  test_observer::RecordingObserver commits_;
   ManualClock clock_;
   std::shared_ptr<const machine::Program> program_ = WorkProgram();
   std::unique_ptr<TaskStore> store_;
@@ -440,6 +443,19 @@ TEST_F(TaskRunnerWorkTest, AResultATaskCannotHoldIsRefusedAndTheLeaseKept) {
   EXPECT_EQ(Snapshot().status(), v1::TASK_STATUS_WORKING);
   ASSERT_TRUE(Complete(*lease, "fixed").ok());
   EXPECT_EQ(Snapshot().result(), "fixed");
+}
+
+TEST_F(TaskRunnerWorkTest, AnAcceptedAnswerAndALeaseAreSyncedToDisk) {
+  // Progress of a task in mid-run is batched unsynced; what a worker was
+  // answered OK for is not.
+  program_ = TwoWorkProgram();
+  Start();
+  std::optional<WorkLease> first = Take();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(commits_.synced().back()) << "the lease's record";
+  ASSERT_TRUE(Complete(*first, "a").ok());
+  EXPECT_TRUE(commits_.synced().back()) << "the record with FIRST over";
+  EXPECT_EQ(Snapshot().state(), "SECOND");
 }
 
 TEST_F(TaskRunnerWorkTest, ACompletionWithoutAResultCompletesWithNull) {
