@@ -13,25 +13,6 @@ namespace {
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-// The `outcome` label: "heartbeat_timeout" for kHeartbeatTimeout.
-const char* OutcomeLabel(WorkOutcomeKind kind) {
-  switch (kind) {
-    case WorkOutcomeKind::kCompleted:
-      return "completed";
-    case WorkOutcomeKind::kFailed:
-      return "failed";
-    case WorkOutcomeKind::kHeartbeatTimeout:
-      return "heartbeat_timeout";
-    case WorkOutcomeKind::kTimeout:
-      return "timeout";
-    case WorkOutcomeKind::kScheduleTimeout:
-      return "schedule_timeout";
-    case WorkOutcomeKind::kCancelled:
-      return "cancelled";
-  }
-  return "unknown";
-}
-
 // The `error` label of a completion.
 constexpr char kNoError[] = "none";
 
@@ -254,7 +235,7 @@ std::vector<MetricFamily> WorkMetrics::Collect() const {
     const auto& [queue, outcome, error] = key;
     AddSample(attempts, double(count),
               {{"queue", queue_labels_[queue]},
-               {"outcome", OutcomeLabel(outcome)},
+               {"outcome", WorkOutcomeLabel(outcome)},
                {"error", error_labels_[error]}});
   }
   for (MetricFamily* family :

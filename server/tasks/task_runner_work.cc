@@ -24,15 +24,15 @@ machine::WorkFailure FailureOf(const WorkOutcome& outcome) {
     case WorkOutcomeKind::kFailed:
       return {outcome.error, outcome.message, outcome.retryable};
     case WorkOutcomeKind::kHeartbeatTimeout:
-      return {"heartbeat_timeout",
+      return {WorkOutcomeLabel(outcome.kind),
               "the worker sent no heartbeat within the work's heartbeat "
               "interval",
               true};
     case WorkOutcomeKind::kTimeout:
-      return {"timeout", "the worker did not answer within the work's timeout",
-              true};
+      return {WorkOutcomeLabel(outcome.kind),
+              "the worker did not answer within the work's timeout", true};
     case WorkOutcomeKind::kScheduleTimeout:
-      return {"schedule_timeout",
+      return {WorkOutcomeLabel(outcome.kind),
               "no worker took the item within the work's schedule timeout",
               true};
     case WorkOutcomeKind::kCompleted:

@@ -43,16 +43,9 @@ std::string ErrorNameOf(const WorkOutcome& outcome) {
       return "";
     case WorkOutcomeKind::kFailed:
       return outcome.error;
-    case WorkOutcomeKind::kHeartbeatTimeout:
-      return "heartbeat_timeout";
-    case WorkOutcomeKind::kTimeout:
-      return "timeout";
-    case WorkOutcomeKind::kScheduleTimeout:
-      return "schedule_timeout";
-    case WorkOutcomeKind::kCancelled:
-      return "cancelled";
+    default:
+      return WorkOutcomeLabel(outcome.kind);
   }
-  return "";
 }
 
 }  // namespace
@@ -69,6 +62,24 @@ const char* WorkOutcomeKindName(WorkOutcomeKind kind) {
       return "timeout";
     case WorkOutcomeKind::kScheduleTimeout:
       return "schedule timeout";
+    case WorkOutcomeKind::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+const char* WorkOutcomeLabel(WorkOutcomeKind kind) {
+  switch (kind) {
+    case WorkOutcomeKind::kCompleted:
+      return "completed";
+    case WorkOutcomeKind::kFailed:
+      return "failed";
+    case WorkOutcomeKind::kHeartbeatTimeout:
+      return "heartbeat_timeout";
+    case WorkOutcomeKind::kTimeout:
+      return "timeout";
+    case WorkOutcomeKind::kScheduleTimeout:
+      return "schedule_timeout";
     case WorkOutcomeKind::kCancelled:
       return "cancelled";
   }

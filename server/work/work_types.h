@@ -77,6 +77,9 @@ enum class WorkOutcomeKind {
 
 // The name used in messages and logs: "completed", "heartbeat timeout", ...
 const char* WorkOutcomeKindName(WorkOutcomeKind kind);
+// The name in snake case, as retry and catch match a lease's own ends and
+// metrics label outcomes: "heartbeat_timeout" for kHeartbeatTimeout.
+const char* WorkOutcomeLabel(WorkOutcomeKind kind);
 
 // Told to the owner (the task runner), which decides what happens next
 // (retry, catch, go on); WorkQueues decides nothing.
