@@ -23,6 +23,53 @@
 
 namespace corosched::server {
 
+// Transport security (docs/security.md). Files are PEM, checked for changes
+// every ServerConfig::credentials_reload_interval.
+struct TlsConfig {
+  // Both or neither: gRPC serves TLS with this certificate chain and key.
+  std::string cert_file;
+  std::string key_file;
+  // With TLS: client certificates are required and verified against these
+  // CAs (mTLS).
+  std::string client_ca_file;
+  // /metrics over TLS (both or neither), and basic auth from a file of
+  // `user:SHA256HEX` lines (the hex sha256 of each password).
+  std::string metrics_cert_file;
+  std::string metrics_key_file;
+  std::string metrics_basic_auth_file;
+};
+
+// Who may call (docs/security.md). Without tokens_file, jwt_key_file and
+// TlsConfig::client_ca_file every call is granted (loopback, or --insecure).
+struct AuthConfig {
+  // {"tokens": [...], "certificates": [...]}: sha256 of each token, its
+  // namespaces and roles; certificate common names and theirs.
+  std::string tokens_file;
+  // A PEM public key (RS256, ES256) or an HS256 secret that signs JWTs;
+  // issuer and audience, when set, must match the token's iss and aud.
+  std::string jwt_key_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  // HTTP/2 concurrent streams per connection.
+  uint32_t max_streams_per_connection = 100;
+  // Open streams (WatchTask, SubmitTasks, WorkStream, PollWork) per
+  // principal.
+  uint32_t principal_max_streams = 1000;
+  // Requests per second per principal and per connection; 0: unlimited.
+  uint32_t principal_rate = 0;
+  uint32_t connection_rate = 0;
+};
+
+// Per-namespace bounds, so one tenant cannot take the whole daemon.
+struct NamespaceLimits {
+  // Unfinished tasks per namespace; 0: only the daemon's --max-tasks.
+  size_t max_tasks = 0;
+  // Submits per second per namespace (a token bucket of `submit_burst`);
+  // 0: unlimited.
+  uint32_t submit_rate = 0;
+  uint32_t submit_burst = 0;
+};
+
 struct ServerConfig {
   // Where gRPC listens: host:port ("127.0.0.1:0" picks a free port), or
   // unix:/path.
@@ -70,6 +117,17 @@ struct ServerConfig {
   // Events kept in each task's log; older ones are dropped as new ones are
   // recorded (WatchTask from a dropped sequence answers OUT_OF_RANGE).
   uint64_t task_max_events = 10000;
+
+  TlsConfig tls;
+  AuthConfig auth;
+  NamespaceLimits namespaces;
+  // How often TLS, tokens and JWT key files are checked for changes.
+  absl::Duration credentials_reload_interval = absl::Seconds(10);
+  // Allows a non-loopback --listen or --metrics-listen without TLS and
+  // authentication.
+  bool insecure = false;
+  // gRPC server reflection (grpcurl, the CLI's `describe`).
+  bool reflection = true;
 };
 
 // The interpreter's limits with the per-task bounds of `config`.
