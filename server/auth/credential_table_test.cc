@@ -6,17 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/auth/testing/tokens_json.h"
 
 namespace corosched::server {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string HexSha256(absl::string_view token) {
-  const Sha256Digest digest = Sha256(token);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(digest.data()), digest.size()));
-}
+using testing::HexSha256;
 
 std::string TokenJson(absl::string_view name, absl::string_view token,
                       absl::string_view namespaces, absl::string_view roles) {
