@@ -11,6 +11,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "net/host_port.h"
+#include "server/auth/make_authorizer.h"
 #include "server/daemon/data_dir_checks.h"
 #include "server/daemon/logging.h"
 #include "server/store/memory_store.h"
@@ -34,6 +35,20 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   std::unique_ptr<Daemon> daemon(new Daemon(config));
   daemon->metrics_ =
       std::make_unique<DaemonMetrics>(config.workers, config.metrics_listen);
+  // Before the store: a bad tokens file or JWT key stops the start at once,
+  // naming the file.
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
+      MakeAuthorizer(config, Clock::Real(), daemon->metrics_->auth_observer());
+  if (!authorizer.ok()) return authorizer.status();
+  daemon->authorizer_ = *std::move(authorizer);
+  if (AuthenticationConfigured(config)) {
+    spdlog::info(
+        "event=auth_enabled tokens_file={} jwt_key={} client_ca={} "
+        "principal_rate={} connection_rate={} principal_max_streams={}",
+        LogValue(config.auth.tokens_file), LogValue(config.auth.jwt_key_file),
+        LogValue(config.tls.client_ca_file), config.auth.principal_rate,
+        config.auth.connection_rate, config.auth.principal_max_streams);
+  }
   if (absl::Status opened = daemon->OpenStore(std::move(on_fatal));
       !opened.ok()) {
     return opened;
@@ -163,6 +178,10 @@ absl::Status Daemon::BuildServer() {
   builder.RegisterService(service_.get());
   metrics_->AddInterceptor(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // --max-streams-per-connection: calls past it wait in the client.
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(config_.auth.max_streams_per_connection));
   // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
   // the same port and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
