@@ -6,8 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "client/health_check.h"
 #include "client/status.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/support/channel_arguments.h"
 
 #ifndef COROSCHED_VERSION
 #error "COROSCHED_VERSION must be defined by the build (client/CMakeLists.txt)"
@@ -15,16 +13,6 @@
 
 namespace corosched {
 namespace {
-
-std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(options.max_message_bytes);
-  arguments.SetMaxSendMessageSize(options.max_message_bytes);
-  std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options.credentials != nullptr ? options.credentials
-                                     : grpc::InsecureChannelCredentials();
-  return grpc::CreateCustomChannel(options.address, credentials, arguments);
-}
 
 // The time left until `end`, for the second half of a two-part call; zero
 // timeouts and infinite ends pass through unchanged.
@@ -61,16 +49,30 @@ absl::string_view ServingStatusName(ServingStatus status) {
 }
 
 Client::Client(const ClientOptions& options)
-    : Client(MakeChannel(options), options) {}
+    : default_timeout_(options.default_timeout) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(options);
+  absl::StatusOr<CallHeaders> headers = CallHeaders::FromOptions(options);
+  setup_ = !channel.ok() ? channel.status() : headers.status();
+  if (!setup_.ok()) return;
+  channel_ = *std::move(channel);
+  stub_ = v1::Scheduler::NewStub(channel_);
+  headers_ = *std::move(headers);
+}
 
 Client::Client(std::shared_ptr<grpc::ChannelInterface> channel,
                const ClientOptions& options)
-    : channel_(std::move(channel)),
-      stub_(v1::Scheduler::NewStub(channel_)),
-      default_timeout_(options.default_timeout) {}
+    : default_timeout_(options.default_timeout) {
+  absl::StatusOr<CallHeaders> headers = CallHeaders::FromOptions(options);
+  setup_ = headers.status();
+  if (!setup_.ok()) return;
+  channel_ = std::move(channel);
+  stub_ = v1::Scheduler::NewStub(channel_);
+  headers_ = *std::move(headers);
+}
 
-void Client::SetDeadline(grpc::ClientContext* context, const CallOptions& call,
-                         bool streaming) const {
+void Client::Prepare(grpc::ClientContext* context, const CallOptions& call,
+                     bool streaming) const {
+  headers_.AddTo(context);
   absl::Duration timeout = call.timeout;
   if (timeout == absl::ZeroDuration()) {
     timeout = streaming ? absl::InfiniteDuration() : default_timeout_;
@@ -83,8 +85,9 @@ template <typename Response, typename Request>
 absl::StatusOr<Response> Client::CallUnary(
     UnaryMethod<Request, Response> method, const Request& request,
     const CallOptions& call) const {
+  if (!setup_.ok()) return setup_;
   grpc::ClientContext context;
-  SetDeadline(&context, call, /*streaming=*/false);
+  Prepare(&context, call, /*streaming=*/false);
   Response response;
   grpc::Status status = (stub_.get()->*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -152,8 +155,9 @@ absl::StatusOr<v1::QueueStats> Client::GetQueueStats(const CallOptions& call) {
 
 absl::StatusOr<ServingStatus> Client::Health(absl::string_view service,
                                              const CallOptions& call) {
+  if (!setup_.ok()) return setup_;
   grpc::ClientContext context;
-  SetDeadline(&context, call, /*streaming=*/false);
+  Prepare(&context, call, /*streaming=*/false);
   absl::StatusOr<int> status =
       internal::CallHealthCheck(channel_, &context, service);
   if (!status.ok()) return status.status();
@@ -172,7 +176,11 @@ absl::StatusOr<ServingStatus> Client::Health(absl::string_view service,
 std::unique_ptr<TaskWatch> Client::StartWatch(
     const v1::WatchTaskRequest& request, const CallOptions& call) {
   std::unique_ptr<TaskWatch> watch(new TaskWatch());
-  SetDeadline(&watch->context_, call, /*streaming=*/true);
+  if (!setup_.ok()) {
+    watch->setup_error_ = setup_;  // no stream: Next is false at once
+    return watch;
+  }
+  Prepare(&watch->context_, call, /*streaming=*/true);
   watch->reader_ = stub_->WatchTask(&watch->context_, request);
   return watch;
 }
@@ -269,8 +277,9 @@ absl::Status ReadSubmitAnswers(
 absl::StatusOr<std::vector<absl::StatusOr<v1::SubmitTaskResponse>>>
 Client::SubmitTasks(absl::Span<const v1::SubmitTaskRequest> requests,
                     const CallOptions& call) {
+  if (!setup_.ok()) return setup_;
   grpc::ClientContext context;
-  SetDeadline(&context, call, /*streaming=*/true);
+  Prepare(&context, call, /*streaming=*/true);
   std::unique_ptr<SubmitStream> stream = stub_->SubmitTasks(&context);
   // Writing and reading at once keeps both directions' flow-control windows
   // moving; writing everything first could deadlock on a long batch.

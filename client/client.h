@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "client/connection.h"
 #include "client/task_watch.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "corosched/v1/scheduler.pb.h"
@@ -21,19 +22,6 @@ namespace corosched {
 
 // The version of this client library ("0.1.0"), the project's version.
 absl::string_view ClientVersion();
-
-// How a Client reaches the daemon.
-struct ClientOptions {
-  // A gRPC target: "host:port", "dns:///host:port", "unix:/path".
-  std::string address = "127.0.0.1:50051";
-  // Deadline of each unary call, unless its CallOptions says otherwise.
-  absl::Duration default_timeout = absl::Seconds(10);
-  // Largest message sent or accepted, in bytes; -1: no limit. The daemon
-  // keeps its own limit (--max-message-size), 1 MiB by default.
-  int max_message_bytes = 4 << 20;
-  // Null: plaintext, for loopback and trusted networks.
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-};
 
 // Per-call settings.
 struct CallOptions {
@@ -73,20 +61,26 @@ using TaskEventCallback = std::function<void(const v1::TaskEvent&)>;
 // Every call returns the daemon's canonical status (see scheduler.proto for
 // the codes each RPC uses); connection failures are UNAVAILABLE, a missed
 // deadline DEADLINE_EXCEEDED. Constructing a Client does not connect: the
-// channel connects on the first call and reconnects as needed.
+// channel connects on the first call and reconnects as needed. Options the
+// client cannot use (an unreadable TLS file, an invalid namespace or token;
+// see NewChannel and CallHeaders) fail every call with that error, before
+// anything is sent; check them up front with Client::Check.
 //
 // Thread-safety: a Client is safe to use from many threads at once; share
 // one per daemon.
 class Client {
  public:
   explicit Client(const ClientOptions& options);
-  // Over an existing channel (options.address, credentials and
-  // max_message_bytes are then unused).
+  // Over an existing channel (options.address, tls, credentials and
+  // max_message_bytes are then unused; token and namespace_name are sent).
   Client(std::shared_ptr<grpc::ChannelInterface> channel,
          const ClientOptions& options);
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+
+  // OK, or why the options cannot be used (then every call fails so).
+  const absl::Status& Check() const { return setup_; }
 
   absl::StatusOr<v1::RegisterDefinitionResponse> RegisterDefinition(
       const v1::TaskDefinition& definition, const CallOptions& call = {});
@@ -147,10 +141,6 @@ class Client {
       const TaskEventCallback& on_event = {});
 
  private:
-  // Sets the deadline `call` asks for; `streaming` picks the default.
-  void SetDeadline(grpc::ClientContext* context, const CallOptions& call,
-                   bool streaming) const;
-
   template <typename Request, typename Response>
   using UnaryMethod = grpc::Status (v1::Scheduler::StubInterface::*)(
       grpc::ClientContext*, const Request&, Response*);
@@ -160,8 +150,15 @@ class Client {
                                      const Request& request,
                                      const CallOptions& call) const;
 
-  std::shared_ptr<grpc::ChannelInterface> channel_;
+  // Adds the headers and sets the deadline `call` asks for to a new call's
+  // context; `streaming` picks the default deadline.
+  void Prepare(grpc::ClientContext* context, const CallOptions& call,
+               bool streaming) const;
+
+  absl::Status setup_;  // OK, or why the options cannot be used
+  std::shared_ptr<grpc::ChannelInterface> channel_;  // null when !setup_.ok()
   std::unique_ptr<v1::Scheduler::StubInterface> stub_;
+  CallHeaders headers_;
   absl::Duration default_timeout_;
 };
 

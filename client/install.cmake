@@ -29,6 +29,7 @@ install(TARGETS corosched_client
   INCLUDES DESTINATION ${_corosched_include_root})
 install(FILES
     client.h
+    connection.h
     definition_json.h
     json_syntax.h
     status.h

@@ -15,13 +15,14 @@ TaskWatch::~TaskWatch() {
 }
 
 bool TaskWatch::Next(v1::TaskEvent* event) {
-  if (finished_) return false;
+  if (finished_ || reader_ == nullptr) return false;
   return reader_->Read(event);
 }
 
 absl::Status TaskWatch::Finish() {
   if (finished_) return absl::FailedPreconditionError("already finished");
   finished_ = true;
+  if (reader_ == nullptr) return setup_error_;
   return FromGrpcStatus(reader_->Finish());
 }
 

@@ -46,7 +46,10 @@ class TaskWatch {
 
   // Declared before reader_: the reader refers to the context.
   grpc::ClientContext context_;
+  // Null when the Client could not start the stream (setup_error_ says
+  // why: its options are unusable).
   std::unique_ptr<grpc::ClientReaderInterface<v1::TaskEvent>> reader_;
+  absl::Status setup_error_;
   bool finished_ = false;
 };
 

@@ -17,9 +17,10 @@ absl::Duration Backoff(int attempt, absl::Duration initial,
 }
 
 WorkCalls::WorkCalls(const std::shared_ptr<grpc::ChannelInterface>& channel,
-                     const WorkerOptions& options,
+                     CallHeaders headers, const WorkerOptions& options,
                      const absl::Notification* hard_stop)
     : stub_(v1::Scheduler::NewStub(channel)),
+      headers_(std::move(headers)),
       options_(options),
       hard_stop_(hard_stop) {}
 
@@ -37,6 +38,7 @@ absl::StatusOr<v1::HeartbeatWorkResponse> WorkCalls::Heartbeat(
     *request.mutable_details() = *std::move(details);
   }
   grpc::ClientContext context;
+  AddHeaders(&context);
   // At most a third of the interval, so one slow heartbeat does not hold
   // back the next (of this item or of another) past its deadline.
   const absl::Duration third = lease.heartbeat_interval() / 3;
@@ -104,6 +106,7 @@ AnswerResult WorkCalls::SendAnswer(const WorkLease& lease, const Send& send,
   AnswerResult answer;
   for (int sends = 1;; ++sends) {
     grpc::ClientContext context;
+    AddHeaders(&context);
     SetDeadline(&context);
     absl::Status status = FromGrpcStatus(send(&context));
     answer.retries = sends - 1;

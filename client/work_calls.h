@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "client/connection.h"
 #include "client/work_error.h"
 #include "client/work_lease.h"
 #include "client/worker.h"
@@ -41,11 +42,16 @@ struct AnswerResult {
 class WorkCalls {
  public:
   // `hard_stop`, once notified, ends answer retries early; it must outlive
-  // this object.
+  // this object. Every call carries `headers`.
   WorkCalls(const std::shared_ptr<grpc::ChannelInterface>& channel,
-            const WorkerOptions& options, const absl::Notification* hard_stop);
+            CallHeaders headers, const WorkerOptions& options,
+            const absl::Notification* hard_stop);
 
   v1::Scheduler::StubInterface& stub() { return *stub_; }
+  // Adds the worker's headers (token, namespace) to a new call's context.
+  void AddHeaders(grpc::ClientContext* context) const {
+    headers_.AddTo(context);
+  }
   // A deadline call_timeout (plus `extra`) from now.
   void SetDeadline(grpc::ClientContext* context,
                    absl::Duration extra = absl::ZeroDuration()) const;
@@ -70,6 +76,7 @@ class WorkCalls {
                           absl::string_view repeat_prefix);
 
   const std::unique_ptr<v1::Scheduler::StubInterface> stub_;
+  const CallHeaders headers_;
   const WorkerOptions options_;
   const absl::Notification* const hard_stop_;
 };

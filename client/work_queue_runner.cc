@@ -16,10 +16,10 @@ constexpr int kMaxItemsPerRequest = 100;
 }  // namespace
 
 WorkerShared::WorkerShared(
-    const std::shared_ptr<grpc::ChannelInterface>& channel,
+    const std::shared_ptr<grpc::ChannelInterface>& channel, CallHeaders headers,
     WorkerOptions worker_options)
     : options(std::move(worker_options)),
-      calls(channel, options, &hard_stop),
+      calls(channel, std::move(headers), options, &hard_stop),
       heartbeats(calls,
                  [this](const absl::Status& status) { ReportError(status); }) {}
 
@@ -147,6 +147,7 @@ void WorkQueueRunner::ReceiveStream() {
 
 grpc::Status WorkQueueRunner::RunStream(bool* delivered) {
   grpc::ClientContext context;
+  shared_.calls.AddHeaders(&context);
   std::unique_ptr<Stream> stream = shared_.calls.stub().WorkStream(&context);
   {
     absl::MutexLock write_lock(&write_mu_);
@@ -190,6 +191,7 @@ void WorkQueueRunner::ReceivePoll() {
   int failures = 0;
   for (;;) {
     grpc::ClientContext context;
+    shared_.calls.AddHeaders(&context);
     v1::PollWorkRequest request;
     request.set_queue(queue_);
     request.set_worker_identity(shared_.options.identity);

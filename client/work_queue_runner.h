@@ -25,7 +25,7 @@ namespace corosched {
 // What a Worker's queues share: its options, calls, heartbeats, counters.
 struct WorkerShared {
   WorkerShared(const std::shared_ptr<grpc::ChannelInterface>& channel,
-               WorkerOptions worker_options);
+               CallHeaders headers, WorkerOptions worker_options);
 
   // Calls options.on_error, if set.
   void ReportError(const absl::Status& status) const;

@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/work_queue_runner.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace corosched {
 namespace {
@@ -129,9 +131,13 @@ WorkerOptions WithIdentity(WorkerOptions options) {
 //      signal threads, and sets stopped_.
 class WorkerCore {
  public:
+  // `setup`: OK, or why the connection options cannot be used (Start
+  // returns it).
   WorkerCore(const std::shared_ptr<grpc::ChannelInterface>& channel,
-             WorkerOptions options)
-      : shared_(channel, WithIdentity(std::move(options))) {}
+             CallHeaders headers, WorkerOptions options, absl::Status setup)
+      : setup_(std::move(setup)),
+        shared_(channel, std::move(headers), WithIdentity(std::move(options))) {
+  }
 
   ~WorkerCore() { Stop(); }
 
@@ -165,6 +171,7 @@ class WorkerCore {
   }
 
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_) {
+    if (!setup_.ok()) return setup_;
     if (absl::Status valid = ValidateOptions(shared_.options); !valid.ok()) {
       return valid;
     }
@@ -276,6 +283,7 @@ class WorkerCore {
     }
   }
 
+  const absl::Status setup_;  // Start returns it unless OK
   WorkerShared shared_;
   // Only one thread joins; the others wait here until it has.
   absl::Mutex join_mu_ ABSL_ACQUIRED_BEFORE(mu_);
@@ -292,7 +300,34 @@ class WorkerCore {
 
 Worker::Worker(const std::shared_ptr<grpc::ChannelInterface>& channel,
                WorkerOptions options)
-    : core_(std::make_unique<WorkerCore>(channel, std::move(options))) {}
+    : core_(std::make_unique<WorkerCore>(
+          channel, CallHeaders(), std::move(options), absl::OkStatus())) {}
+
+namespace {
+
+// The Worker's core for `connection`: its channel and headers, or an unused
+// channel and the error that Start will return.
+std::unique_ptr<WorkerCore> NewCore(const ClientOptions& connection,
+                                    WorkerOptions options) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      NewChannel(connection);
+  absl::StatusOr<CallHeaders> headers = CallHeaders::FromOptions(connection);
+  absl::Status setup = !channel.ok() ? channel.status() : headers.status();
+  if (!setup.ok()) {
+    // Never connects: Start refuses first.
+    return std::make_unique<WorkerCore>(
+        grpc::CreateChannel(connection.address,
+                            grpc::InsecureChannelCredentials()),
+        CallHeaders(), std::move(options), std::move(setup));
+  }
+  return std::make_unique<WorkerCore>(*std::move(channel), *std::move(headers),
+                                      std::move(options), absl::OkStatus());
+}
+
+}  // namespace
+
+Worker::Worker(const ClientOptions& connection, WorkerOptions options)
+    : core_(NewCore(connection, std::move(options))) {}
 
 Worker::~Worker() = default;
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/connection.h"
 #include "google/protobuf/struct.pb.h"
 #include "grpcpp/channel.h"
 
@@ -120,8 +121,9 @@ struct WorkerOptions {
 // Takes items from the daemon's work queues and runs a handler for each,
 // with automatic heartbeats, fenced answers and a graceful stop.
 //
-//   corosched::Worker worker(grpc::CreateChannel(
-//       "127.0.0.1:50051", grpc::InsecureChannelCredentials()));
+//   corosched::Worker worker(corosched::ClientOptions{
+//       .address = "127.0.0.1:50051", .token = token,
+//       .namespace_name = "billing"});
 //   absl::Status handled = worker.Handle(
 //       "jobs", /*concurrency=*/4,
 //       [](corosched::WorkContext& work)
@@ -161,6 +163,12 @@ struct WorkerOptions {
 // worker's threads, concurrently up to each queue's concurrency.
 class Worker {
  public:
+  // Over a channel of its own to connection.address, with its TLS files,
+  // and connection.token and namespace_name on every call (the namespace
+  // whose queues it serves). Options that cannot be used (see NewChannel
+  // and CallHeaders) make Start return why.
+  explicit Worker(const ClientOptions& connection, WorkerOptions options = {});
+  // Over an existing channel, without headers.
   explicit Worker(const std::shared_ptr<grpc::ChannelInterface>& channel,
                   WorkerOptions options = {});
   // Stop(), then joins every thread.

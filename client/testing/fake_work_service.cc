@@ -197,11 +197,33 @@ bool FakeWorkService::WaitForNoReceiver(absl::Duration timeout) const {
       timeout);
 }
 
+std::map<std::string, FakeWorkService::CallHeaders>
+FakeWorkService::headers_seen() const {
+  absl::MutexLock lock(&mu_);
+  return headers_seen_;
+}
+
+void FakeWorkService::RecordHeaders(const std::string& method,
+                                    const grpc::ServerContext& context) {
+  auto header = [&context](absl::string_view name) {
+    auto it = context.client_metadata().find(
+        grpc::string_ref(name.data(), name.size()));
+    return it == context.client_metadata().end()
+               ? std::string()
+               : std::string(it->second.data(), it->second.size());
+  };
+  CallHeaders seen{.authorization = header("authorization"),
+                   .namespace_name = header("corosched-namespace")};
+  absl::MutexLock lock(&mu_);
+  headers_seen_[method] = std::move(seen);
+}
+
 // --- the RPCs ---
 
 grpc::Status FakeWorkService::PollWork(grpc::ServerContext* context,
                                        const v1::PollWorkRequest* request,
                                        v1::PollWorkResponse* response) {
+  RecordHeaders("PollWork", *context);
   const absl::Time end = absl::Now() +
                          absl::Seconds(request->wait().seconds()) +
                          absl::Nanoseconds(request->wait().nanos());
@@ -240,6 +262,7 @@ grpc::Status FakeWorkService::WorkStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::WorkStreamResponse, v1::WorkStreamRequest>*
         stream) {
+  RecordHeaders("WorkStream", *context);
   v1::WorkStreamRequest request;
   if (!stream->Read(&request) || !request.has_open()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -341,8 +364,9 @@ grpc::Status FakeWorkService::AnswerLocked(Answer answer) {
 }
 
 grpc::Status FakeWorkService::CompleteWork(
-    grpc::ServerContext* /*context*/, const v1::CompleteWorkRequest* request,
+    grpc::ServerContext* context, const v1::CompleteWorkRequest* request,
     v1::CompleteWorkResponse* /*response*/) {
+  RecordHeaders("CompleteWork", *context);
   Answer answer;
   answer.token = request->token();
   answer.completed = true;
@@ -351,9 +375,10 @@ grpc::Status FakeWorkService::CompleteWork(
   return AnswerLocked(std::move(answer));
 }
 
-grpc::Status FakeWorkService::FailWork(grpc::ServerContext* /*context*/,
+grpc::Status FakeWorkService::FailWork(grpc::ServerContext* context,
                                        const v1::FailWorkRequest* request,
                                        v1::FailWorkResponse* /*response*/) {
+  RecordHeaders("FailWork", *context);
   Answer answer;
   answer.token = request->token();
   answer.error = request->error();
@@ -364,8 +389,9 @@ grpc::Status FakeWorkService::FailWork(grpc::ServerContext* /*context*/,
 }
 
 grpc::Status FakeWorkService::HeartbeatWork(
-    grpc::ServerContext* /*context*/, const v1::HeartbeatWorkRequest* request,
+    grpc::ServerContext* context, const v1::HeartbeatWorkRequest* request,
     v1::HeartbeatWorkResponse* response) {
+  RecordHeaders("HeartbeatWork", *context);
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(request->token());
   if (it == leases_.end() || it->second.state != LeaseState::kLeased) {
@@ -406,8 +432,11 @@ FakeWorkServer::~FakeWorkServer() {
 }
 
 std::shared_ptr<grpc::Channel> FakeWorkServer::NewChannel() const {
-  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
-                             grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+}
+
+std::string FakeWorkServer::address() const {
+  return absl::StrCat("127.0.0.1:", port_);
 }
 
 }  // namespace corosched::testing

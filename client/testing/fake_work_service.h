@@ -74,6 +74,14 @@ class FakeWorkService final : public v1::Scheduler::Service {
   int polls() const ABSL_LOCKS_EXCLUDED(mu_);
   // The worker identity of the last stream or poll.
   std::string last_identity() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The "authorization" and "corosched-namespace" headers of the last call
+  // of each method ("WorkStream", "CompleteWork", ...); "" when absent.
+  struct CallHeaders {
+    std::string authorization;
+    std::string namespace_name;
+  };
+  std::map<std::string, CallHeaders> headers_seen() const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Bounded waits: true once the condition holds, false at `timeout`.
   bool WaitForAnswers(size_t count, absl::Duration timeout) const;
@@ -128,6 +136,9 @@ class FakeWorkService final : public v1::Scheduler::Service {
   bool HasQueuedLocked(const std::string& queue) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   grpc::Status AnswerLocked(Answer answer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordHeaders(const std::string& method,
+                     const grpc::ServerContext& context)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until `ready()` (called with mu_ held) or `timeout`.
   template <typename Ready>
   bool WaitUntil(Ready ready, absl::Duration timeout) const
@@ -154,6 +165,7 @@ class FakeWorkService final : public v1::Scheduler::Service {
   int lose_replies_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   std::string last_identity_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, CallHeaders> headers_seen_ ABSL_GUARDED_BY(mu_);
 };
 
 // A real gRPC server on 127.0.0.1 (a free port) serving a FakeWorkService.
@@ -170,6 +182,8 @@ class FakeWorkServer {
   FakeWorkService& service() { return service_; }
   // A new insecure channel to the server.
   std::shared_ptr<grpc::Channel> NewChannel() const;
+  // "127.0.0.1:PORT".
+  std::string address() const;
 
  private:
   FakeWorkService service_;

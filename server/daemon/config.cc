@@ -216,10 +216,6 @@ absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
   return ParseCount(value, 16, uint64_t{1} << 32, &config.task_max_events);
 }
 
-std::string ShowOrNone(const std::string& value) {
-  return value.empty() ? std::string("none") : value;
-}
-
 std::string ShowRate(uint32_t rate) {
   return rate == 0 ? std::string("0 (unlimited)") : absl::StrCat(rate);
 }
@@ -236,6 +232,54 @@ absl::Status SetLimit(absl::string_view value, uint64_t min, uint32_t& out) {
   absl::Status ok = ParseCount(value, min, 1000000, &n);
   out = static_cast<uint32_t>(n);
   return ok;
+}
+
+// A file path, or empty for none (the env var set to "" turns it off).
+std::string ShowPath(const std::string& path) {
+  return path.empty() ? std::string("none") : path;
+}
+
+absl::Status ParseBool(absl::string_view value, bool* out) {
+  if (value == "true") {
+    *out = true;
+  } else if (value == "false") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError("expected true or false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetCredentialsReloadInterval(absl::string_view value,
+                                          ServerConfig& config) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::Seconds(1) ||
+      d > absl::Hours(24) || d % absl::Seconds(1) != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "expected whole seconds from 1s to 24h, such as 10s or 5m");
+  }
+  config.credentials_reload_interval = d;
+  return absl::OkStatus();
+}
+
+// Flags of transport security that only make sense together.
+absl::Status CheckTlsFlags(const TlsConfig& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both (the certificate "
+        "chain and its private key, PEM files) to serve TLS, or neither");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key: client "
+        "certificates are verified only on a TLS listener");
+  }
+  if (tls.metrics_cert_file.empty() != tls.metrics_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--metrics-tls-cert and --metrics-tls-key go together: give both "
+        "to serve /metrics over HTTPS, or neither");
+  }
+  return absl::OkStatus();
 }
 
 constexpr Option kOptions[] = {
@@ -341,7 +385,7 @@ constexpr Option kOptions[] = {
      "sequence answers OUT_OF_RANGE.",
      SetTaskMaxEvents},
     {"auth-tokens", "COROSCHED_AUTH_TOKENS", "FILE",
-     [](const ServerConfig& c) { return ShowOrNone(c.auth.tokens_file); },
+     [](const ServerConfig& c) { return ShowPath(c.auth.tokens_file); },
      "JSON file of bearer tokens (only their sha256) and client certificate "
      "names, each with its namespaces and roles (docs/security.md). Calls "
      "without a valid credential answer UNAUTHENTICATED. Re-read when it "
@@ -350,7 +394,7 @@ constexpr Option kOptions[] = {
        return SetPath(v, c.auth.tokens_file);
      }},
     {"jwt-key", "COROSCHED_JWT_KEY", "FILE",
-     [](const ServerConfig& c) { return ShowOrNone(c.auth.jwt_key_file); },
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_key_file); },
      "Verify JWT bearer tokens with this key: a PEM public key (RS256 or "
      "ES256) or an HS256 secret of at least 32 bytes. Claims: sub, exp, "
      "namespaces, roles. Re-read when it changes.",
@@ -358,13 +402,13 @@ constexpr Option kOptions[] = {
        return SetPath(v, c.auth.jwt_key_file);
      }},
     {"jwt-issuer", "COROSCHED_JWT_ISSUER", "ISSUER",
-     [](const ServerConfig& c) { return ShowOrNone(c.auth.jwt_issuer); },
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_issuer); },
      "With --jwt-key: a JWT's iss must be this.",
      [](absl::string_view v, ServerConfig& c) {
        return SetPath(v, c.auth.jwt_issuer);
      }},
     {"jwt-audience", "COROSCHED_JWT_AUDIENCE", "AUDIENCE",
-     [](const ServerConfig& c) { return ShowOrNone(c.auth.jwt_audience); },
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_audience); },
      "With --jwt-key: a JWT's aud must be or contain this.",
      [](absl::string_view v, ServerConfig& c) {
        return SetPath(v, c.auth.jwt_audience);
@@ -401,6 +445,86 @@ constexpr Option kOptions[] = {
      "unlimited.",
      [](absl::string_view v, ServerConfig& c) {
        return SetLimit(v, 0, c.auth.connection_rate);
+     }},
+    // Transport security (docs/operations.md, "TLS"); every file is PEM.
+    {"tls-cert", "COROSCHED_TLS_CERT", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.cert_file); },
+     "Serve gRPC over TLS with this certificate chain (with --tls-key). A "
+     "renewed certificate is served to new connections within "
+     "--credentials-reload-interval, without a restart.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.cert_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"tls-key", "COROSCHED_TLS_KEY", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.key_file); },
+     "The private key of --tls-cert (unencrypted PEM).",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.key_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"tls-client-ca", "COROSCHED_TLS_CLIENT_CA", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.client_ca_file); },
+     "Require a client certificate signed by one of these CAs on every "
+     "connection (mTLS); needs --tls-cert and --tls-key. Reloaded like "
+     "them.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.client_ca_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"credentials-reload-interval", "COROSCHED_CREDENTIALS_RELOAD_INTERVAL",
+     "DURATION",
+     [](const ServerConfig& c) {
+       return ShowDuration(c.credentials_reload_interval);
+     },
+     "How often the TLS files (and the tokens and JWT key files) are checked "
+     "for changes; whole seconds from 1s to 24h.",
+     SetCredentialsReloadInterval},
+    {"insecure", "COROSCHED_INSECURE", "true|false",
+     [](const ServerConfig& c) {
+       return std::string(c.insecure ? "true" : "false");
+     },
+     "Allow --listen or --metrics-listen on an address other than loopback "
+     "without TLS and authentication (only on a network you trust). Without "
+     "it such a start is refused with the flags that would secure it. "
+     "--insecure alone means true.",
+     [](absl::string_view v, ServerConfig& c) {
+       return ParseBool(v, &c.insecure);
+     }},
+    {"reflection", "COROSCHED_REFLECTION", "true|false",
+     [](const ServerConfig& c) {
+       return std::string(c.reflection ? "true" : "false");
+     },
+     "Serve gRPC server reflection (for grpcurl and the CLI's describe); "
+     "false leaves it out (its calls answer UNIMPLEMENTED).",
+     [](absl::string_view v, ServerConfig& c) {
+       return ParseBool(v, &c.reflection);
+     }},
+    {"metrics-tls-cert", "COROSCHED_METRICS_TLS_CERT", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.metrics_cert_file); },
+     "Serve /metrics over HTTPS with this certificate chain (with "
+     "--metrics-tls-key); read at start.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_cert_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"metrics-tls-key", "COROSCHED_METRICS_TLS_KEY", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.metrics_key_file); },
+     "The private key of --metrics-tls-cert (unencrypted PEM).",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_key_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"metrics-basic-auth", "COROSCHED_METRICS_BASIC_AUTH", "FILE",
+     [](const ServerConfig& c) {
+       return ShowPath(c.tls.metrics_basic_auth_file);
+     },
+     "Require HTTP basic auth on /metrics: lines of user:SHA256HEX (the hex "
+     "sha256 of the password, e.g. printf %s PASSWORD | sha256sum). "
+     "Reloaded when it changes.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_basic_auth_file = std::string(v);
+       return absl::OkStatus();
      }},
 };
 
@@ -472,6 +596,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     std::string value;
     if (name.size() < arg.size()) {
       value = std::string(arg.substr(name.size() + 1));
+    } else if (absl::string_view(option->value_name) == "true|false" &&
+               (i + 1 == args.size() || absl::StartsWith(args[i + 1], "--"))) {
+      value = "true";  // a switch given alone: --insecure
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
@@ -481,6 +608,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     absl::Status status =
         Apply(*option, absl::StrCat("--", name), value, result.config);
     if (!status.ok()) return status;
+  }
+  if (absl::Status tls = CheckTlsFlags(result.config.tls); !tls.ok()) {
+    return tls;
   }
   return result;
 }
