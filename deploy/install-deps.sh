@@ -28,7 +28,7 @@ readonly BUILD_PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14 clang-format clang-tidy
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libspdlog-dev libsqlite3-dev libpq-dev prometheus-cpp-dev libgoogle-perftools-dev
+  libspdlog-dev libsqlite3-dev libpq-dev prometheus-cpp-dev libgoogle-perftools-dev libssl-dev
 )
 readonly RUNTIME_PACKAGES=(
   libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623
