@@ -1,9 +1,7 @@
 // End-to-end: the daemon over TLS and mTLS with real handshakes
 // (certificates made in the test), certificate reload without a restart,
 // the secure-by-default listen rule, --reflection=false, and /metrics
-// basic auth and HTTPS.
-
-#include <dlfcn.h>
+// basic auth and HTTPS (curl).
 
 #include <fstream>
 #include <memory>
@@ -259,41 +257,39 @@ TEST(MetricsSecurity, BasicAuthRefusesAWrongPasswordAndServesTheRightOne) {
   EXPECT_EQ(CurlStatus("-u prometheus:scrape-password", url), 200);
 }
 
-// Whether civetweb can serve HTTPS with this system's libssl (the check
-// MetricsTlsSupported makes in the daemon).
-bool CivetwebTlsWorksHere() {
-  void* ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
-  const bool usable =
-      ssl != nullptr && dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
-  if (ssl != nullptr) dlclose(ssl);
-  return usable;
-}
-
-TEST(MetricsSecurity, HttpsServesWhereCivetwebCanAndIsRefusedElsewhere) {
+TEST(MetricsSecurity, HttpsWithBasicAuthServesAClientTrustingTheCa) {
   CertificateDir certs;
-  ServerProcessOptions options{
-      .args = {"--durability", "none", "--metrics-tls-cert",
-               certs.Path("server.pem"), "--metrics-tls-key",
-               certs.Path("server.key"), "--metrics-basic-auth",
-               UsersFile(certs)}};
-  if (!CivetwebTlsWorksHere()) {
-    // Debian 12: civetweb 1.15 for OpenSSL 1.1 with OpenSSL 3.
-    const std::string log = ExpectRefusedStart(options);
-    EXPECT_THAT(log, HasSubstr("/metrics over HTTPS is not available"));
-    EXPECT_THAT(log, HasSubstr("SSL_get_peer_certificate"));
-    return;
-  }
-  auto server = ServerProcess::Start(options);
+  auto server = ServerProcess::Start(
+      {.args = {"--durability", "none", "--metrics-tls-cert",
+                certs.Path("server.pem"), "--metrics-tls-key",
+                certs.Path("server.key"), "--metrics-basic-auth",
+                UsersFile(certs)}});
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string url =
-      absl::StrCat("https://", (*server)->metrics_address(), "/metrics");
+  const std::string address = (*server)->metrics_address();
+  const std::string url = absl::StrCat("https://", address, "/metrics");
   const std::string ca = "--cacert " + certs.Path("ca.pem");
   EXPECT_EQ(CurlStatus(ca + " -u prometheus:scrape-password", url), 200);
   EXPECT_EQ(CurlStatus(ca + " -u prometheus:wrong", url), 401);
+  EXPECT_EQ(CurlStatus(ca, url), 401);
+  // No answer (0) without trusting the CA, or in plaintext.
   EXPECT_EQ(CurlStatus("--cacert " + certs.Path("other-ca.pem") +
                            " -u prometheus:scrape-password",
                        url),
             0);
+  EXPECT_EQ(CurlStatus("-u prometheus:scrape-password",
+                       absl::StrCat("http://", address, "/metrics")),
+            0);
+  EXPECT_EQ((*server)->Stop().value_or(-1), 0) << (*server)->Stderr();
+}
+
+TEST(MetricsSecurity, AMetricsKeyThatIsNotTheCertificatesIsRefusedAtStart) {
+  CertificateDir certs;
+  const std::string log = ExpectRefusedStart(
+      {.args = {"--durability", "none", "--metrics-tls-cert",
+                certs.Path("server.pem"), "--metrics-tls-key",
+                certs.Path("client.key")}});
+  EXPECT_THAT(log, HasSubstr("--metrics-tls-key " + certs.Path("client.key") +
+                             ": is not the private key"));
 }
 
 }  // namespace
