@@ -8,9 +8,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "corosched/v1/scheduler.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "tests/server/e2e_support.h"
+#include "tests/testing/health_probe.h"
 
 namespace corosched::e2e {
 namespace {
@@ -87,12 +86,13 @@ std::shared_ptr<grpc::Channel> TlsChannel(
                                    args);
 }
 
-grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = v1::Scheduler::NewStub(channel);
-  v1::ListDefinitionsRequest request;
-  v1::ListDefinitionsResponse response;
-  return stub->ListDefinitions(Deadline(absl::Seconds(5)).get(), request,
-                               &response);
+absl::Status Connect(const std::shared_ptr<grpc::Channel>& channel) {
+  absl::StatusOr<int> health = testing::CheckHealth(channel);
+  if (!health.ok()) return health.status();
+  if (*health != testing::kHealthServing) {
+    return absl::InternalError(absl::StrCat("health answered ", *health));
+  }
+  return absl::OkStatus();
 }
 
 int CurlStatus(const std::string& curl_args, const std::string& url) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/testing/test_certificates.h"
 
@@ -58,9 +59,10 @@ std::shared_ptr<grpc::Channel> TlsChannel(
     const std::string& address, const std::string& root_pem,
     const std::optional<testing::CertifiedKey>& client = std::nullopt);
 
-// ListDefinitions on `channel` (5 s deadline): OK when the connection was
-// accepted; UNAVAILABLE when the handshake failed.
-grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel);
+// A health check on `channel` (5 s deadline; health never asks for
+// credentials, so only the connection decides): OK when it answered
+// SERVING; UNAVAILABLE when the handshake failed.
+absl::Status Connect(const std::shared_ptr<grpc::Channel>& channel);
 
 // The HTTP status curl got for `url` (0 when it could not connect or the
 // TLS handshake failed); `curl_args` go before the URL.

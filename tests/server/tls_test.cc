@@ -50,10 +50,13 @@ TEST_F(TlsTest, AClientTrustingTheCaCalls) {
   auto server = StartTls();
   ASSERT_NE(server, nullptr);
   auto channel = TlsChannel(server->address(), certs_.ca().cert_pem());
-  const grpc::Status status = Call(channel);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(testing::CheckHealth(channel).value_or(-1),
-            testing::kHealthServing);
+  EXPECT_TRUE(Connect(channel).ok());
+  // And the Scheduler, beyond health.
+  auto stub = v1::Scheduler::NewStub(channel);
+  v1::ListDefinitionsResponse response;
+  const grpc::Status listed = stub->ListDefinitions(
+      Deadline().get(), v1::ListDefinitionsRequest(), &response);
+  EXPECT_TRUE(listed.ok()) << listed.error_message();
   EXPECT_THAT(server->Stderr(),
               HasSubstr("event=tls_on cert=" + certs_.Path("server.pem")));
   EXPECT_THAT(server->Stderr(), HasSubstr("client_certificates=no"));
@@ -62,73 +65,70 @@ TEST_F(TlsTest, AClientTrustingTheCaCalls) {
 TEST_F(TlsTest, AClientTrustingAnotherCaFailsTheHandshake) {
   auto server = StartTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status =
-      Call(TlsChannel(server->address(), certs_.other_ca().cert_pem()));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << status.error_message();
+  const absl::Status status =
+      Connect(TlsChannel(server->address(), certs_.other_ca().cert_pem()));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST_F(TlsTest, PlaintextToTheTlsPortFails) {
   auto server = StartTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status = Call(server->NewChannel());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << status.error_message();
+  const absl::Status status = Connect(server->NewChannel());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST_F(TlsTest, MutualTlsServesAClientCertificateOfTheCa) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status = Call(
+  const absl::Status status = Connect(
       TlsChannel(server->address(), certs_.ca().cert_pem(), certs_.client()));
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(status.ok()) << status;
   EXPECT_THAT(server->Stderr(), HasSubstr("client_certificates=required"));
 }
 
 TEST_F(TlsTest, MutualTlsRefusesAClientWithoutACertificate) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status =
-      Call(TlsChannel(server->address(), certs_.ca().cert_pem()));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << status.error_message();
+  const absl::Status status =
+      Connect(TlsChannel(server->address(), certs_.ca().cert_pem()));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST_F(TlsTest, MutualTlsRefusesAnExpiredClientCertificate) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status = Call(
+  const absl::Status status = Connect(
       TlsChannel(server->address(), certs_.ca().cert_pem(), certs_.expired()));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << status.error_message();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST_F(TlsTest, MutualTlsRefusesACertificateOfAnotherCa) {
   auto server = StartMutualTls();
   ASSERT_NE(server, nullptr);
-  const grpc::Status status = Call(
+  const absl::Status status = Connect(
       TlsChannel(server->address(), certs_.ca().cert_pem(), certs_.foreign()));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << status.error_message();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
 }
 
 TEST_F(TlsTest, ARenewedCertificateIsServedWithoutARestart) {
   auto server = StartTls({"--credentials-reload-interval", "1s"});
   ASSERT_NE(server, nullptr);
-  ASSERT_TRUE(Call(TlsChannel(server->address(), certs_.ca().cert_pem())).ok());
+  ASSERT_TRUE(
+      Connect(TlsChannel(server->address(), certs_.ca().cert_pem())).ok());
   certs_.RenewServerFromOtherCa();
   // Within the reload interval (and a margin), new connections get the
   // renewed certificate: a client trusting only the other CA connects...
   EXPECT_TRUE(WaitFor(
       [&] {
-        return Call(TlsChannel(server->address(), certs_.other_ca().cert_pem()))
+        return Connect(
+                   TlsChannel(server->address(), certs_.other_ca().cert_pem()))
             .ok();
       },
       absl::Seconds(10)));
   // ... and one trusting only the first CA no longer does.
   EXPECT_EQ(
-      Call(TlsChannel(server->address(), certs_.ca().cert_pem())).error_code(),
-      grpc::StatusCode::UNAVAILABLE);
+      Connect(TlsChannel(server->address(), certs_.ca().cert_pem())).code(),
+      absl::StatusCode::kUnavailable);
   EXPECT_TRUE(server->running());
 }
 
@@ -178,9 +178,9 @@ TEST(InsecureListen, TlsWithClientCertificatesServesAWildcard) {
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string port =
       (*server)->address().substr((*server)->address().rfind(':'));
-  const grpc::Status status = Call(
+  const absl::Status status = Connect(
       TlsChannel("127.0.0.1" + port, certs.ca().cert_pem(), certs.client()));
-  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST(InsecureListen, OpenMetricsWithoutBasicAuthAreRefused) {
