@@ -62,7 +62,7 @@ class CredentialAuthorizerTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& name, const std::string& contents) {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     std::ofstream(path + ".tmp", std::ios::trunc) << contents;
     std::filesystem::rename(path + ".tmp", path);
     return path;
@@ -221,6 +221,11 @@ TEST_F(CredentialAuthorizerTest, TheCaAloneMakesEveryCertificateAnAdmin) {
       authorizer.Decide(Certificate("anyone"), Role::kAdmin, CallKind::kUnary);
   ASSERT_TRUE(scope.ok()) << scope.status();
   EXPECT_EQ(scope->principal, "anyone");
+  // A token beside it cannot be checked against anything: the certificate
+  // decides.
+  CallCredentials with_token = Certificate("anyone");
+  with_token.bearer = "some-token";
+  EXPECT_EQ(Code(authorizer, with_token, Role::kAdmin), absl::StatusCode::kOk);
   EXPECT_EQ(Code(authorizer, Bearer(""), Role::kRead),
             absl::StatusCode::kUnauthenticated);
 }
