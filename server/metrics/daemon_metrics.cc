@@ -24,7 +24,8 @@ void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
 }
 
 absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
-                                  WorkQueues* work) {
+                                  WorkQueues* work,
+                                  const MetricsEndpointSecurity& security) {
   executor_->SetStatsSource([&executor] { return executor.Stats(); });
   tasks_->SetSources({
       .executor_stats = [&executor] { return executor.Stats(); },
@@ -36,7 +37,8 @@ absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
       MetricsEndpoint::Start(listen_,
-                             {executor_, tasks_, grpc_, store_, work_, auth_});
+                             {executor_, tasks_, grpc_, store_, work_, auth_},
+                             {}, security);
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();

@@ -61,8 +61,10 @@ class DaemonMetrics {
   // Reads `executor`, `store` and `work` (if not null) at each scrape from
   // now on, and serves /metrics on `listen` (unless it is empty).
   // UNAVAILABLE when the address cannot be bound; see MetricsEndpoint.
+  // `security`: HTTPS and basic auth, as MetricsEndpoint::Start takes them.
   absl::Status Serve(Executor& executor, TaskStore& store,
-                     WorkQueues* work = nullptr);
+                     WorkQueues* work = nullptr,
+                     const MetricsEndpointSecurity& security = {});
   // The bound address ("127.0.0.1:43127"), or empty when not serving.
   std::string address() const;
 
