@@ -29,10 +29,11 @@ readonly BUILD_PACKAGES=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libsqlite3-dev libpq-dev prometheus-cpp-dev libgoogle-perftools-dev
+  libjwt-dev libssl-dev
 )
 readonly RUNTIME_PACKAGES=(
   libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623
-  libsqlite3-0 libspdlog1.10 libpq5
+  libsqlite3-0 libspdlog1.10 libpq5 libjwt0
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtcmalloc-minimal4 ca-certificates
 )
 readonly TEST_PACKAGES=(procps python3 strace curl prometheus)

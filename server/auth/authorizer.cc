@@ -55,10 +55,11 @@ absl::StatusOr<std::string> CallNamespace(
   if (found == metadata.end()) return std::string(kDefaultNamespace);
   const absl::string_view name(found->second.data(), found->second.size());
   if (name.size() > kMaxNamespaceBytes || !machine::IsValidName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        kNamespaceHeader, " header: ", QuoteInput(name),
-        " is not a namespace; use 1 to ", kMaxNamespaceBytes, " of letters, "
-        "digits, '_', '-' and '.'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(kNamespaceHeader, " header: ", QuoteInput(name),
+                     " is not a namespace; use 1 to ", kMaxNamespaceBytes,
+                     " of letters, "
+                     "digits, '_', '-' and '.'"));
   }
   return std::string(name);
 }

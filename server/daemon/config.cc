@@ -216,6 +216,54 @@ absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
   return ParseCount(value, 16, uint64_t{1} << 32, &config.task_max_events);
 }
 
+// A file path, or empty for none (the env var set to "" turns it off).
+std::string ShowPath(const std::string& path) {
+  return path.empty() ? std::string("none") : path;
+}
+
+absl::Status ParseBool(absl::string_view value, bool* out) {
+  if (value == "true") {
+    *out = true;
+  } else if (value == "false") {
+    *out = false;
+  } else {
+    return absl::InvalidArgumentError("expected true or false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetCredentialsReloadInterval(absl::string_view value,
+                                          ServerConfig& config) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::Seconds(1) ||
+      d > absl::Hours(24) || d % absl::Seconds(1) != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "expected whole seconds from 1s to 24h, such as 10s or 5m");
+  }
+  config.credentials_reload_interval = d;
+  return absl::OkStatus();
+}
+
+// Flags of transport security that only make sense together.
+absl::Status CheckTlsFlags(const TlsConfig& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both (the certificate "
+        "chain and its private key, PEM files) to serve TLS, or neither");
+  }
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key: client "
+        "certificates are verified only on a TLS listener");
+  }
+  if (tls.metrics_cert_file.empty() != tls.metrics_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--metrics-tls-cert and --metrics-tls-key go together: give both "
+        "to serve /metrics over HTTPS, or neither");
+  }
+  return absl::OkStatus();
+}
+
 constexpr Option kOptions[] = {
     {"listen", "COROSCHED_LISTEN", "HOST:PORT",
      [](const ServerConfig& c) { return c.listen; },
@@ -318,6 +366,86 @@ constexpr Option kOptions[] = {
      "dropped as new ones are recorded, and WatchTask from a dropped "
      "sequence answers OUT_OF_RANGE.",
      SetTaskMaxEvents},
+    // Transport security (docs/operations.md, "TLS"); every file is PEM.
+    {"tls-cert", "COROSCHED_TLS_CERT", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.cert_file); },
+     "Serve gRPC over TLS with this certificate chain (with --tls-key). A "
+     "renewed certificate is served to new connections within "
+     "--credentials-reload-interval, without a restart.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.cert_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"tls-key", "COROSCHED_TLS_KEY", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.key_file); },
+     "The private key of --tls-cert (unencrypted PEM).",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.key_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"tls-client-ca", "COROSCHED_TLS_CLIENT_CA", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.client_ca_file); },
+     "Require a client certificate signed by one of these CAs on every "
+     "connection (mTLS); needs --tls-cert and --tls-key. Reloaded like "
+     "them.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.client_ca_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"credentials-reload-interval", "COROSCHED_CREDENTIALS_RELOAD_INTERVAL",
+     "DURATION",
+     [](const ServerConfig& c) {
+       return ShowDuration(c.credentials_reload_interval);
+     },
+     "How often the TLS files (and the tokens and JWT key files) are checked "
+     "for changes; whole seconds from 1s to 24h.",
+     SetCredentialsReloadInterval},
+    {"insecure", "COROSCHED_INSECURE", "true|false",
+     [](const ServerConfig& c) {
+       return std::string(c.insecure ? "true" : "false");
+     },
+     "Allow --listen or --metrics-listen on an address other than loopback "
+     "without TLS and authentication (only on a network you trust). Without "
+     "it such a start is refused with the flags that would secure it. "
+     "--insecure alone means true.",
+     [](absl::string_view v, ServerConfig& c) {
+       return ParseBool(v, &c.insecure);
+     }},
+    {"reflection", "COROSCHED_REFLECTION", "true|false",
+     [](const ServerConfig& c) {
+       return std::string(c.reflection ? "true" : "false");
+     },
+     "Serve gRPC server reflection (for grpcurl and the CLI's describe); "
+     "false leaves it out (its calls answer UNIMPLEMENTED).",
+     [](absl::string_view v, ServerConfig& c) {
+       return ParseBool(v, &c.reflection);
+     }},
+    {"metrics-tls-cert", "COROSCHED_METRICS_TLS_CERT", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.metrics_cert_file); },
+     "Serve /metrics over HTTPS with this certificate chain (with "
+     "--metrics-tls-key); read at start.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_cert_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"metrics-tls-key", "COROSCHED_METRICS_TLS_KEY", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.tls.metrics_key_file); },
+     "The private key of --metrics-tls-cert (unencrypted PEM).",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_key_file = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"metrics-basic-auth", "COROSCHED_METRICS_BASIC_AUTH", "FILE",
+     [](const ServerConfig& c) {
+       return ShowPath(c.tls.metrics_basic_auth_file);
+     },
+     "Require HTTP basic auth on /metrics: lines of user:SHA256HEX (the hex "
+     "sha256 of the password, e.g. printf %s PASSWORD | sha256sum). "
+     "Reloaded when it changes.",
+     [](absl::string_view v, ServerConfig& c) {
+       c.tls.metrics_basic_auth_file = std::string(v);
+       return absl::OkStatus();
+     }},
 };
 
 const Option* FindOption(absl::string_view flag) {
@@ -388,6 +516,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     std::string value;
     if (name.size() < arg.size()) {
       value = std::string(arg.substr(name.size() + 1));
+    } else if (absl::string_view(option->value_name) == "true|false" &&
+               (i + 1 == args.size() || absl::StartsWith(args[i + 1], "--"))) {
+      value = "true";  // a switch given alone: --insecure
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
@@ -397,6 +528,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
     absl::Status status =
         Apply(*option, absl::StrCat("--", name), value, result.config);
     if (!status.ok()) return status;
+  }
+  if (absl::Status tls = CheckTlsFlags(result.config.tls); !tls.ok()) {
+    return tls;
   }
   return result;
 }

@@ -3,8 +3,9 @@
 (there is no cluster or Grafana here to try them on). Run from the repository root.
 
 deploy/k8s: a StatefulSet whose pods keep /var/lib/corosched on a volumeClaimTemplate,
-have gRPC liveness and readiness probes on 50051 and Prometheus scrape annotations on
-9464, run as the image's non-root user; a Service that selects those pods and routes to
+have liveness and readiness probes that ask the gRPC health service on 50051 over TLS
+and Prometheus scrape annotations for https on 9464, run as the image's non-root user,
+and take TLS and tokens from Secrets (no --insecure); a Service that selects those pods and routes to
 ports the container declares; a kustomization that lists every manifest.
 deploy/grafana/provisioning: the datasource has the uid the dashboard uses, and the
 dashboard provider reads the folder docker-compose.yml mounts the dashboards at.
@@ -37,12 +38,16 @@ def check_statefulset(sts, errors):
     if mounts.get(DATA_DIR) not in claims:
         errors.append(f"StatefulSet: {DATA_DIR} is not on a volumeClaimTemplate")
     for probe in ("livenessProbe", "readinessProbe"):
-        if container.get(probe, {}).get("grpc", {}).get("port") != 50051:
-            errors.append(f"StatefulSet: {probe} is not a gRPC probe on port 50051")
+        command = container.get(probe, {}).get("exec", {}).get("command", [])
+        if command[:4] != ["corosched", "health", "--addr", "127.0.0.1:50051"]:
+            errors.append(f"StatefulSet: {probe} is not `corosched health` on 50051")
     annotations = pod["metadata"].get("annotations", {})
     if (annotations.get("prometheus.io/scrape") != "true"
-            or annotations.get("prometheus.io/port") != "9464"):
-        errors.append("StatefulSet: pods lack prometheus.io scrape annotations for 9464")
+            or annotations.get("prometheus.io/port") != "9464"
+            or annotations.get("prometheus.io/scheme") != "https"):
+        errors.append("StatefulSet: pods lack prometheus.io scrape annotations for https "
+                      "on 9464")
+    check_credentials(pod, container, errors)
     security = pod["spec"].get("securityContext", {})
     if not security.get("runAsNonRoot") or security.get("fsGroup") != 10001:
         errors.append("StatefulSet: not runAsNonRoot with fsGroup 10001 (the image's user)")
@@ -50,6 +55,27 @@ def check_statefulset(sts, errors):
         errors.append("StatefulSet: selector does not match the pod labels")
     return pod["metadata"]["labels"], {p["name"]: p["containerPort"]
                                        for p in container.get("ports", [])}
+
+
+def check_credentials(pod, container, errors):
+    """TLS, tokens and /metrics' basic auth, each file on a mounted Secret."""
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    if str(env.get("COROSCHED_INSECURE", "false")).lower() not in ("false", "0"):
+        errors.append("StatefulSet: COROSCHED_INSECURE is on")
+    secret_mounts = {}
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret", {}).get("secretName")
+        if secret:
+            secret_mounts[mount["mountPath"]] = secret
+    for name in ("COROSCHED_TLS_CERT", "COROSCHED_TLS_KEY", "COROSCHED_AUTH_TOKENS",
+                 "COROSCHED_METRICS_TLS_CERT", "COROSCHED_METRICS_TLS_KEY",
+                 "COROSCHED_METRICS_BASIC_AUTH", "COROSCHED_TLS_CA"):
+        path = env.get(name)
+        if not path:
+            errors.append(f"StatefulSet: {name} is not set")
+        elif os.path.dirname(path) not in secret_mounts:
+            errors.append(f"StatefulSet: {name}={path} is not on a mounted Secret")
 
 
 def check_k8s(errors):
