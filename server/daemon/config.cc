@@ -216,6 +216,24 @@ absl::Status SetTaskMaxEvents(absl::string_view value, ServerConfig& config) {
   return ParseCount(value, 16, uint64_t{1} << 32, &config.task_max_events);
 }
 
+std::string ShowRate(uint32_t rate) {
+  return rate == 0 ? std::string("0 (unlimited)") : absl::StrCat(rate);
+}
+
+// Auth (docs/security.md): a file path, or nothing for none.
+absl::Status SetPath(absl::string_view value, std::string& out) {
+  out = std::string(value);
+  return absl::OkStatus();
+}
+
+// A count for a limit from `min` to 1,000,000.
+absl::Status SetLimit(absl::string_view value, uint64_t min, uint32_t& out) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, min, 1000000, &n);
+  out = static_cast<uint32_t>(n);
+  return ok;
+}
+
 // A file path, or empty for none (the env var set to "" turns it off).
 std::string ShowPath(const std::string& path) {
   return path.empty() ? std::string("none") : path;
@@ -366,6 +384,68 @@ constexpr Option kOptions[] = {
      "dropped as new ones are recorded, and WatchTask from a dropped "
      "sequence answers OUT_OF_RANGE.",
      SetTaskMaxEvents},
+    {"auth-tokens", "COROSCHED_AUTH_TOKENS", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.auth.tokens_file); },
+     "JSON file of bearer tokens (only their sha256) and client certificate "
+     "names, each with its namespaces and roles (docs/security.md). Calls "
+     "without a valid credential answer UNAUTHENTICATED. Re-read when it "
+     "changes; a bad new file keeps the previous grants.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetPath(v, c.auth.tokens_file);
+     }},
+    {"jwt-key", "COROSCHED_JWT_KEY", "FILE",
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_key_file); },
+     "Verify JWT bearer tokens with this key: a PEM public key (RS256 or "
+     "ES256) or an HS256 secret of at least 32 bytes. Claims: sub, exp, "
+     "namespaces, roles. Re-read when it changes.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetPath(v, c.auth.jwt_key_file);
+     }},
+    {"jwt-issuer", "COROSCHED_JWT_ISSUER", "ISSUER",
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_issuer); },
+     "With --jwt-key: a JWT's iss must be this.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetPath(v, c.auth.jwt_issuer);
+     }},
+    {"jwt-audience", "COROSCHED_JWT_AUDIENCE", "AUDIENCE",
+     [](const ServerConfig& c) { return ShowPath(c.auth.jwt_audience); },
+     "With --jwt-key: a JWT's aud must be or contain this.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetPath(v, c.auth.jwt_audience);
+     }},
+    {"max-streams-per-connection", "COROSCHED_MAX_STREAMS_PER_CONNECTION", "N",
+     [](const ServerConfig& c) {
+       return absl::StrCat(c.auth.max_streams_per_connection);
+     },
+     "Concurrent HTTP/2 streams (calls) on one connection; more wait in the "
+     "client.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetLimit(v, 1, c.auth.max_streams_per_connection);
+     }},
+    {"principal-max-streams", "COROSCHED_PRINCIPAL_MAX_STREAMS", "N",
+     [](const ServerConfig& c) {
+       return absl::StrCat(c.auth.principal_max_streams);
+     },
+     "Open WatchTask, SubmitTasks, WorkStream and PollWork calls of one "
+     "principal (with credentials configured); past it RESOURCE_EXHAUSTED.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetLimit(v, 1, c.auth.principal_max_streams);
+     }},
+    {"principal-rate", "COROSCHED_PRINCIPAL_RATE", "N",
+     [](const ServerConfig& c) { return ShowRate(c.auth.principal_rate); },
+     "Requests per second of one principal (with credentials configured), "
+     "in bursts of as many; past it RESOURCE_EXHAUSTED. 0: unlimited.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetLimit(v, 0, c.auth.principal_rate);
+     }},
+    {"connection-rate", "COROSCHED_CONNECTION_RATE", "N",
+     [](const ServerConfig& c) { return ShowRate(c.auth.connection_rate); },
+     "Requests per second on one connection (with credentials configured), "
+     "counted before authentication; past it RESOURCE_EXHAUSTED. 0: "
+     "unlimited.",
+     [](absl::string_view v, ServerConfig& c) {
+       return SetLimit(v, 0, c.auth.connection_rate);
+     }},
     // Transport security (docs/operations.md, "TLS"); every file is PEM.
     {"tls-cert", "COROSCHED_TLS_CERT", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.cert_file); },

@@ -317,5 +317,63 @@ TEST(ConfigTest, PrepareDataDirCreatesMissingDirectories) {
   std::filesystem::remove_all(base);
 }
 
+TEST(ConfigTest, ReadsTheAuthFlagsAndTheirVariables) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  const AuthConfig& none = defaults->config.auth;
+  EXPECT_EQ(none.tokens_file, "");
+  EXPECT_EQ(none.jwt_key_file, "");
+  EXPECT_EQ(none.max_streams_per_connection, 100u);
+  EXPECT_EQ(none.principal_max_streams, 1000u);
+  EXPECT_EQ(none.principal_rate, 0u);
+  EXPECT_EQ(none.connection_rate, 0u);
+
+  auto parsed = Parse(
+      {"--auth-tokens", "/etc/t.json", "--jwt-key=/etc/k.pem", "--jwt-issuer",
+       "https://idp", "--jwt-audience=cs", "--max-streams-per-connection=8",
+       "--principal-max-streams", "9", "--principal-rate=50"},
+      {{"COROSCHED_CONNECTION_RATE", "20"}, {"COROSCHED_PRINCIPAL_RATE", "7"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const AuthConfig& auth = parsed->config.auth;
+  EXPECT_EQ(auth.tokens_file, "/etc/t.json");
+  EXPECT_EQ(auth.jwt_key_file, "/etc/k.pem");
+  EXPECT_EQ(auth.jwt_issuer, "https://idp");
+  EXPECT_EQ(auth.jwt_audience, "cs");
+  EXPECT_EQ(auth.max_streams_per_connection, 8u);
+  EXPECT_EQ(auth.principal_max_streams, 9u);
+  EXPECT_EQ(auth.principal_rate, 50u);  // the flag wins
+  EXPECT_EQ(auth.connection_rate, 20u);
+}
+
+TEST(ConfigTest, BadAuthLimitsNameTheFlag) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--max-streams-per-connection=0"},
+       "--max-streams-per-connection=0: expected a whole number from 1"},
+      {{"--principal-max-streams", "lots"},
+       "--principal-max-streams=lots: expected a whole number from 1"},
+      {{"--principal-rate=-1"}, "--principal-rate=-1: expected a whole number"},
+      {{"--connection-rate=2000000"}, "to 1000000"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto parsed = Parse(args);
+    ASSERT_FALSE(parsed.ok()) << args[0];
+    EXPECT_THAT(parsed.status().message(), HasSubstr(message));
+  }
+}
+
+TEST(ConfigTest, HelpListsTheAuthFlags) {
+  const std::string help = HelpText();
+  for (const char* text :
+       {"--auth-tokens FILE\n      env COROSCHED_AUTH_TOKENS, default none",
+        "--jwt-key FILE", "COROSCHED_JWT_ISSUER", "COROSCHED_JWT_AUDIENCE",
+        "--max-streams-per-connection N", "default 100",
+        "--principal-max-streams N", "default 1000",
+        "--principal-rate N\n      env COROSCHED_PRINCIPAL_RATE, default 0 "
+        "(unlimited)",
+        "COROSCHED_CONNECTION_RATE"}) {
+    EXPECT_THAT(help, HasSubstr(text));
+  }
+}
+
 }  // namespace
 }  // namespace corosched::server

@@ -5,14 +5,19 @@
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "net/host_port.h"
+#include "server/auth/make_authorizer.h"
 #include "server/daemon/data_dir_checks.h"
+#include "server/daemon/listen_policy.h"
 #include "server/daemon/logging.h"
+#include "server/daemon/pem_checks.h"
+#include "server/daemon/server_credentials.h"
 #include "server/store/memory_store.h"
 #include "spdlog/spdlog.h"
 
@@ -27,13 +32,83 @@ std::string BoundAddress(const std::string& listen, int port) {
   return address->ToString();
 }
 
+// /metrics' HTTPS files (checked, so a bad one is named before civetweb
+// fails vaguely) and basic-auth users; nothing when metrics are off.
+absl::StatusOr<MetricsEndpointSecurity> MetricsSecurity(
+    const ServerConfig& config) {
+  MetricsEndpointSecurity security;
+  const TlsConfig& tls = config.tls;
+  if (config.metrics_listen.empty()) return security;
+  if (!tls.metrics_cert_file.empty()) {
+    absl::StatusOr<std::vector<std::string>> warnings =
+        CheckTlsFiles({.cert_file = tls.metrics_cert_file,
+                       .key_file = tls.metrics_key_file,
+                       .cert_flag = "--metrics-tls-cert",
+                       .key_flag = "--metrics-tls-key"},
+                      absl::Now());
+    if (!warnings.ok()) return warnings.status();
+    for (const std::string& warning : *warnings) {
+      spdlog::warn("event=tls_certificate_invalid detail={}",
+                   LogValue(warning));
+    }
+    security.cert_file = tls.metrics_cert_file;
+    security.key_file = tls.metrics_key_file;
+  }
+  if (!tls.metrics_basic_auth_file.empty()) {
+    absl::StatusOr<std::shared_ptr<BasicAuthUsers>> users =
+        BasicAuthUsers::Load(
+            tls.metrics_basic_auth_file,
+            {.reload_interval = config.credentials_reload_interval,
+             .on_error = [](const absl::Status& why) {
+               spdlog::error(
+                   "event=metrics_basic_auth_reload_failed "
+                   "action=kept_previous "
+                   "{}",
+                   LogStatus(why));
+             }});
+    if (!users.ok()) return users.status();
+    security.users = *std::move(users);
+  }
+  spdlog::info("event=metrics_security tls={} basic_auth={}",
+               security.cert_file.empty() ? "off" : "on",
+               security.users == nullptr ? "off" : "on");
+  return security;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     const ServerConfig& config, FatalCallback on_fatal) {
+  // Before anything opens: an open non-loopback listen is refused here.
+  if (absl::Status safe = CheckListenSecurity(config); !safe.ok()) {
+    return safe;
+  }
+  if (config.insecure) {
+    spdlog::warn(
+        "event=insecure listen={} metrics_listen={} tls={} "
+        "authentication={} detail=\"--insecure: non-loopback addresses are "
+        "served even without TLS and authentication\"",
+        LogValue(config.listen), LogValue(config.metrics_listen),
+        config.tls.cert_file.empty() ? "off" : "on",
+        AuthenticationConfigured(config) ? "on" : "off");
+  }
   std::unique_ptr<Daemon> daemon(new Daemon(config));
   daemon->metrics_ =
       std::make_unique<DaemonMetrics>(config.workers, config.metrics_listen);
+  // Before the store: a bad tokens file or JWT key stops the start at once,
+  // naming the file.
+  absl::StatusOr<std::unique_ptr<Authorizer>> authorizer =
+      MakeAuthorizer(config, Clock::Real(), daemon->metrics_->auth_observer());
+  if (!authorizer.ok()) return authorizer.status();
+  daemon->authorizer_ = *std::move(authorizer);
+  if (AuthenticationConfigured(config)) {
+    spdlog::info(
+        "event=auth_enabled tokens_file={} jwt_key={} client_ca={} "
+        "principal_rate={} connection_rate={} principal_max_streams={}",
+        LogValue(config.auth.tokens_file), LogValue(config.auth.jwt_key_file),
+        LogValue(config.tls.client_ca_file), config.auth.principal_rate,
+        config.auth.connection_rate, config.auth.principal_max_streams);
+  }
   if (absl::Status opened = daemon->OpenStore(std::move(on_fatal));
       !opened.ok()) {
     return opened;
@@ -86,8 +161,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
         *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
         RetentionPurger::IntervalFor(config.retention));
   }
+  absl::StatusOr<MetricsEndpointSecurity> metrics_security =
+      MetricsSecurity(config);
+  if (!metrics_security.ok()) return metrics_security.status();
   if (absl::Status metrics = daemon->metrics_->Serve(
-          *daemon->executor_, *daemon->store_, &daemon->runner_->work_queues());
+          *daemon->executor_, *daemon->store_, &daemon->runner_->work_queues(),
+          *metrics_security);
       !metrics.ok()) {
     return metrics;
   }
@@ -154,15 +233,28 @@ absl::Status Daemon::Recover() {
 }
 
 absl::Status Daemon::BuildServer() {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(config_);
+  if (!credentials.ok()) return credentials.status();
+  // Health needs no credentials: it is gRPC's own service, which never asks
+  // the Authorizer.
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // A global switch: every server built after it serves reflection.
+  if (config_.reflection) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  } else {
+    spdlog::info("event=reflection_off");
+  }
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
-                           &port);
+  builder.AddListeningPort(config_.listen, *credentials, &port);
   builder.RegisterService(service_.get());
   metrics_->AddInterceptor(builder);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // --max-streams-per-connection: calls past it wait in the client.
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONCURRENT_STREAMS,
+      static_cast<int>(config_.auth.max_streams_per_connection));
   // gRPC sets SO_REUSEPORT by default, which would let a second daemon bind
   // the same port and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

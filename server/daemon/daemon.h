@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "core/executor.h"
 #include "grpcpp/grpcpp.h"
+#include "server/auth/authorizer.h"
 #include "server/daemon/config.h"
 #include "server/daemon/retention_purger.h"
 #include "server/grpc/scheduler_service.h"
@@ -92,6 +93,8 @@ class Daemon {
   // stopped), so that its last commits still find the runner and the hub
   // they report to.
   std::unique_ptr<DaemonMetrics> metrics_;  // outlives what reports to it
+  // Who may call (MakeAuthorizer); outlives the service that asks it.
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<TaskStore> store_;
   SqliteStore* sqlite_ = nullptr;  // store_, when it is the durable one
   std::unique_ptr<Executor> executor_;

@@ -11,7 +11,8 @@ DaemonMetrics::DaemonMetrics(int workers, std::string listen)
       tasks_(std::make_shared<ServerMetrics>()),
       grpc_(std::make_shared<GrpcMetrics>()),
       store_(std::make_shared<StoreMetrics>()),
-      work_(std::make_shared<WorkMetrics>()) {}
+      work_(std::make_shared<WorkMetrics>()),
+      auth_(std::make_shared<AuthMetrics>()) {}
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   if (listen_.empty()) return;  // nobody would see what it measures
@@ -23,7 +24,8 @@ void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
 }
 
 absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
-                                  WorkQueues* work) {
+                                  WorkQueues* work,
+                                  const MetricsEndpointSecurity& security) {
   executor_->SetStatsSource([&executor] { return executor.Stats(); });
   tasks_->SetSources({
       .executor_stats = [&executor] { return executor.Stats(); },
@@ -35,7 +37,8 @@ absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
       MetricsEndpoint::Start(listen_,
-                             {executor_, tasks_, grpc_, store_, work_});
+                             {executor_, tasks_, grpc_, store_, work_, auth_},
+                             {}, security);
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include "core/executor.h"
 #include "core/metrics/executor_metrics.h"
 #include "grpcpp/server_builder.h"
+#include "server/metrics/auth_metrics.h"
 #include "server/metrics/grpc_metrics.h"
 #include "server/metrics/metrics_endpoint.h"
 #include "server/metrics/server_metrics.h"
@@ -24,6 +25,7 @@ namespace corosched::server {
 //   DaemonMetrics metrics(config.workers, config.metrics_listen);
 //   Executor::Create({..., .observer = metrics.executor_observer()});
 //   SqliteStoreOptions{..., .observer = metrics.commit_observer()};
+//   MakeAuthorizer(config, clock, metrics.auth_observer());
 //   TaskRunner runner(executor, store, hub, &metrics.tasks(),
 //                     metrics.work_observer());
 //   metrics.AddInterceptor(builder);  // before BuildAndStart
@@ -51,6 +53,7 @@ class DaemonMetrics {
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
   WorkQueuesObserver* work_observer() { return work_.get(); }
+  AuthObserver* auth_observer() { return auth_.get(); }
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
@@ -58,8 +61,10 @@ class DaemonMetrics {
   // Reads `executor`, `store` and `work` (if not null) at each scrape from
   // now on, and serves /metrics on `listen` (unless it is empty).
   // UNAVAILABLE when the address cannot be bound; see MetricsEndpoint.
+  // `security`: HTTPS and basic auth, as MetricsEndpoint::Start takes them.
   absl::Status Serve(Executor& executor, TaskStore& store,
-                     WorkQueues* work = nullptr);
+                     WorkQueues* work = nullptr,
+                     const MetricsEndpointSecurity& security = {});
   // The bound address ("127.0.0.1:43127"), or empty when not serving.
   std::string address() const;
 
@@ -74,6 +79,7 @@ class DaemonMetrics {
   const std::shared_ptr<GrpcMetrics> grpc_;
   const std::shared_ptr<StoreMetrics> store_;
   const std::shared_ptr<WorkMetrics> work_;
+  const std::shared_ptr<AuthMetrics> auth_;
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 

@@ -1,12 +1,18 @@
 #include "server/metrics/metrics_endpoint.h"
 
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -29,6 +35,9 @@ std::pair<std::string, std::string> HostAndService(absl::string_view listen) {
   return {address->host, absl::StrCat(address->port)};
 }
 
+constexpr absl::string_view kStartFailed =
+    "the HTTP server could not start on it";
+
 // Why `listen` cannot be bound, found by binding it ourselves (the HTTP
 // server only says that it failed).
 std::string BindFailure(const std::string& listen) {
@@ -42,7 +51,7 @@ std::string BindFailure(const std::string& listen) {
       error != 0) {
     return absl::StrCat("cannot resolve \"", host, "\": ", gai_strerror(error));
   }
-  std::string reason = "the HTTP server could not start on it";
+  std::string reason(kStartFailed);
   const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0) {
     const int one = 1;  // as the HTTP server binds
@@ -81,13 +90,77 @@ void Knock(const std::string& address) {
   freeaddrinfo(found);
 }
 
-// civetweb's options for `listen` and `limits` (see the class comment).
+// The certificate chain and key in one private file, as civetweb's
+// ssl_certificate wants them; removed (with its directory) on destruction.
+class CombinedPem {
+ public:
+  static absl::StatusOr<std::unique_ptr<CombinedPem>> Write(
+      const MetricsEndpointSecurity& security) {
+    std::string text;
+    for (const std::string* file : {&security.cert_file, &security.key_file}) {
+      std::ifstream in(*file, std::ios::binary);
+      std::ostringstream read;
+      read << in.rdbuf();
+      if (!in) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(file == &security.cert_file ? "--metrics-tls-cert "
+                                                     : "--metrics-tls-key ",
+                         *file, ": cannot read the file"));
+      }
+      absl::StrAppend(&text, read.str(), "\n");
+    }
+    std::string dir = (std::filesystem::temp_directory_path() /
+                       "corosched-metrics-tls-XXXXXX")
+                          .string();
+    if (mkdtemp(dir.data()) == nullptr) {  // mode 0700
+      return absl::UnavailableError(absl::StrCat(
+          "cannot make a private temporary directory for the /metrics TLS "
+          "key: ",
+          std::error_code(errno, std::generic_category()).message()));
+    }
+    auto pem = std::unique_ptr<CombinedPem>(new CombinedPem(dir));
+    const int fd = open(pem->path().c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && write(fd, text.data(), text.size()) ==
+                                  static_cast<ssize_t>(text.size());
+    if (fd >= 0) written = (close(fd) == 0) && written;
+    if (!written) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write ", pem->path(),
+                       " (the /metrics certificate and key for civetweb)"));
+    }
+    return pem;
+  }
+  ~CombinedPem() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  CombinedPem(const CombinedPem&) = delete;
+  CombinedPem& operator=(const CombinedPem&) = delete;
+
+  std::string path() const { return dir_ + "/server.pem"; }
+
+ private:
+  explicit CombinedPem(std::string dir) : dir_(std::move(dir)) {}
+  const std::string dir_;
+};
+
+// civetweb's options for `listen` and `limits` (see the class comment),
+// over TLS with `pem` when it is not null.
 std::vector<std::string> CivetOptions(const std::string& listen,
-                                      const MetricsEndpointLimits& limits) {
+                                      const MetricsEndpointLimits& limits,
+                                      const CombinedPem* pem) {
   const std::string timeout_ms =
       absl::StrCat(absl::ToInt64Milliseconds(limits.request_timeout));
+  std::vector<std::string> flat;
+  if (pem != nullptr) {
+    // The 's' marks the port as TLS; 4: TLS 1.2 and later only.
+    flat = {"listening_ports", listen + "s",           "ssl_certificate",
+            pem->path(),       "ssl_protocol_version", "4"};
+  } else {
+    flat = {"listening_ports", listen};
+  }
   const std::pair<const char*, std::string> options[] = {
-      {"listening_ports", listen},
       {"num_threads", absl::StrCat(limits.threads)},
       {"request_timeout_ms", timeout_ms},
       {"enable_keep_alive", "no"},
@@ -95,7 +168,6 @@ std::vector<std::string> CivetOptions(const std::string& listen,
       // enable_keep_alive=no already rules out.
       {"keep_alive_timeout_ms", timeout_ms},
   };
-  std::vector<std::string> flat;
   for (const auto& [name, value] : options) {
     flat.push_back(name);
     flat.push_back(value);
@@ -104,6 +176,23 @@ std::vector<std::string> CivetOptions(const std::string& listen,
 }
 
 }  // namespace
+
+absl::Status MetricsTlsSupported() {
+  // The names civetweb itself opens and looks up (see the header).
+  void* ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
+  const bool usable =
+      ssl != nullptr && dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
+  if (ssl != nullptr) dlclose(ssl);
+  if (usable) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "--metrics-tls-cert: /metrics over HTTPS is not available with this "
+      "system's civetweb (prometheus-cpp's HTTP server): it loads libssl.so "
+      "and needs SSL_get_peer_certificate, which OpenSSL 3 no longer has "
+      "(or libssl.so is not installed), so the first HTTPS scrape would "
+      "crash the daemon. Serve /metrics on loopback, or behind a proxy that "
+      "terminates TLS, with --metrics-basic-auth; or pass --insecure to "
+      "serve it without TLS on a network you trust");
+}
 
 MetricsEndpoint::~MetricsEndpoint() {
   std::atomic<bool> stopped{false};
@@ -121,22 +210,46 @@ MetricsEndpoint::~MetricsEndpoint() {
 absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::string& listen,
     const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
-    const MetricsEndpointLimits& limits) {
+    const MetricsEndpointLimits& limits,
+    const MetricsEndpointSecurity& security) {
+  std::unique_ptr<CombinedPem> pem;
+  if (!security.cert_file.empty()) {
+    if (absl::Status tls = MetricsTlsSupported(); !tls.ok()) return tls;
+    absl::StatusOr<std::unique_ptr<CombinedPem>> written =
+        CombinedPem::Write(security);
+    if (!written.ok()) return written.status();
+    pem = *std::move(written);
+  }
   std::unique_ptr<prometheus::Exposer> exposer;
   // prometheus-cpp throws when its HTTP server cannot bind; our code throws
   // nothing, so this is the one place that catches.
   try {
-    exposer =
-        std::make_unique<prometheus::Exposer>(CivetOptions(listen, limits));
+    exposer = std::make_unique<prometheus::Exposer>(
+        CivetOptions(listen, limits, pem.get()));
   } catch (const std::exception&) {
+    std::string reason = BindFailure(listen);
+    if (pem != nullptr && reason == kStartFailed) {
+      reason =
+          "TLS did not start (civetweb loads libssl.so and libcrypto.so "
+          "when it starts: are they installed, and do --metrics-tls-cert "
+          "and --metrics-tls-key hold a certificate and its key?)";
+    }
     return absl::UnavailableError(absl::StrCat(
-        "cannot serve metrics on ", listen,
-        " (--metrics-listen): ", BindFailure(listen),
+        "cannot serve metrics on ", listen, " (--metrics-listen): ", reason,
         "; choose another address with --metrics-listen HOST:PORT, or turn "
         "metrics off with --metrics-listen="));
   }
+  pem.reset();  // read: the key is not left on disk twice
   for (const auto& collectable : collectables) {
     exposer->RegisterCollectable(collectable);
+  }
+  if (security.users != nullptr) {
+    exposer->RegisterAuth(
+        [users = security.users](const std::string& user,
+                                 const std::string& password) {
+          return users->Check(user, password);
+        },
+        "corosched");
   }
   const std::vector<int> ports = exposer->GetListeningPorts();
   std::string address = listen;

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
+#include "server/metrics/basic_auth.h"
 
 namespace corosched::server {
 
@@ -21,6 +22,27 @@ struct MetricsEndpointLimits {
   // in one packet; this only needs to cover the network's delay.
   absl::Duration request_timeout = absl::Seconds(1);
 };
+
+// How /metrics is secured (docs/operations.md, "TLS").
+struct MetricsEndpointSecurity {
+  // Both or neither: HTTPS (TLS 1.2 or later) with this certificate chain
+  // and its private key (PEM), read once at Start. civetweb wants both in
+  // one file: Start writes them to a private temporary file (mode 0600)
+  // that it removes as soon as the server has read it.
+  std::string cert_file;
+  std::string key_file;
+  // Null: no authentication. Otherwise HTTP basic auth against these users
+  // (401 without or with wrong credentials).
+  std::shared_ptr<BasicAuthUsers> users;
+};
+
+// OK when civetweb can serve HTTPS here. civetweb loads libssl.so when it
+// starts and looks its functions up by name; Debian 12's civetweb 1.15 was
+// built for OpenSSL 1.1 and calls SSL_get_peer_certificate on every HTTPS
+// connection, a name OpenSSL 3 no longer exports: the first scrape would
+// crash the daemon on a null function pointer. FAILED_PRECONDITION saying
+// so (and what to do instead) when that function or libssl.so is missing.
+absl::Status MetricsTlsSupported();
 
 // Serves Prometheus' text format at http://<address>/metrics from a few
 // Collectables, on prometheus-cpp's embedded HTTP server (civetweb, with
@@ -52,11 +74,14 @@ class MetricsEndpoint {
  public:
   // Binds `listen` (host:port; port 0 picks a free one). UNAVAILABLE with a
   // message naming the address and why it cannot be bound (in use, not an
-  // address of this machine, ...).
+  // address of this machine, ...) or TLS cannot start;
+  // FAILED_PRECONDITION when the TLS files cannot be read or
+  // MetricsTlsSupported() is not OK.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
       const std::string& listen,
       const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
-      const MetricsEndpointLimits& limits = {});
+      const MetricsEndpointLimits& limits = {},
+      const MetricsEndpointSecurity& security = {});
 
   // civetweb's listener thread polls its socket with a 2 s timeout and
   // notices a stop only between polls, so stopping the server could take 2
