@@ -4,8 +4,10 @@
 # TLS and sending the token on every call (B), alternated in one run (A B A B ...), each
 # measurement on a fresh daemon with the same flags otherwise. Prints a markdown table per
 # round: calls/s of each side, the ratio B / A (target >= 0.85, docs/PERFORMANCE.md,
-# "Security"), and the CPU per call of the daemon (/proc/PID/stat) and of the load
-# generator (its own CPU clock) on each side.
+# "Security"), the CPU per call of the daemon (/proc/PID/stat) and of the load generator
+# (its own CPU clock) on each side, and the CPU ratio: A's CPU per call (daemon + load
+# generator) over B's, which is what the throughput ratio comes to when both share
+# saturated cores, and which a busy shared machine disturbs much less than calls/s.
 #
 # Usage: bench/security/run.sh [--build-dir DIR] [--seconds S] [--rounds N]
 #                              [--channels N] [--inflight N]
@@ -110,15 +112,18 @@ done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 get() { jq -r ".$2" "$work/$1.json"; }
-echo "| round | plaintext | TLS + token | ratio (target >= 0.85) | daemon CPU us/call: plaintext / TLS + token | load generator CPU us/call: plaintext / TLS + token |"
-echo "|---|---|---|---|---|---|"
+echo "| round | plaintext | TLS + token | ratio (target >= 0.85) | daemon CPU us/call: plaintext / TLS + token | load generator CPU us/call: plaintext / TLS + token | CPU ratio |"
+echo "|---|---|---|---|---|---|---|"
 errors=0
 for round in $(seq "$rounds"); do
   a="$(get "plain-$round" calls_per_s)"
   b="$(get "secure-$round" calls_per_s)"
   ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
   verdict="$(awk -v r="$ratio" 'BEGIN { print (r >= 0.85 ? "met" : "MISSED") }')"
-  echo "| $round | $a/s | $b/s | $ratio: $verdict | $(get "plain-$round" server_cpu_us) / $(get "secure-$round" server_cpu_us) | $(get "plain-$round" client_cpu_us) / $(get "secure-$round" client_cpu_us) |"
+  cpu_ratio="$(awk -v ad="$(get "plain-$round" server_cpu_us)" -v ac="$(get "plain-$round" client_cpu_us)" \
+    -v bd="$(get "secure-$round" server_cpu_us)" -v bc="$(get "secure-$round" client_cpu_us)" \
+    'BEGIN { printf "%.2f", (ad + ac) / (bd + bc) }')"
+  echo "| $round | $a/s | $b/s | $ratio: $verdict | $(get "plain-$round" server_cpu_us) / $(get "secure-$round" server_cpu_us) | $(get "plain-$round" client_cpu_us) / $(get "secure-$round" client_cpu_us) | $cpu_ratio |"
   errors=$((errors + $(get "plain-$round" errors) + $(get "secure-$round" errors)))
 done
 echo
