@@ -36,7 +36,7 @@ readonly RUNTIME_PACKAGES=(
   libsqlite3-0 libspdlog1.10 libpq5 libjwt0
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtcmalloc-minimal4 ca-certificates
 )
-readonly TEST_PACKAGES=(procps python3 strace curl prometheus)
+readonly TEST_PACKAGES=(procps python3 strace curl prometheus openssl)
 readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs npm python3)
 
 # Packages that count as present when their command is on PATH, whichever package brought

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/cpu_time.h"
+#include "client/connection.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -88,11 +89,13 @@ struct Tally {
 // Shared by every loop: when to stop issuing, and who is still running.
 class Run {
  public:
-  // Issues for `seconds` from now, or until `max_calls` calls.
-  Run(double seconds, int64_t max_calls)
+  // Issues for `seconds` from now, or until `max_calls` calls; every call
+  // carries `headers` (the token and namespace, if any).
+  Run(double seconds, int64_t max_calls, CallHeaders headers)
       : deadline_(Clock::now() + std::chrono::microseconds(
                                      static_cast<int64_t>(seconds * 1e6))),
-        max_calls_(max_calls) {}
+        max_calls_(max_calls),
+        headers_(std::move(headers)) {}
 
   // Whether one more call may be issued (and counts it).
   bool Take() {
@@ -101,6 +104,11 @@ class Run {
   }
   std::chrono::system_clock::time_point CallDeadline() const {
     return std::chrono::system_clock::now() + std::chrono::seconds(30);
+  }
+  // A new call's headers and deadline.
+  void Prepare(grpc::ClientContext* context) const {
+    headers_.AddTo(context);
+    context->set_deadline(CallDeadline());
   }
 
   void Started() {
@@ -128,6 +136,7 @@ class Run {
  private:
   const Clock::time_point deadline_;
   const int64_t max_calls_;
+  const CallHeaders headers_;
   std::atomic<int64_t> issued_{0};
   absl::Mutex mu_;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
@@ -168,7 +177,7 @@ class UnaryLoop {
       return;
     }
     context_ = std::make_unique<grpc::ClientContext>();
-    context_->set_deadline(run_.CallDeadline());
+    run_.Prepare(context_.get());
     response_.Clear();
     const Request* request = &requests_[next_request_++ % requests_.size()];
     const Clock::time_point start = Clock::now();
@@ -200,7 +209,7 @@ class StreamLoop final
   StreamLoop(Run& run, v1::Scheduler::Stub* stub, v1::SubmitTaskRequest request,
              int window)
       : run_(run), request_(std::move(request)), window_(window) {
-    context_.set_deadline(run_.CallDeadline());
+    run_.Prepare(&context_);
     stub->async()->SubmitTasks(&context_, this);
   }
 

@@ -25,6 +25,11 @@
 //                   (WatchTask, once the submit is answered). Both times are
 //                   the same host's wall clock (absl::Now), so they compare.
 //
+// Credentials, as the client library sends them (client/connection.h):
+// --tls-ca FILE (and --tls-server-name NAME) connects with TLS, --token-file
+// FILE sends its token and --namespace NS the namespace on every call
+// (bench/security/run.sh compares that with plaintext).
+//
 // Unary modes keep --inflight calls outstanding on each of --channels
 // channels; stream modes open one stream per channel and keep --inflight
 // requests written but unanswered on it. A run stops issuing after --seconds
@@ -42,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/cpu_time.h"
@@ -82,6 +88,10 @@ struct Options {
   int64_t max_calls = 50'000'000;
   // 0: no server CPU is measured.
   long server_pid = 0;
+  // TLS (on with --tls-ca), --token-file and --namespace: what the
+  // connection and every call carry (address and timeout are unused).
+  corosched::ClientOptions connection;
+  std::string token_file;
 };
 
 v1::SubmitTaskRequest InlineRequest(std::string_view json) {
@@ -97,12 +107,14 @@ v1::SubmitTaskRequest InlineRequest(std::string_view json) {
 }
 
 // Creates `count` waiter tasks and returns one WakeTask request per task.
-std::vector<v1::WakeTaskRequest> CreateWaiters(v1::Scheduler::Stub* stub,
-                                               int count) {
+std::vector<v1::WakeTaskRequest> CreateWaiters(
+    v1::Scheduler::Stub* stub, const corosched::CallHeaders& headers,
+    int count) {
   const v1::SubmitTaskRequest submit = InlineRequest(kWaiter);
   std::vector<v1::WakeTaskRequest> wakes;
   for (int i = 0; i < count; ++i) {
     grpc::ClientContext context;
+    headers.AddTo(&context);
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
     v1::SubmitTaskResponse response;
@@ -133,7 +145,7 @@ Tally FirstPollLoop(Run& run, v1::Scheduler::Stub* stub,
   };
   while (run.Take()) {
     grpc::ClientContext submit_context;
-    submit_context.set_deadline(run.CallDeadline());
+    run.Prepare(&submit_context);
     v1::SubmitTaskResponse submitted;
     const absl::Time sent = absl::Now();
     grpc::Status status =
@@ -144,7 +156,7 @@ Tally FirstPollLoop(Run& run, v1::Scheduler::Stub* stub,
     }
     // Event 1 is the submission's; the first poll records the next ones.
     grpc::ClientContext watch_context;
-    watch_context.set_deadline(run.CallDeadline());
+    run.Prepare(&watch_context);
     v1::WatchTaskRequest watch;
     watch.set_task_id(submitted.task().id());
     watch.set_after_sequence(1);
@@ -178,12 +190,19 @@ uint32_t Percentile(const std::vector<uint32_t>& sorted, double p) {
   return sorted[index];
 }
 
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "loadgen: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
 int Usage() {
   std::fprintf(
       stderr,
       "usage: corosched_loadgen --mode MODE --target HOST:PORT [--channels N]\n"
       "         [--inflight N] [--seconds S] [--max-calls N] [--server-pid "
       "PID]\n"
+      "         [--tls-ca FILE [--tls-server-name NAME]] [--token-file FILE]\n"
+      "         [--namespace NS]\n"
       "modes: unary-echo stream-echo submit submit-stream wake latency-echo\n"
       "       latency-submit latency-first-poll\n");
   return 2;
@@ -211,6 +230,14 @@ int main(int argc, char** argv) {
       options.max_calls = std::atoll(value);
     } else if (arg == "--server-pid") {
       options.server_pid = std::atol(value);
+    } else if (arg == "--tls-ca") {
+      options.connection.tls.ca_file = value;
+    } else if (arg == "--tls-server-name") {
+      options.connection.tls.server_name = value;
+    } else if (arg == "--token-file") {
+      options.token_file = value;
+    } else if (arg == "--namespace") {
+      options.connection.namespace_name = value;
     } else {
       return Usage();
     }
@@ -224,14 +251,24 @@ int main(int argc, char** argv) {
     return Usage();
   }
 
+  options.connection.address = options.target;
+  if (!options.token_file.empty()) {
+    auto token = corosched::ReadSmallFile("the token file", options.token_file);
+    if (!token.ok()) return Fail(token.status());
+    options.connection.token = std::string(absl::StripAsciiWhitespace(*token));
+  }
+  auto headers = corosched::CallHeaders::FromOptions(options.connection);
+  if (!headers.ok()) return Fail(headers.status());
+
   std::vector<std::unique_ptr<v1::Scheduler::Stub>> stubs;
   for (int i = 0; i < options.channels; ++i) {
     grpc::ChannelArguments args;
     // A channel of its own, not a subchannel shared with the others.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("corosched.loadgen.channel", i);
-    auto channel = grpc::CreateCustomChannel(
-        options.target, grpc::InsecureChannelCredentials(), args);
+    auto made = corosched::NewChannel(options.connection, args);
+    if (!made.ok()) return Fail(made.status());
+    std::shared_ptr<grpc::Channel> channel = *std::move(made);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    std::chrono::seconds(5))) {
       std::fprintf(stderr, "loadgen: cannot connect to %s\n",
@@ -245,10 +282,11 @@ int main(int argc, char** argv) {
   const v1::SubmitTaskRequest hello = InlineRequest(kHello);
   std::vector<v1::WakeTaskRequest> wakes;
   if (mode == "wake") {
-    wakes = CreateWaiters(stubs[0].get(), options.channels * options.inflight);
+    wakes = CreateWaiters(stubs[0].get(), *headers,
+                          options.channels * options.inflight);
   }
 
-  Run run(options.seconds, options.max_calls);
+  Run run(options.seconds, options.max_calls, *headers);
   CpuWindow cpu(options.server_pid);
   cpu.Start();
   const Clock::time_point start = Clock::now();

@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "client/cli/command_specs.h"
 #include "client/cli/values.h"
+#include "client/connection.h"
 
 namespace corosched::cli {
 namespace {
@@ -139,9 +140,13 @@ class Scanner {
 
   absl::Status UnknownFlag(absl::string_view arg) const {
     if (spec_ == nullptr) {
+      std::vector<std::string> globals;
+      for (const FlagSpec& flag : GlobalFlags()) {
+        globals.push_back(absl::StrCat("--", flag.name));
+      }
       return Usage(absl::StrCat("unknown flag ", arg,
-                                " (before the command, only --addr, "
-                                "--timeout and --output are accepted)"));
+                                " (before the command, only the global flags ",
+                                absl::StrJoin(globals, " "), " are accepted)"));
     }
     return Usage(absl::StrCat("unknown flag ", arg, " for ", spec_->name));
   }
@@ -152,10 +157,74 @@ class Scanner {
   const CommandSpec* spec_ = nullptr;
 };
 
-absl::Status ReadGlobals(const RawCommand& raw, absl::string_view env_address,
+// The flag's value if given (and then not empty), else `fallback`.
+absl::StatusOr<std::string> FlagOr(const RawCommand& raw,
+                                   absl::string_view flag,
+                                   const std::string& fallback) {
+  if (!raw.Has(flag)) return fallback;
+  std::string value = raw.Get(flag);
+  if (value.empty()) {
+    return Usage(absl::StrCat("--", flag, " must not be empty"));
+  }
+  return value;
+}
+
+// TLS, token and namespace: flags, else the environment.
+absl::Status ReadIdentity(const RawCommand& raw, const Environment& env,
+                          GlobalOptions* globals) {
+  struct Field {
+    absl::string_view flag;
+    std::string fallback;
+    std::string* value;
+  };
+  const bool token_flag = raw.Has("token") || raw.Has("token-file");
+  if (!token_flag && !env.token.empty() && !env.token_file.empty()) {
+    return Usage(
+        "COROSCHED_TOKEN and COROSCHED_TOKEN_FILE are both set; unset one "
+        "(or give --token-file)");
+  }
+  for (const Field& field : {
+           Field{"tls-ca", env.tls_ca, &globals->tls_ca},
+           Field{"tls-cert", "", &globals->tls_cert},
+           Field{"tls-key", "", &globals->tls_key},
+           Field{"tls-server-name", env.tls_server_name,
+                 &globals->tls_server_name},
+           Field{"token", token_flag ? "" : env.token, &globals->token},
+           Field{"token-file", token_flag ? "" : env.token_file,
+                 &globals->token_file},
+           Field{"namespace", env.namespace_name, &globals->namespace_name},
+       }) {
+    absl::StatusOr<std::string> value = FlagOr(raw, field.flag, field.fallback);
+    if (!value.ok()) return value.status();
+    *field.value = *std::move(value);
+  }
+  if (raw.Has("token") && raw.Has("token-file")) {
+    return Usage("give the token as --token or --token-file, not both");
+  }
+  if (globals->tls_cert.empty() != globals->tls_key.empty()) {
+    return Usage(
+        "--tls-cert and --tls-key go together (the client "
+        "certificate and its key)");
+  }
+  if (globals->tls_ca.empty() &&
+      (!globals->tls_cert.empty() || !globals->tls_server_name.empty())) {
+    return Usage(
+        "--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA "
+        "that verifies the daemon; TLS is on only with it)");
+  }
+  if (!globals->namespace_name.empty()) {
+    if (absl::Status valid = ValidateNamespaceName(globals->namespace_name);
+        !valid.ok()) {
+      return Usage(absl::StrCat("--namespace: ", valid.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadGlobals(const RawCommand& raw, const Environment& env,
                          GlobalOptions* globals) {
   globals->address = raw.Has("addr")        ? raw.Get("addr")
-                     : !env_address.empty() ? std::string(env_address)
+                     : !env.address.empty() ? env.address
                                             : std::string(kDefaultAddress);
   if (globals->address.empty()) return Usage("--addr must not be empty");
   if (raw.Has("timeout")) {
@@ -173,7 +242,7 @@ absl::Status ReadGlobals(const RawCommand& raw, absl::string_view env_address,
     return Usage(
         absl::StrCat("--output: expected text or json, got \"", output, "\""));
   }
-  return absl::OkStatus();
+  return ReadIdentity(raw, env, globals);
 }
 
 absl::Status CheckPositionals(const CommandSpec& spec,
@@ -224,7 +293,7 @@ std::optional<HelpCommand> FindHelp(const std::vector<std::string>& args) {
 }  // namespace
 
 ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
-                                   absl::string_view env_address) {
+                                   const Environment& env) {
   ParsedCommandLine parsed;
   if (std::optional<HelpCommand> help = FindHelp(args)) {
     parsed.command_name = help->topic;
@@ -239,7 +308,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
   Scanner scanner(args, &parsed);
   parsed.error = scanner.Scan(&raw);
   if (parsed.error.ok()) {
-    parsed.error = ReadGlobals(raw, env_address, &parsed.invocation.globals);
+    parsed.error = ReadGlobals(raw, env, &parsed.invocation.globals);
   }
   if (parsed.error.ok() && scanner.spec() == nullptr) {
     parsed.error = Usage(parsed.command_name == "definitions"

@@ -35,6 +35,30 @@ struct GlobalOptions {
   bool timeout_given = false;
   // --output text|json.
   OutputFormat output = OutputFormat::kText;
+  // TLS, on when tls_ca is set: --tls-ca (else $COROSCHED_TLS_CA), with
+  // --tls-cert and --tls-key for a client certificate (both or neither)
+  // and --tls-server-name (else $COROSCHED_TLS_SERVER_NAME).
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  // The bearer token, at most one of the two: --token or --token-file,
+  // else $COROSCHED_TOKEN or $COROSCHED_TOKEN_FILE (the file is read when
+  // the command runs). Never printed.
+  std::string token;
+  std::string token_file;
+  // --namespace, else $COROSCHED_NAMESPACE; empty: the daemon's default.
+  std::string namespace_name;
+};
+
+// The environment variables the command line falls back on; "" when unset.
+struct Environment {
+  std::string address;          // COROSCHED_ADDR
+  std::string token;            // COROSCHED_TOKEN
+  std::string token_file;       // COROSCHED_TOKEN_FILE
+  std::string namespace_name;   // COROSCHED_NAMESPACE
+  std::string tls_ca;           // COROSCHED_TLS_CA
+  std::string tls_server_name;  // COROSCHED_TLS_SERVER_NAME
 };
 
 struct SubmitCommand {
@@ -144,14 +168,14 @@ struct ParsedCommandLine {
   Invocation invocation;
 };
 
-// Parses `args` (argv without the program name). `env_address` is
-// $COROSCHED_ADDR ("" when unset).
+// Parses `args` (argv without the program name); a flag wins over its
+// variable in `env`.
 //
 // Flags take their value as `--flag VALUE` or `--flag=VALUE`; `-f` is
 // `--file`; `--` ends the flags. For `worker`, everything after `--` is the
 // COMMAND to run and its arguments, taken as they are. Repeatable flags (--var,
 // --label) may be given many times; any other flag given twice is an error.
 ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args,
-                                   absl::string_view env_address);
+                                   const Environment& env);
 
 }  // namespace corosched::cli

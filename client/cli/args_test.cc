@@ -15,7 +15,7 @@ using ::testing::UnorderedElementsAre;
 
 // Parses `args` (expecting success) and returns the command as T.
 template <typename T>
-T Parse(const std::vector<std::string>& args, absl::string_view env = "") {
+T Parse(const std::vector<std::string>& args, const Environment& env = {}) {
   ParsedCommandLine parsed = ParseCommandLine(args, env);
   EXPECT_TRUE(parsed.error.ok()) << parsed.error;
   const T* command = std::get_if<T>(&parsed.invocation.command);
@@ -26,7 +26,7 @@ T Parse(const std::vector<std::string>& args, absl::string_view env = "") {
 // Parses `args` expecting a usage error; returns its message.
 std::string UsageError(const std::vector<std::string>& args,
                        absl::string_view command_name = "") {
-  ParsedCommandLine parsed = ParseCommandLine(args, "");
+  ParsedCommandLine parsed = ParseCommandLine(args, {});
   EXPECT_EQ(parsed.error.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(parsed.command_name, command_name);
   return std::string(parsed.error.message());
@@ -36,7 +36,7 @@ TEST(ParseCommandLineTest, ReadsGlobalFlagsBeforeOrAfterTheCommand) {
   ParsedCommandLine parsed =
       ParseCommandLine({"--addr", "10.0.0.1:7000", "get", "t1", "--timeout=2s",
                         "--output", "json"},
-                       "");
+                       {});
   ASSERT_TRUE(parsed.error.ok()) << parsed.error;
   EXPECT_EQ(parsed.invocation.globals.address, "10.0.0.1:7000");
   EXPECT_EQ(parsed.invocation.globals.timeout, absl::Seconds(2));
@@ -46,17 +46,107 @@ TEST(ParseCommandLineTest, ReadsGlobalFlagsBeforeOrAfterTheCommand) {
 }
 
 TEST(ParseCommandLineTest, TakesTheAddressFromTheFlagThenTheEnvironment) {
-  EXPECT_EQ(ParseCommandLine({"stats"}, "").invocation.globals.address,
+  EXPECT_EQ(ParseCommandLine({"stats"}, {}).invocation.globals.address,
             "127.0.0.1:50051");
-  EXPECT_EQ(ParseCommandLine({"stats"}, "h:1").invocation.globals.address,
+  EXPECT_EQ(ParseCommandLine({"stats"}, {.address = "h:1"})
+                .invocation.globals.address,
             "h:1");
-  EXPECT_EQ(ParseCommandLine({"stats", "--addr=h:2"}, "h:1")
+  EXPECT_EQ(ParseCommandLine({"stats", "--addr=h:2"}, {.address = "h:1"})
                 .invocation.globals.address,
             "h:2");
-  GlobalOptions defaults = ParseCommandLine({"stats"}, "").invocation.globals;
+  GlobalOptions defaults = ParseCommandLine({"stats"}, {}).invocation.globals;
   EXPECT_EQ(defaults.timeout, absl::Seconds(10));
   EXPECT_FALSE(defaults.timeout_given);
   EXPECT_EQ(defaults.output, OutputFormat::kText);
+}
+
+// The global flags of the connection's identity, parsed with `env`.
+GlobalOptions Globals(const std::vector<std::string>& args,
+                      const Environment& env = {}) {
+  ParsedCommandLine parsed = ParseCommandLine(args, env);
+  EXPECT_TRUE(parsed.error.ok()) << parsed.error;
+  return parsed.invocation.globals;
+}
+
+TEST(ParseCommandLineTest, ReadsTlsTokenAndNamespaceOnEveryCommand) {
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"stats"},
+        {"get", "t1"},
+        {"worker", "--queue", "q", "--", "true"}}) {
+    std::vector<std::string> args = {"--tls-ca",
+                                     "ca.pem",
+                                     "--tls-cert",
+                                     "c.pem",
+                                     "--tls-key",
+                                     "c.key",
+                                     "--tls-server-name=corosched",
+                                     "--token-file",
+                                     "tok",
+                                     "--namespace",
+                                     "team-a"};
+    // Before the command (after it too: ReadsGlobalFlagsBefore...); a
+    // worker's flags end at `--`.
+    args.insert(args.end(), command.begin(), command.end());
+    const GlobalOptions globals = Globals(args);
+    EXPECT_EQ(globals.tls_ca, "ca.pem");
+    EXPECT_EQ(globals.tls_cert, "c.pem");
+    EXPECT_EQ(globals.tls_key, "c.key");
+    EXPECT_EQ(globals.tls_server_name, "corosched");
+    EXPECT_EQ(globals.token_file, "tok");
+    EXPECT_EQ(globals.token, "");
+    EXPECT_EQ(globals.namespace_name, "team-a");
+  }
+}
+
+TEST(ParseCommandLineTest, FlagsWinOverTheEnvironment) {
+  const Environment env{.token = "env-token",
+                        .namespace_name = "env-ns",
+                        .tls_ca = "env-ca.pem",
+                        .tls_server_name = "env-name"};
+  const GlobalOptions from_env = Globals({"stats"}, env);
+  EXPECT_EQ(from_env.token, "env-token");
+  EXPECT_EQ(from_env.namespace_name, "env-ns");
+  EXPECT_EQ(from_env.tls_ca, "env-ca.pem");
+  EXPECT_EQ(from_env.tls_server_name, "env-name");
+  const GlobalOptions flags =
+      Globals({"stats", "--token-file", "f", "--namespace", "flag-ns",
+               "--tls-ca", "flag-ca.pem", "--tls-server-name", "flag-name"},
+              env);
+  EXPECT_EQ(flags.token, "");  // --token-file replaces $COROSCHED_TOKEN
+  EXPECT_EQ(flags.token_file, "f");
+  EXPECT_EQ(flags.namespace_name, "flag-ns");
+  EXPECT_EQ(flags.tls_ca, "flag-ca.pem");
+  EXPECT_EQ(flags.tls_server_name, "flag-name");
+  EXPECT_EQ(Globals({"stats"}, {.token_file = "/run/tok"}).token_file,
+            "/run/tok");
+}
+
+TEST(ParseCommandLineTest, RefusesIdentityFlagsThatDoNotGoTogether) {
+  EXPECT_THAT(
+      UsageError({"stats", "--token", "a", "--token-file", "f"}, "stats"),
+      HasSubstr("not both"));
+  EXPECT_THAT(
+      UsageError({"stats", "--tls-ca", "ca", "--tls-cert", "c"}, "stats"),
+      HasSubstr("--tls-key"));
+  EXPECT_THAT(
+      UsageError({"stats", "--tls-cert", "c", "--tls-key", "k"}, "stats"),
+      HasSubstr("need --tls-ca"));
+  EXPECT_THAT(UsageError({"stats", "--namespace", "a b"}, "stats"),
+              HasSubstr("--namespace"));
+  EXPECT_THAT(UsageError({"stats", "--token="}, "stats"),
+              HasSubstr("--token must not be empty"));
+  ParsedCommandLine both =
+      ParseCommandLine({"stats"}, {.token = "t", .token_file = "f"});
+  EXPECT_THAT(std::string(both.error.message()),
+              HasSubstr("COROSCHED_TOKEN and COROSCHED_TOKEN_FILE"));
+}
+
+TEST(ParseCommandLineTest, NeverShowsTheTokenInAnError) {
+  ParsedCommandLine parsed = ParseCommandLine(
+      {"stats", "--token", "hunter2-secret", "--namespace", "bad ns"}, {});
+  EXPECT_FALSE(parsed.error.ok());
+  EXPECT_THAT(std::string(parsed.error.message()),
+              ::testing::Not(HasSubstr("hunter2")));
 }
 
 TEST(ParseCommandLineTest, ParsesSubmitWithEveryFlag) {

@@ -396,6 +396,36 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {.name = "output",
        .value_name = "text|json",
        .help = "json: protobuf JSON, one object per line"},
+      {.name = "namespace",
+       .value_name = "NS",
+       .help = "the namespace to act in (default $COROSCHED_NAMESPACE,\n"
+               "else the daemon's \"default\")"},
+      {.name = "token-file",
+       .value_name = "FILE",
+       .help = "send the bearer token in FILE (default\n"
+               "$COROSCHED_TOKEN_FILE)"},
+      {.name = "token",
+       .value_name = "TOKEN",
+       .help = "send TOKEN as the bearer token (default\n"
+               "$COROSCHED_TOKEN; other users may see a flag in ps:\n"
+               "prefer --token-file or the variable)"},
+      {.name = "tls-ca",
+       .value_name = "FILE",
+       .help = "use TLS, trusting the CA certificates in FILE\n"
+               "(PEM; default $COROSCHED_TLS_CA; without it:\n"
+               "plaintext)"},
+      {.name = "tls-cert",
+       .value_name = "FILE",
+       .help = "with --tls-key: the client certificate (PEM)\n"
+               "for a daemon that requires one (mTLS)"},
+      {.name = "tls-key",
+       .value_name = "FILE",
+       .help = "the client certificate's private key (PEM)"},
+      {.name = "tls-server-name",
+       .value_name = "NAME",
+       .help = "the name the daemon's certificate must carry, if\n"
+               "not --addr's host (default\n"
+               "$COROSCHED_TLS_SERVER_NAME)"},
   };
   return *kGlobalFlags;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/cli/connection_options.h"
 #include "client/cli/format.h"
 #include "client/cli/usage.h"
 #include "client/cli/worker_command.h"
@@ -20,6 +21,46 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 
+// What to do about a refused call, as lines for stderr; "" when the status
+// speaks for itself.
+std::string Hint(const absl::Status& status, const GlobalOptions& globals) {
+  const std::string where =
+      globals.namespace_name.empty()
+          ? std::string("namespace \"default\"")
+          : absl::StrCat("namespace \"", globals.namespace_name, "\"");
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+      return globals.token.empty() && globals.token_file.empty()
+                 ? "corosched: the daemon wants credentials: a token "
+                   "(--token-file, COROSCHED_TOKEN_FILE, --token or "
+                   "COROSCHED_TOKEN) or a client certificate (--tls-cert, "
+                   "--tls-key)\n"
+                 : "corosched: the daemon did not accept the token (is it "
+                   "mistyped, expired or revoked?)\n";
+    case absl::StatusCode::kPermissionDenied:
+      return absl::StrCat(
+          "corosched: the credentials are valid but do not allow this in ",
+          where,
+          " (name another namespace with --namespace or COROSCHED_NAMESPACE, "
+          "or ask for the role)\n");
+    case absl::StatusCode::kUnavailable:
+      if (!absl::StrContains(absl::AsciiStrToLower(status.message()),
+                             "connect")) {
+        return "";
+      }
+      return absl::StrCat(
+          "corosched: is corosched-server running at ", globals.address,
+          "? (set --addr or COROSCHED_ADDR",
+          globals.tls_ca.empty()
+              ? "; a daemon serving TLS needs --tls-ca"
+              : "; is the daemon's certificate from --tls-ca's CA, for "
+                "this name?",
+          ")\n");
+    default:
+      return "";
+  }
+}
+
 bool HasEnded(v1::TaskStatus status) {
   return status == v1::TASK_STATUS_COMPLETED ||
          status == v1::TASK_STATUS_FAILED ||
@@ -29,13 +70,12 @@ bool HasEnded(v1::TaskStatus status) {
 // Runs one command; one overload of operator() per Command alternative.
 class CommandRunner {
  public:
-  CommandRunner(const GlobalOptions& globals, std::ostream& out,
-                std::ostream& err)
-      : globals_(globals),
-        out_(out),
-        err_(err),
-        client_(ClientOptions{.address = globals.address,
-                              .default_timeout = globals.timeout}) {}
+  CommandRunner(const GlobalOptions& globals, const ClientOptions& connection,
+                std::ostream& out, std::ostream& err)
+      : globals_(globals), out_(out), err_(err), client_(connection) {}
+
+  // OK, or why the connection options cannot be used.
+  const absl::Status& Check() const { return client_.Check(); }
 
   ExitCode operator()(const SubmitCommand& command);
   ExitCode operator()(const WakeCommand& command);
@@ -91,11 +131,7 @@ ExitCode CommandRunner::Fail(absl::string_view what, const absl::Status& status,
                        : absl::StrCat(absl::StatusCodeToString(status.code()),
                                       ": ", status.message());
   err_ << "corosched: " << what << ": " << detail << "\n";
-  if (status.code() == absl::StatusCode::kUnavailable &&
-      absl::StrContains(absl::AsciiStrToLower(status.message()), "connect")) {
-    err_ << "corosched: is corosched-server running at " << globals_.address
-         << "? (set --addr or COROSCHED_ADDR)\n";
-  }
+  if (!code.has_value()) err_ << Hint(status, globals_);
   err_.flush();
   return code.value_or(ExitCodeFor(status));
 }
@@ -359,11 +395,21 @@ ExitCode RunInvocation(const Invocation& invocation, std::ostream& out,
     out << "corosched " << ClientVersion() << "\n" << std::flush;
     return kExitSuccess;
   }
+  absl::StatusOr<ClientOptions> connection =
+      ConnectionOptions(invocation.globals);
+  if (!connection.ok()) {
+    err << "corosched: " << connection.status().message() << "\n" << std::flush;
+    return kExitFailure;
+  }
   // A worker runs until a signal, with a channel of its own.
   if (const auto* worker = std::get_if<WorkerCommand>(&invocation.command)) {
-    return RunWorker(*worker, invocation.globals, err);
+    return RunWorker(*worker, *connection, err);
   }
-  CommandRunner runner(invocation.globals, out, err);
+  CommandRunner runner(invocation.globals, *connection, out, err);
+  if (!runner.Check().ok()) {
+    err << "corosched: " << runner.Check().message() << "\n" << std::flush;
+    return kExitFailure;
+  }
   return std::visit(runner, invocation.command);
 }
 

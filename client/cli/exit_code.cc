@@ -12,6 +12,9 @@ ExitCode ExitCodeFor(const absl::Status& status) {
       return kExitUnavailable;
     case absl::StatusCode::kNotFound:
       return kExitNotFound;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitDenied;
     default:
       return kExitFailure;
   }

@@ -14,6 +14,9 @@ enum ExitCode : int {
   // Worth retrying: UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED.
   kExitUnavailable = 3,
   kExitNotFound = 4,
+  // UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED (valid,
+  // but not allowed in that namespace): retrying will not help.
+  kExitDenied = 5,
 };
 
 // The exit code for a call's status.

@@ -11,6 +11,8 @@ TEST(ExitCodeForTest, MapsStatusesToTheDocumentedCodes) {
   EXPECT_EQ(ExitCodeFor(absl::ResourceExhaustedError("")), 3);
   EXPECT_EQ(ExitCodeFor(absl::DeadlineExceededError("")), 3);
   EXPECT_EQ(ExitCodeFor(absl::NotFoundError("")), 4);
+  EXPECT_EQ(ExitCodeFor(absl::UnauthenticatedError("")), 5);
+  EXPECT_EQ(ExitCodeFor(absl::PermissionDeniedError("")), 5);
   EXPECT_EQ(ExitCodeFor(absl::InvalidArgumentError("")), 1);
   EXPECT_EQ(ExitCodeFor(absl::FailedPreconditionError("")), 1);
   EXPECT_EQ(ExitCodeFor(absl::AlreadyExistsError("")), 1);

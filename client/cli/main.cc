@@ -22,16 +22,27 @@ void SilenceGrpcLogs() {
   }
 }
 
+// The variable's value; "" when unset.
+std::string Variable(const char* name) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   namespace cli = ::corosched::cli;
   SilenceGrpcLogs();
   std::vector<std::string> args(argv + 1, argv + argc);
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
-  const char* env_address = std::getenv("COROSCHED_ADDR");
-  cli::ParsedCommandLine parsed =
-      cli::ParseCommandLine(args, env_address != nullptr ? env_address : "");
+  cli::ParsedCommandLine parsed = cli::ParseCommandLine(
+      args, cli::Environment{
+                .address = Variable("COROSCHED_ADDR"),
+                .token = Variable("COROSCHED_TOKEN"),
+                .token_file = Variable("COROSCHED_TOKEN_FILE"),
+                .namespace_name = Variable("COROSCHED_NAMESPACE"),
+                .tls_ca = Variable("COROSCHED_TLS_CA"),
+                .tls_server_name = Variable("COROSCHED_TLS_SERVER_NAME")});
   if (!parsed.error.ok()) {
     std::cerr << "corosched: "
               << (parsed.command_name.empty() ? "" : parsed.command_name + ": ")

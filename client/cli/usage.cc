@@ -16,7 +16,7 @@ constexpr size_t kHelpColumn = 26;
 
 constexpr absl::string_view kExitCodes =
     "Exit codes: 0 success, 1 failed task or error, 2 usage, 3 unavailable\n"
-    "or retryable, 4 not found.\n";
+    "or retryable, 4 not found, 5 unauthenticated or permission denied.\n";
 
 // Each line of `text` after `indent` spaces.
 void AppendIndented(absl::string_view text, size_t indent, std::string* out) {

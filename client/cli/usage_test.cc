@@ -33,8 +33,28 @@ TEST(UsageTextTest, ACommandShowsItsSynopsisSummaryFlagsAndTheGlobalFlags) {
       "and\n"
       "                          submit --wait wait without one unless given)\n"
       "  --output text|json      json: protobuf JSON, one object per line\n"
+      "  --namespace NS          the namespace to act in (default "
+      "$COROSCHED_NAMESPACE,\n"
+      "                          else the daemon's \"default\")\n"
+      "  --token-file FILE       send the bearer token in FILE (default\n"
+      "                          $COROSCHED_TOKEN_FILE)\n"
+      "  --token TOKEN           send TOKEN as the bearer token (default\n"
+      "                          $COROSCHED_TOKEN; other users may see a flag "
+      "in ps:\n"
+      "                          prefer --token-file or the variable)\n"
+      "  --tls-ca FILE           use TLS, trusting the CA certificates in "
+      "FILE\n"
+      "                          (PEM; default $COROSCHED_TLS_CA; without it:\n"
+      "                          plaintext)\n"
+      "  --tls-cert FILE         with --tls-key: the client certificate (PEM)\n"
+      "                          for a daemon that requires one (mTLS)\n"
+      "  --tls-key FILE          the client certificate's private key (PEM)\n"
+      "  --tls-server-name NAME  the name the daemon's certificate must carry, "
+      "if\n"
+      "                          not --addr's host (default\n"
+      "                          $COROSCHED_TLS_SERVER_NAME)\n"
       "Exit codes: 0 success, 1 failed task or error, 2 usage, 3 unavailable\n"
-      "or retryable, 4 not found.\n");
+      "or retryable, 4 not found, 5 unauthenticated or permission denied.\n");
 }
 
 TEST(UsageTextTest, AShortAliasIsShownBeforeTheFlag) {

@@ -22,9 +22,6 @@
 #include "client/cli/work_answer.h"
 #include "client/worker.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 
 namespace corosched::cli {
 namespace {
@@ -138,11 +135,11 @@ std::string InputJson(const google::protobuf::Value& input) {
 // Runs the command for one item (on a Worker's handler thread).
 class ItemRunner {
  public:
-  ItemRunner(const WorkerCommand& command, std::string address,
+  ItemRunner(const WorkerCommand& command, const ClientOptions& connection,
              std::string identity, CommandSupervisor* supervisor,
              WorkerLog* log)
       : command_(command),
-        address_(std::move(address)),
+        connection_(connection),
         identity_(std::move(identity)),
         supervisor_(supervisor),
         log_(log) {}
@@ -164,7 +161,11 @@ class ItemRunner {
                 {"COROSCHED_ATTEMPT", absl::StrCat(work.attempt())},
                 {"COROSCHED_QUEUE", work.queue()},
                 {"COROSCHED_WORKER_IDENTITY", identity_},
-                {"COROSCHED_ADDR", address_}},
+                {"COROSCHED_ADDR", connection_.address},
+                // So that `corosched` in the command acts in the same
+                // namespace and trusts the same CA; the token is not passed.
+                {"COROSCHED_NAMESPACE", connection_.namespace_name},
+                {"COROSCHED_TLS_CA", connection_.tls.ca_file}},
         .stdin_data = absl::StrCat(InputJson(work.input()), "\n"),
         .stdout_limit = kWorkResultLimit,
         .stderr_prefix =
@@ -184,19 +185,11 @@ class ItemRunner {
   }
 
   const WorkerCommand& command_;
-  const std::string address_;
+  const ClientOptions& connection_;
   const std::string identity_;
   CommandSupervisor* const supervisor_;
   WorkerLog* const log_;
 };
-
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
-  grpc::ChannelArguments arguments;
-  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  arguments.SetMaxSendMessageSize(kMaxMessageBytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   arguments);
-}
 
 ExitCode Refused(std::ostream& err, const absl::Status& status) {
   err << "corosched: worker: " << status.message() << "\n" << std::flush;
@@ -232,8 +225,8 @@ void ServeUntilStopped(Worker& worker, StopSignals& signals,
 
 }  // namespace
 
-ExitCode RunWorker(const WorkerCommand& command, const GlobalOptions& globals,
-                   std::ostream& err) {
+ExitCode RunWorker(const WorkerCommand& command,
+                   const ClientOptions& connection, std::ostream& err) {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): no thread sets the environment
   const char* path = std::getenv("PATH");
   absl::StatusOr<std::string> program =
@@ -248,15 +241,17 @@ ExitCode RunWorker(const WorkerCommand& command, const GlobalOptions& globals,
   }
   WorkerLog log(err);
   CommandSupervisor supervisor(command.kill_grace, kCancelCheck);
-  ItemRunner runner(command, globals.address, identity, &supervisor, &log);
+  ItemRunner runner(command, connection, identity, &supervisor, &log);
+  ClientOptions channel = connection;
+  channel.max_message_bytes = kMaxMessageBytes;
   // Destroyed first: its handlers use the runner and the supervisor.
   Worker worker(
-      MakeChannel(globals.address),
+      channel,
       WorkerOptions{.identity = identity,
                     .transport = command.poll
                                      ? WorkerOptions::Transport::kPoll
                                      : WorkerOptions::Transport::kStream,
-                    .call_timeout = globals.timeout,
+                    .call_timeout = connection.default_timeout,
                     .on_error = [&log](const absl::Status& problem) {
                       log.Line(problem.message());
                     }});
@@ -266,8 +261,12 @@ ExitCode RunWorker(const WorkerCommand& command, const GlobalOptions& globals,
   if (started.ok()) started = worker.Start();
   if (!started.ok()) return Refused(err, started);
   log.Line(absl::StrCat("taking items from queue ", command.queue, " at ",
-                        globals.address, ", up to ", command.concurrency,
-                        " at once, as ", identity, "; running ", *program));
+                        connection.address,
+                        connection.namespace_name.empty()
+                            ? std::string()
+                            : " in namespace " + connection.namespace_name,
+                        ", up to ", command.concurrency, " at once, as ",
+                        identity, "; running ", *program));
   ServeUntilStopped(worker, signals, supervisor, log);
   const Worker::Counters counters = worker.counters();
   log.Line(absl::StrCat("stopped: ", counters.completed, " completed, ",

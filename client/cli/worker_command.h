@@ -5,6 +5,7 @@
 
 #include "client/cli/args.h"
 #include "client/cli/exit_code.h"
+#include "client/connection.h"
 
 namespace corosched::cli {
 
@@ -32,8 +33,8 @@ namespace corosched::cli {
 // Worker refuses the queue (INVALID_ARGUMENT), kExitFailure for another
 // start error, else kExitSuccess once stopped. Installs
 // SIGTERM and SIGINT handlers for its duration: one worker per process.
-ExitCode RunWorker(const WorkerCommand& command, const GlobalOptions& globals,
-                   std::ostream& err);
+ExitCode RunWorker(const WorkerCommand& command,
+                   const ClientOptions& connection, std::ostream& err);
 
 // The most a command may write to stdout: its result.
 inline constexpr size_t kWorkResultLimit = size_t{1} << 20;
