@@ -71,7 +71,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
-                         .max_start_delay = config.max_start_delay});
+                         .max_start_delay = config.max_start_delay,
+                         .namespaces = config.namespaces});
   daemon->authorizer_ = std::make_unique<OpenAuthorizer>();
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);

@@ -61,6 +61,7 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       runner_(runner),
       max_start_delay_(options.max_start_delay),
       programs_(/*capacity=*/1024, options.limits),
+      admission_(*executor.clock(), options.namespaces),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -160,20 +161,28 @@ void TaskService::SubmitTask(absl::string_view ns,
     std::move(done)(admitted.status());
     return;
   }
+  // Last, so that a request refused for itself takes none of the rate.
+  absl::StatusOr<NamespaceSlot> slot = admission_.Admit(ns);
+  if (!slot.ok()) {
+    std::move(done)(slot.status());
+    return;
+  }
   std::string key = admitted->record.id;
-  runner_.Start(std::move(admitted->record), std::move(admitted->program),
-                std::move(admitted->machine),
-                [done = LocalizedReply(std::move(key), std::move(done))](
-                    absl::StatusOr<StartedTask> started) mutable {
-                  if (!started.ok()) {
-                    std::move(done)(started.status());
-                    return;
-                  }
-                  v1::SubmitTaskResponse response;
-                  *response.mutable_task() = std::move(started->task);
-                  response.set_created(started->created);
-                  std::move(done)(std::move(response));
-                });
+  runner_.Start(
+      std::move(admitted->record), std::move(admitted->program),
+      std::move(admitted->machine),
+      [done = LocalizedReply(std::move(key), std::move(done))](
+          absl::StatusOr<StartedTask> started) mutable {
+        if (!started.ok()) {
+          std::move(done)(started.status());
+          return;
+        }
+        v1::SubmitTaskResponse response;
+        *response.mutable_task() = std::move(started->task);
+        response.set_created(started->created);
+        std::move(done)(std::move(response));
+      },
+      *std::move(slot));
 }
 
 absl::StatusOr<TaskService::Admitted> TaskService::Admit(
@@ -314,7 +323,7 @@ void TaskService::CancelTask(
 absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats(
     absl::string_view ns) {
   const ExecutorStats executor = executor_.Stats();
-  auto counts = store_.CountTasksByStatus();
+  auto counts = store_.CountTasksByStatusIn(ns);
   if (!counts.ok()) return counts.status();
   v1::QueueStats stats;
   uint64_t depth = executor.injection_queue_depth;
@@ -329,6 +338,9 @@ absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats(
   }
   stats.set_admission_capacity(executor.max_tasks);
   stats.set_admission_in_use(executor.live_tasks);
+  stats.set_namespace_(std::string(ns));
+  stats.set_namespace_admission_capacity(admission_.max_tasks());
+  stats.set_namespace_admission_in_use(admission_.Unfinished(ns));
   stats.set_workers(executor.worker_queue_depths.size());
   for (const WorkQueueStats& queue : runner_.work_queues().Stats()) {
     if (!KeyInNamespace(queue.queue, ns)) continue;
@@ -366,11 +378,15 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
           }
         }
         absl::Status resumed_one =
-            program.ok() ? runner_.Resume(record, *std::move(program))
-                         : Prefixed(
-                               "its recorded definition no longer "
-                               "compiles",
-                               program.status());
+            program.ok()
+                ? runner_.Resume(
+                      record, *std::move(program),
+                      admission_.Restore(
+                          SplitNamespacedKey(record.id).namespace_name))
+                : Prefixed(
+                      "its recorded definition no longer "
+                      "compiles",
+                      program.status());
         if (absl::IsResourceExhausted(resumed_one) ||
             absl::IsUnavailable(resumed_one)) {
           return resumed_one;  // the daemon's trouble, not the task's
