@@ -72,7 +72,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
                          .max_start_delay = config.max_start_delay,
-                         .namespaces = config.namespaces});
+                         .namespaces = config.namespaces,
+                         .namespace_metrics = &daemon->metrics_->namespaces()});
+  daemon->metrics_->namespaces().SetUnfinishedSource(
+      [tasks = daemon->tasks_.get()] {
+        return tasks->admission().AllUnfinished();
+      });
   daemon->authorizer_ = std::make_unique<OpenAuthorizer>();
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);

@@ -11,7 +11,8 @@ DaemonMetrics::DaemonMetrics(int workers, std::string listen)
       tasks_(std::make_shared<ServerMetrics>()),
       grpc_(std::make_shared<GrpcMetrics>()),
       store_(std::make_shared<StoreMetrics>()),
-      work_(std::make_shared<WorkMetrics>()) {}
+      work_(std::make_shared<WorkMetrics>()),
+      namespaces_(std::make_shared<NamespaceMetrics>()) {}
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   if (listen_.empty()) return;  // nobody would see what it measures
@@ -34,8 +35,8 @@ absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
   }
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-      MetricsEndpoint::Start(listen_,
-                             {executor_, tasks_, grpc_, store_, work_});
+      MetricsEndpoint::Start(
+          listen_, {executor_, tasks_, grpc_, store_, work_, namespaces_});
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();
@@ -49,6 +50,7 @@ void DaemonMetrics::Detach() {
   executor_->SetStatsSource(nullptr);
   tasks_->SetSources({});
   work_->SetStatsSource(nullptr);
+  namespaces_->SetUnfinishedSource(nullptr);
 }
 
 }  // namespace corosched::server

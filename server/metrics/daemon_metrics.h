@@ -9,6 +9,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/metrics/grpc_metrics.h"
 #include "server/metrics/metrics_endpoint.h"
+#include "server/metrics/namespace_metrics.h"
 #include "server/metrics/server_metrics.h"
 #include "server/metrics/store_metrics.h"
 #include "server/metrics/work_metrics.h"
@@ -51,6 +52,9 @@ class DaemonMetrics {
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
   WorkQueuesObserver* work_observer() { return work_.get(); }
+  // Per-namespace metrics: TaskService reports submits to it, and the
+  // Daemon sets its source (NamespaceAdmission's counts); Detach clears it.
+  NamespaceMetrics& namespaces() { return *namespaces_; }
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
@@ -74,6 +78,7 @@ class DaemonMetrics {
   const std::shared_ptr<GrpcMetrics> grpc_;
   const std::shared_ptr<StoreMetrics> store_;
   const std::shared_ptr<WorkMetrics> work_;
+  const std::shared_ptr<NamespaceMetrics> namespaces_;
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 

@@ -44,7 +44,11 @@ void NamespaceAdmission::Refill(Usage& usage, absl::Time now) const {
   usage.refilled = std::max(usage.refilled, now);
 }
 
-absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(absl::string_view ns) {
+absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(
+    absl::string_view ns, NamespaceRefusal* refusal) {
+  NamespaceRefusal ignored;
+  if (refusal == nullptr) refusal = &ignored;
+  *refusal = NamespaceRefusal::kNone;
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   if (usage_.size() > kSweepAbove) SweepIdle(now);
@@ -52,6 +56,7 @@ absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(absl::string_view ns) {
   if (rate_ > 0) {
     Refill(usage, now);
     if (usage.tokens < 1) {
+      *refusal = NamespaceRefusal::kRate;
       return absl::ResourceExhaustedError(absl::StrCat(
           "namespace ", QuoteInput(ns), " is past its submit rate of ", rate_,
           "/s (--namespace-submit-rate, bursts of ", burst_,
@@ -59,6 +64,7 @@ absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(absl::string_view ns) {
     }
   }
   if (max_tasks_ > 0 && usage.unfinished >= max_tasks_) {
+    *refusal = NamespaceRefusal::kBound;
     return absl::ResourceExhaustedError(absl::StrCat(
         "namespace ", QuoteInput(ns), " is at its bound of ", max_tasks_,
         " unfinished tasks (--namespace-max-tasks); retry after some "

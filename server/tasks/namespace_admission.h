@@ -19,6 +19,9 @@ namespace corosched::server {
 
 class NamespaceAdmission;
 
+// Why NamespaceAdmission::Admit refused a submit.
+enum class NamespaceRefusal : uint8_t { kNone, kRate, kBound };
+
 // What NamespaceAdmission keeps per namespace.
 struct NamespaceUsage {
   std::string namespace_name;
@@ -82,7 +85,9 @@ class NamespaceAdmission {
   // One submit in `ns`: RESOURCE_EXHAUSTED naming the namespace and the
   // flag when it is past its rate (retry later) or at its bound of
   // unfinished tasks (retry once some finish).
-  absl::StatusOr<NamespaceSlot> Admit(absl::string_view ns)
+  // `refusal`, if not null, is set to why (kNone when admitted).
+  absl::StatusOr<NamespaceSlot> Admit(absl::string_view ns,
+                                      NamespaceRefusal* refusal = nullptr)
       ABSL_LOCKS_EXCLUDED(mu_);
   // A task recovered after a restart: counted, never refused.
   NamespaceSlot Restore(absl::string_view ns) ABSL_LOCKS_EXCLUDED(mu_);

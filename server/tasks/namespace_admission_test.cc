@@ -22,7 +22,9 @@ TEST(NamespaceAdmissionTest, BoundsUnfinishedTasksPerNamespace) {
   absl::StatusOr<NamespaceSlot> first = admission.Admit("a");
   absl::StatusOr<NamespaceSlot> second = admission.Admit("a");
   ASSERT_TRUE(first.ok() && second.ok());
-  absl::StatusOr<NamespaceSlot> third = admission.Admit("a");
+  NamespaceRefusal why = NamespaceRefusal::kNone;
+  absl::StatusOr<NamespaceSlot> third = admission.Admit("a", &why);
+  EXPECT_EQ(why, NamespaceRefusal::kBound);
   EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(third.status().message(), HasSubstr("\"a\""));
   EXPECT_THAT(third.status().message(), HasSubstr("--namespace-max-tasks"));
@@ -80,7 +82,9 @@ TEST(NamespaceAdmissionTest, SubmitRateIsATokenBucketOnTheClock) {
   NamespaceAdmission admission(clock, {.submit_rate = 2, .submit_burst = 3});
   // A full bucket: the burst at once, then refused.
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(admission.Admit("a").ok()) << i;
-  absl::StatusOr<NamespaceSlot> refused = admission.Admit("a");
+  NamespaceRefusal why = NamespaceRefusal::kNone;
+  absl::StatusOr<NamespaceSlot> refused = admission.Admit("a", &why);
+  EXPECT_EQ(why, NamespaceRefusal::kRate);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.status().message(), HasSubstr("retry later"));
   EXPECT_THAT(refused.status().message(), HasSubstr("--namespace-submit-rate"));

@@ -62,6 +62,7 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       max_start_delay_(options.max_start_delay),
       programs_(/*capacity=*/1024, options.limits),
       admission_(*executor.clock(), options.namespaces),
+      namespace_metrics_(options.namespace_metrics),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -162,7 +163,16 @@ void TaskService::SubmitTask(absl::string_view ns,
     return;
   }
   // Last, so that a request refused for itself takes none of the rate.
-  absl::StatusOr<NamespaceSlot> slot = admission_.Admit(ns);
+  NamespaceRefusal refusal = NamespaceRefusal::kNone;
+  absl::StatusOr<NamespaceSlot> slot = admission_.Admit(ns, &refusal);
+  if (namespace_metrics_ != nullptr) {
+    namespace_metrics_->OnSubmit(
+        ns, refusal == NamespaceRefusal::kRate
+                ? NamespaceMetrics::SubmitOutcome::kRateLimited
+            : refusal == NamespaceRefusal::kBound
+                ? NamespaceMetrics::SubmitOutcome::kAtBound
+                : NamespaceMetrics::SubmitOutcome::kAdmitted);
+  }
   if (!slot.ok()) {
     std::move(done)(slot.status());
     return;

@@ -11,6 +11,7 @@
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "server/daemon/config.h"
+#include "server/metrics/namespace_metrics.h"
 #include "server/store/task_store.h"
 #include "server/tasks/namespace_admission.h"
 #include "server/tasks/program_cache.h"
@@ -41,6 +42,9 @@ struct TaskServiceOptions {
   absl::Duration max_start_delay = absl::Hours(24 * 30);
   // Each namespace's bound and submit rate (--namespace-*).
   NamespaceLimits namespaces;
+  // If not null, hears how each submit fared against its namespace's
+  // limits; it must outlive the TaskService.
+  NamespaceMetrics* namespace_metrics = nullptr;
 };
 
 class TaskService {
@@ -130,6 +134,7 @@ class TaskService {
   const absl::Duration max_start_delay_;
   ProgramCache programs_;
   NamespaceAdmission admission_;
+  NamespaceMetrics* const namespace_metrics_;
   std::atomic<bool> draining_{false};
   // Daemon-chosen ids: a random per-process prefix and a counter.
   const uint64_t id_salt_;

@@ -20,6 +20,7 @@
 #include "tests/server/e2e_support.h"
 #include "tests/server/namespace_support.h"
 #include "tests/server/work_support.h"
+#include "tests/testing/http_get.h"
 
 namespace corosched::e2e {
 namespace {
@@ -308,6 +309,23 @@ TEST_F(NamespaceBoundTest, ANamespaceAtItsBoundIsRefusedAndOthersSubmit) {
   ASSERT_TRUE(WakeGo(*a_, "t1").ok());
   AwaitFinished(*a_, "t1");
   EXPECT_TRUE(WaitFor([&] { return TrySubmit(*a_).ok(); }));
+}
+
+TEST_F(NamespaceBoundTest, MetricsCountEachNamespacesTasksAndSubmits) {
+  SubmitWithId(*b_, AwaitGo(), "t1");
+  SubmitWithId(*b_, AwaitGo(), "t2");
+  EXPECT_FALSE(TrySubmit(*b_).ok());
+  absl::StatusOr<testing::HttpResponse> got =
+      testing::HttpGet(server_->metrics_address(), "/metrics");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(got->body,
+              HasSubstr("corosched_namespace_tasks{namespace=\"b\"} 2"));
+  EXPECT_THAT(got->body,
+              HasSubstr("corosched_namespace_tasks{namespace=\"default\"} 0"));
+  EXPECT_THAT(got->body, HasSubstr("corosched_namespace_submits_total{"
+                                   "namespace=\"b\",outcome=\"at_bound\"} 1"));
+  EXPECT_THAT(got->body, HasSubstr("corosched_namespace_submits_total{"
+                                   "namespace=\"b\",outcome=\"admitted\"} 2"));
 }
 
 class NamespaceRateTest : public NamespaceTest {
