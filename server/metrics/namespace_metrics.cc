@@ -63,8 +63,8 @@ std::vector<MetricFamily> NamespaceMetrics::Collect() const {
   }
   MetricFamily gauge = NewFamily(
       "corosched_namespace_tasks",
-      "Unfinished tasks per namespace (the first 100 namespaces by name, "
-      "later ones summed as _other).",
+      "Unfinished tasks per namespace (default and the first 99 other "
+      "namespaces seen; later ones summed as _other).",
       MetricType::Gauge);
   MetricFamily counter = NewFamily(
       "corosched_namespace_submits_total",

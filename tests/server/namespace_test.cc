@@ -276,6 +276,27 @@ TEST_F(NamespaceTest, AMalformedNamespaceHeaderIsInvalidArgument) {
     EXPECT_EQ(PollWork(*bad, "q", absl::Seconds(1), 1, &items).error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
   }
+  // The bidi streams are refused at once too.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("corosched-namespace", "a/b");
+    auto stream = stub_->SubmitTasks(&context);
+    v1::SubmitTasksResponse ignored;
+    while (stream->Read(&ignored)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("corosched-namespace", "a/b");
+    auto stream = stub_->WorkStream(&context);
+    v1::WorkStreamResponse ignored;
+    while (stream->Read(&ignored)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
   std::string too_long(65, 'n');
   auto bad = NamespaceStub(server_->address(), too_long);
   EXPECT_EQ(GetTaskStatus(*bad, "t1").error_code(),
