@@ -68,11 +68,13 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->runner_ = std::make_unique<TaskRunner>(
       *daemon->executor_, *daemon->store_, *daemon->hub_,
       &daemon->metrics_->tasks(), daemon->metrics_->work_observer());
+  daemon->admission_ = std::make_unique<NamespaceAdmission>(
+      *daemon->executor_->clock(), config.namespaces);
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
                          .max_start_delay = config.max_start_delay,
-                         .namespaces = config.namespaces,
+                         .admission = daemon->admission_.get(),
                          .namespace_metrics = &daemon->metrics_->namespaces()});
   daemon->metrics_->namespaces().SetUnfinishedSource(
       [tasks = daemon->tasks_.get()] {

@@ -75,7 +75,7 @@ class NamespaceSlot {
 // nothing and does not count.
 //
 // Thread-safety: every method from any thread. A slot must not outlive
-// the NamespaceAdmission that gave it.
+// the NamespaceAdmission that gave it; `clock` must outlive every Admit.
 class NamespaceAdmission {
  public:
   NamespaceAdmission(const Clock& clock, const NamespaceLimits& limits);

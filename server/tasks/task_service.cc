@@ -61,7 +61,7 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       runner_(runner),
       max_start_delay_(options.max_start_delay),
       programs_(/*capacity=*/1024, options.limits),
-      admission_(*executor.clock(), options.namespaces),
+      admission_(*options.admission),
       namespace_metrics_(options.namespace_metrics),
       id_salt_(RandomSalt()) {}
 

@@ -10,7 +10,6 @@
 #include "core/executor.h"
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
-#include "server/daemon/config.h"
 #include "server/metrics/namespace_metrics.h"
 #include "server/store/task_store.h"
 #include "server/tasks/namespace_admission.h"
@@ -40,8 +39,11 @@ struct TaskServiceOptions {
   // The furthest ahead a submit may put a task's start (--max-start-delay);
   // see StartTime.
   absl::Duration max_start_delay = absl::Hours(24 * 30);
-  // Each namespace's bound and submit rate (--namespace-*).
-  NamespaceLimits namespaces;
+  // Each namespace's bound and submit rate (--namespace-*), kept by
+  // `admission`, which counts every unfinished task the runner holds
+  // (required; it must outlive the executor, whose task futures hold its
+  // slots until they are destroyed).
+  NamespaceAdmission* admission = nullptr;
   // If not null, hears how each submit fared against its namespace's
   // limits; it must outlive the TaskService.
   NamespaceMetrics* namespace_metrics = nullptr;
@@ -49,6 +51,7 @@ struct TaskServiceOptions {
 
 class TaskService {
  public:
+  // REQUIRES: options.admission is set.
   TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
               const TaskServiceOptions& options);
   TaskService(const TaskService&) = delete;
@@ -133,7 +136,7 @@ class TaskService {
   TaskRunner& runner_;
   const absl::Duration max_start_delay_;
   ProgramCache programs_;
-  NamespaceAdmission admission_;
+  NamespaceAdmission& admission_;
   NamespaceMetrics* const namespace_metrics_;
   std::atomic<bool> draining_{false};
   // Daemon-chosen ids: a random per-process prefix and a counter.
