@@ -289,6 +289,31 @@ absl::Status CheckTlsFlags(const TlsConfig& tls) {
   return absl::OkStatus();
 }
 
+// --namespace-*: per-namespace limits (server/tasks/namespace_admission.h).
+absl::Status SetNamespaceMaxTasks(absl::string_view value,
+                                  ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, uint64_t{1} << 24, &n);
+  config.namespaces.max_tasks = n;
+  return ok;
+}
+
+absl::Status SetNamespaceSubmitRate(absl::string_view value,
+                                    ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 1000000, &n);
+  config.namespaces.submit_rate = static_cast<uint32_t>(n);
+  return ok;
+}
+
+absl::Status SetNamespaceSubmitBurst(absl::string_view value,
+                                     ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 0, 1000000, &n);
+  config.namespaces.submit_burst = static_cast<uint32_t>(n);
+  return ok;
+}
+
 constexpr Option kOptions[] = {
     {"listen", "COROSCHED_LISTEN", "HOST:PORT",
      [](const ServerConfig& c) { return c.listen; },
@@ -515,6 +540,36 @@ constexpr Option kOptions[] = {
      "sha256 of the password, e.g. printf %s PASSWORD | sha256sum). "
      "Reloaded when it changes.",
      SetTlsFile<&TlsConfig::metrics_basic_auth_file>},
+    {"namespace-max-tasks", "COROSCHED_NAMESPACE_MAX_TASKS", "N",
+     [](const ServerConfig& c) {
+       return c.namespaces.max_tasks == 0
+                  ? std::string("0 (only --max-tasks)")
+                  : absl::StrCat(c.namespaces.max_tasks);
+     },
+     "Unfinished tasks at most per namespace (the corosched-namespace "
+     "header); past it a submit in that namespace answers "
+     "RESOURCE_EXHAUSTED while other namespaces still submit. 0: only the "
+     "daemon-wide --max-tasks.",
+     SetNamespaceMaxTasks},
+    {"namespace-submit-rate", "COROSCHED_NAMESPACE_SUBMIT_RATE", "N",
+     [](const ServerConfig& c) {
+       return c.namespaces.submit_rate == 0
+                  ? std::string("0 (unlimited)")
+                  : absl::StrCat(c.namespaces.submit_rate);
+     },
+     "Submits per second per namespace (each item of SubmitTasks counts); "
+     "past it a submit answers RESOURCE_EXHAUSTED, to be retried later. "
+     "0: unlimited.",
+     SetNamespaceSubmitRate},
+    {"namespace-submit-burst", "COROSCHED_NAMESPACE_SUBMIT_BURST", "N",
+     [](const ServerConfig& c) {
+       return c.namespaces.submit_burst == 0
+                  ? std::string("0 (one second of the rate)")
+                  : absl::StrCat(c.namespaces.submit_burst);
+     },
+     "With --namespace-submit-rate: submits a namespace may make at once "
+     "after being idle (the token bucket's size).",
+     SetNamespaceSubmitBurst},
 };
 
 const Option* FindOption(absl::string_view flag) {

@@ -220,6 +220,44 @@ TEST(ConfigTest, BadValuesNameTheFlagAndWhatItAccepts) {
   }
 }
 
+TEST(ConfigTest, NamespaceLimitsComeFromFlagsAndTheEnvironment) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->config.namespaces.max_tasks, 0u);
+  EXPECT_EQ(defaults->config.namespaces.submit_rate, 0u);
+  EXPECT_EQ(defaults->config.namespaces.submit_burst, 0u);
+  auto flags =
+      Parse({"--namespace-max-tasks", "500", "--namespace-submit-rate=20",
+             "--namespace-submit-burst", "40"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->config.namespaces.max_tasks, 500u);
+  EXPECT_EQ(flags->config.namespaces.submit_rate, 20u);
+  EXPECT_EQ(flags->config.namespaces.submit_burst, 40u);
+  auto env = Parse({"--namespace-submit-rate=5"},
+                   {{"COROSCHED_NAMESPACE_MAX_TASKS", "7"},
+                    {"COROSCHED_NAMESPACE_SUBMIT_RATE", "9"},
+                    {"COROSCHED_NAMESPACE_SUBMIT_BURST", "11"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->config.namespaces.max_tasks, 7u);
+  EXPECT_EQ(env->config.namespaces.submit_rate, 5u);  // the flag wins
+  EXPECT_EQ(env->config.namespaces.submit_burst, 11u);
+  for (const char* bad :
+       {"--namespace-max-tasks=-1", "--namespace-submit-rate=fast",
+        "--namespace-submit-burst=1.5"}) {
+    auto parsed = Parse({bad});
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_THAT(parsed.status().message(),
+                HasSubstr("expected a whole number from 0"));
+  }
+  const std::string help = HelpText();
+  for (const char* text :
+       {"--namespace-max-tasks", "COROSCHED_NAMESPACE_MAX_TASKS",
+        "--namespace-submit-rate", "COROSCHED_NAMESPACE_SUBMIT_RATE",
+        "--namespace-submit-burst", "COROSCHED_NAMESPACE_SUBMIT_BURST"}) {
+    EXPECT_THAT(help, HasSubstr(text));
+  }
+}
+
 TEST(ConfigTest, MinFreeDiskComesFromTheEnvironmentToo) {
   auto parsed = Parse({}, {{"COROSCHED_MIN_FREE_DISK", "0"}});
   ASSERT_TRUE(parsed.ok()) << parsed.status();

@@ -143,10 +143,18 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   daemon->runner_ = std::make_unique<TaskRunner>(
       *daemon->executor_, *daemon->store_, *daemon->hub_,
       &daemon->metrics_->tasks(), daemon->metrics_->work_observer());
+  daemon->admission_ = std::make_unique<NamespaceAdmission>(
+      *daemon->executor_->clock(), config.namespaces);
   daemon->tasks_ = std::make_unique<TaskService>(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
-                         .max_start_delay = config.max_start_delay});
+                         .max_start_delay = config.max_start_delay,
+                         .admission = daemon->admission_.get(),
+                         .namespace_metrics = &daemon->metrics_->namespaces()});
+  daemon->metrics_->namespaces().SetUnfinishedSource(
+      [tasks = daemon->tasks_.get()] {
+        return tasks->admission().AllUnfinished();
+      });
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {

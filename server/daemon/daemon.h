@@ -14,6 +14,7 @@
 #include "server/metrics/daemon_metrics.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/task_store.h"
+#include "server/tasks/namespace_admission.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_runner.h"
 #include "server/tasks/task_service.h"
@@ -97,6 +98,9 @@ class Daemon {
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<TaskStore> store_;
   SqliteStore* sqlite_ = nullptr;  // store_, when it is the durable one
+  // Before the executor: its task futures hold slots of it until they
+  // are destroyed.
+  std::unique_ptr<NamespaceAdmission> admission_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StreamHub> hub_;
   std::unique_ptr<TaskRunner> runner_;

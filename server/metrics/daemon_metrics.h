@@ -10,6 +10,7 @@
 #include "server/metrics/auth_metrics.h"
 #include "server/metrics/grpc_metrics.h"
 #include "server/metrics/metrics_endpoint.h"
+#include "server/metrics/namespace_metrics.h"
 #include "server/metrics/server_metrics.h"
 #include "server/metrics/store_metrics.h"
 #include "server/metrics/work_metrics.h"
@@ -53,7 +54,13 @@ class DaemonMetrics {
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
   WorkQueuesObserver* work_observer() { return work_.get(); }
+<<<<<<< HEAD
   AuthObserver* auth_observer() { return auth_.get(); }
+=======
+  // Per-namespace metrics: TaskService reports submits to it, and the
+  // Daemon sets its source (NamespaceAdmission's counts); Detach clears it.
+  NamespaceMetrics& namespaces() { return *namespaces_; }
+>>>>>>> ns
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
@@ -79,7 +86,11 @@ class DaemonMetrics {
   const std::shared_ptr<GrpcMetrics> grpc_;
   const std::shared_ptr<StoreMetrics> store_;
   const std::shared_ptr<WorkMetrics> work_;
+<<<<<<< HEAD
   const std::shared_ptr<AuthMetrics> auth_;
+=======
+  const std::shared_ptr<NamespaceMetrics> namespaces_;
+>>>>>>> ns
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 

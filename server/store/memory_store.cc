@@ -6,6 +6,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "core/quote.h"
+#include "server/store/namespace_keys.h"
 #include "server/store/store_keys.h"
 
 namespace corosched::server {
@@ -229,6 +230,20 @@ MemoryStore::CountTasksByStatus() {
     absl::MutexLock lock(&shard.mu);
     for (const auto& [status, count] : shard.status_counts) {
       if (count > 0) counts[status] += count;
+    }
+  }
+  return counts;
+}
+
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+MemoryStore::CountTasksByStatusIn(absl::string_view namespace_name) {
+  std::map<v1::TaskStatus, uint64_t> counts;
+  for (Shard& shard : shards_) {
+    absl::MutexLock lock(&shard.mu);
+    for (const auto& [id, task] : shard.tasks) {
+      if (KeyInNamespace(task.record.id, namespace_name)) {
+        ++counts[task.record.snapshot.status()];
+      }
     }
   }
   return counts;

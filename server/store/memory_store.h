@@ -73,6 +73,8 @@ class MemoryStore final : public TaskStore {
                                         uint64_t after_sequence,
                                         int max_events) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatusIn(
+      absl::string_view namespace_name) override;
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override ABSL_LOCKS_EXCLUDED(mu_);
 

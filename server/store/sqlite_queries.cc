@@ -270,6 +270,23 @@ absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> QueryStatusCounts(
   }
 }
 
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> QueryStatusCountsIn(
+    SqliteConnection& connection, absl::string_view namespace_name) {
+  absl::StatusOr<SqliteStatement> select = connection.Prepare(
+      absl::StrCat("SELECT t.status, count(*) FROM tasks t WHERE 1",
+                   NamespaceSql(namespace_name, "t.id"), " GROUP BY t.status"));
+  if (!select.ok()) return select.status();
+  BindNamespace(*select, namespace_name);
+  std::map<v1::TaskStatus, uint64_t> counts;
+  for (;;) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return counts;
+    counts[static_cast<v1::TaskStatus>(select->Int(0))] =
+        static_cast<uint64_t>(select->Int(1));
+  }
+}
+
 absl::StatusOr<std::optional<WakeRecord>> QueryWake(
     SqliteConnection& connection, absl::string_view id,
     absl::string_view request_id) {

@@ -45,6 +45,9 @@ absl::StatusOr<EventBatch> QueryEvents(SqliteConnection& connection,
                                        uint64_t after_sequence, int max_events);
 absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> QueryStatusCounts(
     SqliteConnection& connection);
+// The same, of one namespace's tasks (namespace_keys.h), counted row by row.
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> QueryStatusCountsIn(
+    SqliteConnection& connection, absl::string_view namespace_name);
 absl::StatusOr<std::optional<WakeRecord>> QueryWake(
     SqliteConnection& connection, absl::string_view id,
     absl::string_view request_id);

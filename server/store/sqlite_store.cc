@@ -294,6 +294,13 @@ SqliteStore::CountTasksByStatus() {
       [&](SqliteConnection& c) { return QueryStatusCounts(c); });
 }
 
+absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+SqliteStore::CountTasksByStatusIn(absl::string_view namespace_name) {
+  return Read<std::map<v1::TaskStatus, uint64_t>>([&](SqliteConnection& c) {
+    return QueryStatusCountsIn(c, namespace_name);
+  });
+}
+
 void SqliteStore::FindWakeAsync(std::string id, std::string request_id,
                                 Done<std::optional<WakeRecord>> done) {
   read_threads_->Run([this, id = std::move(id),

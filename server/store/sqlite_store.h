@@ -116,6 +116,8 @@ class SqliteStore final : public TaskStore {
   absl::StatusOr<EventBatch> ReadEvents(absl::string_view id,
                                         uint64_t after_sequence,
                                         int max_events) override;
+  absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatusIn(
+      absl::string_view namespace_name) override;
   absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatus()
       override;
   void FindWakeAsync(std::string id, std::string request_id,

@@ -317,6 +317,60 @@ TEST_P(TaskStoreContractTest, ListsTasksNewestFirstWithFiltersAndPages) {
   EXPECT_THAT(ids, ElementsAre("t6", "t5", "t4", "t3", "t2", "t1", "t0"));
 }
 
+// Namespaced keys (namespace_keys.h): a namespace's listing holds its own
+// keys only, newest first, in pages, whatever the neighbours' names.
+TEST_P(TaskStoreContractTest, ListsOnlyTheTasksOfANamespaceInPages) {
+  for (const char* id : {"t0", "a/t0", "ab/t0", "a-x/t0", "a/t1", "t1",
+                         "a.b/t0", "b/t0", "a/t2"}) {
+    ASSERT_TRUE(
+        blocking().CreateTask(Task(id, v1::TASK_STATUS_READY), {}).ok());
+  }
+  auto listed = [&](const std::string& ns, int page_size) {
+    TaskQuery query{.namespace_name = ns, .page_size = page_size};
+    std::vector<std::string> ids;
+    for (int pages = 0; pages < 20; ++pages) {
+      auto page = store().ListTasks(query);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      for (const std::string& id : Ids(*page)) ids.push_back(id);
+      if (page->next_page_token.empty()) break;
+      query.page_token = page->next_page_token;
+    }
+    return ids;
+  };
+  EXPECT_THAT(listed("a", 1), ElementsAre("a/t2", "a/t1", "a/t0"));
+  EXPECT_THAT(listed("a", 2), ElementsAre("a/t2", "a/t1", "a/t0"));
+  EXPECT_THAT(listed("default", 1), ElementsAre("t1", "t0"));
+  EXPECT_THAT(listed("ab", 10), ElementsAre("ab/t0"));
+  EXPECT_THAT(listed("c", 10), IsEmpty());
+  TaskQuery ready_in_b{
+      .namespace_name = "b", .status = v1::TASK_STATUS_READY, .page_size = 10};
+  EXPECT_THAT(Ids(*store().ListTasks(ready_in_b)), ElementsAre("b/t0"));
+}
+
+TEST_P(TaskStoreContractTest, ListsOnlyTheDefinitionsOfANamespace) {
+  for (const char* name : {"greet", "a/greet", "ab/greet", "a/other"}) {
+    ASSERT_TRUE(blocking().PutDefinition(Definition(name, "1"), kT0).ok());
+  }
+  DefinitionQuery in_a{.namespace_name = "a", .page_size = 1};
+  std::vector<std::string> names;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = store().ListDefinitions(in_a);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& record : page->definitions) {
+      names.push_back(record.definition.name());
+    }
+    if (page->next_page_token.empty()) break;
+    in_a.page_token = page->next_page_token;
+  }
+  EXPECT_THAT(names, ElementsAre("a/other", "a/greet"));
+  DefinitionQuery in_default{.namespace_name = "default", .page_size = 10};
+  auto page = store().ListDefinitions(in_default);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->definitions.size(), 1u);
+  EXPECT_EQ(page->definitions[0].definition.name(), "greet");
+}
+
 TEST_P(TaskStoreContractTest, RefusesPageTokensItDidNotIssue) {
   TaskQuery query{.page_size = 10, .page_token = "garbage"};
   auto page = store().ListTasks(query);
@@ -338,6 +392,25 @@ TEST_P(TaskStoreContractTest, CountsTasksByStatusAcrossChanges) {
   EXPECT_EQ(*counts,
             (std::map<v1::TaskStatus, uint64_t>{
                 {v1::TASK_STATUS_READY, 1}, {v1::TASK_STATUS_AWAITING, 1}}));
+}
+
+TEST_P(TaskStoreContractTest, CountsTasksByStatusInANamespace) {
+  ASSERT_TRUE(blocking().CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("a/t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("a/u", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(
+      blocking().CreateTask(Task("ab/t", v1::TASK_STATUS_READY), {}).ok());
+  using Counts = std::map<v1::TaskStatus, uint64_t>;
+  EXPECT_EQ(
+      *store().CountTasksByStatusIn("a"),
+      (Counts{{v1::TASK_STATUS_READY, 1}, {v1::TASK_STATUS_AWAITING, 1}}));
+  EXPECT_EQ(*store().CountTasksByStatusIn("default"),
+            (Counts{{v1::TASK_STATUS_READY, 1}}));
+  EXPECT_EQ(*store().CountTasksByStatusIn("ab"),
+            (Counts{{v1::TASK_STATUS_READY, 1}}));
+  EXPECT_EQ(*store().CountTasksByStatusIn("b"), Counts{});
 }
 
 TEST_P(TaskStoreContractTest, RemembersTheFirstAnswerToAWakeRequestId) {

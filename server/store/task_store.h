@@ -271,6 +271,11 @@ class TaskStore {
   // Tasks by status, unfinished and retained finished ones alike.
   virtual absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
   CountTasksByStatus() = 0;
+  // The same, of one namespace's tasks only (namespace_keys.h). Reads every
+  // task of that namespace (`default`: every task), where
+  // CountTasksByStatus reads running totals.
+  virtual absl::StatusOr<std::map<v1::TaskStatus, uint64_t>>
+  CountTasksByStatusIn(absl::string_view namespace_name) = 0;
 
   // --- Wakes ---
 

@@ -39,11 +39,12 @@ class TrackedFuture {
 
   TrackedFuture(TaskRunner* runner, std::shared_ptr<LiveTask> live,
                 machine::MachineFuture inner,
-                std::unique_ptr<Sleep> start_delay)
+                std::unique_ptr<Sleep> start_delay, NamespaceSlot slot)
       : runner_(runner),
         live_(std::move(live)),
         inner_(std::move(inner)),
-        start_delay_(std::move(start_delay)) {}
+        start_delay_(std::move(start_delay)),
+        slot_(std::move(slot)) {}
   TrackedFuture(TrackedFuture&&) noexcept = default;
   TrackedFuture& operator=(TrackedFuture&&) = delete;
   ~TrackedFuture() {
@@ -95,6 +96,7 @@ class TrackedFuture {
     live_.reset();
     inner_.reset();
     start_delay_.reset();
+    slot_ = NamespaceSlot();  // ended: no longer counted in its namespace
     return corosched::Poll<machine::TaskEnd>::Ready(std::move(end));
   }
 
@@ -104,14 +106,17 @@ class TrackedFuture {
   // Behind a pointer: only delayed starts have one, and every task's future
   // would otherwise carry its space.
   std::unique_ptr<Sleep> start_delay_;
+  // Counts the task against its namespace's bound while it is unfinished.
+  NamespaceSlot slot_;
 };
 
 void TaskRunner::Start(TaskRecord record,
                        std::shared_ptr<const machine::Program> program,
-                       machine::Machine machine, StartCallback done) {
+                       machine::Machine machine, StartCallback done,
+                       NamespaceSlot slot) {
   if (record.request_fingerprint.empty()) {
     StartNew(std::move(record), std::move(program), std::move(machine),
-             std::move(done));
+             std::move(done), std::move(slot));
     return;
   }
   // A client-chosen id may name a task that exists: a repeat of the request
@@ -120,8 +125,8 @@ void TaskRunner::Start(TaskRecord record,
   store_.GetTaskAsync(
       std::move(id),
       [this, record = std::move(record), program = std::move(program),
-       machine = std::move(machine),
-       done = std::move(done)](absl::StatusOr<TaskRecord> existing) mutable {
+       machine = std::move(machine), done = std::move(done),
+       slot = std::move(slot)](absl::StatusOr<TaskRecord> existing) mutable {
         if (existing.ok()) {
           std::move(done)(
               Resubmitted(*std::move(existing), record.request_fingerprint));
@@ -129,18 +134,20 @@ void TaskRunner::Start(TaskRecord record,
           std::move(done)(existing.status());
         } else {
           StartNew(std::move(record), std::move(program), std::move(machine),
-                   std::move(done));
+                   std::move(done), std::move(slot));
         }
       });
 }
 
 void TaskRunner::StartNew(TaskRecord record,
                           std::shared_ptr<const machine::Program> program,
-                          machine::Machine machine, StartCallback done) {
+                          machine::Machine machine, StartCallback done,
+                          NamespaceSlot slot) {
   record.snapshot = machine.Snapshot();
   auto live = std::make_shared<LiveTask>(record.id, std::move(program),
                                          record.created_at);
-  absl::Status spawned = Spawn(live, std::move(machine), record.start_at);
+  absl::Status spawned =
+      Spawn(live, std::move(machine), record.start_at, std::move(slot));
   if (!spawned.ok()) {
     std::move(done)(spawned);
     return;
@@ -171,8 +178,9 @@ void TaskRunner::StartNew(TaskRecord record,
       });
 }
 
-absl::Status TaskRunner::Resume(
-    const TaskRecord& record, std::shared_ptr<const machine::Program> program) {
+absl::Status TaskRunner::Resume(const TaskRecord& record,
+                                std::shared_ptr<const machine::Program> program,
+                                NamespaceSlot slot) {
   absl::StatusOr<machine::Machine> machine =
       machine::Machine::Restore(program, record.snapshot);
   if (!machine.ok()) {
@@ -199,7 +207,8 @@ absl::Status TaskRunner::Resume(
   }
   // A start time that has passed (the task had started, or was due while
   // the daemon was down) fires at once.
-  absl::Status spawned = Spawn(live, *std::move(machine), record.start_at);
+  absl::Status spawned =
+      Spawn(live, *std::move(machine), record.start_at, std::move(slot));
   if (!spawned.ok()) {
     absl::MutexLock lock(&mu_);
     auto it = live_.find(live->id());
@@ -212,7 +221,8 @@ absl::Status TaskRunner::Resume(
 
 absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
                                machine::Machine machine,
-                               std::optional<absl::Time> start_at) {
+                               std::optional<absl::Time> start_at,
+                               NamespaceSlot slot) {
   LiveTask* output_to = live.get();  // the MachineTask lives inside it
   live->set_task(machine::MachineTask::Create(
       std::move(machine), &executor_.timers(),
@@ -227,8 +237,9 @@ absl::Status TaskRunner::Spawn(const std::shared_ptr<LiveTask>& live,
   if (start_at.has_value()) {
     delay = std::make_unique<Sleep>(executor_.SleepUntil(*start_at));
   }
-  auto handle = executor_.Spawn(
-      TrackedFuture(this, live, live->task().MakeFuture(), std::move(delay)));
+  auto handle =
+      executor_.Spawn(TrackedFuture(this, live, live->task().MakeFuture(),
+                                    std::move(delay), std::move(slot)));
   if (handle.ok()) {
     std::move(*handle).Detach();  // cancels go through LiveTask instead
     return absl::OkStatus();

@@ -19,6 +19,7 @@
 #include "server/metrics/server_metrics.h"
 #include "server/store/task_store.h"
 #include "server/tasks/live_task.h"
+#include "server/tasks/namespace_admission.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_recorder.h"
 #include "server/work/work_queues.h"
@@ -84,9 +85,11 @@ class TaskRunner {
   // an id used by a different request, ABORTED while another submit of the
   // same id is in progress, UNAVAILABLE once the executor stopped; store
   // errors (UNAVAILABLE once the store failed).
+  // `slot` (namespace_admission.h) is held by the task until it ends, and
+  // dropped at once if no task starts.
   void Start(TaskRecord record, std::shared_ptr<const machine::Program> program,
-             machine::Machine machine, StartCallback done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+             machine::Machine machine, StartCallback done,
+             NamespaceSlot slot = NamespaceSlot()) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs a task recorded by an earlier process (recovery, before serving):
   // restores its machine from record.snapshot (variables, mailbox, timers
@@ -95,7 +98,8 @@ class TaskRunner {
   // for a snapshot the program cannot continue from; RESOURCE_EXHAUSTED at
   // the admission bound.
   absl::Status Resume(const TaskRecord& record,
-                      std::shared_ptr<const machine::Program> program)
+                      std::shared_ptr<const machine::Program> program,
+                      NamespaceSlot slot = NamespaceSlot())
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Delivers `signal` and answers through `done` once the wake is stored
@@ -161,7 +165,7 @@ class TaskRunner {
   // unset); it waits at its gate until Record opens it.
   absl::Status Spawn(const std::shared_ptr<LiveTask>& live,
                      machine::Machine machine,
-                     std::optional<absl::Time> start_at);
+                     std::optional<absl::Time> start_at, NamespaceSlot slot);
   std::shared_ptr<LiveTask> FindCreated(const std::string& id)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The live task `id`, created or not. Work paths use it: a task whose id
@@ -174,8 +178,8 @@ class TaskRunner {
   // at once for a daemon-chosen one): spawns the task and records it.
   void StartNew(TaskRecord record,
                 std::shared_ptr<const machine::Program> program,
-                machine::Machine machine, StartCallback done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+                machine::Machine machine, StartCallback done,
+                NamespaceSlot slot) ABSL_LOCKS_EXCLUDED(mu_);
   // Records the task with its first event and answers `done` once that is
   // stored; on failure (or a lost race for the id) discards the spawned
   // task. Its gate opens once the create is stored, or, for a daemon-chosen

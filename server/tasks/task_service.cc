@@ -61,6 +61,8 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       runner_(runner),
       max_start_delay_(options.max_start_delay),
       programs_(/*capacity=*/1024, options.limits),
+      admission_(*options.admission),
+      namespace_metrics_(options.namespace_metrics),
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
@@ -89,37 +91,6 @@ void TaskService::RegisterDefinition(
         response.set_created(put->created);
         std::move(done)(std::move(response));
       });
-}
-
-absl::StatusOr<v1::GetDefinitionResponse> TaskService::GetDefinition(
-    absl::string_view ns, const v1::GetDefinitionRequest& request) {
-  if (request.name().empty()) return Required("name");
-  const std::string key = NamespacedKey(ns, request.name());
-  auto record = store_.GetDefinition(key, request.version());
-  if (!record.ok()) return WithLocalName(record.status(), key);
-  v1::GetDefinitionResponse response;
-  *response.mutable_definition() = std::move(record->definition);
-  response.mutable_definition()->set_name(request.name());
-  *response.mutable_registered_at() =
-      machine::ToProtoTimestamp(record->registered_at);
-  return response;
-}
-
-absl::StatusOr<v1::ListDefinitionsResponse> TaskService::ListDefinitions(
-    absl::string_view ns, const v1::ListDefinitionsRequest& request) {
-  absl::StatusOr<int> page_size = PageSize(request.page_size());
-  if (!page_size.ok()) return page_size.status();
-  auto page = store_.ListDefinitions(
-      {std::string(ns),
-       request.name().empty() ? "" : NamespacedKey(ns, request.name()),
-       *page_size, request.page_token()});
-  if (!page.ok()) return page.status();
-  v1::ListDefinitionsResponse response;
-  for (const DefinitionRecord& record : page->definitions) {
-    *response.add_definitions() = ToDefinitionSummary(record);
-  }
-  response.set_next_page_token(page->next_page_token);
-  return response;
 }
 
 absl::StatusOr<std::shared_ptr<const machine::Program>>
@@ -160,20 +131,37 @@ void TaskService::SubmitTask(absl::string_view ns,
     std::move(done)(admitted.status());
     return;
   }
+  // Last, so that a request refused for itself takes none of the rate.
+  NamespaceRefusal refusal = NamespaceRefusal::kNone;
+  absl::StatusOr<NamespaceSlot> slot = admission_.Admit(ns, &refusal);
+  if (namespace_metrics_ != nullptr) {
+    namespace_metrics_->OnSubmit(
+        ns, refusal == NamespaceRefusal::kRate
+                ? NamespaceMetrics::SubmitOutcome::kRateLimited
+            : refusal == NamespaceRefusal::kBound
+                ? NamespaceMetrics::SubmitOutcome::kAtBound
+                : NamespaceMetrics::SubmitOutcome::kAdmitted);
+  }
+  if (!slot.ok()) {
+    std::move(done)(slot.status());
+    return;
+  }
   std::string key = admitted->record.id;
-  runner_.Start(std::move(admitted->record), std::move(admitted->program),
-                std::move(admitted->machine),
-                [done = LocalizedReply(std::move(key), std::move(done))](
-                    absl::StatusOr<StartedTask> started) mutable {
-                  if (!started.ok()) {
-                    std::move(done)(started.status());
-                    return;
-                  }
-                  v1::SubmitTaskResponse response;
-                  *response.mutable_task() = std::move(started->task);
-                  response.set_created(started->created);
-                  std::move(done)(std::move(response));
-                });
+  runner_.Start(
+      std::move(admitted->record), std::move(admitted->program),
+      std::move(admitted->machine),
+      [done = LocalizedReply(std::move(key), std::move(done))](
+          absl::StatusOr<StartedTask> started) mutable {
+        if (!started.ok()) {
+          std::move(done)(started.status());
+          return;
+        }
+        v1::SubmitTaskResponse response;
+        *response.mutable_task() = std::move(started->task);
+        response.set_created(started->created);
+        std::move(done)(std::move(response));
+      },
+      *std::move(slot));
 }
 
 absl::StatusOr<TaskService::Admitted> TaskService::Admit(
@@ -243,51 +231,6 @@ void TaskService::WakeTask(absl::string_view ns,
                LocalizedReply(key, std::move(done)));
 }
 
-absl::StatusOr<v1::Task> TaskService::GetTask(
-    absl::string_view ns, const v1::GetTaskRequest& request) {
-  if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) return id;
-  const std::string key = NamespacedKey(ns, request.task_id());
-  absl::StatusOr<TaskRecord> record = store_.GetTask(key);
-  if (!record.ok()) return WithLocalName(record.status(), key);
-  v1::Task task = ToTaskMessage(*record);
-  if (task.work().has_lease()) {
-    // The record keeps the lease as it was taken; heartbeats and a cancel
-    // move it in memory only. Show the lease as it stands.
-    std::optional<LeaseRecord> lease =
-        runner_.work_queues().FindLease(record->id);
-    if (lease.has_value() && lease->attempt == task.work().attempt()) {
-      v1::WorkLeaseRecord& shown = *task.mutable_work()->mutable_lease();
-      if (lease->heartbeat_deadline != absl::InfiniteFuture()) {
-        *shown.mutable_heartbeat_deadline() =
-            machine::ToProtoTimestamp(lease->heartbeat_deadline);
-      }
-      shown.set_cancel_requested(lease->cancel_requested);
-    }
-  }
-  return task;
-}
-
-absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
-    absl::string_view ns, const v1::ListTasksRequest& request) {
-  absl::StatusOr<int> page_size = PageSize(request.page_size());
-  if (!page_size.ok()) return page_size.status();
-  TaskQuery query;
-  query.namespace_name = std::string(ns);
-  query.status = request.status();
-  query.definition_name = request.definition_name();
-  query.labels.insert(request.labels().begin(), request.labels().end());
-  query.page_size = *page_size;
-  query.page_token = request.page_token();
-  auto page = store_.ListTasks(query);
-  if (!page.ok()) return page.status();
-  v1::ListTasksResponse response;
-  for (const TaskRecord& record : page->tasks) {
-    *response.add_tasks() = ToTaskMessage(record);
-  }
-  response.set_next_page_token(page->next_page_token);
-  return response;
-}
-
 void TaskService::CancelTask(
     absl::string_view ns, const v1::CancelTaskRequest& request,
     absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done) {
@@ -309,37 +252,6 @@ void TaskService::CancelTask(
           std::move(done)(ToTaskMessage(*record));
         }
       });
-}
-
-absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats(
-    absl::string_view ns) {
-  const ExecutorStats executor = executor_.Stats();
-  auto counts = store_.CountTasksByStatus();
-  if (!counts.ok()) return counts.status();
-  v1::QueueStats stats;
-  uint64_t depth = executor.injection_queue_depth;
-  for (size_t worker_depth : executor.worker_queue_depths) {
-    stats.add_worker_queue_depths(worker_depth);
-    depth += worker_depth;
-  }
-  stats.set_run_queue_depth(depth);
-  stats.set_injection_queue_depth(executor.injection_queue_depth);
-  for (const auto& [status, count] : *counts) {
-    (*stats.mutable_tasks_by_status())[v1::TaskStatus_Name(status)] = count;
-  }
-  stats.set_admission_capacity(executor.max_tasks);
-  stats.set_admission_in_use(executor.live_tasks);
-  stats.set_workers(executor.worker_queue_depths.size());
-  for (const WorkQueueStats& queue : runner_.work_queues().Stats()) {
-    if (!KeyInNamespace(queue.queue, ns)) continue;
-    v1::WorkQueueStats* out = stats.add_work_queues();
-    out->set_queue(std::string(LocalName(queue.queue)));
-    out->set_depth(queue.depth);
-    *out->mutable_oldest_age() = machine::ToProtoDuration(queue.oldest_age);
-    out->set_pollers(queue.pollers);
-    out->set_leased(queue.leased);
-  }
-  return stats;
 }
 
 absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
@@ -366,11 +278,15 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
           }
         }
         absl::Status resumed_one =
-            program.ok() ? runner_.Resume(record, *std::move(program))
-                         : Prefixed(
-                               "its recorded definition no longer "
-                               "compiles",
-                               program.status());
+            program.ok()
+                ? runner_.Resume(
+                      record, *std::move(program),
+                      admission_.Restore(
+                          SplitNamespacedKey(record.id).namespace_name))
+                : Prefixed(
+                      "its recorded definition no longer "
+                      "compiles",
+                      program.status());
         if (absl::IsResourceExhausted(resumed_one) ||
             absl::IsUnavailable(resumed_one)) {
           return resumed_one;  // the daemon's trouble, not the task's

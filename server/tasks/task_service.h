@@ -10,7 +10,9 @@
 #include "core/executor.h"
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
+#include "server/metrics/namespace_metrics.h"
 #include "server/store/task_store.h"
+#include "server/tasks/namespace_admission.h"
 #include "server/tasks/program_cache.h"
 #include "server/tasks/task_runner.h"
 
@@ -37,10 +39,19 @@ struct TaskServiceOptions {
   // The furthest ahead a submit may put a task's start (--max-start-delay);
   // see StartTime.
   absl::Duration max_start_delay = absl::Hours(24 * 30);
+  // Each namespace's bound and submit rate (--namespace-*), kept by
+  // `admission`, which counts every unfinished task the runner holds
+  // (required; it must outlive the executor, whose task futures hold its
+  // slots until they are destroyed).
+  NamespaceAdmission* admission = nullptr;
+  // If not null, hears how each submit fared against its namespace's
+  // limits; it must outlive the TaskService.
+  NamespaceMetrics* namespace_metrics = nullptr;
 };
 
 class TaskService {
  public:
+  // REQUIRES: options.admission is set.
   TaskService(Executor& executor, TaskStore& store, TaskRunner& runner,
               const TaskServiceOptions& options);
   TaskService(const TaskService&) = delete;
@@ -51,6 +62,8 @@ class TaskService {
 
   // The worker RPCs go to the runner's work queues directly.
   TaskRunner& runner() { return runner_; }
+  // Unfinished tasks per namespace, for metrics.
+  const NamespaceAdmission& admission() const { return admission_; }
 
   // Every request acts in one namespace, `ns` (validated by the caller,
   // see server/auth/authorizer.h): it sees, names and creates the tasks,
@@ -123,6 +136,8 @@ class TaskService {
   TaskRunner& runner_;
   const absl::Duration max_start_delay_;
   ProgramCache programs_;
+  NamespaceAdmission& admission_;
+  NamespaceMetrics* const namespace_metrics_;
   std::atomic<bool> draining_{false};
   // Daemon-chosen ids: a random per-process prefix and a counter.
   const uint64_t id_salt_;

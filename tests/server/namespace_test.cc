@@ -2,7 +2,8 @@
 // registers and queues is invisible to another (NOT_FOUND, as if absent, or
 // an empty list), the same task id in two namespaces is two tasks, work
 // items reach only their namespace's workers, and a restart keeps each task
-// in its namespace. Calls name their namespace with the
+// in its namespace; per-namespace bounds and submit rates refuse one
+// namespace while others still submit. Calls name their namespace with the
 // `corosched-namespace` header.
 
 #include <memory>
@@ -19,6 +20,7 @@
 #include "tests/server/e2e_support.h"
 #include "tests/server/namespace_support.h"
 #include "tests/server/work_support.h"
+#include "tests/testing/http_get.h"
 
 namespace corosched::e2e {
 namespace {
@@ -216,6 +218,33 @@ TEST_F(NamespaceTest, WorkItemsReachOnlyTheirNamespacesWorkers) {
   EXPECT_EQ(AwaitFinished(*b_, task.id()).result(), "sent");
 }
 
+uint64_t TotalTasks(const v1::QueueStats& stats) {
+  uint64_t total = 0;
+  for (const auto& [status, count] : stats.tasks_by_status()) total += count;
+  return total;
+}
+
+TEST_F(NamespaceTest, QueueStatsShowTheNamespacesOwnTasksAndAdmission) {
+  SubmitWithId(*b_, AwaitGo(), "t1");
+  SubmitWithId(*b_, AwaitGo(), "t2");
+  SubmitWithId(*a_, AwaitGo(), "t1");
+  v1::QueueStats stats;
+  ASSERT_TRUE(
+      b_->GetQueueStats(Deadline().get(), v1::GetQueueStatsRequest(), &stats)
+          .ok());
+  EXPECT_EQ(stats.namespace_(), "b");
+  EXPECT_EQ(TotalTasks(stats), 2u);
+  EXPECT_EQ(stats.namespace_admission_in_use(), 2u);
+  EXPECT_EQ(stats.namespace_admission_capacity(), 0u);
+  EXPECT_EQ(stats.admission_in_use(), 3u);  // the daemon's
+  ASSERT_TRUE(
+      stub_->GetQueueStats(Deadline().get(), v1::GetQueueStatsRequest(), &stats)
+          .ok());
+  EXPECT_EQ(stats.namespace_(), "default");
+  EXPECT_EQ(TotalTasks(stats), 0u);
+  EXPECT_EQ(stats.namespace_admission_in_use(), 0u);
+}
+
 TEST_F(NamespaceTest, SubmitTasksStreamSubmitsInItsNamespace) {
   grpc::ClientContext context;
   context.AddMetadata("corosched-namespace", "b");
@@ -247,13 +276,113 @@ TEST_F(NamespaceTest, AMalformedNamespaceHeaderIsInvalidArgument) {
     EXPECT_EQ(PollWork(*bad, "q", absl::Seconds(1), 1, &items).error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
   }
+  // The bidi streams are refused at once too.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("corosched-namespace", "a/b");
+    auto stream = stub_->SubmitTasks(&context);
+    v1::SubmitTasksResponse ignored;
+    while (stream->Read(&ignored)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("corosched-namespace", "a/b");
+    auto stream = stub_->WorkStream(&context);
+    v1::WorkStreamResponse ignored;
+    while (stream->Read(&ignored)) {
+    }
+    EXPECT_EQ(stream->Finish().error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
   std::string too_long(65, 'n');
   auto bad = NamespaceStub(server_->address(), too_long);
   EXPECT_EQ(GetTaskStatus(*bad, "t1").error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+grpc::Status TrySubmit(v1::Scheduler::Stub& stub) {
+  v1::SubmitTaskRequest request;
+  *request.mutable_definition() = AwaitGo();
+  v1::SubmitTaskResponse response;
+  return stub.SubmitTask(Deadline().get(), request, &response);
+}
+
+class NamespaceBoundTest : public NamespaceTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--namespace-max-tasks", "2"};
+  }
+};
+
+TEST_F(NamespaceBoundTest, ANamespaceAtItsBoundIsRefusedAndOthersSubmit) {
+  SubmitWithId(*a_, AwaitGo(), "t1");
+  SubmitWithId(*a_, AwaitGo(), "t2");
+  grpc::Status refused = TrySubmit(*a_);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("\"a\""));
+  EXPECT_THAT(refused.error_message(), HasSubstr("--namespace-max-tasks"));
+  EXPECT_TRUE(TrySubmit(*b_).ok());
+  EXPECT_TRUE(TrySubmit(*stub_).ok());
+  // One of a's tasks ends: a may submit again.
+  ASSERT_TRUE(WakeGo(*a_, "t1").ok());
+  AwaitFinished(*a_, "t1");
+  EXPECT_TRUE(WaitFor([&] { return TrySubmit(*a_).ok(); }));
+}
+
+TEST_F(NamespaceBoundTest, MetricsCountEachNamespacesTasksAndSubmits) {
+  SubmitWithId(*b_, AwaitGo(), "t1");
+  SubmitWithId(*b_, AwaitGo(), "t2");
+  EXPECT_FALSE(TrySubmit(*b_).ok());
+  absl::StatusOr<testing::HttpResponse> got =
+      testing::HttpGet(server_->metrics_address(), "/metrics");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(got->body,
+              HasSubstr("corosched_namespace_tasks{namespace=\"b\"} 2"));
+  EXPECT_THAT(got->body,
+              HasSubstr("corosched_namespace_tasks{namespace=\"default\"} 0"));
+  EXPECT_THAT(got->body, HasSubstr("corosched_namespace_submits_total{"
+                                   "namespace=\"b\",outcome=\"at_bound\"} 1"));
+  EXPECT_THAT(got->body, HasSubstr("corosched_namespace_submits_total{"
+                                   "namespace=\"b\",outcome=\"admitted\"} 2"));
+}
+
+class NamespaceRateTest : public NamespaceTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"--namespace-submit-rate", "1", "--namespace-submit-burst", "2"};
+  }
+};
+
+TEST_F(NamespaceRateTest, ANamespacePastItsRateIsToldToRetryLater) {
+  EXPECT_TRUE(TrySubmit(*a_).ok());
+  EXPECT_TRUE(TrySubmit(*a_).ok());
+  grpc::Status refused = TrySubmit(*a_);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("retry later"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("--namespace-submit-rate"));
+  EXPECT_TRUE(TrySubmit(*b_).ok());
+  // The bucket refills at 1/s.
+  EXPECT_TRUE(WaitFor([&] { return TrySubmit(*a_).ok(); }));
+}
+
 using NamespaceRestartTest = DataDirDaemonTest;
+
+TEST_F(NamespaceRestartTest, RecoveredTasksCountAgainstTheBound) {
+  Open({"--namespace-max-tasks", "2"});
+  {
+    auto a = NamespaceStub(server_->address(), "a");
+    SubmitWithId(*a, AwaitGo(), "t1");
+    SubmitWithId(*a, AwaitGo(), "t2");
+  }
+  Close();
+  Open({"--namespace-max-tasks", "2"});
+  auto a = NamespaceStub(server_->address(), "a");
+  EXPECT_EQ(TrySubmit(*a).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(TrySubmit(*stub_).ok());
+}
 
 TEST_F(NamespaceRestartTest, ARestartKeepsEachTaskInItsNamespace) {
   Open();

@@ -105,6 +105,10 @@ class HeldReadsStore final : public TaskStore {
       override {
     return store_.CountTasksByStatus();
   }
+  absl::StatusOr<std::map<v1::TaskStatus, uint64_t>> CountTasksByStatusIn(
+      absl::string_view namespace_name) override {
+    return store_.CountTasksByStatusIn(namespace_name);
+  }
   void RecordWakeSignalAsync(std::string id, std::string request_id,
                              WakeRecord wake, v1::PendingSignal signal,
                              StatusDone done) override {
