@@ -42,6 +42,7 @@ const Holder kBob{"bob", "bob-secret-0000001", {"b"}, {"admin"}};
 
 std::string TokensFileFor(const std::vector<Holder>& holders) {
   std::vector<std::string> entries;
+  entries.reserve(holders.size());
   for (const Holder& holder : holders) {
     entries.push_back(
         TokenJson(holder.name, holder.token, holder.namespaces, holder.roles));
