@@ -298,7 +298,15 @@ void TlsFront::Serve() {
     if (fds[1].revents != 0) return;  // stopping
     const int client = accept4(state_->listen_fd, nullptr, nullptr,
                                SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (client < 0) continue;  // another thread took it
+    if (client < 0) {
+      // EAGAIN: another thread took it. Out of descriptors or memory: the
+      // connection stays queued; wait a little rather than spin on it.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+          errno != ECONNABORTED) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      continue;
+    }
     // Blocking from here, each step bounded by the socket timeouts.
     const int flags = fcntl(client, F_GETFL);
     fcntl(client, F_SETFL, flags & ~O_NONBLOCK);
