@@ -526,7 +526,7 @@ constexpr Option kOptions[] = {
     {"metrics-tls-cert", "COROSCHED_METRICS_TLS_CERT", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.metrics_cert_file); },
      "Serve /metrics over HTTPS with this certificate chain (with "
-     "--metrics-tls-key); read at start.",
+     "--metrics-tls-key); reloaded like --tls-cert.",
      SetTlsFile<&TlsConfig::metrics_cert_file>},
     {"metrics-tls-key", "COROSCHED_METRICS_TLS_KEY", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.metrics_key_file); },

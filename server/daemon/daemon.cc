@@ -53,6 +53,11 @@ absl::StatusOr<MetricsEndpointSecurity> MetricsSecurity(
     }
     security.cert_file = tls.metrics_cert_file;
     security.key_file = tls.metrics_key_file;
+    security.reload_interval = config.credentials_reload_interval;
+    security.on_reload_error = [](const absl::Status& why) {
+      spdlog::error("event=metrics_tls_reload_failed action=kept_previous {}",
+                    LogStatus(why));
+    };
   }
   if (!tls.metrics_basic_auth_file.empty()) {
     absl::StatusOr<std::shared_ptr<BasicAuthUsers>> users =

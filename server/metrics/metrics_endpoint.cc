@@ -168,7 +168,9 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
                          .cert_file = security.cert_file,
                          .key_file = security.key_file,
                          .threads = limits.threads,
-                         .request_timeout = limits.request_timeout});
+                         .request_timeout = limits.request_timeout,
+                         .reload_interval = security.reload_interval,
+                         .on_reload_error = security.on_reload_error});
     if (!front.ok()) return front.status();
     endpoint->tls_front_ = *std::move(front);
     endpoint->address_ = endpoint->tls_front_->address();

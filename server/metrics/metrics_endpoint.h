@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,11 +28,15 @@ struct MetricsEndpointLimits {
 // How /metrics is secured (docs/operations.md, "TLS").
 struct MetricsEndpointSecurity {
   // Both or neither: HTTPS (TLS 1.2 or later) with this certificate chain
-  // and its private key (PEM), read once at Start. TLS is terminated by a
-  // TlsFront on the listen address, in front of the HTTP server on a
-  // loopback port (see tls_front.h).
+  // and its private key (PEM). TLS is terminated by a TlsFront on the
+  // listen address, in front of the HTTP server on a loopback port (see
+  // tls_front.h). The files are read again, when they changed, at most
+  // every `reload_interval` (0: never); a changed pair that does not load
+  // is reported to `on_reload_error` and the previous one kept.
   std::string cert_file;
   std::string key_file;
+  absl::Duration reload_interval = absl::ZeroDuration();
+  std::function<void(const absl::Status&)> on_reload_error;
   // Null: no authentication. Otherwise HTTP basic auth against these users
   // (401 without or with wrong credentials).
   std::shared_ptr<BasicAuthUsers> users;

@@ -14,29 +14,43 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "net/host_port.h"
 
 namespace corosched::server {
+
+using TlsContext = std::shared_ptr<SSL_CTX>;
 
 struct TlsFront::State {
   ~State() {
     if (listen_fd >= 0) close(listen_fd);
     if (stop_read >= 0) close(stop_read);
     if (stop_write >= 0) close(stop_write);
-    SSL_CTX_free(context);
   }
+  // The context for a new connection, reloaded first when the reload
+  // interval has passed and the files changed.
+  TlsContext Context();
+
   TlsFrontOptions options;
-  SSL_CTX* context = nullptr;
   int listen_fd = -1;
   // Written once by the destructor: wakes every thread's poll.
   int stop_read = -1;
   int stop_write = -1;
+
+  absl::Mutex mu;
+  TlsContext context ABSL_GUARDED_BY(mu);
+  // What `context` was loaded from, and a refused change (reported once).
+  std::string loaded ABSL_GUARDED_BY(mu);
+  std::string refused ABSL_GUARDED_BY(mu);
+  absl::Time checked_at ABSL_GUARDED_BY(mu);
 };
 
 namespace {
@@ -52,6 +66,43 @@ std::string OpenSslReason() {
   const char* reason = error == 0 ? nullptr : ERR_reason_error_string(error);
   ERR_clear_error();
   return reason == nullptr ? "unknown error" : reason;
+}
+
+// The certificate and key files' bytes, to notice a change; empty when
+// one cannot be read.
+std::string ReadFiles(const TlsFrontOptions& options) {
+  std::string text;
+  for (const std::string* file : {&options.cert_file, &options.key_file}) {
+    std::ifstream in(*file, std::ios::binary);
+    std::ostringstream read;
+    read << in.rdbuf();
+    if (!in) return "";
+    absl::StrAppend(&text, read.str(), "\n--\n");
+  }
+  return text;
+}
+
+// A server context with the chain and key of `options`; FAILED_PRECONDITION
+// naming the flag and file that is wrong.
+absl::StatusOr<TlsContext> LoadContext(const TlsFrontOptions& options) {
+  TlsContext context(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (context == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot make a TLS context: ", OpenSslReason()));
+  }
+  SSL_CTX_set_min_proto_version(context.get(), TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(context.get(),
+                                         options.cert_file.c_str()) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--metrics-tls-cert ", options.cert_file, ": ", OpenSslReason()));
+  }
+  if (SSL_CTX_use_PrivateKey_file(context.get(), options.key_file.c_str(),
+                                  SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(context.get()) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--metrics-tls-key ", options.key_file, ": ", OpenSslReason()));
+  }
+  return context;
 }
 
 // A TCP socket for `address` (host:port): bound and listening when
@@ -158,27 +209,39 @@ void ServeConnection(SSL_CTX* context, const TlsFrontOptions& options,
 
 }  // namespace
 
+TlsContext TlsFront::State::Context() {
+  absl::MutexLock lock(&mu);
+  const absl::Time now = absl::Now();
+  if (options.reload_interval <= absl::ZeroDuration() ||
+      now - checked_at < options.reload_interval) {
+    return context;
+  }
+  checked_at = now;
+  const std::string text = ReadFiles(options);
+  if (text == loaded || text == refused) return context;
+  absl::StatusOr<TlsContext> reloaded = LoadContext(options);
+  if (!reloaded.ok()) {
+    refused = text;
+    if (options.on_reload_error) options.on_reload_error(reloaded.status());
+    return context;
+  }
+  loaded = text;
+  context = *std::move(reloaded);
+  return context;
+}
+
 absl::StatusOr<std::unique_ptr<TlsFront>> TlsFront::Start(
     TlsFrontOptions options) {
   auto state = std::make_shared<State>();
   state->options = std::move(options);
   const TlsFrontOptions& opts = state->options;
-  state->context = SSL_CTX_new(TLS_server_method());
-  if (state->context == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot make a TLS context: ", OpenSslReason()));
-  }
-  SSL_CTX_set_min_proto_version(state->context, TLS1_2_VERSION);
-  if (SSL_CTX_use_certificate_chain_file(state->context,
-                                         opts.cert_file.c_str()) != 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--metrics-tls-cert ", opts.cert_file, ": ", OpenSslReason()));
-  }
-  if (SSL_CTX_use_PrivateKey_file(state->context, opts.key_file.c_str(),
-                                  SSL_FILETYPE_PEM) != 1 ||
-      SSL_CTX_check_private_key(state->context) != 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--metrics-tls-key ", opts.key_file, ": ", OpenSslReason()));
+  {
+    absl::MutexLock lock(&state->mu);
+    state->loaded = ReadFiles(opts);
+    absl::StatusOr<TlsContext> context = LoadContext(opts);
+    if (!context.ok()) return context.status();
+    state->context = *std::move(context);
+    state->checked_at = absl::Now();
   }
   std::string error;
   state->listen_fd = OpenSocket(opts.listen, true, &error);
@@ -235,11 +298,20 @@ void TlsFront::Serve() {
     if (fds[1].revents != 0) return;  // stopping
     const int client = accept4(state_->listen_fd, nullptr, nullptr,
                                SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (client < 0) continue;  // another thread took it
+    if (client < 0) {
+      // EAGAIN: another thread took it. Out of descriptors or memory: the
+      // connection stays queued; wait a little rather than spin on it.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+          errno != ECONNABORTED) {
+        absl::SleepFor(absl::Milliseconds(10));
+      }
+      continue;
+    }
     // Blocking from here, each step bounded by the socket timeouts.
     const int flags = fcntl(client, F_GETFL);
     fcntl(client, F_SETFL, flags & ~O_NONBLOCK);
-    ServeConnection(state_->context, state_->options, client);
+    const TlsContext context = state_->Context();
+    ServeConnection(context.get(), state_->options, client);
     close(client);
   }
 }

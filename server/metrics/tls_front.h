@@ -19,16 +19,19 @@
 // request goes to `backend` on a new connection, and the answer comes back
 // until the backend closes (it keeps no connection alive). A write to a
 // client that does not read gives up after `request_timeout`. TLS 1.2 or
-// later; the certificate chain and key are read once, at Start.
+// later; the certificate chain and key are read at Start, and again when
+// they change (see TlsFrontOptions::reload_interval).
 //
 // Thread-safety: Start and destruction on one thread. The destructor stops
 // the threads, each within `request_timeout`.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -41,6 +44,11 @@ struct TlsFrontOptions {
   std::string key_file;
   int threads = 16;
   absl::Duration request_timeout = absl::Seconds(1);
+  // How often a new connection checks the certificate and key files for
+  // changes (0: never); changed files that load replace the pair for new
+  // connections, others keep the previous pair and go to on_reload_error.
+  absl::Duration reload_interval = absl::ZeroDuration();
+  std::function<void(const absl::Status&)> on_reload_error;
 };
 
 class TlsFront {

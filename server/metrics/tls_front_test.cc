@@ -14,9 +14,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -182,6 +184,47 @@ TEST_F(MetricsTls, DropsAClientThatStallsAndStopsWithinTheRequestTimeout) {
   const absl::Time begin = absl::Now();
   endpoint->reset();
   EXPECT_LT(absl::Now() - begin, absl::Milliseconds(1500));
+}
+
+TEST_F(MetricsTls, ARenewedCertificateIsServedWithoutARestart) {
+  security_.reload_interval = absl::Milliseconds(100);
+  // Reported on the front's threads.
+  absl::Mutex mu;
+  std::vector<absl::Status> errors;
+  security_.on_reload_error = [&mu, &errors](const absl::Status& why) {
+    absl::MutexLock lock(&mu);
+    errors.push_back(why);
+  };
+  auto reported = [&mu, &errors] {
+    absl::MutexLock lock(&mu);
+    return errors;
+  };
+  auto endpoint =
+      MetricsEndpoint::Start("127.0.0.1:0", {metrics_}, {}, security_);
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  const std::string address = (*endpoint)->address();
+  ASSERT_THAT(HttpsGet(address, ca_.cert_pem()), StartsWith("HTTP/1.1 200"));
+
+  // A key that is not the certificate's is refused: the old pair stays.
+  const TestCa renewed_ca = TestCa::Create("renewed-ca");
+  const testing::CertifiedKey renewed = renewed_ca.Issue(
+      {.common_name = "metrics", .subject_alt_names = "IP:127.0.0.1"});
+  Write("key.pem", renewed.key_pem);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (reported().empty() && absl::Now() < deadline) {
+    EXPECT_THAT(HttpsGet(address, ca_.cert_pem()), StartsWith("HTTP/1.1 200"));
+  }
+  ASSERT_EQ(reported().size(), 1u);
+  EXPECT_THAT(reported()[0].message(), HasSubstr("--metrics-tls-key"));
+
+  // With its certificate beside it, new connections get the renewed pair.
+  Write("cert.pem", renewed.cert_pem);
+  std::string answer;
+  while (answer.empty() && absl::Now() < deadline + absl::Seconds(5)) {
+    answer = HttpsGet(address, renewed_ca.cert_pem());
+  }
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(HttpsGet(address, ca_.cert_pem()), "");
 }
 
 }  // namespace
