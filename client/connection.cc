@@ -15,7 +15,7 @@ namespace {
 
 // The most a token may be: HTTP/2 header lists beyond 8 KiB are refused by
 // many proxies (and by gRPC's own default limit, with the other headers).
-constexpr size_t kMaxTokenBytes = 7 * 1024;
+constexpr size_t kMaxTokenBytes = size_t{7} * 1024;
 
 bool IsNameCharacter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
