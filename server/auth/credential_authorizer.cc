@@ -37,7 +37,9 @@ absl::StatusOr<Grants> CredentialAuthorizer::Identify(
       files_ == nullptr ? nullptr : files_->tokens();
   std::shared_ptr<const JwtVerifier> jwt =
       files_ == nullptr ? nullptr : files_->jwt();
-  if (!call.bearer.empty()) {
+  // Without a tokens file or a JWT key no token can be valid: a client
+  // that sends one anyway is judged by its certificate.
+  if (!call.bearer.empty() && (table != nullptr || jwt != nullptr)) {
     if (call.bearer.size() > kMaxTokenBytes) {
       return absl::UnauthenticatedError(absl::StrCat(
           "token too long (more than ", kMaxTokenBytes, " bytes)"));

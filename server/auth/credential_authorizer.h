@@ -19,7 +19,8 @@
 //     `certificates` entry; with no tokens file and no JWT key, admin in
 //     every namespace: the CA is the grant). A bad or absent credential:
 //     UNAUTHENTICATED. A token that is presented decides, even beside a
-//     certificate.
+//     certificate (unless there is no tokens file and no JWT key: then
+//     tokens are ignored and the certificate decides).
 //  3. The namespace header: INVALID_ARGUMENT when malformed.
 //  4. The grants: PERMISSION_DENIED unless `role` (or admin) is granted in
 //     the namespace.

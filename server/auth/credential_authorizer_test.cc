@@ -3,9 +3,11 @@
 #include <jwt.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -62,7 +64,7 @@ class CredentialAuthorizerTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& name, const std::string& contents) {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     std::ofstream(path + ".tmp", std::ios::trunc) << contents;
     std::filesystem::rename(path + ".tmp", path);
     return path;
@@ -221,6 +223,11 @@ TEST_F(CredentialAuthorizerTest, TheCaAloneMakesEveryCertificateAnAdmin) {
       authorizer.Decide(Certificate("anyone"), Role::kAdmin, CallKind::kUnary);
   ASSERT_TRUE(scope.ok()) << scope.status();
   EXPECT_EQ(scope->principal, "anyone");
+  // A token beside it cannot be checked against anything: the certificate
+  // decides.
+  CallCredentials with_token = Certificate("anyone");
+  with_token.bearer = "some-token";
+  EXPECT_EQ(Code(authorizer, with_token, Role::kAdmin), absl::StatusCode::kOk);
   EXPECT_EQ(Code(authorizer, Bearer(""), Role::kRead),
             absl::StatusCode::kUnauthenticated);
 }
@@ -290,6 +297,41 @@ TEST_F(CredentialAuthorizerTest, ATokenRemovedFromTheFileIsRefusedAfterReload) {
             absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(Code(*authorizer, Bearer("n-token"), Role::kRead),
             absl::StatusCode::kOk);
+}
+
+TEST_F(CredentialAuthorizerTest, ATokenKeptAcrossReloadsNeverFailsMidReload) {
+  auto authorizer = Make({.principal_max_streams = 1000000});
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      while (!done.load()) {
+        auto scope = authorizer->Decide(Bearer("o-token"), Role::kSubmit,
+                                        CallKind::kStream);
+        if (!scope.ok()) failures.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    Write("tokens.json",
+          TokensJson({TokenJson("ops", "o-token", {"*"}, {"admin"}),
+                      TokenJson(absl::StrCat("t", i), absl::StrCat("t", i),
+                                {"a"}, {"read"})}));
+    authorizer->files()->CheckForChanges();
+  }
+  done.store(true);
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(failures.load(), 0);
+  // A last file of another size (rewrites within one tick of the file
+  // system's clock, of one size, may look unchanged until the next one).
+  Write("tokens.json",
+        TokensJson({TokenJson("final", "final-token", {"a"}, {"read"})}));
+  authorizer->files()->CheckForChanges();
+  EXPECT_EQ(Code(*authorizer, Bearer("final-token"), Role::kRead),
+            absl::StatusCode::kOk);
+  EXPECT_EQ(Code(*authorizer, Bearer("o-token"), Role::kRead),
+            absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,8 +22,8 @@ constexpr std::streamsize kMaxFileBytes = 16 << 20;
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read it: ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read it: ", std::generic_category().message(errno)));
   }
   std::ostringstream contents;
   contents << in.rdbuf();

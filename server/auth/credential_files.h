@@ -9,7 +9,9 @@
 //   std::shared_ptr<const CredentialTable> table = (*files)->tokens();
 //
 // A change is a different inode, size or modification time (so both an
-// in-place write and an atomic rename are seen). A changed file that
+// in-place write and an atomic rename are seen; two rewrites of one size
+// within the file system's timestamp tick, a few ms, may be seen only at
+// the next change). A changed file that
 // cannot be read or parsed keeps the previous credentials, logs
 // `event=credentials_reload_failed file=... error=...` and tells the
 // observer; a good one replaces them (a token removed from the file is

@@ -31,7 +31,7 @@ class CredentialFilesTest : public ::testing::Test {
   // Writes `contents` to a new file and renames it over `name`, as a
   // deployment tool (or a Kubernetes secret) would.
   std::string Write(const std::string& name, const std::string& contents) {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     const std::string temporary = path + ".tmp";
     std::ofstream(temporary, std::ios::trunc) << contents;
     std::filesystem::rename(temporary, path);

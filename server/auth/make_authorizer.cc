@@ -4,14 +4,9 @@
 
 #include "server/auth/credential_authorizer.h"
 #include "server/auth/credential_files.h"
+#include "server/daemon/listen_policy.h"
 
 namespace corosched::server {
-
-bool AuthenticationConfigured(const ServerConfig& config) {
-  return !config.auth.tokens_file.empty() ||
-         !config.auth.jwt_key_file.empty() ||
-         !config.tls.client_ca_file.empty();
-}
 
 absl::StatusOr<std::unique_ptr<Authorizer>> MakeAuthorizer(
     const ServerConfig& config, const Clock* clock, AuthObserver* observer) {

@@ -21,9 +21,6 @@
 
 namespace corosched::server {
 
-// True when `config` names any credential: calls must then authenticate.
-bool AuthenticationConfigured(const ServerConfig& config);
-
 // `observer` may be null; `clock` must outlive the authorizer.
 absl::StatusOr<std::unique_ptr<Authorizer>> MakeAuthorizer(
     const ServerConfig& config, const Clock* clock, AuthObserver* observer);

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/auth/testing/tokens_json.h"
+#include "server/daemon/listen_policy.h"
 
 namespace corosched::server {
 namespace {

@@ -239,6 +239,13 @@ std::string ShowPath(const std::string& path) {
   return path.empty() ? std::string("none") : path;
 }
 
+// Sets one of TlsConfig's files; empty: none.
+template <std::string TlsConfig::*kFile>
+absl::Status SetTlsFile(absl::string_view value, ServerConfig& config) {
+  config.tls.*kFile = std::string(value);
+  return absl::OkStatus();
+}
+
 absl::Status ParseBool(absl::string_view value, bool* out) {
   if (value == "true") {
     *out = true;
@@ -452,26 +459,17 @@ constexpr Option kOptions[] = {
      "Serve gRPC over TLS with this certificate chain (with --tls-key). A "
      "renewed certificate is served to new connections within "
      "--credentials-reload-interval, without a restart.",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.cert_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::cert_file>},
     {"tls-key", "COROSCHED_TLS_KEY", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.key_file); },
      "The private key of --tls-cert (unencrypted PEM).",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.key_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::key_file>},
     {"tls-client-ca", "COROSCHED_TLS_CLIENT_CA", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.client_ca_file); },
      "Require a client certificate signed by one of these CAs on every "
      "connection (mTLS); needs --tls-cert and --tls-key. Reloaded like "
      "them.",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.client_ca_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::client_ca_file>},
     {"credentials-reload-interval", "COROSCHED_CREDENTIALS_RELOAD_INTERVAL",
      "DURATION",
      [](const ServerConfig& c) {
@@ -504,17 +502,11 @@ constexpr Option kOptions[] = {
      [](const ServerConfig& c) { return ShowPath(c.tls.metrics_cert_file); },
      "Serve /metrics over HTTPS with this certificate chain (with "
      "--metrics-tls-key); read at start.",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.metrics_cert_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::metrics_cert_file>},
     {"metrics-tls-key", "COROSCHED_METRICS_TLS_KEY", "FILE",
      [](const ServerConfig& c) { return ShowPath(c.tls.metrics_key_file); },
      "The private key of --metrics-tls-cert (unencrypted PEM).",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.metrics_key_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::metrics_key_file>},
     {"metrics-basic-auth", "COROSCHED_METRICS_BASIC_AUTH", "FILE",
      [](const ServerConfig& c) {
        return ShowPath(c.tls.metrics_basic_auth_file);
@@ -522,10 +514,7 @@ constexpr Option kOptions[] = {
      "Require HTTP basic auth on /metrics: lines of user:SHA256HEX (the hex "
      "sha256 of the password, e.g. printf %s PASSWORD | sha256sum). "
      "Reloaded when it changes.",
-     [](absl::string_view v, ServerConfig& c) {
-       c.tls.metrics_basic_auth_file = std::string(v);
-       return absl::OkStatus();
-     }},
+     SetTlsFile<&TlsConfig::metrics_basic_auth_file>},
 };
 
 const Option* FindOption(absl::string_view flag) {

@@ -9,7 +9,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "net/host_port.h"
 #include "server/auth/make_authorizer.h"
@@ -17,6 +16,7 @@
 #include "server/daemon/listen_policy.h"
 #include "server/daemon/logging.h"
 #include "server/daemon/pem_checks.h"
+#include "server/daemon/reflection_switch.h"
 #include "server/daemon/server_credentials.h"
 #include "server/store/memory_store.h"
 #include "spdlog/spdlog.h"
@@ -147,8 +147,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
                          .max_start_delay = config.max_start_delay});
+  daemon->authorizer_ = std::make_unique<OpenAuthorizer>();
   daemon->service_ = std::make_unique<SchedulerService>(
-      *daemon->tasks_, *daemon->store_, *daemon->hub_);
+      *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
     return recovered;
   }
@@ -239,13 +240,9 @@ absl::Status Daemon::BuildServer() {
   // Health needs no credentials: it is gRPC's own service, which never asks
   // the Authorizer.
   grpc::EnableDefaultHealthCheckService(true);
-  // A global switch: every server built after it serves reflection.
-  if (config_.reflection) {
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  } else {
-    spdlog::info("event=reflection_off");
-  }
   grpc::ServerBuilder builder;
+  ConfigureReflection(config_.reflection, builder);
+  if (!config_.reflection) spdlog::info("event=reflection_off");
   int port = 0;
   builder.AddListeningPort(config_.listen, *credentials, &port);
   builder.RegisterService(service_.get());

@@ -21,8 +21,8 @@ namespace corosched::server {
 // every config.credentials_reload_interval, so a renewed certificate or key
 // (or CA) is served to new connections without a restart; connections
 // already open keep the certificate they were made with. Replace the files
-// by renaming new ones into place: gRPC keeps the previous pair while a
-// new key does not match the new certificate. With --tls-client-ca every
+// by renaming complete new ones into place, close together: a read between
+// the two renames pairs them wrongly until the next. With --tls-client-ca every
 // connection must present a client certificate signed by one of its CAs
 // and valid now (mTLS); the rest fail the handshake.
 //

@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/machine/proto_time.h"
+#include "core/quote.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "server/grpc/grpc_status.h"
@@ -11,6 +13,8 @@
 #include "server/grpc/submit_stream.h"
 #include "server/grpc/watch_reactor.h"
 #include "server/grpc/work_reactors.h"
+#include "server/store/namespace_keys.h"
+#include "server/work/work_token.h"
 
 namespace corosched::server {
 namespace {
@@ -64,44 +68,67 @@ int MethodIndex(absl::string_view name) {
   return method->index();
 }
 
+// NOT_FOUND unless `token` names a lease of a task in the call's namespace:
+// another namespace's lease is as if it did not exist. Bytes that are no
+// token are left to the queues, which refuse them INVALID_ARGUMENT.
+absl::Status OwnToken(absl::string_view token, const CallScope& scope) {
+  absl::StatusOr<WorkToken> parsed = WorkToken::Decode(token);
+  if (!parsed.ok() || KeyInNamespace(parsed->task_id, scope.namespace_name)) {
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(
+      absl::StrCat("token: no lease with this token in namespace ",
+                   QuoteInput(scope.namespace_name),
+                   "; answer work in the namespace you polled it from (the ",
+                   kNamespaceHeader, " header)"));
+}
+
 }  // namespace
 
 SchedulerService::SchedulerService(TaskService& tasks, TaskStore& store,
-                                   StreamHub& hub)
-    : tasks_(tasks), store_(store), hub_(hub) {
-  HandleUnary("RegisterDefinition", &SchedulerService::RegisterDefinition);
-  HandleUnary("GetDefinition", &SchedulerService::GetDefinition);
-  HandleUnary("ListDefinitions", &SchedulerService::ListDefinitions);
-  HandleUnary("SubmitTask", &SchedulerService::SubmitTask);
+                                   StreamHub& hub, Authorizer& authorizer)
+    : tasks_(tasks), store_(store), hub_(hub), authorizer_(authorizer) {
+  HandleUnary("RegisterDefinition", &SchedulerService::ServeRegisterDefinition);
+  HandleUnary("GetDefinition", &SchedulerService::ServeGetDefinition);
+  HandleUnary("ListDefinitions", &SchedulerService::ServeListDefinitions);
+  HandleUnary("SubmitTask", &SchedulerService::ServeSubmitTask);
   HandleSubmitTasks();
-  HandleUnary("WakeTask", &SchedulerService::WakeTask);
-  HandleUnary("GetTask", &SchedulerService::GetTask);
-  HandleUnary("ListTasks", &SchedulerService::ListTasks);
+  HandleUnary("WakeTask", &SchedulerService::ServeWakeTask);
+  HandleUnary("GetTask", &SchedulerService::ServeGetTask);
+  HandleUnary("ListTasks", &SchedulerService::ServeListTasks);
   HandleWatchTask();
-  HandleUnary("CancelTask", &SchedulerService::CancelTask);
-  HandleUnary("GetQueueStats", &SchedulerService::GetQueueStats);
-  HandleUnary("PollWork", &SchedulerService::PollWork);
+  HandleUnary("CancelTask", &SchedulerService::ServeCancelTask);
+  HandleUnary("GetQueueStats", &SchedulerService::ServeGetQueueStats);
+  // A long poll holds its call open like a stream.
+  HandleUnary("PollWork", &SchedulerService::ServePollWork, CallKind::kStream);
   HandleWorkStream();
-  HandleUnary("CompleteWork", &SchedulerService::CompleteWork);
-  HandleUnary("FailWork", &SchedulerService::FailWork);
-  HandleUnary("HeartbeatWork", &SchedulerService::HeartbeatWork);
+  HandleUnary("CompleteWork", &SchedulerService::ServeCompleteWork);
+  HandleUnary("FailWork", &SchedulerService::ServeFailWork);
+  HandleUnary("HeartbeatWork", &SchedulerService::ServeHeartbeatWork);
 }
 
 template <typename Request, typename Response>
 void SchedulerService::HandleUnary(absl::string_view name,
-                                   UnaryMethod<Request, Response> serve) {
+                                   UnaryMethod<Request, Response> serve,
+                                   CallKind kind) {
   MarkMethodCallback(
       MethodIndex(name),
       new grpc::internal::CallbackUnaryHandler<ParsedRequest<Request>,
                                                Response>(
-          [this, serve](grpc::CallbackServerContext* context,
-                        const ParsedRequest<Request>* request,
-                        Response* response) -> grpc::ServerUnaryReactor* {
-            if (request->status.ok()) {
-              return (this->*serve)(context, &request->message, response);
+          [this, serve, role = RoleFor(name), kind](
+              grpc::CallbackServerContext* context,
+              const ParsedRequest<Request>* request,
+              Response* response) -> grpc::ServerUnaryReactor* {
+            absl::StatusOr<CallScope> scope =
+                authorizer_.Authorize(*context, role, kind);
+            absl::Status refused =
+                scope.ok() ? request->status : scope.status();
+            if (refused.ok()) {
+              return (this->*serve)(context, *scope, &request->message,
+                                    response);
             }
             grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-            reactor->Finish(ToGrpcStatus(request->status));
+            reactor->Finish(ToGrpcStatus(refused));
             return reactor;
           }));
 }
@@ -115,10 +142,14 @@ void SchedulerService::HandleWatchTask() {
                                                          v1::TaskEvent>(
           [this](grpc::CallbackServerContext* context,
                  const Request* request) -> Reactor* {
-            if (request->status.ok()) {
-              return WatchTask(context, &request->message);
+            absl::StatusOr<CallScope> scope = authorizer_.Authorize(
+                *context, RoleFor("WatchTask"), CallKind::kStream);
+            if (!scope.ok()) return new Refusal<Reactor>(scope.status());
+            if (!request->status.ok()) {
+              return new Refusal<Reactor>(request->status);
             }
-            return new Refusal<Reactor>(request->status);
+            return WatchReactor::Start(store_, hub_, *std::move(scope),
+                                       request->message);
           }));
 }
 
@@ -127,8 +158,18 @@ void SchedulerService::HandleSubmitTasks() {
       MethodIndex("SubmitTasks"),
       new grpc::internal::CallbackBidiHandler<
           ParsedRequest<v1::SubmitTaskRequest>, v1::SubmitTasksResponse>(
-          [this](grpc::CallbackServerContext* /*context*/) {
-            return SubmitStream::Start(tasks_, hub_);
+          [this](grpc::CallbackServerContext* context)
+              -> grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
+                                         v1::SubmitTasksResponse>* {
+            absl::StatusOr<CallScope> scope = authorizer_.Authorize(
+                *context, RoleFor("SubmitTasks"), CallKind::kStream);
+            if (!scope.ok()) {
+              return new Refusal<
+                  grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
+                                          v1::SubmitTasksResponse>>(
+                  scope.status());
+            }
+            return SubmitStream::Start(tasks_, hub_, *std::move(scope));
           }));
 }
 
@@ -137,75 +178,83 @@ void SchedulerService::HandleWorkStream() {
       MethodIndex("WorkStream"),
       new grpc::internal::CallbackBidiHandler<
           ParsedRequest<v1::WorkStreamRequest>, v1::WorkStreamResponse>(
-          [this](grpc::CallbackServerContext* /*context*/) {
-            return WorkStreamReactor::Start(tasks_.runner());
+          [this](grpc::CallbackServerContext* context)
+              -> grpc::ServerBidiReactor<ParsedRequest<v1::WorkStreamRequest>,
+                                         v1::WorkStreamResponse>* {
+            absl::StatusOr<CallScope> scope = authorizer_.Authorize(
+                *context, RoleFor("WorkStream"), CallKind::kStream);
+            if (!scope.ok()) {
+              return new Refusal<
+                  grpc::ServerBidiReactor<ParsedRequest<v1::WorkStreamRequest>,
+                                          v1::WorkStreamResponse>>(
+                  scope.status());
+            }
+            return WorkStreamReactor::Start(tasks_.runner(), *std::move(scope));
           }));
 }
 
-grpc::ServerUnaryReactor* SchedulerService::RegisterDefinition(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeRegisterDefinition(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::RegisterDefinitionRequest* request,
     v1::RegisterDefinitionResponse* response) {
   return AnswerLater(context, response, [&](auto done) {
-    tasks_.RegisterDefinition(*request, std::move(done));
+    tasks_.RegisterDefinition(scope.namespace_name, *request, std::move(done));
   });
 }
 
-grpc::ServerUnaryReactor* SchedulerService::GetDefinition(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeGetDefinition(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::GetDefinitionRequest* request,
     v1::GetDefinitionResponse* response) {
-  return Answer(context, tasks_.GetDefinition(*request), response);
+  return Answer(context, tasks_.GetDefinition(scope.namespace_name, *request),
+                response);
 }
 
-grpc::ServerUnaryReactor* SchedulerService::ListDefinitions(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeListDefinitions(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::ListDefinitionsRequest* request,
     v1::ListDefinitionsResponse* response) {
-  return Answer(context, tasks_.ListDefinitions(*request), response);
+  return Answer(context, tasks_.ListDefinitions(scope.namespace_name, *request),
+                response);
 }
 
-grpc::ServerUnaryReactor* SchedulerService::SubmitTask(
-    grpc::CallbackServerContext* context, const v1::SubmitTaskRequest* request,
-    v1::SubmitTaskResponse* response) {
+grpc::ServerUnaryReactor* SchedulerService::ServeSubmitTask(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::SubmitTaskRequest* request, v1::SubmitTaskResponse* response) {
   return AnswerLater(context, response, [&](auto done) {
-    tasks_.SubmitTask(*request, std::move(done));
+    tasks_.SubmitTask(scope.namespace_name, *request, std::move(done));
   });
 }
 
-grpc::ServerUnaryReactor* SchedulerService::WakeTask(
-    grpc::CallbackServerContext* context, const v1::WakeTaskRequest* request,
-    v1::WakeTaskResponse* response) {
+grpc::ServerUnaryReactor* SchedulerService::ServeWakeTask(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::WakeTaskRequest* request, v1::WakeTaskResponse* response) {
   return AnswerLater(context, response, [&](auto done) {
-    tasks_.WakeTask(*request, std::move(done));
+    tasks_.WakeTask(scope.namespace_name, *request, std::move(done));
   });
 }
 
-grpc::ServerUnaryReactor* SchedulerService::GetTask(
-    grpc::CallbackServerContext* context, const v1::GetTaskRequest* request,
-    v1::Task* response) {
-  return Answer(context, tasks_.GetTask(*request), response);
+grpc::ServerUnaryReactor* SchedulerService::ServeGetTask(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::GetTaskRequest* request, v1::Task* response) {
+  return Answer(context, tasks_.GetTask(scope.namespace_name, *request),
+                response);
 }
 
-grpc::ServerUnaryReactor* SchedulerService::ListTasks(
-    grpc::CallbackServerContext* context, const v1::ListTasksRequest* request,
-    v1::ListTasksResponse* response) {
-  return Answer(context, tasks_.ListTasks(*request), response);
+grpc::ServerUnaryReactor* SchedulerService::ServeListTasks(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::ListTasksRequest* request, v1::ListTasksResponse* response) {
+  return Answer(context, tasks_.ListTasks(scope.namespace_name, *request),
+                response);
 }
 
-grpc::ServerWriteReactor<v1::TaskEvent>* SchedulerService::WatchTask(
-    grpc::CallbackServerContext* /*context*/,
-    const v1::WatchTaskRequest* request) {
-  return WatchReactor::Start(store_, hub_, *request);
-}
-
-grpc::ServerUnaryReactor* SchedulerService::CancelTask(
-    grpc::CallbackServerContext* context, const v1::CancelTaskRequest* request,
-    v1::Task* response) {
+grpc::ServerUnaryReactor* SchedulerService::ServeCancelTask(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::CancelTaskRequest* request, v1::Task* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // The reactor and `response` stay valid until Finish (gRPC calls OnDone
   // only after it), whichever thread records the cancel.
-  tasks_.CancelTask(*request,
+  tasks_.CancelTask(scope.namespace_name, *request,
                     [reactor, response](absl::StatusOr<v1::Task> task) {
                       grpc::Status status = ToGrpcStatus(task.status());
                       if (task.ok()) *response = *std::move(task);
@@ -214,22 +263,27 @@ grpc::ServerUnaryReactor* SchedulerService::CancelTask(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* SchedulerService::GetQueueStats(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeGetQueueStats(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::GetQueueStatsRequest* /*request*/, v1::QueueStats* response) {
-  return Answer(context, tasks_.GetQueueStats(), response);
+  return Answer(context, tasks_.GetQueueStats(scope.namespace_name), response);
 }
 
-grpc::ServerUnaryReactor* SchedulerService::PollWork(
-    grpc::CallbackServerContext* context, const v1::PollWorkRequest* request,
-    v1::PollWorkResponse* response) {
-  return PollWorkReactor::Start(context, tasks_.runner(), *request, response);
+grpc::ServerUnaryReactor* SchedulerService::ServePollWork(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::PollWorkRequest* request, v1::PollWorkResponse* response) {
+  return PollWorkReactor::Start(context, tasks_.runner(), scope, *request,
+                                response);
 }
 
-grpc::ServerUnaryReactor* SchedulerService::CompleteWork(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeCompleteWork(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::CompleteWorkRequest* request,
     v1::CompleteWorkResponse* response) {
+  if (absl::Status mine = OwnToken(request->token(), scope); !mine.ok()) {
+    return Answer(context, absl::StatusOr<v1::CompleteWorkResponse>(mine),
+                  response);
+  }
   return AnswerLater(context, response, [&](auto done) {
     tasks_.runner().CompleteWork(
         request->token(), request->result(),
@@ -243,9 +297,13 @@ grpc::ServerUnaryReactor* SchedulerService::CompleteWork(
   });
 }
 
-grpc::ServerUnaryReactor* SchedulerService::FailWork(
-    grpc::CallbackServerContext* context, const v1::FailWorkRequest* request,
-    v1::FailWorkResponse* response) {
+grpc::ServerUnaryReactor* SchedulerService::ServeFailWork(
+    grpc::CallbackServerContext* context, const CallScope& scope,
+    const v1::FailWorkRequest* request, v1::FailWorkResponse* response) {
+  if (absl::Status mine = OwnToken(request->token(), scope); !mine.ok()) {
+    return Answer(context, absl::StatusOr<v1::FailWorkResponse>(mine),
+                  response);
+  }
   return AnswerLater(context, response, [&](auto done) {
     tasks_.runner().FailWork(
         request->token(),
@@ -261,10 +319,14 @@ grpc::ServerUnaryReactor* SchedulerService::FailWork(
   });
 }
 
-grpc::ServerUnaryReactor* SchedulerService::HeartbeatWork(
-    grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* SchedulerService::ServeHeartbeatWork(
+    grpc::CallbackServerContext* context, const CallScope& scope,
     const v1::HeartbeatWorkRequest* request,
     v1::HeartbeatWorkResponse* response) {
+  if (absl::Status mine = OwnToken(request->token(), scope); !mine.ok()) {
+    return Answer(context, absl::StatusOr<v1::HeartbeatWorkResponse>(mine),
+                  response);
+  }
   absl::StatusOr<WorkQueues::HeartbeatAnswer> beat =
       tasks_.runner().work_queues().Heartbeat(request->token(),
                                               request->details());

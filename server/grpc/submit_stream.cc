@@ -8,8 +8,9 @@ namespace corosched::server {
 
 grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
                         v1::SubmitTasksResponse>*
-SubmitStream::Start(TaskService& tasks, StreamHub& hub) {
-  std::shared_ptr<SubmitStream> stream(new SubmitStream(tasks, hub));
+SubmitStream::Start(TaskService& tasks, StreamHub& hub, CallScope scope) {
+  std::shared_ptr<SubmitStream> stream(
+      new SubmitStream(tasks, hub, std::move(scope)));
   stream->self_ = stream;
   std::optional<StreamHub::Token> token =
       hub.Add("", std::weak_ptr<OpenStream>(stream));
@@ -45,7 +46,7 @@ void SubmitStream::Submit(uint64_t index) {
     answer(request_.status);
     return;
   }
-  tasks_.SubmitTask(request_.message, std::move(answer));
+  tasks_.SubmitTask(scope_.namespace_name, request_.message, std::move(answer));
 }
 
 void SubmitStream::Answered(uint64_t index, v1::SubmitTasksResponse answer) {

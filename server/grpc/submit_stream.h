@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/auth/authorizer.h"
 #include "server/grpc/parsed_request.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_service.h"
@@ -41,7 +42,8 @@ class SubmitStream final
 
   static grpc::ServerBidiReactor<ParsedRequest<v1::SubmitTaskRequest>,
                                  v1::SubmitTasksResponse>*
-  Start(TaskService& tasks, StreamHub& hub);
+  // Submits in `scope`'s namespace, holding `scope` until the stream ends.
+  Start(TaskService& tasks, StreamHub& hub, CallScope scope);
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -51,7 +53,8 @@ class SubmitStream final
   void OnShutdown() override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  SubmitStream(TaskService& tasks, StreamHub& hub) : tasks_(tasks), hub_(hub) {}
+  SubmitStream(TaskService& tasks, StreamHub& hub, CallScope scope)
+      : tasks_(tasks), hub_(hub), scope_(std::move(scope)) {}
 
   // An answer slot, filled when its submit is stored.
   struct Slot {
@@ -74,6 +77,7 @@ class SubmitStream final
 
   TaskService& tasks_;
   StreamHub& hub_;
+  const CallScope scope_;
   std::shared_ptr<SubmitStream> self_;
   // The read buffer; only touched between StartRead and OnReadDone.
   ParsedRequest<v1::SubmitTaskRequest> request_;

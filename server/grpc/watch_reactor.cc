@@ -15,8 +15,10 @@ constexpr int kReadBatch = 64;
 }  // namespace
 
 grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
-    TaskStore& store, StreamHub& hub, const v1::WatchTaskRequest& request) {
-  std::shared_ptr<WatchReactor> reactor(new WatchReactor(store, hub, request));
+    TaskStore& store, StreamHub& hub, CallScope scope,
+    const v1::WatchTaskRequest& request) {
+  std::shared_ptr<WatchReactor> reactor(
+      new WatchReactor(store, hub, std::move(scope), request));
   reactor->self_ = reactor;
   if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) {
     reactor->RequestFinish(ToGrpcStatus(id));
@@ -24,7 +26,7 @@ grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
   }
   // Follow first, then read: see StreamHub's ordering note.
   std::optional<StreamHub::Token> token =
-      hub.Add(request.task_id(), std::weak_ptr<OpenStream>(reactor));
+      hub.Add(reactor->task_id_, std::weak_ptr<OpenStream>(reactor));
   if (!token.has_value()) {
     reactor->OnShutdown();
     return reactor.get();
@@ -57,7 +59,7 @@ void WatchReactor::Pump() {
       absl::StatusOr<EventBatch> batch =
           store_.ReadEvents(task_id_, after_, kReadBatch);
       if (!batch.ok()) {
-        finish_with = ToGrpcStatus(batch.status());
+        finish_with = ToGrpcStatus(WithLocalName(batch.status(), task_id_));
       } else if (!batch->events.empty() &&
                  batch->events.front().sequence() > after_ + 1) {
         finish_with = DroppedEvents(after_, batch->events.front().sequence());

@@ -10,6 +10,8 @@
 #include "absl/synchronization/mutex.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "server/auth/authorizer.h"
+#include "server/store/namespace_keys.h"
 #include "server/store/task_store.h"
 #include "server/tasks/stream_hub.h"
 
@@ -34,9 +36,12 @@ namespace corosched::server {
 class WatchReactor final : public grpc::ServerWriteReactor<v1::TaskEvent>,
                            public OpenStream {
  public:
-  // Validates `request` and starts the stream; the result is for gRPC.
+  // Validates `request` and starts the stream on the task of that id in
+  // `scope`'s namespace (another namespace's is NOT_FOUND), holding `scope`
+  // until the stream ends; the result is for gRPC.
   static grpc::ServerWriteReactor<v1::TaskEvent>* Start(
-      TaskStore& store, StreamHub& hub, const v1::WatchTaskRequest& request);
+      TaskStore& store, StreamHub& hub, CallScope scope,
+      const v1::WatchTaskRequest& request);
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
@@ -45,11 +50,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::TaskEvent>,
   void OnShutdown() override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  WatchReactor(TaskStore& store, StreamHub& hub,
+  WatchReactor(TaskStore& store, StreamHub& hub, CallScope scope,
                const v1::WatchTaskRequest& request)
       : store_(store),
         hub_(hub),
-        task_id_(request.task_id()),
+        scope_(std::move(scope)),
+        task_id_(NamespacedKey(scope_.namespace_name, request.task_id())),
         after_(request.after_sequence()) {}
 
   // OUT_OF_RANGE for a watch from `after` whose next kept event is
@@ -62,6 +68,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::TaskEvent>,
 
   TaskStore& store_;
   StreamHub& hub_;
+  const CallScope scope_;
+  // The task's namespaced key.
   const std::string task_id_;
   std::shared_ptr<WatchReactor> self_;
 

@@ -8,6 +8,8 @@
 #include "core/machine/proto_time.h"
 #include "grpcpp/server_context.h"
 #include "server/grpc/grpc_status.h"
+#include "server/store/namespace_keys.h"
+#include "server/work/work_checks.h"
 
 namespace corosched::server {
 
@@ -15,9 +17,9 @@ v1::WorkItem ToWorkItem(const WorkLease& lease) {
   const LeaseRecord& record = lease.record;
   v1::WorkItem item;
   item.set_token(lease.token);
-  item.set_task_id(record.task_id);
+  item.set_task_id(std::string(LocalName(record.task_id)));
   item.set_attempt(record.attempt);
-  item.set_queue(record.queue);
+  item.set_queue(std::string(LocalName(record.queue)));
   *item.mutable_input() = lease.input;
   *item.mutable_scheduled_at() = machine::ToProtoTimestamp(record.scheduled_at);
   *item.mutable_started_at() = machine::ToProtoTimestamp(record.started_at);
@@ -36,10 +38,15 @@ v1::WorkItem ToWorkItem(const WorkLease& lease) {
 
 grpc::ServerUnaryReactor* PollWorkReactor::Start(
     grpc::CallbackServerContext* context, TaskRunner& runner,
-    const v1::PollWorkRequest& request, v1::PollWorkResponse* response) {
+    const CallScope& scope, const v1::PollWorkRequest& request,
+    v1::PollWorkResponse* response) {
   std::shared_ptr<PollWorkReactor> reactor(
-      new PollWorkReactor(context, runner, response));
+      new PollWorkReactor(context, runner, scope, response));
   reactor->self_ = reactor;
+  if (absl::Status queue = ValidateQueueName(request.queue()); !queue.ok()) {
+    reactor->FinishOnce(ToGrpcStatus(queue));
+    return reactor.get();
+  }
   absl::StatusOr<absl::Duration> wait =
       machine::FromProtoDuration(request.wait());
   if (!wait.ok()) {
@@ -47,10 +54,11 @@ grpc::ServerUnaryReactor* PollWorkReactor::Start(
         absl::StrCat("wait: ", wait.status().message()))));
     return reactor.get();
   }
-  WorkQueues::PollRequest poll{.queue = request.queue(),
-                               .worker_identity = request.worker_identity(),
-                               .max_items = request.max_items(),
-                               .wait = *wait};
+  WorkQueues::PollRequest poll{
+      .queue = NamespacedKey(scope.namespace_name, request.queue()),
+      .worker_identity = request.worker_identity(),
+      .max_items = request.max_items(),
+      .wait = *wait};
   absl::StatusOr<WorkQueues::ConsumerId> parked = runner.work_queues().Poll(
       std::move(poll), [reactor](std::vector<WorkLease> leases) {
         reactor->Answered(std::move(leases));
@@ -131,8 +139,9 @@ void PollWorkReactor::FinishOnce(const grpc::Status& status) {
 
 grpc::ServerBidiReactor<ParsedRequest<v1::WorkStreamRequest>,
                         v1::WorkStreamResponse>*
-WorkStreamReactor::Start(TaskRunner& runner) {
-  std::shared_ptr<WorkStreamReactor> reactor(new WorkStreamReactor(runner));
+WorkStreamReactor::Start(TaskRunner& runner, CallScope scope) {
+  std::shared_ptr<WorkStreamReactor> reactor(
+      new WorkStreamReactor(runner, std::move(scope)));
   reactor->self_ = reactor;
   reactor->StartRead(&reactor->request_);
   return reactor.get();
@@ -165,9 +174,12 @@ absl::Status WorkStreamReactor::Handle() {
         return absl::InvalidArgumentError(
             "open: only the stream's first request opens it; send credit");
       }
+      absl::Status queue = ValidateQueueName(request.open().queue());
+      if (!queue.ok()) return queue;
       absl::StatusOr<WorkQueues::ConsumerId> opened =
           runner_.work_queues().OpenStream(
-              request.open().queue(), request.open().worker_identity(),
+              NamespacedKey(scope_.namespace_name, request.open().queue()),
+              request.open().worker_identity(),
               [self = shared_from_this()](WorkLease lease) {
                 self->Leased(std::move(lease));
               });

@@ -9,12 +9,14 @@
 #include "absl/synchronization/mutex.h"
 #include "corosched/v1/work.pb.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/auth/authorizer.h"
 #include "server/grpc/parsed_request.h"
 #include "server/tasks/task_runner.h"
 
 namespace corosched::server {
 
-// The WorkItem a worker receives for `lease`.
+// The WorkItem a worker receives for `lease`: its task and queue by the
+// names the worker's namespace knows them by.
 v1::WorkItem ToWorkItem(const WorkLease& lease);
 
 // One PollWork call: a long poll on WorkQueues. The items it takes are
@@ -27,8 +29,11 @@ v1::WorkItem ToWorkItem(const WorkLease& lease);
 // it too until it ran.
 class PollWorkReactor final : public grpc::ServerUnaryReactor {
  public:
+  // Polls the queue of that name in `scope`'s namespace, holding `scope`
+  // until the call ends.
   static grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* context,
                                          TaskRunner& runner,
+                                         const CallScope& scope,
                                          const v1::PollWorkRequest& request,
                                          v1::PollWorkResponse* response);
 
@@ -37,8 +42,11 @@ class PollWorkReactor final : public grpc::ServerUnaryReactor {
 
  private:
   PollWorkReactor(grpc::CallbackServerContext* context, TaskRunner& runner,
-                  v1::PollWorkResponse* response)
-      : context_(context), runner_(runner), response_(response) {}
+                  const CallScope& scope, v1::PollWorkResponse* response)
+      : context_(context),
+        runner_(runner),
+        scope_(scope),
+        response_(response) {}
 
   // The queues' answer: records the leases, then finishes with them.
   void Answered(std::vector<WorkLease> leases);
@@ -47,6 +55,7 @@ class PollWorkReactor final : public grpc::ServerUnaryReactor {
 
   grpc::CallbackServerContext* const context_;
   TaskRunner& runner_;
+  const CallScope scope_;
   v1::PollWorkResponse* const response_;
   std::shared_ptr<PollWorkReactor> self_;
   absl::Mutex mu_;
@@ -71,7 +80,9 @@ class WorkStreamReactor final
  public:
   static grpc::ServerBidiReactor<ParsedRequest<v1::WorkStreamRequest>,
                                  v1::WorkStreamResponse>*
-  Start(TaskRunner& runner);
+  // Opens the stream on the queue of its name in `scope`'s namespace,
+  // holding `scope` until the stream ends.
+  Start(TaskRunner& runner, CallScope scope);
 
   void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -79,7 +90,8 @@ class WorkStreamReactor final
   void OnDone() override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  explicit WorkStreamReactor(TaskRunner& runner) : runner_(runner) {}
+  WorkStreamReactor(TaskRunner& runner, CallScope scope)
+      : runner_(runner), scope_(std::move(scope)) {}
 
   // Acts on request_ (the read just completed); an error ends the stream.
   absl::Status Handle() ABSL_LOCKS_EXCLUDED(mu_);
@@ -95,6 +107,7 @@ class WorkStreamReactor final
   void End(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_);
 
   TaskRunner& runner_;
+  const CallScope scope_;
   std::shared_ptr<WorkStreamReactor> self_;
   ParsedRequest<v1::WorkStreamRequest> request_;
 

@@ -1,18 +1,12 @@
 #include "server/metrics/metrics_endpoint.h"
 
-#include <dlfcn.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -24,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "net/host_port.h"
+#include "server/metrics/tls_front.h"
 
 namespace corosched::server {
 namespace {
@@ -34,9 +29,6 @@ std::pair<std::string, std::string> HostAndService(absl::string_view listen) {
   if (!address.ok()) return {std::string(listen), ""};
   return {address->host, absl::StrCat(address->port)};
 }
-
-constexpr absl::string_view kStartFailed =
-    "the HTTP server could not start on it";
 
 // Why `listen` cannot be bound, found by binding it ourselves (the HTTP
 // server only says that it failed).
@@ -51,7 +43,7 @@ std::string BindFailure(const std::string& listen) {
       error != 0) {
     return absl::StrCat("cannot resolve \"", host, "\": ", gai_strerror(error));
   }
-  std::string reason(kStartFailed);
+  std::string reason = "the HTTP server could not start on it";
   const int fd = socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0) {
     const int one = 1;  // as the HTTP server binds
@@ -90,76 +82,12 @@ void Knock(const std::string& address) {
   freeaddrinfo(found);
 }
 
-// The certificate chain and key in one private file, as civetweb's
-// ssl_certificate wants them; removed (with its directory) on destruction.
-class CombinedPem {
- public:
-  static absl::StatusOr<std::unique_ptr<CombinedPem>> Write(
-      const MetricsEndpointSecurity& security) {
-    std::string text;
-    for (const std::string* file : {&security.cert_file, &security.key_file}) {
-      std::ifstream in(*file, std::ios::binary);
-      std::ostringstream read;
-      read << in.rdbuf();
-      if (!in) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(file == &security.cert_file ? "--metrics-tls-cert "
-                                                     : "--metrics-tls-key ",
-                         *file, ": cannot read the file"));
-      }
-      absl::StrAppend(&text, read.str(), "\n");
-    }
-    std::string dir = (std::filesystem::temp_directory_path() /
-                       "corosched-metrics-tls-XXXXXX")
-                          .string();
-    if (mkdtemp(dir.data()) == nullptr) {  // mode 0700
-      return absl::UnavailableError(absl::StrCat(
-          "cannot make a private temporary directory for the /metrics TLS "
-          "key: ",
-          std::error_code(errno, std::generic_category()).message()));
-    }
-    auto pem = std::unique_ptr<CombinedPem>(new CombinedPem(dir));
-    const int fd = open(pem->path().c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    bool written = fd >= 0 && write(fd, text.data(), text.size()) ==
-                                  static_cast<ssize_t>(text.size());
-    if (fd >= 0) written = (close(fd) == 0) && written;
-    if (!written) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot write ", pem->path(),
-                       " (the /metrics certificate and key for civetweb)"));
-    }
-    return pem;
-  }
-  ~CombinedPem() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  CombinedPem(const CombinedPem&) = delete;
-  CombinedPem& operator=(const CombinedPem&) = delete;
-
-  std::string path() const { return dir_ + "/server.pem"; }
-
- private:
-  explicit CombinedPem(std::string dir) : dir_(std::move(dir)) {}
-  const std::string dir_;
-};
-
-// civetweb's options for `listen` and `limits` (see the class comment),
-// over TLS with `pem` when it is not null.
+// civetweb's options for `listen` and `limits` (see the class comment).
 std::vector<std::string> CivetOptions(const std::string& listen,
-                                      const MetricsEndpointLimits& limits,
-                                      const CombinedPem* pem) {
+                                      const MetricsEndpointLimits& limits) {
   const std::string timeout_ms =
       absl::StrCat(absl::ToInt64Milliseconds(limits.request_timeout));
-  std::vector<std::string> flat;
-  if (pem != nullptr) {
-    // The 's' marks the port as TLS; 4: TLS 1.2 and later only.
-    flat = {"listening_ports", listen + "s",           "ssl_certificate",
-            pem->path(),       "ssl_protocol_version", "4"};
-  } else {
-    flat = {"listening_ports", listen};
-  }
+  std::vector<std::string> flat = {"listening_ports", listen};
   const std::pair<const char*, std::string> options[] = {
       {"num_threads", absl::StrCat(limits.threads)},
       {"request_timeout_ms", timeout_ms},
@@ -177,31 +105,15 @@ std::vector<std::string> CivetOptions(const std::string& listen,
 
 }  // namespace
 
-absl::Status MetricsTlsSupported() {
-  // The names civetweb itself opens and looks up (see the header).
-  void* ssl = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
-  const bool usable =
-      ssl != nullptr && dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
-  if (ssl != nullptr) dlclose(ssl);
-  if (usable) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      "--metrics-tls-cert: /metrics over HTTPS is not available with this "
-      "system's civetweb (prometheus-cpp's HTTP server): it loads libssl.so "
-      "and needs SSL_get_peer_certificate, which OpenSSL 3 no longer has "
-      "(or libssl.so is not installed), so the first HTTPS scrape would "
-      "crash the daemon. Serve /metrics on loopback, or behind a proxy that "
-      "terminates TLS, with --metrics-basic-auth; or pass --insecure to "
-      "serve it without TLS on a network you trust");
-}
-
 MetricsEndpoint::~MetricsEndpoint() {
+  tls_front_.reset();  // stops passing requests to the HTTP server
   std::atomic<bool> stopped{false};
   std::thread stopper([this, &stopped] {
     exposer_.reset();
     stopped.store(true, std::memory_order_release);
   });
   while (!stopped.load(std::memory_order_acquire)) {
-    Knock(address_);
+    Knock(http_address_);
     absl::SleepFor(absl::Milliseconds(5));
   }
   stopper.join();
@@ -212,34 +124,23 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
     const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
     const MetricsEndpointLimits& limits,
     const MetricsEndpointSecurity& security) {
-  std::unique_ptr<CombinedPem> pem;
-  if (!security.cert_file.empty()) {
-    if (absl::Status tls = MetricsTlsSupported(); !tls.ok()) return tls;
-    absl::StatusOr<std::unique_ptr<CombinedPem>> written =
-        CombinedPem::Write(security);
-    if (!written.ok()) return written.status();
-    pem = *std::move(written);
-  }
+  // With TLS, the HTTP server listens on loopback only, behind the TLS
+  // front on `listen` (see tls_front.h for why civetweb does not do TLS).
+  const bool tls = !security.cert_file.empty();
+  const std::string http_listen = tls ? "127.0.0.1:0" : listen;
   std::unique_ptr<prometheus::Exposer> exposer;
   // prometheus-cpp throws when its HTTP server cannot bind; our code throws
   // nothing, so this is the one place that catches.
   try {
     exposer = std::make_unique<prometheus::Exposer>(
-        CivetOptions(listen, limits, pem.get()));
+        CivetOptions(http_listen, limits));
   } catch (const std::exception&) {
-    std::string reason = BindFailure(listen);
-    if (pem != nullptr && reason == kStartFailed) {
-      reason =
-          "TLS did not start (civetweb loads libssl.so and libcrypto.so "
-          "when it starts: are they installed, and do --metrics-tls-cert "
-          "and --metrics-tls-key hold a certificate and its key?)";
-    }
     return absl::UnavailableError(absl::StrCat(
-        "cannot serve metrics on ", listen, " (--metrics-listen): ", reason,
+        "cannot serve metrics on ", http_listen,
+        " (--metrics-listen): ", BindFailure(http_listen),
         "; choose another address with --metrics-listen HOST:PORT, or turn "
         "metrics off with --metrics-listen="));
   }
-  pem.reset();  // read: the key is not left on disk twice
   for (const auto& collectable : collectables) {
     exposer->RegisterCollectable(collectable);
   }
@@ -252,14 +153,27 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
         "corosched");
   }
   const std::vector<int> ports = exposer->GetListeningPorts();
-  std::string address = listen;
-  if (absl::StatusOr<HostPort> bound = SplitHostPort(listen);
+  std::string http_address = http_listen;
+  if (absl::StatusOr<HostPort> bound = SplitHostPort(http_listen);
       bound.ok() && !ports.empty()) {
     bound->port = static_cast<uint16_t>(ports[0]);
-    address = bound->ToString();
+    http_address = bound->ToString();
   }
-  return std::unique_ptr<MetricsEndpoint>(
-      new MetricsEndpoint(std::move(exposer), std::move(address)));
+  auto endpoint = std::unique_ptr<MetricsEndpoint>(
+      new MetricsEndpoint(std::move(exposer), http_address));
+  if (tls) {
+    absl::StatusOr<std::unique_ptr<TlsFront>> front =
+        TlsFront::Start({.listen = listen,
+                         .backend = http_address,
+                         .cert_file = security.cert_file,
+                         .key_file = security.key_file,
+                         .threads = limits.threads,
+                         .request_timeout = limits.request_timeout});
+    if (!front.ok()) return front.status();
+    endpoint->tls_front_ = *std::move(front);
+    endpoint->address_ = endpoint->tls_front_->address();
+  }
+  return endpoint;
 }
 
 }  // namespace corosched::server

@@ -9,6 +9,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
 #include "server/metrics/basic_auth.h"
+#include "server/metrics/tls_front.h"
 
 namespace corosched::server {
 
@@ -26,23 +27,15 @@ struct MetricsEndpointLimits {
 // How /metrics is secured (docs/operations.md, "TLS").
 struct MetricsEndpointSecurity {
   // Both or neither: HTTPS (TLS 1.2 or later) with this certificate chain
-  // and its private key (PEM), read once at Start. civetweb wants both in
-  // one file: Start writes them to a private temporary file (mode 0600)
-  // that it removes as soon as the server has read it.
+  // and its private key (PEM), read once at Start. TLS is terminated by a
+  // TlsFront on the listen address, in front of the HTTP server on a
+  // loopback port (see tls_front.h).
   std::string cert_file;
   std::string key_file;
   // Null: no authentication. Otherwise HTTP basic auth against these users
   // (401 without or with wrong credentials).
   std::shared_ptr<BasicAuthUsers> users;
 };
-
-// OK when civetweb can serve HTTPS here. civetweb loads libssl.so when it
-// starts and looks its functions up by name; Debian 12's civetweb 1.15 was
-// built for OpenSSL 1.1 and calls SSL_get_peer_certificate on every HTTPS
-// connection, a name OpenSSL 3 no longer exports: the first scrape would
-// crash the daemon on a null function pointer. FAILED_PRECONDITION saying
-// so (and what to do instead) when that function or libssl.so is missing.
-absl::Status MetricsTlsSupported();
 
 // Serves Prometheus' text format at http://<address>/metrics from a few
 // Collectables, on prometheus-cpp's embedded HTTP server (civetweb, with
@@ -75,8 +68,7 @@ class MetricsEndpoint {
   // Binds `listen` (host:port; port 0 picks a free one). UNAVAILABLE with a
   // message naming the address and why it cannot be bound (in use, not an
   // address of this machine, ...) or TLS cannot start;
-  // FAILED_PRECONDITION when the TLS files cannot be read or
-  // MetricsTlsSupported() is not OK.
+  // FAILED_PRECONDITION when the TLS files cannot be loaded.
   static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> Start(
       const std::string& listen,
       const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
@@ -101,9 +93,15 @@ class MetricsEndpoint {
  private:
   MetricsEndpoint(std::unique_ptr<prometheus::Exposer> exposer,
                   std::string address)
-      : exposer_(std::move(exposer)), address_(std::move(address)) {}
+      : exposer_(std::move(exposer)),
+        http_address_(address),
+        address_(std::move(address)) {}
 
   std::unique_ptr<prometheus::Exposer> exposer_;
+  // Where the HTTP server listens: address_, or a loopback port behind
+  // tls_front_.
+  std::string http_address_;
+  std::unique_ptr<TlsFront> tls_front_;
   std::string address_;
 };
 

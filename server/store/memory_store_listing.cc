@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/store/memory_store.h"  // IWYU pragma: associated
+#include "server/store/namespace_keys.h"
 #include "server/store/store_keys.h"
 
 namespace corosched::server {
@@ -35,6 +36,10 @@ absl::StatusOr<DefinitionPage> MemoryStore::ListDefinitions(
   for (auto it = definitions_by_position_.lower_bound(*start);
        it != definitions_by_position_.end(); ++it) {
     if (!query.name.empty() && it->second.first != query.name) continue;
+    if (!query.namespace_name.empty() &&
+        !KeyInNamespace(it->second.first, query.namespace_name)) {
+      continue;
+    }
     if (static_cast<int>(page.definitions.size()) == query.page_size) {
       page.next_page_token = EncodePageToken(last_position);
       break;
@@ -47,6 +52,10 @@ absl::StatusOr<DefinitionPage> MemoryStore::ListDefinitions(
 
 bool MemoryStore::Matches(const StoredTask& task, const TaskQuery& query) {
   const TaskRecord& record = task.record;
+  if (!query.namespace_name.empty() &&
+      !KeyInNamespace(record.id, query.namespace_name)) {
+    return false;
+  }
   if (query.status != v1::TASK_STATUS_UNSPECIFIED &&
       record.snapshot.status() != query.status) {
     return false;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/quote.h"
+#include "server/store/namespace_keys.h"
 #include "server/store/sqlite_task_rows.h"
 #include "server/store/store_keys.h"
 
@@ -35,6 +36,29 @@ absl::StatusOr<DefinitionRecord> ReadDefinitionRow(const SqliteStatement& row,
   return record;
 }
 
+// The condition that keeps only the keys in `column` of namespace
+// `namespace_name` (namespace_keys.h; empty: every namespace): `default`'s
+// keys have no separator, another's are a key range bound to ?5 and ?6.
+std::string NamespaceSql(absl::string_view namespace_name,
+                         absl::string_view column) {
+  if (namespace_name.empty()) return "";
+  if (namespace_name == kDefaultNamespaceName) {
+    return absl::StrCat(" AND instr(", column, ", '/') = 0");
+  }
+  return absl::StrCat(" AND ", column, " >= ?5 AND ", column, " < ?6");
+}
+
+// Binds NamespaceSql's range, if it has one.
+void BindNamespace(SqliteStatement& statement,
+                   absl::string_view namespace_name) {
+  if (namespace_name.empty() || namespace_name == kDefaultNamespaceName) {
+    return;
+  }
+  NamespaceKeyRange range = KeyRangeOf(namespace_name);
+  statement.BindText(5, range.begin);
+  statement.BindText(6, range.end);
+}
+
 // The tasks listing for `query`: only the filters it uses appear, so SQLite
 // picks the index that fits (status or definition name, then position).
 std::string TaskListSql(const TaskQuery& query) {
@@ -46,11 +70,12 @@ std::string TaskListSql(const TaskQuery& query) {
   if (!query.definition_name.empty()) {
     absl::StrAppend(&sql, " AND t.definition_name = ?3");
   }
+  absl::StrAppend(&sql, NamespaceSql(query.namespace_name, "t.id"));
   for (size_t i = 0; i < query.labels.size(); ++i) {
     absl::StrAppend(&sql,
                     " AND EXISTS (SELECT 1 FROM task_labels l WHERE "
                     "l.task = t.position AND l.key = ?",
-                    5 + 2 * i, " AND l.value = ?", 6 + 2 * i, ")");
+                    7 + 2 * i, " AND l.value = ?", 8 + 2 * i, ")");
   }
   absl::StrAppend(&sql, " ORDER BY t.position DESC LIMIT ?4");
   return sql;
@@ -106,14 +131,16 @@ absl::StatusOr<DefinitionPage> QueryDefinitions(SqliteConnection& connection,
                                                 const DefinitionQuery& query) {
   absl::StatusOr<int64_t> before = ListBefore(query.page_token);
   if (!before.ok()) return before.status();
-  absl::StatusOr<SqliteStatement> select = connection.Prepare(
+  absl::StatusOr<SqliteStatement> select = connection.Prepare(absl::StrCat(
       "SELECT position, definition, registered_at_ns FROM definitions "
-      "WHERE position < ?1 AND (?2 = '' OR name = ?2) "
-      "ORDER BY position DESC LIMIT ?3");
+      "WHERE position < ?1 AND (?2 = '' OR name = ?2)",
+      NamespaceSql(query.namespace_name, "name"),
+      " ORDER BY position DESC LIMIT ?3"));
   if (!select.ok()) return select.status();
   select->BindInt(1, *before);
   select->BindText(2, query.name);
   select->BindInt(3, int64_t{query.page_size} + 1);
+  BindNamespace(*select, query.namespace_name);
   DefinitionPage page;
   int64_t last_position = 0;
   for (;;) {
@@ -160,7 +187,8 @@ absl::StatusOr<TaskPage> QueryTasks(SqliteConnection& connection,
     select->BindText(3, query.definition_name);
   }
   select->BindInt(4, int64_t{query.page_size} + 1);
-  int index = 5;
+  BindNamespace(*select, query.namespace_name);
+  int index = 7;
   for (const auto& [key, value] : query.labels) {
     select->BindText(index++, key);
     select->BindText(index++, value);

@@ -72,7 +72,10 @@ struct PutDefinitionResult {
 };
 
 struct DefinitionQuery {
-  // Only this name's versions; empty: every definition.
+  // Only definitions in this namespace (namespace_keys.h); empty: all.
+  std::string namespace_name;
+  // Only this name's versions (its namespaced key); empty: every
+  // definition.
   std::string name;
   // REQUIRES: > 0. Callers apply the API's default and maximum.
   int page_size = 50;
@@ -145,6 +148,8 @@ struct CreateTaskResult {
 };
 
 struct TaskQuery {
+  // Only tasks in this namespace (namespace_keys.h); empty: all.
+  std::string namespace_name;
   // TASK_STATUS_UNSPECIFIED: any.
   v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;
   // Empty: any.

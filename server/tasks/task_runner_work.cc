@@ -11,6 +11,7 @@
 #include "core/machine/proto_time.h"
 #include "core/machine/value.h"
 #include "server/daemon/logging.h"
+#include "server/store/namespace_keys.h"
 #include "server/tasks/task_runner.h"  // IWYU pragma: associated
 #include "server/work/work_token.h"
 #include "spdlog/spdlog.h"
@@ -86,7 +87,10 @@ WorkSpec SpecOf(const std::string& task_id, const machine::WorkOrder& order) {
   WorkSpec spec;
   spec.task_id = task_id;
   spec.attempt = order.attempt;
-  spec.queue = order.queue;
+  // The queue of the task's namespace: another namespace's workers never
+  // see its items.
+  spec.queue =
+      NamespacedKey(SplitNamespacedKey(task_id).namespace_name, order.queue);
   spec.input = order.input;
   spec.timeout = order.timeout;
   spec.heartbeat = order.heartbeat;
@@ -143,7 +147,7 @@ void TaskRunner::ResumeWork(const LiveTask& live,
     LeaseRecord record;
     record.task_id = live.id();
     record.attempt = order.attempt;
-    record.queue = order.queue;
+    record.queue = spec.queue;
     record.worker_identity = lease.worker_identity();
     record.nonce = lease.nonce();
     record.scheduled_at = order.scheduled_at;

@@ -11,6 +11,7 @@
 #include "core/machine/proto_time.h"
 #include "core/quote.h"
 #include "server/daemon/logging.h"
+#include "server/store/namespace_keys.h"
 #include "server/store/store_keys.h"
 #include "server/tasks/request_checks.h"
 #include "server/tasks/task_recorder.h"
@@ -40,6 +41,17 @@ absl::Status Required(absl::string_view field) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
 }
 
+// The callback `done` that shows its error as WithLocalName does.
+template <typename Response>
+TaskService::Reply<Response> LocalizedReply(std::string key,
+                                            TaskService::Reply<Response> done) {
+  return [key = std::move(key),
+          done = std::move(done)](absl::StatusOr<Response> result) mutable {
+    if (!result.ok()) result = WithLocalName(result.status(), key);
+    std::move(done)(std::move(result));
+  };
+}
+
 }  // namespace
 
 TaskService::TaskService(Executor& executor, TaskStore& store,
@@ -52,7 +64,7 @@ TaskService::TaskService(Executor& executor, TaskStore& store,
       id_salt_(RandomSalt()) {}
 
 void TaskService::RegisterDefinition(
-    const v1::RegisterDefinitionRequest& request,
+    absl::string_view ns, const v1::RegisterDefinitionRequest& request,
     Reply<v1::RegisterDefinitionResponse> done) {
   auto program = programs_.Get(request.definition());
   if (!program.ok()) {
@@ -62,8 +74,12 @@ void TaskService::RegisterDefinition(
   v1::RegisterDefinitionResponse response;
   response.set_name(request.definition().name());
   response.set_version(request.definition().version());
+  // Stored under its namespaced name; tasks run it under its own name.
+  v1::TaskDefinition stored = request.definition();
+  stored.set_name(NamespacedKey(ns, stored.name()));
+  done = LocalizedReply(stored.name(), std::move(done));
   store_.PutDefinitionAsync(
-      request.definition(), executor_.clock()->Now(),
+      stored, executor_.clock()->Now(),
       [response = std::move(response), done = std::move(done)](
           absl::StatusOr<PutDefinitionResult> put) mutable {
         if (!put.ok()) {
@@ -76,23 +92,27 @@ void TaskService::RegisterDefinition(
 }
 
 absl::StatusOr<v1::GetDefinitionResponse> TaskService::GetDefinition(
-    const v1::GetDefinitionRequest& request) {
+    absl::string_view ns, const v1::GetDefinitionRequest& request) {
   if (request.name().empty()) return Required("name");
-  auto record = store_.GetDefinition(request.name(), request.version());
-  if (!record.ok()) return record.status();
+  const std::string key = NamespacedKey(ns, request.name());
+  auto record = store_.GetDefinition(key, request.version());
+  if (!record.ok()) return WithLocalName(record.status(), key);
   v1::GetDefinitionResponse response;
   *response.mutable_definition() = std::move(record->definition);
+  response.mutable_definition()->set_name(request.name());
   *response.mutable_registered_at() =
       machine::ToProtoTimestamp(record->registered_at);
   return response;
 }
 
 absl::StatusOr<v1::ListDefinitionsResponse> TaskService::ListDefinitions(
-    const v1::ListDefinitionsRequest& request) {
+    absl::string_view ns, const v1::ListDefinitionsRequest& request) {
   absl::StatusOr<int> page_size = PageSize(request.page_size());
   if (!page_size.ok()) return page_size.status();
   auto page = store_.ListDefinitions(
-      {request.name(), *page_size, request.page_token()});
+      {std::string(ns),
+       request.name().empty() ? "" : NamespacedKey(ns, request.name()),
+       *page_size, request.page_token()});
   if (!page.ok()) return page.status();
   v1::ListDefinitionsResponse response;
   for (const DefinitionRecord& record : page->definitions) {
@@ -103,7 +123,8 @@ absl::StatusOr<v1::ListDefinitionsResponse> TaskService::ListDefinitions(
 }
 
 absl::StatusOr<std::shared_ptr<const machine::Program>>
-TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
+TaskService::ResolveProgram(absl::string_view ns,
+                            const v1::SubmitTaskRequest& request) {
   switch (request.definition_source_case()) {
     case v1::SubmitTaskRequest::kDefinition: {
       auto program = programs_.Get(request.definition());
@@ -113,8 +134,14 @@ TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
     case v1::SubmitTaskRequest::kDefinitionRef: {
       const v1::DefinitionRef& ref = request.definition_ref();
       if (ref.name().empty()) return Required("definition_ref.name");
-      auto record = store_.GetDefinition(ref.name(), ref.version());
-      if (!record.ok()) return Prefixed("definition_ref", record.status());
+      // The latest version in `ns` when none is named: only ns's admins
+      // register there, so only they decide what a bare name runs.
+      const std::string key = NamespacedKey(ns, ref.name());
+      auto record = store_.GetDefinition(key, ref.version());
+      if (!record.ok()) {
+        return Prefixed("definition_ref", WithLocalName(record.status(), key));
+      }
+      record->definition.set_name(ref.name());
       return programs_.Get(record->definition);
     }
     case v1::SubmitTaskRequest::DEFINITION_SOURCE_NOT_SET:
@@ -125,30 +152,32 @@ TaskService::ResolveProgram(const v1::SubmitTaskRequest& request) {
       "or the name of a registered one)");
 }
 
-void TaskService::SubmitTask(const v1::SubmitTaskRequest& request,
+void TaskService::SubmitTask(absl::string_view ns,
+                             const v1::SubmitTaskRequest& request,
                              Reply<v1::SubmitTaskResponse> done) {
-  absl::StatusOr<Admitted> admitted = Admit(request);
+  absl::StatusOr<Admitted> admitted = Admit(ns, request);
   if (!admitted.ok()) {
     std::move(done)(admitted.status());
     return;
   }
-  runner_.Start(
-      std::move(admitted->record), std::move(admitted->program),
-      std::move(admitted->machine),
-      [done = std::move(done)](absl::StatusOr<StartedTask> started) mutable {
-        if (!started.ok()) {
-          std::move(done)(started.status());
-          return;
-        }
-        v1::SubmitTaskResponse response;
-        *response.mutable_task() = std::move(started->task);
-        response.set_created(started->created);
-        std::move(done)(std::move(response));
-      });
+  std::string key = admitted->record.id;
+  runner_.Start(std::move(admitted->record), std::move(admitted->program),
+                std::move(admitted->machine),
+                [done = LocalizedReply(std::move(key), std::move(done))](
+                    absl::StatusOr<StartedTask> started) mutable {
+                  if (!started.ok()) {
+                    std::move(done)(started.status());
+                    return;
+                  }
+                  v1::SubmitTaskResponse response;
+                  *response.mutable_task() = std::move(started->task);
+                  response.set_created(started->created);
+                  std::move(done)(std::move(response));
+                });
 }
 
 absl::StatusOr<TaskService::Admitted> TaskService::Admit(
-    const v1::SubmitTaskRequest& request) {
+    absl::string_view ns, const v1::SubmitTaskRequest& request) {
   if (draining()) {
     return absl::UnavailableError(
         "the daemon is draining (shutting down) and accepts no new tasks; "
@@ -164,7 +193,7 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
   absl::StatusOr<std::optional<absl::Time>> start =
       StartTime(request, now, max_start_delay_);
   if (!start.ok()) return start.status();
-  auto program = ResolveProgram(request);
+  auto program = ResolveProgram(ns, request);
   if (!program.ok()) return program.status();
   // Each task jitters its retries on its own sequence, so that tasks
   // failing together do not retry together; recorded with the task, so
@@ -175,9 +204,9 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
 
   TaskRecord record;
   if (request.task_id().empty()) {
-    record.id = NewTaskId();
+    record.id = NamespacedKey(ns, NewTaskId());
   } else {
-    record.id = request.task_id();
+    record.id = NamespacedKey(ns, request.task_id());
     record.request_fingerprint = DeterministicBytes(request);
   }
   // Shares the Program's copy: tasks of one definition hold one message.
@@ -190,7 +219,8 @@ absl::StatusOr<TaskService::Admitted> TaskService::Admit(
   return Admitted{std::move(record), *std::move(program), *std::move(machine)};
 }
 
-void TaskService::WakeTask(const v1::WakeTaskRequest& request,
+void TaskService::WakeTask(absl::string_view ns,
+                           const v1::WakeTaskRequest& request,
                            Reply<v1::WakeTaskResponse> done) {
   if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) {
     std::move(done)(id);
@@ -208,21 +238,23 @@ void TaskService::WakeTask(const v1::WakeTaskRequest& request,
   v1::Signal signal;
   signal.set_name(request.signal());
   *signal.mutable_payload() = request.payload();
-  runner_.Wake(request.task_id(), std::move(signal), request.request_id(),
-               std::move(done));
+  std::string key = NamespacedKey(ns, request.task_id());
+  runner_.Wake(key, std::move(signal), request.request_id(),
+               LocalizedReply(key, std::move(done)));
 }
 
 absl::StatusOr<v1::Task> TaskService::GetTask(
-    const v1::GetTaskRequest& request) {
+    absl::string_view ns, const v1::GetTaskRequest& request) {
   if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) return id;
-  absl::StatusOr<TaskRecord> record = store_.GetTask(request.task_id());
-  if (!record.ok()) return record.status();
+  const std::string key = NamespacedKey(ns, request.task_id());
+  absl::StatusOr<TaskRecord> record = store_.GetTask(key);
+  if (!record.ok()) return WithLocalName(record.status(), key);
   v1::Task task = ToTaskMessage(*record);
   if (task.work().has_lease()) {
     // The record keeps the lease as it was taken; heartbeats and a cancel
     // move it in memory only. Show the lease as it stands.
     std::optional<LeaseRecord> lease =
-        runner_.work_queues().FindLease(task.id());
+        runner_.work_queues().FindLease(record->id);
     if (lease.has_value() && lease->attempt == task.work().attempt()) {
       v1::WorkLeaseRecord& shown = *task.mutable_work()->mutable_lease();
       if (lease->heartbeat_deadline != absl::InfiniteFuture()) {
@@ -236,10 +268,11 @@ absl::StatusOr<v1::Task> TaskService::GetTask(
 }
 
 absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
-    const v1::ListTasksRequest& request) {
+    absl::string_view ns, const v1::ListTasksRequest& request) {
   absl::StatusOr<int> page_size = PageSize(request.page_size());
   if (!page_size.ok()) return page_size.status();
   TaskQuery query;
+  query.namespace_name = std::string(ns);
   query.status = request.status();
   query.definition_name = request.definition_name();
   query.labels.insert(request.labels().begin(), request.labels().end());
@@ -256,7 +289,7 @@ absl::StatusOr<v1::ListTasksResponse> TaskService::ListTasks(
 }
 
 void TaskService::CancelTask(
-    const v1::CancelTaskRequest& request,
+    absl::string_view ns, const v1::CancelTaskRequest& request,
     absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done) {
   absl::Status checked = CheckLookupId(request.task_id());
   if (checked.ok()) checked = CheckCancelReason(request.reason());
@@ -266,18 +299,20 @@ void TaskService::CancelTask(
   }
   std::string reason =
       request.reason().empty() ? "cancelled by request" : request.reason();
+  std::string key = NamespacedKey(ns, request.task_id());
   runner_.Cancel(
-      request.task_id(), std::move(reason),
-      [done = std::move(done)](absl::StatusOr<TaskRecord> record) mutable {
+      key, std::move(reason),
+      [key, done = std::move(done)](absl::StatusOr<TaskRecord> record) mutable {
         if (!record.ok()) {
-          std::move(done)(record.status());
+          std::move(done)(WithLocalName(record.status(), key));
         } else {
           std::move(done)(ToTaskMessage(*record));
         }
       });
 }
 
-absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
+absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats(
+    absl::string_view ns) {
   const ExecutorStats executor = executor_.Stats();
   auto counts = store_.CountTasksByStatus();
   if (!counts.ok()) return counts.status();
@@ -296,8 +331,9 @@ absl::StatusOr<v1::QueueStats> TaskService::GetQueueStats() {
   stats.set_admission_in_use(executor.live_tasks);
   stats.set_workers(executor.worker_queue_depths.size());
   for (const WorkQueueStats& queue : runner_.work_queues().Stats()) {
+    if (!KeyInNamespace(queue.queue, ns)) continue;
     v1::WorkQueueStats* out = stats.add_work_queues();
-    out->set_queue(queue.queue);
+    out->set_queue(std::string(LocalName(queue.queue)));
     out->set_depth(queue.depth);
     *out->mutable_oldest_age() = machine::ToProtoDuration(queue.oldest_age);
     out->set_pollers(queue.pollers);

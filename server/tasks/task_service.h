@@ -52,27 +52,37 @@ class TaskService {
   // The worker RPCs go to the runner's work queues directly.
   TaskRunner& runner() { return runner_; }
 
-  void RegisterDefinition(const v1::RegisterDefinitionRequest& request,
+  // Every request acts in one namespace, `ns` (validated by the caller,
+  // see server/auth/authorizer.h): it sees, names and creates the tasks,
+  // definitions and work queues of that namespace only
+  // (server/store/namespace_keys.h). Another namespace's task or
+  // definition is NOT_FOUND, as if absent.
+  void RegisterDefinition(absl::string_view ns,
+                          const v1::RegisterDefinitionRequest& request,
                           Reply<v1::RegisterDefinitionResponse> done);
+  // A name without a version: the latest version registered in `ns`.
   absl::StatusOr<v1::GetDefinitionResponse> GetDefinition(
-      const v1::GetDefinitionRequest& request);
+      absl::string_view ns, const v1::GetDefinitionRequest& request);
   absl::StatusOr<v1::ListDefinitionsResponse> ListDefinitions(
-      const v1::ListDefinitionsRequest& request);
+      absl::string_view ns, const v1::ListDefinitionsRequest& request);
 
   // UNAVAILABLE once BeginDrain was called. `request` is not used after
   // SubmitTask returns.
-  void SubmitTask(const v1::SubmitTaskRequest& request,
+  void SubmitTask(absl::string_view ns, const v1::SubmitTaskRequest& request,
                   Reply<v1::SubmitTaskResponse> done);
-  void WakeTask(const v1::WakeTaskRequest& request,
+  void WakeTask(absl::string_view ns, const v1::WakeTaskRequest& request,
                 Reply<v1::WakeTaskResponse> done);
-  absl::StatusOr<v1::Task> GetTask(const v1::GetTaskRequest& request);
+  absl::StatusOr<v1::Task> GetTask(absl::string_view ns,
+                                   const v1::GetTaskRequest& request);
   absl::StatusOr<v1::ListTasksResponse> ListTasks(
-      const v1::ListTasksRequest& request);
+      absl::string_view ns, const v1::ListTasksRequest& request);
   // Calls `done` once the cancel is recorded (possibly on another thread,
   // possibly before CancelTask returns).
-  void CancelTask(const v1::CancelTaskRequest& request,
+  void CancelTask(absl::string_view ns, const v1::CancelTaskRequest& request,
                   absl::AnyInvocable<void(absl::StatusOr<v1::Task>) &&> done);
-  absl::StatusOr<v1::QueueStats> GetQueueStats();
+  // The executor's numbers are the daemon's; tasks, work queues and
+  // admission are `ns`'s.
+  absl::StatusOr<v1::QueueStats> GetQueueStats(absl::string_view ns);
 
   // Resumes every unfinished task the store holds (recovery at start-up,
   // before serving). Returns how many it resumed. A task that cannot resume
@@ -95,10 +105,11 @@ class TaskService {
     machine::Machine machine;
   };
   // Validates `request` and builds the task it asks for.
-  absl::StatusOr<Admitted> Admit(const v1::SubmitTaskRequest& request);
+  absl::StatusOr<Admitted> Admit(absl::string_view ns,
+                                 const v1::SubmitTaskRequest& request);
   // The compiled program and the definition a submit names.
   absl::StatusOr<std::shared_ptr<const machine::Program>> ResolveProgram(
-      const v1::SubmitTaskRequest& request);
+      absl::string_view ns, const v1::SubmitTaskRequest& request);
   // A fresh daemon-chosen task id.
   std::string NewTaskId();
   // Records `record`'s task FAILED because it could not resume (`why`),

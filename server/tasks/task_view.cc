@@ -1,13 +1,16 @@
 #include "server/tasks/task_view.h"
 
 #include "core/machine/proto_time.h"
+#include "server/store/namespace_keys.h"
 
 namespace corosched::server {
 
 v1::Task ToTaskMessage(const TaskRecord& record) {
   const v1::TaskSnapshot& snapshot = record.snapshot;
   v1::Task task;
-  task.set_id(record.id);
+  const KeyParts key = SplitNamespacedKey(record.id);
+  task.set_id(std::string(key.name));
+  task.set_namespace_(std::string(key.namespace_name));
   task.set_definition_name(record.definition->name());
   task.set_definition_version(record.definition->version());
   task.set_status(snapshot.status());
@@ -38,7 +41,7 @@ v1::Task ToTaskMessage(const TaskRecord& record) {
 
 v1::DefinitionSummary ToDefinitionSummary(const DefinitionRecord& record) {
   v1::DefinitionSummary summary;
-  summary.set_name(record.definition.name());
+  summary.set_name(std::string(LocalName(record.definition.name())));
   summary.set_version(record.definition.version());
   *summary.mutable_registered_at() =
       machine::ToProtoTimestamp(record.registered_at);

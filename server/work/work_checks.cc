@@ -41,6 +41,15 @@ absl::Status ValidateQueueName(absl::string_view name,
   return absl::OkStatus();
 }
 
+absl::Status ValidateQueueKey(absl::string_view key, absl::string_view field) {
+  if (const size_t slash = key.find('/'); slash != absl::string_view::npos) {
+    absl::Status prefix = ValidateQueueName(key.substr(0, slash), field);
+    if (!prefix.ok()) return prefix;
+    key.remove_prefix(slash + 1);
+  }
+  return ValidateQueueName(key, field);
+}
+
 absl::Status ValidateWorkerIdentity(absl::string_view worker) {
   if (worker.size() > WorkLimits::kMaxWorkerIdentityBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -60,7 +69,7 @@ absl::Status ValidateWorkSpec(const WorkSpec& spec) {
   if (spec.attempt == 0) {
     return absl::InvalidArgumentError("attempt: attempts count from 1");
   }
-  if (absl::Status s = ValidateQueueName(spec.queue); !s.ok()) return s;
+  if (absl::Status s = ValidateQueueKey(spec.queue); !s.ok()) return s;
   if (absl::Status s = NotNegative(spec.timeout, "timeout"); !s.ok()) return s;
   if (absl::Status s = NotNegative(spec.heartbeat, "heartbeat"); !s.ok()) {
     return s;

@@ -22,10 +22,16 @@ struct WorkLimits {
   static constexpr absl::Duration kMaxPollWait = absl::Seconds(60);
 };
 
-// 1 to 64 bytes of letters, digits, `_ - .`. INVALID_ARGUMENT naming the
-// field `field` otherwise.
+// A client's queue name: 1 to 64 bytes of letters, digits, `_ - .`.
+// INVALID_ARGUMENT naming the field `field` otherwise.
 absl::Status ValidateQueueName(absl::string_view name,
                                absl::string_view field = "queue");
+// A queue's key in WorkQueues: a queue name, optionally after a namespace
+// and '/' (server/store/namespace_keys.h: `b/emails` is queue `emails` of
+// namespace `b`, each part 1 to 64 such bytes). Check a client's name with
+// ValidateQueueName before qualifying it, so its errors quote what it sent.
+absl::Status ValidateQueueKey(absl::string_view key,
+                              absl::string_view field = "queue");
 // At most 256 bytes; may be empty.
 absl::Status ValidateWorkerIdentity(absl::string_view worker);
 // A task id of 1 to 128 bytes, attempt >= 1, a valid queue, durations >= 0,

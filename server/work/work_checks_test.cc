@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "server/work/work_token.h"
 
 namespace corosched::server {
 namespace {
@@ -15,12 +16,22 @@ TEST(WorkChecksTest, AcceptsQueueNamesOfLettersDigitsAndPunctuation) {
   }
 }
 
+TEST(WorkChecksTest, AcceptsNamespacedQueueKeys) {
+  EXPECT_TRUE(ValidateQueueKey("emails").ok());
+  EXPECT_TRUE(ValidateQueueKey("team-b/emails").ok());
+  EXPECT_TRUE(
+      ValidateQueueKey(std::string(64, 'n') + "/" + std::string(64, 'q')).ok());
+  // A client's name has no namespace part.
+  EXPECT_FALSE(ValidateQueueName("team-b/emails").ok());
+}
+
 TEST(WorkChecksTest, RefusesOtherQueueNames) {
   for (const std::string& name :
        {std::string(), std::string(65, 'q'), std::string("a b"),
-        std::string("a/b"), std::string("caf\xc3\xa9"),
-        std::string("a\0b", 3)}) {
-    absl::Status status = ValidateQueueName(name);
+        std::string("a/b/c"), std::string("/b"), std::string("a/"),
+        std::string("a b/c"), std::string(65, 'n') + "/q",
+        std::string("caf\xc3\xa9"), std::string("a\0b", 3)}) {
+    absl::Status status = ValidateQueueKey(name);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
     EXPECT_EQ(status.message().substr(0, 6), "queue:");
   }
@@ -35,7 +46,7 @@ TEST(WorkChecksTest, RefusesBadSpecs) {
   WorkSpec no_id = good;
   no_id.task_id.clear();
   WorkSpec long_id = good;
-  long_id.task_id = std::string(129, 't');
+  long_id.task_id = std::string(WorkToken::kMaxTaskIdBytes + 1, 't');
   WorkSpec attempt_zero = good;
   attempt_zero.attempt = 0;
   WorkSpec negative = good;

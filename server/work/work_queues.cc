@@ -127,7 +127,7 @@ absl::Status WorkQueues::Enqueue(WorkSpec spec) {
 
 absl::StatusOr<WorkQueues::ConsumerId> WorkQueues::Poll(PollRequest request,
                                                         PollCallback done) {
-  if (absl::Status s = ValidateQueueName(request.queue); !s.ok()) return s;
+  if (absl::Status s = ValidateQueueKey(request.queue); !s.ok()) return s;
   if (absl::Status s = ValidateWorkerIdentity(request.worker_identity);
       !s.ok()) {
     return s;
@@ -169,7 +169,7 @@ absl::StatusOr<WorkQueues::ConsumerId> WorkQueues::Poll(PollRequest request,
 absl::StatusOr<WorkQueues::ConsumerId> WorkQueues::OpenStream(
     std::string queue_name, std::string worker_identity,
     StreamCallback on_item) {
-  if (absl::Status s = ValidateQueueName(queue_name); !s.ok()) return s;
+  if (absl::Status s = ValidateQueueKey(queue_name); !s.ok()) return s;
   if (absl::Status s = ValidateWorkerIdentity(worker_identity); !s.ok()) {
     return s;
   }

@@ -28,7 +28,9 @@ namespace corosched::server {
 // credential: whoever holds it may end the attempt.
 struct WorkToken {
   static constexpr size_t kNonceBytes = 16;
-  static constexpr size_t kMaxTaskIdBytes = 128;
+  // A namespaced task key (server/store/namespace_keys.h): a namespace of
+  // up to 64 bytes, '/', and an id of up to 128.
+  static constexpr size_t kMaxTaskIdBytes = 64 + 1 + 128;
   static constexpr size_t kHeaderBytes = 1 + 4 + kNonceBytes;
   // The longest token there is; longer bytes are refused before parsing.
   static constexpr size_t kMaxBytes = kHeaderBytes + kMaxTaskIdBytes;
