@@ -129,8 +129,7 @@ TEST_F(SecureE2eTest, CliWakesATaskInItsNamespace) {
   EXPECT_THAT(watched.out, HasSubstr("invoice-7 approved"));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_AWrongOrMissingTokenIsRefusedWithAClearMessage) {
+TEST_F(SecureE2eTest, AWrongOrMissingTokenIsRefusedWithAClearMessage) {
   CliResult wrong = RunCli(COROSCHED_CLI_PATH,
                            Tls({"--token", "not-a-known-token-5150", "stats"}));
   EXPECT_EQ(wrong.exit_code, 5) << wrong.err;
@@ -143,8 +142,7 @@ TEST_F(SecureE2eTest, DISABLED_AWrongOrMissingTokenIsRefusedWithAClearMessage) {
   EXPECT_THAT(none.err, HasSubstr("wants credentials"));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_ARoleNotGrantedIsPermissionDenied) {
+TEST_F(SecureE2eTest, ARoleNotGrantedIsPermissionDenied) {
   CliResult submit = As("reader", "a", {"submit", "-f", Example("hello.json")});
   EXPECT_EQ(submit.exit_code, 5) << submit.err;
   EXPECT_THAT(submit.err, HasSubstr("PERMISSION_DENIED"));
@@ -154,8 +152,7 @@ TEST_F(SecureE2eTest, DISABLED_ARoleNotGrantedIsPermissionDenied) {
   EXPECT_THAT(elsewhere.err, HasSubstr("namespace \"b\""));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_TheNamespaceFlagIsolatesTasks) {
+TEST_F(SecureE2eTest, TheNamespaceFlagIsolatesTasks) {
   const std::string id = Submit("a", "a",
                                 {"-f", Example("approval.json"), "--var",
                                  "item=isolated", "--label", "e2e=isolation"});
