@@ -3,6 +3,8 @@
 // identity of its own; no certificate, a CA that did not sign the daemon's
 // certificate, or a server name it does not carry, is no connection.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -35,7 +37,8 @@ ServerProcess* suite_daemon = nullptr;
 class MtlsE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    suite_dir = new std::string(::testing::TempDir() + "/mtls_e2e");
+    suite_dir = new std::string(
+        absl::StrCat(::testing::TempDir(), "/mtls_e2e.", getpid()));
     std::filesystem::remove_all(*suite_dir);
     std::filesystem::create_directories(*suite_dir);
     ASSERT_TRUE(MakeCredentials(*suite_dir))
@@ -54,6 +57,10 @@ class MtlsE2eTest : public ::testing::Test {
       EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
       delete suite_daemon;
       suite_daemon = nullptr;
+    }
+    if (suite_dir != nullptr) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*suite_dir, ignored);
     }
     delete suite_dir;
     suite_dir = nullptr;

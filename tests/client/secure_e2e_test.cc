@@ -5,6 +5,7 @@
 // another namespace's task, plaintext to the TLS port.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -48,7 +49,8 @@ ServerProcess* suite_daemon = nullptr;
 class SecureE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    suite_dir = new std::string(::testing::TempDir() + "/secure_e2e");
+    suite_dir = new std::string(
+        absl::StrCat(::testing::TempDir(), "/secure_e2e.", getpid()));
     std::filesystem::remove_all(*suite_dir);
     std::filesystem::create_directories(*suite_dir);
     ASSERT_TRUE(MakeCredentials(*suite_dir)) << "openssl could not make the "
@@ -68,6 +70,10 @@ class SecureE2eTest : public ::testing::Test {
       EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
       delete suite_daemon;
       suite_daemon = nullptr;
+    }
+    if (suite_dir != nullptr) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*suite_dir, ignored);
     }
     delete suite_dir;
     suite_dir = nullptr;
