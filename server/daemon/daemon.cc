@@ -147,7 +147,6 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
       *daemon->executor_, *daemon->store_, *daemon->runner_,
       TaskServiceOptions{.limits = TaskLimits(config),
                          .max_start_delay = config.max_start_delay});
-  daemon->authorizer_ = std::make_unique<OpenAuthorizer>();
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {

@@ -101,7 +101,6 @@ class Daemon {
   std::unique_ptr<StreamHub> hub_;
   std::unique_ptr<TaskRunner> runner_;
   std::unique_ptr<TaskService> tasks_;
-  std::unique_ptr<Authorizer> authorizer_;  // outlives service_
   std::unique_ptr<SchedulerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<RetentionPurger> purger_;
