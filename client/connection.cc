@@ -13,9 +13,10 @@
 namespace corosched {
 namespace {
 
-// The most a token may be: HTTP/2 header lists beyond 8 KiB are refused by
-// many proxies (and by gRPC's own default limit, with the other headers).
-constexpr size_t kMaxTokenBytes = 7 * 1024;
+// The most a token may be: the daemon refuses longer ones
+// (server/auth/credential_table.h), so a longer one is refused here, before
+// any call.
+constexpr size_t kMaxTokenBytes = 4096;
 
 bool IsNameCharacter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -25,8 +26,8 @@ bool IsNameCharacter(char c) {
 absl::Status ValidateToken(absl::string_view token) {
   if (token.size() > kMaxTokenBytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the token is ", token.size(), " bytes; at most ",
-                     kMaxTokenBytes, " fit in a request header"));
+        absl::StrCat("the token is ", token.size(), " bytes; the daemon takes ",
+                     "at most ", kMaxTokenBytes));
   }
   for (size_t i = 0; i < token.size(); ++i) {
     const char c = token[i];

@@ -42,7 +42,8 @@ struct ClientOptions {
   // no tls: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Sent on every call as "authorization: Bearer <token>"; empty: none.
-  // Printable ASCII without spaces. Headers rather than call credentials,
+  // A token of the daemon's tokens file or a JWT: printable ASCII without
+  // spaces, at most 4096 bytes. Headers rather than call credentials,
   // so that a token works over loopback plaintext too (gRPC sends call
   // credentials only over TLS).
   std::string token;

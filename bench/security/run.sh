@@ -17,6 +17,7 @@
 #   --rounds     A B pairs (default 3)
 #   --channels, --inflight  concurrency (default 4 x 16, as bench/loadgen/run.sh):
 #                each channel is one connection, so one TLS session
+#   --tls-only   B without --auth-tokens and without the token: what TLS alone costs
 #
 # Durability: --durability none on both sides, as bench/loadgen/run.sh's submit
 # measurement: this measures the service path TLS and the token sit on; what a durable
@@ -32,6 +33,7 @@ seconds=5
 rounds=3
 channels=4
 inflight=16
+tls_only=0
 while (($#)); do
   case "$1" in
     --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift ;;
@@ -39,6 +41,7 @@ while (($#)); do
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --channels) channels="${2:?--channels needs a number}"; shift ;;
     --inflight) inflight="${2:?--inflight needs a number}"; shift ;;
+    --tls-only) tls_only=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -91,9 +94,12 @@ measure() {
   local side="$1" round="$2" addr
   local -a daemon_flags=(--max-tasks 2000000) client_flags=()
   if [[ "$side" == secure ]]; then
-    daemon_flags+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key"
-      --auth-tokens "$work/tokens.json")
-    client_flags=(--tls-ca "$work/ca.pem" --token-file "$work/token")
+    daemon_flags+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key")
+    client_flags=(--tls-ca "$work/ca.pem")
+    if ((!tls_only)); then
+      daemon_flags+=(--auth-tokens "$work/tokens.json")
+      client_flags+=(--token-file "$work/token")
+    fi
   fi
   addr="$(start_daemon "$server" "${daemon_flags[@]}")"
   timeout $((${seconds%.*} + 60)) "$loadgen" --mode submit --target "$addr" \
@@ -112,7 +118,9 @@ done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 get() { jq -r ".$2" "$work/$1.json"; }
-echo "| round | plaintext | TLS + token | ratio (target >= 0.85) | daemon CPU us/call: plaintext / TLS + token | load generator CPU us/call: plaintext / TLS + token | CPU ratio |"
+b_name="TLS + token"
+((tls_only)) && b_name="TLS only"
+echo "| round | plaintext | $b_name | ratio (target >= 0.85) | daemon CPU us/call: plaintext / $b_name | load generator CPU us/call: plaintext / $b_name | CPU ratio |"
 echo "|---|---|---|---|---|---|---|"
 errors=0
 for round in $(seq "$rounds"); do
@@ -127,5 +135,5 @@ for round in $(seq "$rounds"); do
   errors=$((errors + $(get "plain-$round" errors) + $(get "secure-$round" errors)))
 done
 echo
-echo "SubmitTask of examples/hello.json, ${channels} channels x ${inflight} in flight, ${seconds} s each, --durability none."
+echo "SubmitTask of examples/hello.json, ${channels} channels x ${inflight} in flight, ${seconds} s each, --durability none$( ((tls_only)) && echo "; B is TLS only (no tokens file, no token)")."
 echo "Errors: $errors. Load average before: $load_before; after: $load_after; $(nproc) cores."

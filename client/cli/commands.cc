@@ -5,11 +5,10 @@
 #include <string>
 #include <variant>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli/connection_options.h"
 #include "client/cli/format.h"
+#include "client/cli/refusal_hint.h"
 #include "client/cli/usage.h"
 #include "client/cli/worker_command.h"
 #include "client/client.h"
@@ -20,46 +19,6 @@ namespace corosched::cli {
 namespace {
 
 using ::google::protobuf::util::TimeUtil;
-
-// What to do about a refused call, as lines for stderr; "" when the status
-// speaks for itself.
-std::string Hint(const absl::Status& status, const GlobalOptions& globals) {
-  const std::string where =
-      globals.namespace_name.empty()
-          ? std::string("namespace \"default\"")
-          : absl::StrCat("namespace \"", globals.namespace_name, "\"");
-  switch (status.code()) {
-    case absl::StatusCode::kUnauthenticated:
-      return globals.token.empty() && globals.token_file.empty()
-                 ? "corosched: the daemon wants credentials: a token "
-                   "(--token-file, COROSCHED_TOKEN_FILE, --token or "
-                   "COROSCHED_TOKEN) or a client certificate (--tls-cert, "
-                   "--tls-key)\n"
-                 : "corosched: the daemon did not accept the token (is it "
-                   "mistyped, expired or revoked?)\n";
-    case absl::StatusCode::kPermissionDenied:
-      return absl::StrCat(
-          "corosched: the credentials are valid but do not allow this in ",
-          where,
-          " (name another namespace with --namespace or COROSCHED_NAMESPACE, "
-          "or ask for the role)\n");
-    case absl::StatusCode::kUnavailable:
-      if (!absl::StrContains(absl::AsciiStrToLower(status.message()),
-                             "connect")) {
-        return "";
-      }
-      return absl::StrCat(
-          "corosched: is corosched-server running at ", globals.address,
-          "? (set --addr or COROSCHED_ADDR",
-          globals.tls_ca.empty()
-              ? "; a daemon serving TLS needs --tls-ca"
-              : "; is the daemon's certificate from --tls-ca's CA, for "
-                "this name?",
-          ")\n");
-    default:
-      return "";
-  }
-}
 
 bool HasEnded(v1::TaskStatus status) {
   return status == v1::TASK_STATUS_COMPLETED ||
@@ -131,7 +90,7 @@ ExitCode CommandRunner::Fail(absl::string_view what, const absl::Status& status,
                        : absl::StrCat(absl::StatusCodeToString(status.code()),
                                       ": ", status.message());
   err_ << "corosched: " << what << ": " << detail << "\n";
-  if (!code.has_value()) err_ << Hint(status, globals_);
+  if (!code.has_value()) err_ << RefusalHint(status, globals_);
   err_.flush();
   return code.value_or(ExitCodeFor(status));
 }

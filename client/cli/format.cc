@@ -228,7 +228,9 @@ std::string TaskLine(const v1::Task& task) {
 
 std::string TaskDetails(const v1::Task& task) {
   std::string text = absl::StrCat(
-      "id:          ", task.id(), "\n", "definition:  ",
+      "id:          ", task.id(), "\n", "namespace:   ",
+      task.namespace_().empty() ? "default" : task.namespace_(), "\n",
+      "definition:  ",
       DefinitionText(task.definition_name(), task.definition_version()), "\n",
       "status:      ", TaskStatusName(task.status()), "\n",
       "state:       ", task.state(), "\n");

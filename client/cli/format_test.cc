@@ -42,12 +42,19 @@ TEST(TaskLineTest, KeepsMultiLineTextOnOneLine) {
 TEST(TaskDetailsTest, ShowsEveryFieldThatIsSet) {
   const std::string details = TaskDetails(ApprovalTask());
   EXPECT_THAT(details, HasSubstr("id:          t1\n"));
+  EXPECT_THAT(details, HasSubstr("namespace:   default\n"));
   EXPECT_THAT(details, HasSubstr("definition:  approval@1\n"));
   EXPECT_THAT(details, HasSubstr("labels:      env=dev team=ops\n"));
   EXPECT_THAT(details, HasSubstr("variables:   item=\"laptop\" n=2\n"));
   EXPECT_THAT(details, HasSubstr("created:     2024-05-01T10:00:00Z\n"));
   EXPECT_THAT(details, HasSubstr("error:       \"rejected by ana\"\n"));
   EXPECT_THAT(details, Not(HasSubstr("finished:")));
+}
+
+TEST(TaskDetailsTest, ShowsTheTasksNamespace) {
+  v1::Task task = ApprovalTask();
+  task.set_namespace_("billing");
+  EXPECT_THAT(TaskDetails(task), HasSubstr("namespace:   billing\n"));
 }
 
 TEST(ValueTextTest, WritesValuesAsOnTheCommandLine) {

@@ -3,6 +3,8 @@
 // identity of its own; no certificate, a CA that did not sign the daemon's
 // certificate, or a server name it does not carry, is no connection.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -27,43 +29,54 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The suite's credentials directory and daemon: made by SetUpTestSuite (on
+// the main thread, as ServerProcess requires), removed by TearDownTestSuite.
+std::string* suite_dir = nullptr;
+ServerProcess* suite_daemon = nullptr;
+
 class MtlsE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "/mtls_e2e");
-    std::filesystem::remove_all(*dir_);
-    std::filesystem::create_directories(*dir_);
-    ASSERT_TRUE(MakeCredentials(*dir_))
-        << "openssl could not make the credentials in " << *dir_;
+    suite_dir = new std::string(
+        absl::StrCat(::testing::TempDir(), "/mtls_e2e.", getpid()));
+    std::filesystem::remove_all(*suite_dir);
+    std::filesystem::create_directories(*suite_dir);
+    ASSERT_TRUE(MakeCredentials(*suite_dir))
+        << "openssl could not make the credentials in " << *suite_dir;
     absl::StatusOr<std::unique_ptr<ServerProcess>> daemon =
         ServerProcess::Start(
             {.args = {"--tls-cert", File("server.pem"), "--tls-key",
                       File("server.key"), "--tls-client-ca", File("ca.pem"),
                       "--auth-tokens", File("tokens.json")}});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = daemon->release();
+    suite_daemon = daemon->release();
   }
   static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      absl::StatusOr<int> code = daemon_->Stop();
-      EXPECT_EQ(code.value_or(-1), 0) << daemon_->Stderr();
-      delete daemon_;
-      daemon_ = nullptr;
+    if (suite_daemon != nullptr) {
+      absl::StatusOr<int> code = suite_daemon->Stop();
+      EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
+      delete suite_daemon;
+      suite_daemon = nullptr;
     }
-    delete dir_;
-    dir_ = nullptr;
+    if (suite_dir != nullptr) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*suite_dir, ignored);
+    }
+    delete suite_dir;
+    suite_dir = nullptr;
   }
-  void SetUp() override { ASSERT_NE(daemon_, nullptr); }
+  void SetUp() override { ASSERT_NE(suite_daemon, nullptr); }
 
   static std::string File(const std::string& name) {
-    return absl::StrCat(*dir_, "/", name);
+    return absl::StrCat(*suite_dir, "/", name);
   }
 
   // `corosched --addr <daemon> connection... --namespace a args...`.
   static CliResult Cli(const std::vector<std::string>& connection,
                        const std::vector<std::string>& args) {
-    std::vector<std::string> full = {
-        "--addr", daemon_->address(), "--namespace", "a", "--timeout", "5s"};
+    std::vector<std::string> full = {"--addr",      suite_daemon->address(),
+                                     "--namespace", "a",
+                                     "--timeout",   "5s"};
     full.insert(full.end(), connection.begin(), connection.end());
     full.insert(full.end(), args.begin(), args.end());
     return RunCli(COROSCHED_CLI_PATH, full);
@@ -72,13 +85,7 @@ class MtlsE2eTest : public ::testing::Test {
     return {"--tls-ca",         File("ca.pem"), "--tls-cert",
             File("client.pem"), "--tls-key",    File("client.key")};
   }
-
-  static std::string* dir_;
-  static ServerProcess* daemon_;
 };
-
-std::string* MtlsE2eTest::dir_ = nullptr;
-ServerProcess* MtlsE2eTest::daemon_ = nullptr;
 
 TEST_F(MtlsE2eTest, TheClientCertificateIsTheIdentity) {
   CliResult hello =

@@ -5,6 +5,7 @@
 // another namespace's task, plaintext to the TLS port.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,43 +41,53 @@ std::string Example(const std::string& name) {
   return absl::StrCat(COROSCHED_EXAMPLES_DIR, "/", name);
 }
 
+// The suite's credentials directory and daemon: made by SetUpTestSuite (on
+// the main thread, as ServerProcess requires), removed by TearDownTestSuite.
+std::string* suite_dir = nullptr;
+ServerProcess* suite_daemon = nullptr;
+
 class SecureE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "/secure_e2e");
-    std::filesystem::remove_all(*dir_);
-    std::filesystem::create_directories(*dir_);
-    ASSERT_TRUE(MakeCredentials(*dir_)) << "openssl could not make the "
-                                           "credentials in "
-                                        << *dir_;
+    suite_dir = new std::string(
+        absl::StrCat(::testing::TempDir(), "/secure_e2e.", getpid()));
+    std::filesystem::remove_all(*suite_dir);
+    std::filesystem::create_directories(*suite_dir);
+    ASSERT_TRUE(MakeCredentials(*suite_dir)) << "openssl could not make the "
+                                                "credentials in "
+                                             << *suite_dir;
     absl::StatusOr<std::unique_ptr<ServerProcess>> daemon =
         ServerProcess::Start(
-            {.args = {"--tls-cert", *dir_ + "/server.pem", "--tls-key",
-                      *dir_ + "/server.key", "--auth-tokens",
-                      *dir_ + "/tokens.json"}});
+            {.args = {"--tls-cert", *suite_dir + "/server.pem", "--tls-key",
+                      *suite_dir + "/server.key", "--auth-tokens",
+                      *suite_dir + "/tokens.json"}});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = daemon->release();
+    suite_daemon = daemon->release();
   }
   static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      absl::StatusOr<int> code = daemon_->Stop();
-      EXPECT_EQ(code.value_or(-1), 0) << daemon_->Stderr();
-      delete daemon_;
-      daemon_ = nullptr;
+    if (suite_daemon != nullptr) {
+      absl::StatusOr<int> code = suite_daemon->Stop();
+      EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
+      delete suite_daemon;
+      suite_daemon = nullptr;
     }
-    delete dir_;
-    dir_ = nullptr;
+    if (suite_dir != nullptr) {
+      std::error_code ignored;
+      std::filesystem::remove_all(*suite_dir, ignored);
+    }
+    delete suite_dir;
+    suite_dir = nullptr;
   }
-  void SetUp() override { ASSERT_NE(daemon_, nullptr); }
+  void SetUp() override { ASSERT_NE(suite_daemon, nullptr); }
 
   static std::string File(const std::string& name) {
-    return absl::StrCat(*dir_, "/", name);
+    return absl::StrCat(*suite_dir, "/", name);
   }
 
   // `corosched --addr <daemon> --tls-ca ca.pem args...`.
   static std::vector<std::string> Tls(const std::vector<std::string>& args) {
-    std::vector<std::string> full = {"--addr", daemon_->address(), "--tls-ca",
-                                     File("ca.pem")};
+    std::vector<std::string> full = {"--addr", suite_daemon->address(),
+                                     "--tls-ca", File("ca.pem")};
     full.insert(full.end(), args.begin(), args.end());
     return full;
   }
@@ -99,18 +110,12 @@ class SecureE2eTest : public ::testing::Test {
   }
 
   static ClientOptions Library(const char* token, const std::string& ns) {
-    return ClientOptions{.address = daemon_->address(),
+    return ClientOptions{.address = suite_daemon->address(),
                          .tls = {.ca_file = File("ca.pem")},
                          .token = token,
                          .namespace_name = ns};
   }
-
-  static std::string* dir_;
-  static ServerProcess* daemon_;
 };
-
-std::string* SecureE2eTest::dir_ = nullptr;
-ServerProcess* SecureE2eTest::daemon_ = nullptr;
 
 TEST_F(SecureE2eTest, CliSubmitsHelloAndWaitsOverTlsWithAToken) {
   CliResult result =
@@ -130,8 +135,7 @@ TEST_F(SecureE2eTest, CliWakesATaskInItsNamespace) {
   EXPECT_THAT(watched.out, HasSubstr("invoice-7 approved"));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_AWrongOrMissingTokenIsRefusedWithAClearMessage) {
+TEST_F(SecureE2eTest, AWrongOrMissingTokenIsRefusedWithAClearMessage) {
   CliResult wrong = RunCli(COROSCHED_CLI_PATH,
                            Tls({"--token", "not-a-known-token-5150", "stats"}));
   EXPECT_EQ(wrong.exit_code, 5) << wrong.err;
@@ -144,8 +148,7 @@ TEST_F(SecureE2eTest, DISABLED_AWrongOrMissingTokenIsRefusedWithAClearMessage) {
   EXPECT_THAT(none.err, HasSubstr("wants credentials"));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_ARoleNotGrantedIsPermissionDenied) {
+TEST_F(SecureE2eTest, ARoleNotGrantedIsPermissionDenied) {
   CliResult submit = As("reader", "a", {"submit", "-f", Example("hello.json")});
   EXPECT_EQ(submit.exit_code, 5) << submit.err;
   EXPECT_THAT(submit.err, HasSubstr("PERMISSION_DENIED"));
@@ -155,8 +158,7 @@ TEST_F(SecureE2eTest, DISABLED_ARoleNotGrantedIsPermissionDenied) {
   EXPECT_THAT(elsewhere.err, HasSubstr("namespace \"b\""));
 }
 
-// DISABLED_ until the handlers ask the Authorizer (helper ns, issue 18).
-TEST_F(SecureE2eTest, DISABLED_TheNamespaceFlagIsolatesTasks) {
+TEST_F(SecureE2eTest, TheNamespaceFlagIsolatesTasks) {
   const std::string id = Submit("a", "a",
                                 {"-f", Example("approval.json"), "--var",
                                  "item=isolated", "--label", "e2e=isolation"});
@@ -175,9 +177,9 @@ TEST_F(SecureE2eTest, DISABLED_TheNamespaceFlagIsolatesTasks) {
 }
 
 TEST_F(SecureE2eTest, PlaintextCannotTalkToTheTlsPort) {
-  CliResult plain =
-      RunCli(COROSCHED_CLI_PATH, {"--addr", daemon_->address(), "--token-file",
-                                  File("a"), "stats", "--timeout", "3s"});
+  CliResult plain = RunCli(COROSCHED_CLI_PATH,
+                           {"--addr", suite_daemon->address(), "--token-file",
+                            File("a"), "stats", "--timeout", "3s"});
   EXPECT_EQ(plain.exit_code, 3) << plain.err;
 }
 
