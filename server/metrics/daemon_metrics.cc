@@ -12,11 +12,8 @@ DaemonMetrics::DaemonMetrics(int workers, std::string listen)
       grpc_(std::make_shared<GrpcMetrics>()),
       store_(std::make_shared<StoreMetrics>()),
       work_(std::make_shared<WorkMetrics>()),
-<<<<<<< HEAD
-      auth_(std::make_shared<AuthMetrics>()) {}
-=======
+      auth_(std::make_shared<AuthMetrics>()),
       namespaces_(std::make_shared<NamespaceMetrics>()) {}
->>>>>>> ns
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   if (listen_.empty()) return;  // nobody would see what it measures
@@ -40,14 +37,10 @@ absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
   }
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-<<<<<<< HEAD
-      MetricsEndpoint::Start(listen_,
-                             {executor_, tasks_, grpc_, store_, work_, auth_},
-                             {}, security);
-=======
       MetricsEndpoint::Start(
-          listen_, {executor_, tasks_, grpc_, store_, work_, namespaces_});
->>>>>>> ns
+          listen_,
+          {executor_, tasks_, grpc_, store_, work_, auth_, namespaces_}, {},
+          security);
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();

@@ -54,13 +54,10 @@ class DaemonMetrics {
   CommitObserver* commit_observer() { return store_.get(); }
   ServerMetrics& tasks() { return *tasks_; }
   WorkQueuesObserver* work_observer() { return work_.get(); }
-<<<<<<< HEAD
   AuthObserver* auth_observer() { return auth_.get(); }
-=======
   // Per-namespace metrics: TaskService reports submits to it, and the
   // Daemon sets its source (NamespaceAdmission's counts); Detach clears it.
   NamespaceMetrics& namespaces() { return *namespaces_; }
->>>>>>> ns
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
@@ -86,11 +83,8 @@ class DaemonMetrics {
   const std::shared_ptr<GrpcMetrics> grpc_;
   const std::shared_ptr<StoreMetrics> store_;
   const std::shared_ptr<WorkMetrics> work_;
-<<<<<<< HEAD
   const std::shared_ptr<AuthMetrics> auth_;
-=======
   const std::shared_ptr<NamespaceMetrics> namespaces_;
->>>>>>> ns
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 
