@@ -43,6 +43,10 @@ REQUIRED = {
     "corosched_work_run_duration_seconds": "histogram",
     "corosched_work_attempts_total": "counter",
     "corosched_work_lease_expiries_total": "counter",
+    "corosched_namespace_tasks": "gauge",
+    "corosched_namespace_submits_total": "counter",
+    "corosched_auth_denials_total": "counter",
+    "corosched_auth_reloads_total": "counter",
 }
 LATENCY_BOUNDS = [
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
