@@ -18,10 +18,13 @@
 #   --channels, --inflight  concurrency (default 4 x 16, as bench/loadgen/run.sh):
 #                each channel is one connection, so one TLS session
 #   --tls-only   B without --auth-tokens and without the token: what TLS alone costs
+#   --durability none (default) or sync: the daemon's store on both sides
 #
-# Durability: --durability none on both sides, as bench/loadgen/run.sh's submit
-# measurement: this measures the service path TLS and the token sit on; what a durable
-# store adds per submit is bench/durability/run.sh's measurement (fsyncs dominate it).
+# Durability: by default --durability none on both sides, as bench/loadgen/run.sh's submit
+# measurement: this measures the service path TLS and the token sit on, where they weigh
+# the most. --durability sync is the daemon's default: each side gets a fresh data
+# directory, and each submit is answered once it is on disk (fsyncs, batched by group
+# commit, then dominate; bench/durability/run.sh measures that path itself).
 # The CA, the server certificate (for 127.0.0.1 and localhost) and the token are made
 # with openssl in a temporary directory; the tokens file holds only the token's sha256.
 # The raw JSON lines go to stderr.
@@ -34,6 +37,7 @@ rounds=3
 channels=4
 inflight=16
 tls_only=0
+durability=none
 while (($#)); do
   case "$1" in
     --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift ;;
@@ -42,6 +46,12 @@ while (($#)); do
     --channels) channels="${2:?--channels needs a number}"; shift ;;
     --inflight) inflight="${2:?--inflight needs a number}"; shift ;;
     --tls-only) tls_only=1 ;;
+    --durability)
+      durability="${2:?--durability needs none or sync}"
+      [[ "$durability" == none || "$durability" == sync ]] ||
+        { echo "run.sh: --durability takes none or sync" >&2; exit 2; }
+      shift
+      ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -93,6 +103,10 @@ stop_daemon() {
 measure() {
   local side="$1" round="$2" addr
   local -a daemon_flags=(--max-tasks 2000000) client_flags=()
+  if [[ "$durability" == sync ]]; then
+    rm -rf "$work/data-$side-$round"
+    daemon_flags+=(--durability sync --data-dir "$work/data-$side-$round")
+  fi
   if [[ "$side" == secure ]]; then
     daemon_flags+=(--tls-cert "$work/server.pem" --tls-key "$work/server.key")
     client_flags=(--tls-ca "$work/ca.pem")
@@ -107,6 +121,7 @@ measure() {
     --server-pid "$(cat "$work/daemon.pid")" "${client_flags[@]}" \
     >"$work/$side-$round.json"
   stop_daemon
+  rm -rf "$work/data-$side-$round"
   cat "$work/$side-$round.json" >&2
 }
 
@@ -135,5 +150,5 @@ for round in $(seq "$rounds"); do
   errors=$((errors + $(get "plain-$round" errors) + $(get "secure-$round" errors)))
 done
 echo
-echo "SubmitTask of examples/hello.json, ${channels} channels x ${inflight} in flight, ${seconds} s each, --durability none$( ((tls_only)) && echo "; B is TLS only (no tokens file, no token)")."
+echo "SubmitTask of examples/hello.json, ${channels} channels x ${inflight} in flight, ${seconds} s each, --durability ${durability}$( ((tls_only)) && echo "; B is TLS only (no tokens file, no token)")."
 echo "Errors: $errors. Load average before: $load_before; after: $load_after; $(nproc) cores."
