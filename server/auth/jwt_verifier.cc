@@ -87,20 +87,24 @@ bool AudienceMatches(const Value* aud, absl::string_view audience) {
   });
 }
 
+// A NumericDate claim (seconds since the epoch, maybe fractional) as a
+// time; absl's double durations saturate, so a huge or NaN value cannot
+// overflow (it reads as the infinite future or past).
+absl::Time ClaimTime(const Value& value) {
+  return absl::UnixEpoch() + absl::Seconds(value.number_value());
+}
+
 absl::Status CheckTimes(const Struct& claims, absl::Time now) {
   const Value* exp = Claim(claims, "exp");
   if (exp == nullptr || !exp->has_number_value()) {
     return Refused("claim exp (expiry, seconds since the epoch) is required");
   }
-  if (now - kJwtClockLeeway >=
-      absl::FromUnixSeconds(static_cast<int64_t>(exp->number_value()))) {
+  if (now - kJwtClockLeeway >= ClaimTime(*exp)) {
     return Refused("expired (exp is past)");
   }
   const Value* nbf = Claim(claims, "nbf");
   if (nbf != nullptr &&
-      (!nbf->has_number_value() ||
-       now + kJwtClockLeeway <
-           absl::FromUnixSeconds(static_cast<int64_t>(nbf->number_value())))) {
+      (!nbf->has_number_value() || now + kJwtClockLeeway < ClaimTime(*nbf))) {
     return Refused("not valid yet (nbf is in the future)");
   }
   return absl::OkStatus();

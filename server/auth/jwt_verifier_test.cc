@@ -140,6 +140,23 @@ TEST(JwtVerifierTest, RefusesExpiredAndNotYetValidTokens) {
                   .ok());
 }
 
+TEST(JwtVerifierTest, TimesPastAnyClockAreReadWithoutOverflow) {
+  // A signed exp or nbf beyond what int64 seconds hold (a careless issuer)
+  // reads as the far future: never expired, never valid yet.
+  auto verifier = JwtVerifier::Create(kSecret, {});
+  ASSERT_TRUE(verifier.ok());
+  EXPECT_TRUE(verifier
+                  ->Verify(Sign(JWT_ALG_HS256, kSecret,
+                                R"({"sub": "s", "exp": 1e300,)"
+                                R"( "namespaces": ["a"], "roles": ["read"]})"),
+                           kNow)
+                  .ok());
+  EXPECT_THAT(Refusal(*verifier, Sign(JWT_ALG_HS256, kSecret,
+                                      Claims(R"(, "nbf": 1e300)")))
+                  .message(),
+              HasSubstr("not valid yet"));
+}
+
 TEST(JwtVerifierTest, RefusesATokenSignedWithAnotherKey) {
   auto verifier = JwtVerifier::Create(Rsa().public_pem, {});
   ASSERT_TRUE(verifier.ok());
