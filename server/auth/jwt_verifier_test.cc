@@ -151,8 +151,8 @@ TEST(JwtVerifierTest, TimesPastAnyClockAreReadWithoutOverflow) {
                                 R"( "namespaces": ["a"], "roles": ["read"]})"),
                            kNow)
                   .ok());
-  EXPECT_THAT(Refusal(*verifier, Sign(JWT_ALG_HS256, kSecret,
-                                      Claims(R"(, "nbf": 1e300)")))
+  EXPECT_THAT(Refusal(*verifier,
+                      Sign(JWT_ALG_HS256, kSecret, Claims(R"(, "nbf": 1e300)")))
                   .message(),
               HasSubstr("not valid yet"));
 }
