@@ -69,6 +69,9 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
                              char* const* argv, char* const* envp) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent died before prctl
+  // A process group of its own, so Kill() also reaches a daemon run under
+  // a command prefix (strace), which the prefix's death would not end.
+  setpgid(0, 0);
   dup2(stdin_fd, STDIN_FILENO);
   dup2(output_fd, STDOUT_FILENO);
   dup2(output_fd, STDERR_FILENO);
@@ -119,6 +122,9 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Launch(
   if (pid == 0)
     ExecDaemon(parent, stdin_fd, output_fd, argv.data(), envp.data());
   const std::string fork_error = ErrnoText();
+  // Also here: whichever of the two runs first, the group exists before
+  // Kill() can signal it.
+  if (pid > 0) setpgid(pid, pid);
   close(output_fd);
   close(stdin_fd);
   if (pid < 0) return absl::InternalError("fork: " + fork_error);
@@ -210,7 +216,8 @@ absl::StatusOr<int> ServerProcess::Stop(absl::Duration timeout) {
 }
 
 void ServerProcess::Kill() {
-  Signal(SIGKILL);
+  // The whole group: the daemon, and a prefix command's children with it.
+  if (!exit_code_.has_value()) kill(-pid_, SIGKILL);
   Reap(/*block=*/true);
 }
 

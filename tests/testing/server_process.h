@@ -92,7 +92,8 @@ class ServerProcess {
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
   // SIGTERM, then WaitForExit(timeout).
   absl::StatusOr<int> Stop(absl::Duration timeout = absl::Seconds(30));
-  // SIGKILL and reap.
+  // SIGKILL to its process group (the daemon, and a command prefix such as
+  // strace with it), and reap.
   void Kill();
   // Whether the daemon is still running (not yet reaped).
   bool running();
