@@ -1,9 +1,15 @@
 #include "tests/client/credentials.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 
 namespace corosched::testing {
 
@@ -41,6 +47,40 @@ bool MakeCredentials(const std::string& dir) {
   // NOLINTNEXTLINE(concurrency-mt-unsafe): a suite's set-up, one thread
   return std::system(absl::StrCat("bash '", path, "' 2>/dev/null").c_str()) ==
          0;
+}
+
+std::unique_ptr<CredentialedDaemon> CredentialedDaemon::Start(
+    const std::string& suite, const Args& args) {
+  std::unique_ptr<CredentialedDaemon> credentials(new CredentialedDaemon(
+      absl::StrCat(::testing::TempDir(), "/", suite, ".", getpid())));
+  std::filesystem::remove_all(credentials->dir_);
+  std::filesystem::create_directories(credentials->dir_);
+  if (!MakeCredentials(credentials->dir_)) {
+    ADD_FAILURE() << "openssl could not make the credentials in "
+                  << credentials->dir_;
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<ServerProcess>> daemon =
+      ServerProcess::Start({.args = args(*credentials)});
+  if (!daemon.ok()) {
+    ADD_FAILURE() << daemon.status();
+    return nullptr;
+  }
+  credentials->daemon_ = *std::move(daemon);
+  return credentials;
+}
+
+CredentialedDaemon::~CredentialedDaemon() {
+  if (daemon_ != nullptr) {
+    absl::StatusOr<int> code = daemon_->Stop();
+    EXPECT_EQ(code.value_or(-1), 0) << daemon_->Stderr();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string CredentialedDaemon::File(const std::string& name) const {
+  return absl::StrCat(dir_, "/", name);
 }
 
 }  // namespace corosched::testing

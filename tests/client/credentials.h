@@ -1,6 +1,11 @@
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "tests/testing/server_process.h"
 
 namespace corosched::testing {
 
@@ -23,5 +28,32 @@ inline constexpr char kClientCommonName[] = "e2e-worker";
 //                            and grants, and the client certificate's
 // False when a command failed.
 bool MakeCredentials(const std::string& dir);
+
+// A test suite's daemon on credentials of its own: MakeCredentials in
+// TempDir()/<suite>.<pid>, then corosched-server with args(*this). Start it
+// in SetUpTestSuite (on the main thread, as ServerProcess requires) and
+// delete it in TearDownTestSuite: that stops the daemon, expecting exit 0,
+// and removes the directory.
+class CredentialedDaemon {
+ public:
+  using Args = std::function<std::vector<std::string>(
+      const CredentialedDaemon& credentials)>;
+  // Null, with a test failure saying why, when either step failed.
+  static std::unique_ptr<CredentialedDaemon> Start(const std::string& suite,
+                                                   const Args& args);
+  ~CredentialedDaemon();
+  CredentialedDaemon(const CredentialedDaemon&) = delete;
+  CredentialedDaemon& operator=(const CredentialedDaemon&) = delete;
+
+  // The path of one of MakeCredentials' files ("ca.pem", "a").
+  std::string File(const std::string& name) const;
+  ServerProcess& daemon() { return *daemon_; }
+
+ private:
+  explicit CredentialedDaemon(std::string dir) : dir_(std::move(dir)) {}
+
+  const std::string dir_;
+  std::unique_ptr<ServerProcess> daemon_;
+};
 
 }  // namespace corosched::testing

@@ -29,52 +29,32 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The suite's credentials directory and daemon: made by SetUpTestSuite (on
-// the main thread, as ServerProcess requires), removed by TearDownTestSuite.
-std::string* suite_dir = nullptr;
-ServerProcess* suite_daemon = nullptr;
+// Made by SetUpTestSuite, deleted by TearDownTestSuite.
+CredentialedDaemon* suite = nullptr;
 
 class MtlsE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    suite_dir = new std::string(
-        absl::StrCat(::testing::TempDir(), "/mtls_e2e.", getpid()));
-    std::filesystem::remove_all(*suite_dir);
-    std::filesystem::create_directories(*suite_dir);
-    ASSERT_TRUE(MakeCredentials(*suite_dir))
-        << "openssl could not make the credentials in " << *suite_dir;
-    absl::StatusOr<std::unique_ptr<ServerProcess>> daemon =
-        ServerProcess::Start(
-            {.args = {"--tls-cert", File("server.pem"), "--tls-key",
-                      File("server.key"), "--tls-client-ca", File("ca.pem"),
-                      "--auth-tokens", File("tokens.json")}});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    suite_daemon = daemon->release();
+    suite =
+        CredentialedDaemon::Start("mtls_e2e", [](const CredentialedDaemon& d) {
+          return std::vector<std::string>{
+              "--tls-cert",         d.File("server.pem"), "--tls-key",
+              d.File("server.key"), "--tls-client-ca",    d.File("ca.pem"),
+              "--auth-tokens",      d.File("tokens.json")};
+        }).release();
   }
   static void TearDownTestSuite() {
-    if (suite_daemon != nullptr) {
-      absl::StatusOr<int> code = suite_daemon->Stop();
-      EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
-      delete suite_daemon;
-      suite_daemon = nullptr;
-    }
-    if (suite_dir != nullptr) {
-      std::error_code ignored;
-      std::filesystem::remove_all(*suite_dir, ignored);
-    }
-    delete suite_dir;
-    suite_dir = nullptr;
+    delete suite;
+    suite = nullptr;
   }
-  void SetUp() override { ASSERT_NE(suite_daemon, nullptr); }
+  void SetUp() override { ASSERT_NE(suite, nullptr); }
 
-  static std::string File(const std::string& name) {
-    return absl::StrCat(*suite_dir, "/", name);
-  }
+  static std::string File(const std::string& name) { return suite->File(name); }
 
   // `corosched --addr <daemon> connection... --namespace a args...`.
   static CliResult Cli(const std::vector<std::string>& connection,
                        const std::vector<std::string>& args) {
-    std::vector<std::string> full = {"--addr",      suite_daemon->address(),
+    std::vector<std::string> full = {"--addr",      suite->daemon().address(),
                                      "--namespace", "a",
                                      "--timeout",   "5s"};
     full.insert(full.end(), connection.begin(), connection.end());

@@ -41,52 +41,31 @@ std::string Example(const std::string& name) {
   return absl::StrCat(COROSCHED_EXAMPLES_DIR, "/", name);
 }
 
-// The suite's credentials directory and daemon: made by SetUpTestSuite (on
-// the main thread, as ServerProcess requires), removed by TearDownTestSuite.
-std::string* suite_dir = nullptr;
-ServerProcess* suite_daemon = nullptr;
+// Made by SetUpTestSuite, deleted by TearDownTestSuite.
+CredentialedDaemon* suite = nullptr;
 
 class SecureE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    suite_dir = new std::string(
-        absl::StrCat(::testing::TempDir(), "/secure_e2e.", getpid()));
-    std::filesystem::remove_all(*suite_dir);
-    std::filesystem::create_directories(*suite_dir);
-    ASSERT_TRUE(MakeCredentials(*suite_dir)) << "openssl could not make the "
-                                                "credentials in "
-                                             << *suite_dir;
-    absl::StatusOr<std::unique_ptr<ServerProcess>> daemon =
-        ServerProcess::Start(
-            {.args = {"--tls-cert", *suite_dir + "/server.pem", "--tls-key",
-                      *suite_dir + "/server.key", "--auth-tokens",
-                      *suite_dir + "/tokens.json"}});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    suite_daemon = daemon->release();
+    suite = CredentialedDaemon::Start("secure_e2e", [](const CredentialedDaemon&
+                                                           d) {
+              return std::vector<std::string>{
+                  "--tls-cert",    d.File("server.pem"),
+                  "--tls-key",     d.File("server.key"),
+                  "--auth-tokens", d.File("tokens.json")};
+            }).release();
   }
   static void TearDownTestSuite() {
-    if (suite_daemon != nullptr) {
-      absl::StatusOr<int> code = suite_daemon->Stop();
-      EXPECT_EQ(code.value_or(-1), 0) << suite_daemon->Stderr();
-      delete suite_daemon;
-      suite_daemon = nullptr;
-    }
-    if (suite_dir != nullptr) {
-      std::error_code ignored;
-      std::filesystem::remove_all(*suite_dir, ignored);
-    }
-    delete suite_dir;
-    suite_dir = nullptr;
+    delete suite;
+    suite = nullptr;
   }
-  void SetUp() override { ASSERT_NE(suite_daemon, nullptr); }
+  void SetUp() override { ASSERT_NE(suite, nullptr); }
 
-  static std::string File(const std::string& name) {
-    return absl::StrCat(*suite_dir, "/", name);
-  }
+  static std::string File(const std::string& name) { return suite->File(name); }
 
   // `corosched --addr <daemon> --tls-ca ca.pem args...`.
   static std::vector<std::string> Tls(const std::vector<std::string>& args) {
-    std::vector<std::string> full = {"--addr", suite_daemon->address(),
+    std::vector<std::string> full = {"--addr", suite->daemon().address(),
                                      "--tls-ca", File("ca.pem")};
     full.insert(full.end(), args.begin(), args.end());
     return full;
@@ -110,7 +89,7 @@ class SecureE2eTest : public ::testing::Test {
   }
 
   static ClientOptions Library(const char* token, const std::string& ns) {
-    return ClientOptions{.address = suite_daemon->address(),
+    return ClientOptions{.address = suite->daemon().address(),
                          .tls = {.ca_file = File("ca.pem")},
                          .token = token,
                          .namespace_name = ns};
@@ -178,7 +157,7 @@ TEST_F(SecureE2eTest, TheNamespaceFlagIsolatesTasks) {
 
 TEST_F(SecureE2eTest, PlaintextCannotTalkToTheTlsPort) {
   CliResult plain = RunCli(COROSCHED_CLI_PATH,
-                           {"--addr", suite_daemon->address(), "--token-file",
+                           {"--addr", suite->daemon().address(), "--token-file",
                             File("a"), "stats", "--timeout", "3s"});
   EXPECT_EQ(plain.exit_code, 3) << plain.err;
 }
