@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "net/openssl_handles.h"
 
 namespace corosched::server {
 namespace {
@@ -31,11 +32,8 @@ absl::Status Refused(absl::string_view why) {
 
 // "RS256" or "ES256" for a PEM public key; INVALID_ARGUMENT otherwise.
 absl::StatusOr<std::string> PublicKeyAlgorithm(absl::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr),
-      &EVP_PKEY_free);
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (key == nullptr) {
     return absl::InvalidArgumentError(
         "not a PEM public key (expected -----BEGIN PUBLIC KEY-----, such as "

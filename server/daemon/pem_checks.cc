@@ -10,22 +10,10 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "net/openssl_handles.h"
 
 namespace corosched::server {
 namespace {
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using Bio = std::unique_ptr<BIO, BioFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // OpenSSL's reason for the last failure, and clears its error queue.
 std::string OpenSslReason() {

@@ -17,22 +17,10 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "net/openssl_handles.h"
 
 namespace corosched::testing {
 namespace {
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using Bio = std::unique_ptr<BIO, BioFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 // Test set-up cannot go on without its certificates.
 void Check(bool ok, const char* what) {
