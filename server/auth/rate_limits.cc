@@ -16,23 +16,18 @@ bool RequestRateLimiter::TryAcquire(absl::string_view key) {
   if (found == buckets_.end()) {
     if (buckets_.size() >= max_keys_) ForgetIdle(now);
     if (buckets_.size() >= max_keys_) return true;  // see the class comment
-    found =
-        buckets_.emplace(key, Bucket{static_cast<double>(rate_), now}).first;
+    found = buckets_.try_emplace(key).first;
   }
-  Bucket& bucket = found->second;
-  const double refill = absl::ToDoubleSeconds(std::max(now - bucket.updated,
-                                                       absl::ZeroDuration())) *
-                        rate_;
-  bucket.tokens = std::min<double>(rate_, bucket.tokens + refill);
-  bucket.updated = now;
-  if (bucket.tokens < 1) return false;
-  bucket.tokens -= 1;
+  TokenBucket& bucket = found->second;
+  bucket.Refill(now, rate_, /*burst=*/rate_);
+  if (!bucket.HasToken()) return false;
+  bucket.Take();
   return true;
 }
 
 void RequestRateLimiter::ForgetIdle(absl::Time now) {
   absl::erase_if(buckets_, [&](const auto& entry) {
-    return now - entry.second.updated >= absl::Seconds(1);
+    return now - entry.second.refilled() >= absl::Seconds(1);
   });
 }
 

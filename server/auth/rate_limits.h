@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/time/clock.h"
+#include "core/time/token_bucket.h"
 
 namespace corosched::server {
 
@@ -45,11 +46,6 @@ class RequestRateLimiter {
   size_t key_count() const;
 
  private:
-  struct Bucket {
-    double tokens = 0;
-    absl::Time updated;
-  };
-
   // Forgets the keys whose bucket is full again.
   void ForgetIdle(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -57,7 +53,7 @@ class RequestRateLimiter {
   const Clock& clock_;
   const size_t max_keys_;
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
 // Counts open streams per key, up to `max_per_key` each.

@@ -33,17 +33,6 @@ NamespaceAdmission::NamespaceAdmission(const Clock& clock,
                  ? static_cast<double>(limits.submit_burst)
                  : std::max(1.0, static_cast<double>(limits.submit_rate))) {}
 
-void NamespaceAdmission::Refill(Usage& usage, absl::Time now) const {
-  if (usage.refilled == absl::InfinitePast()) {
-    usage.tokens = burst_;  // a namespace starts with a full bucket
-  } else if (now > usage.refilled) {
-    usage.tokens = std::min(
-        burst_,
-        usage.tokens + absl::ToDoubleSeconds(now - usage.refilled) * rate_);
-  }
-  usage.refilled = std::max(usage.refilled, now);
-}
-
 absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(
     absl::string_view ns, NamespaceRefusal* refusal) {
   NamespaceRefusal ignored;
@@ -54,8 +43,8 @@ absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(
   if (usage_.size() > kSweepAbove) SweepIdle(now);
   Usage& usage = UsageOf(ns);
   if (rate_ > 0) {
-    Refill(usage, now);
-    if (usage.tokens < 1) {
+    usage.bucket.Refill(now, rate_, burst_);
+    if (!usage.bucket.HasToken()) {
       *refusal = NamespaceRefusal::kRate;
       return absl::ResourceExhaustedError(absl::StrCat(
           "namespace ", QuoteInput(ns), " is past its submit rate of ", rate_,
@@ -70,7 +59,7 @@ absl::StatusOr<NamespaceSlot> NamespaceAdmission::Admit(
         " unfinished tasks (--namespace-max-tasks); retry after some "
         "finish"));
   }
-  if (rate_ > 0) usage.tokens -= 1;
+  if (rate_ > 0) usage.bucket.Take();
   ++usage.unfinished;
   return NamespaceSlot(this, &usage);
 }
@@ -102,8 +91,8 @@ void NamespaceAdmission::SweepIdle(absl::Time now) {
   absl::erase_if(usage_, [&](auto& entry) {
     Usage& usage = entry.second;
     if (usage.unfinished > 0) return false;
-    Refill(usage, now);
-    return usage.tokens >= burst_;
+    usage.bucket.Refill(now, rate_, burst_);
+    return usage.bucket.Full(burst_);
   });
 }
 

@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/time/clock.h"
+#include "core/time/token_bucket.h"
 #include "server/daemon/config.h"
 
 namespace corosched::server {
@@ -26,9 +27,8 @@ enum class NamespaceRefusal : uint8_t { kNone, kRate, kBound };
 struct NamespaceUsage {
   std::string namespace_name;
   uint64_t unfinished = 0;
-  // The token bucket (with a submit rate only).
-  double tokens = 0;
-  absl::Time refilled = absl::InfinitePast();
+  // Submits (with a submit rate only).
+  TokenBucket bucket;
 };
 
 // One unfinished task counted against its namespace's bound, given back
@@ -109,8 +109,6 @@ class NamespaceAdmission {
   void Release(Usage* usage) ABSL_LOCKS_EXCLUDED(mu_);
   // `ns`'s entry, made if absent.
   Usage& UsageOf(absl::string_view ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Refills `usage`'s bucket up to now.
-  void Refill(Usage& usage, absl::Time now) const;
   // Drops entries with no slot and a full bucket (nothing to remember).
   void SweepIdle(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
