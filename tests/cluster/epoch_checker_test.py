@@ -30,7 +30,8 @@ CREATE TABLE corosched_task_events (
   PRIMARY KEY (task_key, sequence));
 """
 
-READY, AWAITING, COMPLETED, CANCELLED = 2, 4, 5, 7
+# v1.TaskStatus (proto/corosched/v1/task_state.proto).
+READY, AWAITING, COMPLETED, CANCELLED = 1, 3, 4, 6
 
 
 def varint(value):
