@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -113,8 +114,12 @@ absl::StatusOr<TestDatabase> TestDatabase::Create(const std::string& name) {
         "PG_URL is not set: run this test under tests/testing/postgres.sh "
         "(ctest does), which starts a PostgreSQL server for it");
   }
-  const std::string database =
-      absl::AsciiStrToLower(absl::StrCat(name, "_", getpid()));
+  // Unique across the processes sharing the server and across repeats in
+  // one process (--gtest_repeat), and within PostgreSQL's 63 bytes (it
+  // would cut a longer name, and the URL would name another database).
+  static std::atomic<int> made{0};
+  const std::string database = absl::AsciiStrToLower(absl::StrCat(
+      name.substr(0, 40), "_", getpid(), "_", made.fetch_add(1)));
   TestDatabase server(server_url);
   absl::StatusOr<std::string> created =
       server.Query(absl::StrCat("CREATE DATABASE ", database));
@@ -165,9 +170,8 @@ testing::ServerProcessOptions ClusterTest::DaemonOptions() const {
 }
 
 void ClusterTest::SetUp() {
-  const std::string name = absl::StrCat(
-      "cluster_",
-      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const std::string name =
+      ::testing::UnitTest::GetInstance()->current_test_info()->name();
   absl::StatusOr<TestDatabase> database = TestDatabase::Create(name);
   ASSERT_TRUE(database.ok()) << database.status();
   database_ = std::make_unique<TestDatabase>(*std::move(database));
@@ -220,8 +224,10 @@ void ClusterTest::TearDown() {
         << "\n"
         << daemons_[i]->Stderr();
   }
-  // After the drains: their releases are writes the checker reads too.
-  if (database_ != nullptr) ExpectEpochsHold();
+  // After the drains: their releases are writes the checker reads too. Not
+  // when the daemons never all started (no schema: nothing to check, and
+  // the start's failure is the message that matters).
+  if (database_ != nullptr && stubs_.size() == kDaemons) ExpectEpochsHold();
 }
 
 }  // namespace corosched::cluster_test

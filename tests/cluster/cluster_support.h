@@ -34,8 +34,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 // A database of its own on the PostgreSQL server of PG_URL.
 class TestDatabase {
  public:
-  // CREATE DATABASE `name` (letters, digits and `_`; made unique with the
-  // process id). FAILED_PRECONDITION when PG_URL is not set: the test is
+  // CREATE DATABASE `name` (letters, digits and `_`; cut to 40 and made
+  // unique with the process id and a count). FAILED_PRECONDITION when PG_URL is not set: the test is
   // not running under tests/testing/postgres.sh.
   static absl::StatusOr<TestDatabase> Create(const std::string& name);
 
