@@ -43,17 +43,15 @@ std::string Script(const std::string& relative) {
   return absl::StrCat(COROSCHED_SOURCE_DIR, "/", relative);
 }
 
-// postgres.sh's pg_pause or pg_resume, in a shell that sources it (the
-// server's PG_* variables come from the test's environment).
-absl::Status PostgresControl(const std::string& function) {
+// postgres.sh --stop-server or --start-server: on the server the test runs
+// under (the PG_* variables in the test's environment name it).
+absl::Status PostgresControl(const std::string& command) {
   absl::StatusOr<CommandResult> done = RunCommand(
-      {"bash", "-c", absl::StrCat("source \"$0\" && ", function),
-       Script("tests/testing/postgres.sh")},
-      absl::Seconds(90));
+      {Script("tests/testing/postgres.sh"), command}, absl::Seconds(90));
   if (!done.ok()) return done.status();
   if (done->exit_code != 0) {
-    return absl::InternalError(absl::StrCat(function, " failed (exit ",
-                                            done->exit_code,
+    return absl::InternalError(absl::StrCat("postgres.sh ", command,
+                                            " failed (exit ", done->exit_code,
                                             "): ", done->output));
   }
   return absl::OkStatus();
@@ -160,8 +158,8 @@ absl::StatusOr<CommandResult> TestDatabase::CheckEpochs() const {
       absl::Seconds(120));
 }
 
-absl::Status PausePostgres() { return PostgresControl("pg_pause"); }
-absl::Status ResumePostgres() { return PostgresControl("pg_resume"); }
+absl::Status PausePostgres() { return PostgresControl("--stop-server"); }
+absl::Status ResumePostgres() { return PostgresControl("--start-server"); }
 
 testing::ServerProcessOptions ClusterTest::DaemonOptions() const {
   return {.args = {"--postgres-url", database_->url(), "--lease-duration",

@@ -55,9 +55,9 @@ class TestDatabase {
   std::string url_;
 };
 
-// The outage of the whole server (every test database on it): pg_pause
-// (fast shutdown, data kept) and pg_resume (the same port) of
-// tests/testing/postgres.sh. Both return once done.
+// The outage of the whole server (every test database on it): postgres.sh
+// --stop-server (fast shutdown, data kept) and --start-server (the same
+// port). Both return once done.
 absl::Status PausePostgres();
 absl::Status ResumePostgres();
 

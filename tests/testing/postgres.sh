@@ -7,7 +7,6 @@
 #   echo "$PG_URL"      # postgresql://USER@127.0.0.1:PORT/DB
 #   ...
 #   pg_stop             # stops it and removes its directory (also run on EXIT)
-#   pg_pause; pg_resume # an outage: stops the server keeping its data, starts it again
 #
 #   pg_server_stop      # stops the running server, keeping its data (a restart test)
 #   pg_server_start     # starts it again, with the same data, port and options
@@ -126,8 +125,6 @@ pg_start() {
   if [[ -z "${PG_PORT}" ]]; then
     return 1
   fi
-  # pg_resume starts the server again with the same options (port, socket).
-  printf '%s' "${opts}" >"${PG_DIR}/server.opts"
   PG_PID="$(head -n 1 "${PG_DATA}/postmaster.pid")"
 
   local _
@@ -178,33 +175,6 @@ pg_stop() {
     rm -rf "${PG_DIR}"
   fi
   unset PG_URL PG_PID PG_DIR PG_DATA
-}
-
-# An outage of the database for tests (tests/cluster/): pg_pause stops the server
-# (fast shutdown: clients' connections are cut at once, as when it restarts) and keeps
-# its data; pg_resume starts it again on the same port. Both wait until done. They work
-# from any process started under pg_start (they need only the exported PG_* variables),
-# such as a test that sources this file: `bash -c 'source postgres.sh && pg_pause'`.
-pg_pause() {
-  _pg_as_data_owner "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -m fast -w -t 60 stop >/dev/null
-}
-
-pg_resume() {
-  _pg_as_data_owner "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -l "${PG_DIR}/server.log" \
-    -o "$(cat "${PG_DIR}/server.opts")" -w -t 60 start >/dev/null || return 1
-  PG_PID="$(head -n 1 "${PG_DATA}/postmaster.pid")"
-}
-
-# Runs a command as the owner of the data directory: as pg_start's user, even in a
-# process that did not run pg_start (where _PG_RUN_AS is unset).
-_pg_as_data_owner() {
-  local owner
-  owner="$(stat -c %U "${PG_DATA}")"
-  if [[ "$(id -un)" == "${owner}" ]]; then
-    "$@"
-  else
-    runuser -u "${owner}" -- "$@"
-  fi
 }
 
 # Run as a command (not sourced).
