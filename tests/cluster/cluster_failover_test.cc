@@ -52,7 +52,8 @@ TEST_F(ClusterTest, KillNineOfADaemonUnderLoad) {
 
 // Calls during the outage: each daemon answers a submit UNAVAILABLE (not OK:
 // nothing can be stored; not a hang).
-void ExpectUnavailableDuringOutage(const std::vector<v1::Scheduler::Stub*>& stubs) {
+void ExpectUnavailableDuringOutage(
+    const std::vector<v1::Scheduler::Stub*>& stubs) {
   for (size_t i = 0; i < stubs.size(); ++i) {
     v1::SubmitTaskRequest request;
     request.set_task_id(absl::StrCat("during-outage-", i));

@@ -113,13 +113,13 @@ void ClusterLoad::RunClient(int client) {
     v1::SubmitTaskRequest request;
     *request.mutable_definition() = definition;
     request.set_task_id(TaskId(client, task));
-    const bool ok = Send("submit " + request.task_id(), client + task,
-                         [&](v1::Scheduler::Stub& stub) {
-                           v1::SubmitTaskResponse response;
-                           return stub.SubmitTask(
-                               e2e::Deadline(absl::Seconds(5)).get(), request,
-                               &response);
-                         });
+    const bool ok =
+        Send("submit " + request.task_id(), client + task,
+             [&](v1::Scheduler::Stub& stub) {
+               v1::SubmitTaskResponse response;
+               return stub.SubmitTask(e2e::Deadline(absl::Seconds(5)).get(),
+                                      request, &response);
+             });
     if (!ok) return;
     absl::MutexLock lock(&ledger_.mu);
     ledger_.tasks.insert(request.task_id());
@@ -133,13 +133,13 @@ void ClusterLoad::RunClient(int client) {
       (*request.mutable_payload()->mutable_fields())["k"].set_string_value(
           request.request_id());
       // Another daemon than the submit's, mostly: through the inbox.
-      const bool ok = Send("wake " + request.request_id(), client + task + tick,
-                           [&](v1::Scheduler::Stub& stub) {
-                             v1::WakeTaskResponse response;
-                             return stub.WakeTask(
-                                 e2e::Deadline(absl::Seconds(5)).get(),
-                                 request, &response);
-                           });
+      const bool ok =
+          Send("wake " + request.request_id(), client + task + tick,
+               [&](v1::Scheduler::Stub& stub) {
+                 v1::WakeTaskResponse response;
+                 return stub.WakeTask(e2e::Deadline(absl::Seconds(5)).get(),
+                                      request, &response);
+               });
       if (!ok) return;
       absl::MutexLock lock(&ledger_.mu);
       ledger_.wakes[request.task_id()].insert(request.request_id());
@@ -182,6 +182,23 @@ void ExpectResult(const v1::Task& task, const std::set<std::string>& wakes) {
       << absl::StrJoin(acknowledged, ",");
 }
 
+// Each of `wakes` sent again is answered as a duplicate: it was recorded.
+void ExpectWakesRecorded(v1::Scheduler::Stub& reader, const std::string& id,
+                         const std::set<std::string>& wakes) {
+  for (const std::string& request_id : wakes) {
+    v1::WakeTaskRequest request;
+    request.set_task_id(id);
+    request.set_signal("tick");
+    request.set_request_id(request_id);
+    v1::WakeTaskResponse response;
+    grpc::Status status =
+        reader.WakeTask(e2e::Deadline().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << request_id << ": " << status.error_message();
+    EXPECT_TRUE(response.duplicate())
+        << request_id << " sent again was not answered as a duplicate";
+  }
+}
+
 }  // namespace
 
 void ExpectAcknowledgedApplied(Ledger& ledger,
@@ -190,8 +207,8 @@ void ExpectAcknowledgedApplied(Ledger& ledger,
   ASSERT_FALSE(readers.empty());
   absl::MutexLock lock(&ledger.mu);
   ASSERT_TRUE(ledger.unexpected.empty())
-      << ledger.unexpected.size() << " answers no fault explains, the first: "
-      << ledger.unexpected.front();
+      << ledger.unexpected.size()
+      << " answers no fault explains, the first: " << ledger.unexpected.front();
   ASSERT_FALSE(ledger.tasks.empty()) << "no submit was acknowledged";
   // One deadline for all: the tasks finish together once taken over.
   const absl::Time deadline = absl::Now() + finish_timeout;
@@ -208,18 +225,7 @@ void ExpectAcknowledgedApplied(Ledger& ledger,
     const std::set<std::string>& wakes = ledger.wakes[id];
     EXPECT_EQ(wakes.size(), static_cast<size_t>(kTicks)) << id;
     ExpectResult(task, wakes);
-    for (const std::string& request_id : wakes) {
-      v1::WakeTaskRequest request;
-      request.set_task_id(id);
-      request.set_signal("tick");
-      request.set_request_id(request_id);
-      v1::WakeTaskResponse response;
-      grpc::Status status =
-          reader.WakeTask(e2e::Deadline().get(), request, &response);
-      EXPECT_TRUE(status.ok()) << request_id << ": " << status.error_message();
-      EXPECT_TRUE(response.duplicate())
-          << request_id << " sent again was not answered as a duplicate";
-    }
+    ExpectWakesRecorded(reader, id, wakes);
   }
   for (size_t i = 0; i < readers.size(); ++i) {
     const std::multiset<std::string> listed = ListAll(*readers[i]);

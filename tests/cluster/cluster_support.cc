@@ -93,20 +93,21 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
       waitpid(pid, &status, 0);
       return absl::DeadlineExceededError(
           absl::StrCat(absl::StrJoin(argv, " "), " still ran after ",
-                       absl::FormatDuration(timeout), "; its output: ",
-                       ReadAndRemove(output_path)));
+                       absl::FormatDuration(timeout),
+                       "; its output: ", ReadAndRemove(output_path)));
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
   CommandResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                       : 128 + WTERMSIG(status);
+  result.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.output = ReadAndRemove(output_path);
   return result;
 }
 
 absl::StatusOr<TestDatabase> TestDatabase::Create(const std::string& name) {
-  const char* server_url = std::getenv("PG_URL");  // NOLINT(concurrency-mt-unsafe)
+  const char* server_url =
+      std::getenv("PG_URL");  // NOLINT(concurrency-mt-unsafe)
   if (server_url == nullptr || *server_url == '\0') {
     return absl::FailedPreconditionError(
         "PG_URL is not set: run this test under tests/testing/postgres.sh "
@@ -116,8 +117,8 @@ absl::StatusOr<TestDatabase> TestDatabase::Create(const std::string& name) {
   // one process (--gtest_repeat), and within PostgreSQL's 63 bytes (it
   // would cut a longer name, and the URL would name another database).
   static std::atomic<int> made{0};
-  const std::string database = absl::AsciiStrToLower(absl::StrCat(
-      name.substr(0, 40), "_", getpid(), "_", made.fetch_add(1)));
+  const std::string database = absl::AsciiStrToLower(
+      absl::StrCat(name.substr(0, 40), "_", getpid(), "_", made.fetch_add(1)));
   TestDatabase server(server_url);
   absl::StatusOr<std::string> created =
       server.Query(absl::StrCat("CREATE DATABASE ", database));
@@ -129,13 +130,12 @@ absl::StatusOr<TestDatabase> TestDatabase::Create(const std::string& name) {
 
 absl::StatusOr<std::string> TestDatabase::Query(const std::string& sql) const {
   absl::StatusOr<CommandResult> done =
-      RunCommand({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                  "-d", url_, "-c", sql},
+      RunCommand({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+                  url_, "-c", sql},
                  absl::Seconds(60));
   if (!done.ok()) return done.status();
   if (done->exit_code != 0) {
-    return absl::InternalError(
-        absl::StrCat("psql ", sql, ": ", done->output));
+    return absl::InternalError(absl::StrCat("psql ", sql, ": ", done->output));
   }
   return done->output;
 }
@@ -153,9 +153,8 @@ absl::StatusOr<long long> TestDatabase::QueryNumber(
 }
 
 absl::StatusOr<CommandResult> TestDatabase::CheckEpochs() const {
-  return RunCommand(
-      {"python3", Script("tests/cluster/epoch_checker.py"), url_},
-      absl::Seconds(120));
+  return RunCommand({"python3", Script("tests/cluster/epoch_checker.py"), url_},
+                    absl::Seconds(120));
 }
 
 absl::Status PausePostgres() { return PostgresControl("--stop-server"); }

@@ -35,8 +35,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 class TestDatabase {
  public:
   // CREATE DATABASE `name` (letters, digits and `_`; cut to 40 and made
-  // unique with the process id and a count). FAILED_PRECONDITION when PG_URL is not set: the test is
-  // not running under tests/testing/postgres.sh.
+  // unique with the process id and a count). FAILED_PRECONDITION when PG_URL is
+  // not set: the test is not running under tests/testing/postgres.sh.
   static absl::StatusOr<TestDatabase> Create(const std::string& name);
 
   // postgresql://USER@HOST:PORT/NAME, for --postgres-url.

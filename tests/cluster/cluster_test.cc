@@ -104,9 +104,28 @@ void ExpectEndedWith(const e2e::WatchResult& watched, const std::string& output,
   EXPECT_EQ(last.finished().status(), v1::TASK_STATUS_COMPLETED);
   EXPECT_EQ(last.finished().result(), result);
   for (size_t i = 1; i < watched.events.size(); ++i) {
-    EXPECT_EQ(watched.events[i].sequence(), watched.events[i - 1].sequence() + 1)
+    EXPECT_EQ(watched.events[i].sequence(),
+              watched.events[i - 1].sequence() + 1)
         << "the watch skipped or repeated an event";
   }
+}
+
+// GetTask and ListTasks of the two tasks of the test below, on one daemon.
+void ExpectBothCompletedAndListed(v1::Scheduler::Stub& stub) {
+  const v1::Task hello = e2e::GetTask(stub, "hello");
+  EXPECT_EQ(hello.status(), v1::TASK_STATUS_COMPLETED)
+      << hello.ShortDebugString();
+  const v1::Task awaited = e2e::GetTask(stub, "await");
+  EXPECT_EQ(awaited.status(), v1::TASK_STATUS_COMPLETED)
+      << awaited.ShortDebugString();
+  EXPECT_EQ(awaited.result(), "woken by two");
+  v1::ListTasksRequest list;
+  v1::ListTasksResponse listed;
+  grpc::Status status = stub.ListTasks(e2e::Deadline().get(), list, &listed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::multiset<std::string> ids;
+  for (const v1::Task& task : listed.tasks()) ids.insert(task.id());
+  EXPECT_EQ(ids, (std::multiset<std::string>{"await", "hello"}));
 }
 
 TEST_F(ClusterTest, SubmitOnOneWakeOnAnotherWatchOnTheThird) {
@@ -114,8 +133,8 @@ TEST_F(ClusterTest, SubmitOnOneWakeOnAnotherWatchOnTheThird) {
   v1::Scheduler::Stub& second = *stubs_[1];
   v1::Scheduler::Stub& third = *stubs_[2];
 
-  EXPECT_TRUE(SubmitWithId(first, "hello", e2e::LoadExample("hello.json"))
-                  .created());
+  EXPECT_TRUE(
+      SubmitWithId(first, "hello", e2e::LoadExample("hello.json")).created());
   ExpectEndedWith(e2e::Watch(third, "hello"), "Hello, World!\n", "");
 
   EXPECT_TRUE(SubmitWithId(first, "await", AwaitGoBy()).created());
@@ -145,22 +164,8 @@ TEST_F(ClusterTest, SubmitOnOneWakeOnAnotherWatchOnTheThird) {
   EXPECT_TRUE(again.duplicate());
 
   for (int i = 0; i < kDaemons; ++i) {
-    v1::Scheduler::Stub& stub = *stubs_[i];
-    const v1::Task hello = e2e::GetTask(stub, "hello");
-    EXPECT_EQ(hello.status(), v1::TASK_STATUS_COMPLETED)
-        << "daemon " << i << ": " << hello.ShortDebugString();
-    const v1::Task awaited = e2e::GetTask(stub, "await");
-    EXPECT_EQ(awaited.status(), v1::TASK_STATUS_COMPLETED)
-        << "daemon " << i << ": " << awaited.ShortDebugString();
-    EXPECT_EQ(awaited.result(), "woken by two") << "daemon " << i;
-    v1::ListTasksRequest list;
-    v1::ListTasksResponse listed;
-    status = stub.ListTasks(e2e::Deadline().get(), list, &listed);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    std::multiset<std::string> ids;
-    for (const v1::Task& task : listed.tasks()) ids.insert(task.id());
-    EXPECT_EQ(ids, (std::multiset<std::string>{"await", "hello"}))
-        << "daemon " << i;
+    SCOPED_TRACE(absl::StrCat("daemon ", i + 1));
+    ExpectBothCompletedAndListed(*stubs_[i]);
   }
 }
 
@@ -188,7 +193,8 @@ TEST_F(ClusterDrainTest, DrainedDaemonsTasksFinishOnTheOthers) {
   for (const std::string& id : awaiters) {
     ASSERT_TRUE(e2e::WaitFor([&] {
       return e2e::GetTask(*stubs_[0], id).status() == v1::TASK_STATUS_AWAITING;
-    })) << id << " never awaited";
+    })) << id
+        << " never awaited";
   }
 
   absl::StatusOr<int> code = daemons_[0]->Stop();
@@ -206,8 +212,8 @@ TEST_F(ClusterDrainTest, DrainedDaemonsTasksFinishOnTheOthers) {
     wake.set_signal("go");
     wake.set_request_id(awaiters[i] + "-go");
     v1::WakeTaskResponse woken;
-    grpc::Status status = stubs_[1 + i % 2]->WakeTask(e2e::Deadline().get(),
-                                                      wake, &woken);
+    grpc::Status status =
+        stubs_[1 + i % 2]->WakeTask(e2e::Deadline().get(), wake, &woken);
     ASSERT_TRUE(status.ok()) << awaiters[i] << ": " << status.error_message();
   }
   // Lease 30 s: only a released task finishes by then.
