@@ -113,6 +113,29 @@ std::vector<CancelCallback> LiveTask::Ended() {
   return waiters;
 }
 
+std::vector<CancelCallback> LiveTask::Abandon() {
+  std::vector<CancelCallback> waiters;
+  Waker to_wake;
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return waiters;
+    abandoned_.store(true, std::memory_order_release);
+    // Ended here, though not recorded: RequestCancel refuses (the cancel
+    // goes to the task's new owner), Dropped and CancelToRecord record
+    // nothing (discarded), and the next poll ends the future (cancel_).
+    ended_ = true;
+    discarded_ = true;
+    if (cancel_ == nullptr) {
+      cancel_ = std::make_unique<CancelRequest>();
+      cancel_->reason = "its lease was lost";
+    }
+    waiters.swap(cancel_->waiters);
+    to_wake = waker_;
+  }
+  std::move(to_wake).Wake();
+  return waiters;
+}
+
 void LiveTask::ProgressQueued() {
   absl::MutexLock lock(&mu_);
   ++progress_in_flight_;

@@ -3,6 +3,7 @@
 // Internal to TaskRunner (server/tasks/task_runner.cc) and its TaskRecorder:
 // the daemon's side of one task that runs on the executor.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -133,7 +134,9 @@ class WakeRequestsInFlight {
 //  3. Every poll: Enter() keeps the poll's Waker (so a cancel or a stored
 //     write can wake it) and says whether to run, wait or end.
 //  4. The end (completed, failed, cancelled) is recorded once; Ended()
-//     marks it and hands over the cancel callbacks to answer.
+//     marks it and hands over the cancel callbacks to answer. Or, with a
+//     shared store, the daemon loses the task's lease: Abandon() ends it
+//     here without a record (another daemon runs it from what is stored).
 //
 // Invariants:
 //  - A task has at most one progress write it must wait for before its next
@@ -201,6 +204,16 @@ class LiveTask {
   // The end's write is answered: the task is ended; returns the cancel
   // callbacks to answer.
   std::vector<CancelCallback> Ended() ABSL_LOCKS_EXCLUDED(mu_);
+  // Its lease was lost: it ends at its next poll like a discarded task,
+  // recording nothing, and takes no more cancels. Returns the cancel
+  // callbacks waiting for an end that will not be recorded here (empty
+  // when it had ended already).
+  std::vector<CancelCallback> Abandon() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether Abandon was called. Read without a lock by the recorder before
+  // each write; acquire pairs with Abandon's release, so a write queued
+  // after the abandon sees it (one queued before is refused by the
+  // store's fencing instead).
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
 
   // --- Progress writes in flight ---
 
@@ -234,6 +247,7 @@ class LiveTask {
   bool open_ ABSL_GUARDED_BY(mu_) = false;
   bool discarded_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> abandoned_{false};
   Waker waker_ ABSL_GUARDED_BY(mu_);
   int progress_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   // A poll found one in flight and waits for the last to be answered.

@@ -4,6 +4,7 @@
 
 #include "core/machine/proto_time.h"
 #include "server/daemon/logging.h"
+#include "server/store/cluster_store.h"
 #include "spdlog/spdlog.h"
 
 namespace corosched::server {
@@ -152,6 +153,13 @@ void TaskRecorder::RecordCancel(const std::shared_ptr<LiveTask>& live,
 
 void TaskRecorder::WriteProgress(const std::shared_ptr<LiveTask>& live,
                                  TaskProgress progress, Then then) {
+  if (live->abandoned()) {
+    // Its lease was lost: another daemon may run it now, and nothing of
+    // this one's is recorded any more (the store's fencing would refuse it
+    // too, unless this daemon has claimed the task again since).
+    if (then) then(LeaseLostError(live->id()));
+    return;
+  }
   const absl::Time now = clock_.Now();
   PrepareWorkRecord(*live, progress, then);
   const v1::TaskSnapshot& snapshot = progress.snapshot;

@@ -17,9 +17,12 @@
 #include "core/machine/program.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "server/metrics/server_metrics.h"
+#include "server/store/cluster_store.h"
 #include "server/store/task_store.h"
+#include "server/tasks/delayed_calls.h"
 #include "server/tasks/live_task.h"
 #include "server/tasks/namespace_admission.h"
+#include "server/tasks/program_cache.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_recorder.h"
 #include "server/work/work_queues.h"
@@ -58,6 +61,12 @@ struct StartedTask {
 // Shutdown) are left as last recorded, unfinished, rather than recorded as
 // cancelled: a durable store resumes them on the next start.
 //
+// Scale-out (a ClusterStore, docs/scale-out.md): several daemons share one
+// store and each runs the tasks it holds leases for. RouteToOwners sends a
+// wake or cancel of a task that is not live here to the task's inbox, for
+// the daemon that runs it; Abandon drops a task whose lease was lost
+// without recording anything more.
+//
 // Thread-safety: every method from any thread. REQUIRES: the executor is
 // shut down (every future dropped) before the runner is destroyed.
 class TaskRunner {
@@ -73,6 +82,17 @@ class TaskRunner {
 
   using StartCallback =
       absl::AnyInvocable<void(absl::StatusOr<StartedTask>) &&>;
+
+  // Where a wake or cancel of a task that is not live here may go.
+  enum class Reach {
+    // After RouteToOwners, to the task's inbox, for the daemon that runs
+    // it; otherwise as kHere.
+    kAnyDaemon,
+    // Only to a task live here (an inbox message being applied: it must
+    // not be queued again). One that is not is answered from the store:
+    // UNAVAILABLE while it is unfinished.
+    kHere,
+  };
 
   // Admits `machine` as task `record` (id, definition, inputs, labels,
   // created_at, start_at and fingerprint set; the snapshot is taken here),
@@ -109,15 +129,63 @@ class TaskRunner {
   // first's answer, even a refusal). NOT_FOUND for an unknown task,
   // FAILED_PRECONDITION once it ended, INVALID_ARGUMENT for a signal no
   // state of its definition awaits (or a bad payload).
+  //
+  // A task another daemon runs (Reach::kAnyDaemon after RouteToOwners):
+  // the signal is checked against the task's recorded definition as above,
+  // then queued in its inbox, and the answer is BUFFERED with sequence 0
+  // once it is queued (durably): its owner delivers it under the same
+  // request id (or "inbox:<message id>"), so it is delivered once. A
+  // repeated request id is answered duplicate = true, with the owner's
+  // first answer once it has recorded one.
   void Wake(const std::string& id, v1::Signal signal,
-            const std::string& request_id, WakeCallback done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+            const std::string& request_id, WakeCallback done,
+            Reach reach = Reach::kAnyDaemon) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Ends the task as CANCELLED with `reason` as its error and calls `done`
   // with it once that is recorded; with an ended task, as it is stored.
   // NOT_FOUND for an unknown task. The same threading as Start's.
-  void Cancel(const std::string& id, std::string reason, CancelCallback done)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  //
+  // A task another daemon runs (Reach::kAnyDaemon after RouteToOwners):
+  // the cancel is queued in its inbox, then the store is read, with
+  // growing pauses, until the task shows ended (answered with it) or
+  // ClusterRouting::cancel_wait passed: then UNAVAILABLE, saying the
+  // cancel is queued and applies when the task's owner runs it (a retry
+  // queues it again, which is harmless).
+  void Cancel(const std::string& id, std::string reason, CancelCallback done,
+              Reach reach = Reach::kAnyDaemon) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // --- Scale-out (docs/scale-out.md) ---
+
+  struct ClusterRouting {
+    // The shared store (the runner's `store`, seen as a ClusterStore).
+    ClusterStore* cluster = nullptr;
+    // Compiles a task's recorded definition, to check a remote wake's
+    // signal against it (TaskService's cache).
+    ProgramCache* programs = nullptr;
+    // Paces the reads of a remote cancel waiting for the task's end.
+    DelayedCalls* timer = nullptr;
+    absl::Duration cancel_wait = absl::Seconds(10);
+  };
+  // From now on wakes and cancels reach tasks other daemons run (see Wake
+  // and Cancel). REQUIRES: every pointer set and outliving the runner;
+  // called before the first Wake or Cancel (it is read without a lock).
+  void RouteToOwners(ClusterRouting routing) { routing_ = routing; }
+
+  // Whether task `id` runs here now.
+  bool IsLive(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops live task `id` without recording anything more: its lease was
+  // lost, and another daemon may run it from what is stored. Its future
+  // ends at its next poll without a write (a poll in progress finishes,
+  // and its write is refused by the store's fencing); its queued work
+  // items leave the queues without an outcome; its watchers hear nothing
+  // (what they read is the store's); a cancel waiting for it is answered
+  // UNAVAILABLE. Nothing for a task that is not live. Never blocks beyond
+  // short mutexes, and takes no task's record_mu: the store may call it
+  // from inside a write.
+  void Abandon(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Abandon of every live task (the daemon's lease may have expired);
+  // returns how many.
+  size_t AbandonAll() ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Work (task_runner_work.cc) ---
   //
@@ -202,6 +270,17 @@ class TaskRunner {
   // A wake of a task that is not live, answered from the store's reads.
   void WakeRecorded(const std::string& id, const std::string& request_id,
                     WakeCallback done);
+  // Wake and Cancel of a task another daemon runs (see their comments).
+  void WakeElsewhere(const std::string& id, v1::Signal signal,
+                     const std::string& request_id, WakeCallback done);
+  void CancelElsewhere(const std::string& id, std::string reason,
+                       CancelCallback done);
+  // Reads task `id` after `delay`, answering `done` once it shows ended or
+  // `deadline` would pass before the next read.
+  void AwaitEndElsewhere(const std::string& id, absl::Time deadline,
+                         absl::Duration delay, CancelCallback done);
+  // Abandon's work once `live` is out of live_.
+  void AbandonLive(LiveTask& live);
   // UNAVAILABLE for a recorded, unfinished task that is not live: the daemon
   // is stopping, or the task's submit is a moment from completing.
   absl::Status NotRunning(const std::string& id) const;
@@ -241,6 +320,7 @@ class TaskRunner {
   TaskRecorder recorder_;
   ServerMetrics* const metrics_;
   std::atomic<bool> shutting_down_{false};
+  ClusterRouting routing_;
   // After recorder_ (its outcomes reach tasks) and destroyed before it; the
   // timer is destroyed first, so no expiry runs into a destroyed queue.
   WorkQueues work_;

@@ -13,11 +13,15 @@
 namespace corosched::server {
 
 void TaskRunner::Cancel(const std::string& id, std::string reason,
-                        CancelCallback done) {
+                        CancelCallback done, Reach reach) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
-  if (live != nullptr && live->RequestCancel(std::move(reason), done)) {
+  if (live != nullptr && live->RequestCancel(reason, done)) {
     // Its worker, if it has one, hears of it at its next heartbeat.
     work_.RequestCancel(id);
+    return;
+  }
+  if (reach == Reach::kAnyDaemon && routing_.cluster != nullptr) {
+    CancelElsewhere(id, std::move(reason), std::move(done));
     return;
   }
   // Not live: ended, unknown, or not running here.
@@ -48,7 +52,17 @@ void TaskRunner::RecordPoll(const std::shared_ptr<LiveTask>& live,
 
 void TaskRunner::RecordCancel(const std::shared_ptr<LiveTask>& live) {
   std::optional<std::string> reason = live->CancelToRecord();
-  if (!reason.has_value()) return;
+  if (!reason.has_value()) {
+    if (live->abandoned()) {
+      // Worker answers waiting for a record that shows them taken will not
+      // see one from this daemon: the task's new owner takes them again.
+      TaskRecorder::FailExpectedAnswers(
+          *live, absl::UnavailableError(
+                     "the task moved to another daemon before the answer "
+                     "was recorded; answer again"));
+    }
+    return;
+  }
   if (metrics_ != nullptr) {
     metrics_->OnTaskFinished(v1::TASK_STATUS_CANCELLED,
                              executor_.clock()->Now() - live->submitted_at());

@@ -1,6 +1,7 @@
 // TaskRunner's wakes: a signal for a live task goes to its machine and then
 // to the store, and is answered once stored; one for a task that is not live
-// is answered from the store. A repeated request id gets the first answer.
+// is answered from the store, or, with a shared store, queued in the inbox
+// of the daemon that runs it. A repeated request id gets the first answer.
 // No path waits for the store: what a wake must read first (a request id's
 // first answer, a task that is not live) is read with the store's ...Async
 // reads, and the wake goes on from their answer.
@@ -35,6 +36,18 @@ absl::Status NoSuchAwait(const machine::Program& program,
       absl::StrCat("signal: no state of definition ",
                    QuoteInput(program.definition().name()), " awaits signal ",
                    QuoteInput(signal), "; it awaits ", awaited));
+}
+
+// A wake queued for another daemon: kept in the task's inbox until its
+// owner delivers it (it then lands in the task's mailbox, or is taken at
+// once, under the owner's own sequence number, which the queued answer
+// cannot know).
+v1::WakeTaskResponse QueuedWake(bool duplicate) {
+  v1::WakeTaskResponse response;
+  response.set_disposition(v1::WakeTaskResponse::BUFFERED);
+  response.set_sequence(0);
+  response.set_duplicate(duplicate);
+  return response;
 }
 
 v1::WakeTaskResponse WakeResponse(const WakeRecord& wake, bool duplicate) {
@@ -84,10 +97,15 @@ void AnswerWake(LiveTask& live, const std::string& request_id,
 }  // namespace
 
 void TaskRunner::Wake(const std::string& id, v1::Signal signal,
-                      const std::string& request_id, WakeCallback done) {
+                      const std::string& request_id, WakeCallback done,
+                      Reach reach) {
   std::shared_ptr<LiveTask> live = FindCreated(id);
   if (live == nullptr) {
-    WakeRecorded(id, request_id, std::move(done));
+    if (reach == Reach::kAnyDaemon && routing_.cluster != nullptr) {
+      WakeElsewhere(id, std::move(signal), request_id, std::move(done));
+    } else {
+      WakeRecorded(id, request_id, std::move(done));
+    }
     return;
   }
   if (request_id.empty()) {
@@ -124,6 +142,17 @@ void TaskRunner::WakeLive(const std::shared_ptr<LiveTask>& live,
                           v1::Signal signal, const std::string& request_id,
                           WakeCallback& done) {
   const std::string& id = live->id();
+  if (live->abandoned()) {
+    // Its lease was lost after the lookup: another daemon runs it, and the
+    // retry (kAnyDaemon) queues the signal for that one.
+    AnswerWake(*live, request_id,
+               absl::UnavailableError(absl::StrCat(
+                   "task ", QuoteInput(id),
+                   " moved to another daemon while it was being woken; "
+                   "retry")),
+               done);
+    return;
+  }
   // An ended task stays live until its end is stored: it is ended all the
   // same, whatever the signal.
   if (const v1::TaskStatus status = live->task().status();
@@ -174,11 +203,16 @@ void TaskRunner::StoreWake(const std::shared_ptr<LiveTask>& live,
         // Not acknowledged unless stored. The machine has the signal
         // already; a store that failed stops the daemon, and the restarted
         // daemon resumes the task from what is on disk, without it.
-        AnswerWake(*live, request_id,
-                   stored.ok() ? absl::StatusOr<v1::WakeTaskResponse>(
-                                     WakeResponse(wake, false))
-                               : stored,
-                   done);
+        absl::StatusOr<v1::WakeTaskResponse> answer = WakeResponse(wake, false);
+        if (IsLeaseLost(stored)) {
+          // Another daemon took the task over: the retry reaches it there.
+          answer = absl::UnavailableError(absl::StrCat(
+              "task ", QuoteInput(live->id()),
+              " moved to another daemon before the wake was stored; retry"));
+        } else if (!stored.ok()) {
+          answer = stored;
+        }
+        AnswerWake(*live, request_id, std::move(answer), done);
       });
 }
 
@@ -211,6 +245,69 @@ void TaskRunner::WakeRecorded(const std::string& id,
           } else {
             std::move(done)(std::move(refused));
           }
+        });
+  });
+}
+
+void TaskRunner::WakeElsewhere(const std::string& id, v1::Signal signal,
+                               const std::string& request_id,
+                               WakeCallback done) {
+  store_.GetTaskAsync(id, [this, id, signal = std::move(signal), request_id,
+                           done = std::move(done)](
+                              absl::StatusOr<TaskRecord> record) mutable {
+    if (!record.ok()) {
+      std::move(done)(record.status());
+      return;
+    }
+    if (record->finished_at.has_value()) {
+      WakeRecorded(id, request_id, std::move(done));  // answered as ended
+      return;
+    }
+    // Refused here as its owner would refuse it, so that what is queued
+    // is a signal the task takes.
+    absl::StatusOr<std::shared_ptr<const machine::Program>> program =
+        routing_.programs->Get(*record->definition);
+    if (!program.ok()) {
+      std::move(done)(absl::FailedPreconditionError(
+          absl::StrCat("task ", QuoteInput(id),
+                       ": its recorded definition does not "
+                       "compile under this daemon's limits: ",
+                       program.status().message())));
+      return;
+    }
+    if (!(*program)->AwaitsSignal(signal.name())) {
+      std::move(done)(NoSuchAwait(**program, signal.name()));
+      return;
+    }
+    if (absl::Status checked =
+            machine::Machine::CheckSignal(**program, signal).status();
+        !checked.ok()) {
+      std::move(done)(checked);
+      return;
+    }
+    InboxMessage message;
+    message.task_id = id;
+    message.kind = InboxMessage::Kind::kWake;
+    message.signal = std::move(signal);
+    message.request_id = request_id;
+    routing_.cluster->EnqueueInboxAsync(
+        std::move(message), [this, id, request_id, done = std::move(done)](
+                                absl::StatusOr<InboxReceipt> queued) mutable {
+          if (!queued.ok() || !queued->duplicate || request_id.empty()) {
+            std::move(done)(queued.ok() ? absl::StatusOr<v1::WakeTaskResponse>(
+                                              QueuedWake(queued->duplicate))
+                                        : queued.status());
+            return;
+          }
+          // A repeat: the first answer, once the owner has recorded it.
+          store_.FindWakeAsync(
+              id, request_id,
+              [done = std::move(done)](
+                  absl::StatusOr<std::optional<WakeRecord>> first) mutable {
+                std::move(done)(first.ok() && first->has_value()
+                                    ? WakeResponse(**first, true)
+                                    : QueuedWake(true));
+              });
         });
   });
 }

@@ -264,45 +264,68 @@ absl::StatusOr<uint64_t> TaskService::ResumeTasks(TaskSource for_each) {
   uint64_t resumed = 0;
   // Millions of spawns from this thread: no worker wake-up for each.
   Executor::SpawnBatch batch(executor_);
-  // Stores share one message among the tasks of one definition: compiled
-  // (and keyed in programs_) once per message, not once per task.
-  absl::flat_hash_map<
-      const v1::TaskDefinition*,
-      std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>
-      compiled;
+  CompiledDefinitions compiled;
   absl::Status scanned = for_each([&](TaskRecord record) -> absl::Status {
-    const v1::TaskDefinition* key = record.definition.shared().get();
-    absl::StatusOr<std::shared_ptr<const machine::Program>> program;
-    if (auto it = compiled.find(key); it != compiled.end()) {
-      program = it->second.second;
-    } else {
-      program = programs_.Get(*record.definition);
-      if (program.ok() && key != nullptr) {
-        if (compiled.size() >= 4096) compiled.clear();  // many distinct
-        compiled.try_emplace(key, record.definition, *program);
-      }
-    }
-    absl::Status resumed_one =
-        program.ok()
-            ? runner_.Resume(record, *std::move(program),
-                             admission_.Restore(
-                                 SplitNamespacedKey(record.id).namespace_name))
-            : Prefixed(
-                  "its recorded definition no longer "
-                  "compiles",
-                  program.status());
-    if (absl::IsResourceExhausted(resumed_one) ||
-        absl::IsUnavailable(resumed_one)) {
-      return resumed_one;  // the daemon's trouble, not the task's
-    }
-    if (!resumed_one.ok()) {
-      return FailUnresumable(std::move(record), resumed_one);
-    }
-    ++resumed;
+    absl::StatusOr<bool> resumed_one = ResumeRecord(std::move(record), compiled);
+    if (!resumed_one.ok()) return resumed_one.status();
+    if (*resumed_one) ++resumed;
     return absl::OkStatus();
   });
   if (!scanned.ok()) return scanned;
   return resumed;
+}
+
+std::vector<std::string> TaskService::ResumeClaimed(
+    std::vector<TaskRecord> records) {
+  std::vector<std::string> not_spawned;
+  Executor::SpawnBatch batch(executor_);
+  CompiledDefinitions compiled;
+  for (TaskRecord& record : records) {
+    std::string id = record.id;
+    absl::StatusOr<bool> resumed = ResumeRecord(std::move(record), compiled);
+    if (absl::IsResourceExhausted(resumed.status()) ||
+        absl::IsUnavailable(resumed.status())) {
+      not_spawned.push_back(std::move(id));
+    } else if (!resumed.ok()) {  // its FAILED record was refused
+      spdlog::error("event=claimed_task_not_resumed task={} {}", LogValue(id),
+                    LogStatus(resumed.status()));
+    }
+  }
+  return not_spawned;
+}
+
+absl::StatusOr<bool> TaskService::ResumeRecord(TaskRecord record,
+                                               CompiledDefinitions& compiled) {
+  const v1::TaskDefinition* key = record.definition.shared().get();
+  absl::StatusOr<std::shared_ptr<const machine::Program>> program;
+  if (auto it = compiled.find(key); it != compiled.end()) {
+    program = it->second.second;
+  } else {
+    program = programs_.Get(*record.definition);
+    if (program.ok() && key != nullptr) {
+      if (compiled.size() >= 4096) compiled.clear();  // many distinct
+      compiled.try_emplace(key, record.definition, *program);
+    }
+  }
+  absl::Status resumed =
+      program.ok()
+          ? runner_.Resume(record, *std::move(program),
+                           admission_.Restore(
+                               SplitNamespacedKey(record.id).namespace_name))
+          : Prefixed("its recorded definition no longer compiles",
+                     program.status());
+  if (absl::IsResourceExhausted(resumed) || absl::IsUnavailable(resumed)) {
+    return resumed;  // the daemon's trouble, not the task's
+  }
+  if (resumed.ok()) return true;
+  absl::Status failed = FailUnresumable(std::move(record), resumed);
+  if (!failed.ok()) return failed;
+  return false;
+}
+
+void TaskService::RouteToOwners(ClusterStore& cluster, DelayedCalls& timer) {
+  runner_.RouteToOwners(
+      {.cluster = &cluster, .programs = &programs_, .timer = &timer});
 }
 
 absl::Status TaskService::FailUnresumable(TaskRecord record,

@@ -3,7 +3,10 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -12,7 +15,9 @@
 #include "core/machine/machine.h"
 #include "corosched/v1/scheduler.pb.h"
 #include "server/metrics/namespace_metrics.h"
+#include "server/store/cluster_store.h"
 #include "server/store/task_store.h"
+#include "server/tasks/delayed_calls.h"
 #include "server/tasks/namespace_admission.h"
 #include "server/tasks/program_cache.h"
 #include "server/tasks/task_runner.h"
@@ -111,6 +116,18 @@ class TaskService {
       absl::FunctionRef<absl::Status(TaskRecord)> visit)>;
   absl::StatusOr<uint64_t> ResumeTasks(TaskSource for_each);
 
+  // --- Scale-out (docs/scale-out.md) ---
+
+  // Wakes and cancels of tasks other daemons run go to their inboxes (see
+  // TaskRunner::RouteToOwners). REQUIRES: `cluster` is the service's store;
+  // both outlive the service. Call before serving.
+  void RouteToOwners(ClusterStore& cluster, DelayedCalls& timer);
+  // Resumes tasks this daemon just claimed, as ResumeUnfinished resumes
+  // them (a task that cannot resume is recorded FAILED). Returns the ids
+  // of those it could not spawn for the daemon's own reasons (the
+  // admission bound, shutdown): the caller gives them back to the store.
+  std::vector<std::string> ResumeClaimed(std::vector<TaskRecord> records);
+
   // From now on submissions are refused with UNAVAILABLE; everything else
   // keeps working so running tasks can be woken, watched and cancelled.
   void BeginDrain() { draining_.store(true); }
@@ -129,6 +146,19 @@ class TaskService {
   // The compiled program and the definition a submit names.
   absl::StatusOr<std::shared_ptr<const machine::Program>> ResolveProgram(
       absl::string_view ns, const v1::SubmitTaskRequest& request);
+  // Programs compiled during one resume pass, by the store's shared
+  // definition message: stores share one message among the tasks of one
+  // definition, so it is compiled (and keyed in programs_) once per
+  // message, not once per task.
+  using CompiledDefinitions = absl::flat_hash_map<
+      const v1::TaskDefinition*,
+      std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>;
+  // Resumes one recorded task (ResumeUnfinished's step): true when it
+  // runs, false when it could not resume and is recorded FAILED; errors:
+  // the daemon's own trouble (RESOURCE_EXHAUSTED, UNAVAILABLE), or the
+  // store's, recording that FAILED.
+  absl::StatusOr<bool> ResumeRecord(TaskRecord record,
+                                    CompiledDefinitions& compiled);
   // A fresh daemon-chosen task id.
   std::string NewTaskId();
   // Records `record`'s task FAILED because it could not resume (`why`),
