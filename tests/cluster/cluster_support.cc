@@ -212,6 +212,16 @@ void ClusterTest::ExpectEpochsHold() {
 }
 
 void ClusterTest::TearDown() {
+  if (HasFailure()) {
+    // What the daemons logged explains most failures of these tests: the
+    // end of each log (a daemon's whole log can be long).
+    for (size_t i = 0; i < daemons_.size(); ++i) {
+      const std::string log = daemons_[i]->Stderr();
+      std::printf(
+          "--- daemon %zu (last 4000 bytes of its log) ---\n%s\n", i + 1,
+          log.substr(log.size() > 4000 ? log.size() - 4000 : 0).c_str());
+    }
+  }
   for (size_t i = 0; i < daemons_.size(); ++i) {
     if (!daemons_[i]->running()) continue;
     absl::StatusOr<int> code = daemons_[i]->Stop();
