@@ -223,6 +223,21 @@ TEST_F(PostgresStoreTest, AClaimFencesOutTheOwnerWhoseLeaseExpired) {
   EXPECT_EQ(b->OwnerOf("t").value_or("?"), b->daemon_id());
 }
 
+TEST_F(PostgresStoreTest, ReplacedCallbacksAreNotCalledAgain) {
+  Calls calls;
+  auto a = Daemon(&calls);
+  auto b = Daemon();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(
+      BlockingStore(*a).CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  a->SetClusterCallbacks({});  // as a runtime does before it goes away
+  ExpireLease(*a);
+  ASSERT_EQ(b->ClaimTasks(10).value_or(std::vector<ClaimedTask>{}).size(), 1u);
+  EXPECT_TRUE(IsLeaseLost(
+      BlockingStore(*a).RecordProgress("t", Progress(1, "x")).status()));
+  EXPECT_TRUE(calls.lost().empty());
+}
+
 TEST_F(PostgresStoreTest, ReleasedTasksAreClaimedAtOnce) {
   auto a = Daemon();
   auto b = Daemon();
