@@ -57,11 +57,12 @@ class Calls {
     absl::MutexLock lock(&mu_);
     return lost_;
   }
-  // Waits until on_inbox was called with `id`.
-  bool WaitForInbox(const std::string& id) {
+  // Waits until on_inbox was called `times` times with `id` ("": the
+  // listener (re)connected).
+  bool WaitForInbox(const std::string& id, int times = 1) {
     absl::MutexLock lock(&mu_);
     auto told = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return std::count(inbox_.begin(), inbox_.end(), id) > 0;
+      return std::count(inbox_.begin(), inbox_.end(), id) >= times;
     };
     return mu_.AwaitWithTimeout(absl::Condition(&told), kPatience);
   }
@@ -363,6 +364,9 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_TRUE(store);
   BlockingStore blocking(*store);
   ASSERT_TRUE(blocking.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      blocking.CreateTask(Task("w", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(calls.WaitForInbox(""));  // the listener is connected
 
   ASSERT_TRUE(Server("--stop-server"));
   for (int i = 0; i < 3; ++i) {
@@ -405,6 +409,10 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].record.id, "t");
   EXPECT_EQ((*claimed)[0].epoch, 2u);
+  // The listener is back too: it says so, and notifications arrive again.
+  EXPECT_TRUE(calls.WaitForInbox("", 2));
+  ASSERT_TRUE(Enqueue(*store, "w", "after").ok());
+  EXPECT_TRUE(calls.WaitForInbox("w"));
 }
 
 }  // namespace
