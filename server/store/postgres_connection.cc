@@ -265,6 +265,21 @@ absl::Status PgConnection::Exec(const char* sql) {
   return outcome;
 }
 
+absl::Status PgConnection::Commit() {
+  PGresult* raw = PQexec(conn_, "COMMIT");
+  const ExecStatusType status =
+      raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  absl::Status outcome = absl::OkStatus();
+  if (status != PGRES_COMMAND_OK) {
+    outcome = ErrorOf(raw);
+  } else if (absl::string_view(PQcmdStatus(raw)) != "COMMIT") {
+    outcome = absl::InternalError(
+        "PostgreSQL rolled the transaction back instead of committing it");
+  }
+  if (raw != nullptr) PQclear(raw);
+  return outcome;
+}
+
 absl::StatusOr<std::string> PgConnection::Prepared(const char* sql,
                                                    int params) {
   if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
