@@ -48,8 +48,6 @@ struct PostgresStoreOptions {
   absl::AnyInvocable<void(const std::string& message)> on_warning;
   // Commit latency and batch sizes. Not owned; outlives the store.
   CommitObserver* observer = nullptr;
-  // The schema version to migrate to (tests: an older one).
-  int64_t schema_version = 0;  // 0: this build's
 };
 
 // The TaskStore and ClusterStore several daemons share (--postgres-url):
@@ -136,15 +134,20 @@ class PostgresStore final : public TaskStore,
                                 Done<int> done) override;
 
   // --- ClusterStore ---
+  // Any time, from any thread but a callback's: once it returns, the
+  // callbacks it replaced are neither running nor called again.
   void SetClusterCallbacks(ClusterCallbacks callbacks) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(callbacks_mu_);
   absl::Status Join(absl::Duration lease) override ABSL_LOCKS_EXCLUDED(mu_);
   std::string daemon_id() const override ABSL_LOCKS_EXCLUDED(mu_);
   // On a lost lease, forgets every task without calling on_lease_lost.
   absl::Status RenewDaemonLease(absl::Duration lease) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  // One claim at a time. After a claim whose answer was lost (it may have
+  // committed), the next one first releases the tasks the database shows
+  // this daemon owning that it does not hold.
   absl::StatusOr<std::vector<ClaimedTask>> ClaimTasks(int max_tasks) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(mu_, claim_mu_);
   absl::Status ReleaseTasks(const std::vector<std::string>& task_ids) override
       ABSL_LOCKS_EXCLUDED(mu_);
   // REQUIRES: the task writes issued before it were answered (they are
@@ -188,6 +191,15 @@ class PostgresStore final : public TaskStore,
   // Whether `fence` is still what this store holds for `id`.
   bool Holds(absl::string_view id, const PgFence& fence) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Gives up `keys` at `epochs` in the database, where daemon `id` still
+  // owns them at those epochs.
+  absl::Status ReleaseInDatabase(const std::string& id,
+                                 const std::vector<std::string>& keys,
+                                 const std::vector<int64_t>& epochs);
+  // Releases the unfinished tasks the database shows daemon `id` owning
+  // that this store does not hold (a lost claim answer's).
+  absl::Status ReleaseStrays(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(claim_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Forgets `id` if this store holds it at `epoch`; whether it did.
   bool Forget(absl::string_view id, uint64_t epoch) ABSL_LOCKS_EXCLUDED(mu_);
   // Queues the release of `id` under `fence`, kept until the database
@@ -199,20 +211,30 @@ class PostgresStore final : public TaskStore,
   // is released once the database can be reached.
   void AfterFencedWrite(const std::string& id, const PgFence& fence,
                         const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
-  void OnNotification(const std::string& task_id);
+  // Calls on_lease_lost or on_inbox (`lease_lost`), if set.
+  void Notify(bool lease_lost, const std::string& task_id)
+      ABSL_LOCKS_EXCLUDED(callbacks_mu_);
+  bool CallbacksIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(callbacks_mu_) {
+    return callbacks_running_ == 0;
+  }
 
   const std::string url_;
   const uint64_t max_events_per_task_;
   const int purge_chunk_tasks_;
   ProgressJoiner joiner_;
 
+  absl::Mutex claim_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  bool strays_possible_ ABSL_GUARDED_BY(claim_mu_) = false;
+
   mutable absl::Mutex mu_;
   std::string daemon_id_ ABSL_GUARDED_BY(mu_);
   // The tasks this daemon owns, with the epoch it holds for each.
   absl::flat_hash_map<std::string, uint64_t> owned_ ABSL_GUARDED_BY(mu_);
-  // Set before Join; read without mu_ afterwards (the callbacks never
-  // change once set).
-  ClusterCallbacks callbacks_;
+  // Replaced whole by SetClusterCallbacks; each call takes a reference
+  // under callbacks_mu_ and runs outside it, counted in callbacks_running_.
+  mutable absl::Mutex callbacks_mu_;
+  std::shared_ptr<ClusterCallbacks> callbacks_ ABSL_GUARDED_BY(callbacks_mu_);
+  int callbacks_running_ ABSL_GUARDED_BY(callbacks_mu_) = 0;
 
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgWriter> writer_;
