@@ -46,6 +46,8 @@ LeaseKeeper::LeaseKeeper(ClusterStore& store, Clock& clock,
 
 LeaseKeeper::~LeaseKeeper() {
   Stop();
+  // The store may outlive the keeper: its callbacks must not reach it.
+  store_.SetClusterCallbacks({});
   clock_.RemoveListener(this);
 }
 
@@ -99,6 +101,11 @@ void LeaseKeeper::Stop() {
 
 absl::Status LeaseKeeper::Leave() {
   Stop();
+  {
+    absl::MutexLock lock(&mu_);
+    // Never joined, or lost a lease that holds no task any more.
+    if (!joined_ && !leave_first_) return absl::OkStatus();
+  }
   absl::Status left = store_.Leave();
   absl::MutexLock lock(&mu_);
   joined_ = false;

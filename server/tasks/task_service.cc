@@ -266,7 +266,8 @@ absl::StatusOr<uint64_t> TaskService::ResumeTasks(TaskSource for_each) {
   Executor::SpawnBatch batch(executor_);
   CompiledDefinitions compiled;
   absl::Status scanned = for_each([&](TaskRecord record) -> absl::Status {
-    absl::StatusOr<bool> resumed_one = ResumeRecord(std::move(record), compiled);
+    absl::StatusOr<bool> resumed_one =
+        ResumeRecord(std::move(record), compiled);
     if (!resumed_one.ok()) return resumed_one.status();
     if (*resumed_one) ++resumed;
     return absl::OkStatus();
