@@ -57,12 +57,24 @@ constexpr const char* kClaimSql =
 }  // namespace
 
 void PostgresStore::SetClusterCallbacks(ClusterCallbacks callbacks) {
-  absl::MutexLock lock(&mu_);
-  callbacks_ = std::move(callbacks);
+  absl::MutexLock lock(&callbacks_mu_);
+  callbacks_ = std::make_shared<ClusterCallbacks>(std::move(callbacks));
+  // Calls of the old callbacks that already started finish first.
+  callbacks_mu_.Await(absl::Condition(this, &PostgresStore::CallbacksIdle));
 }
 
-void PostgresStore::OnNotification(const std::string& task_id) {
-  if (callbacks_.on_inbox) callbacks_.on_inbox(task_id);
+void PostgresStore::Notify(bool lease_lost, const std::string& task_id) {
+  std::shared_ptr<ClusterCallbacks> callbacks;
+  {
+    absl::MutexLock lock(&callbacks_mu_);
+    if (callbacks_ == nullptr) return;
+    callbacks = callbacks_;
+    ++callbacks_running_;
+  }
+  auto& call = lease_lost ? callbacks->on_lease_lost : callbacks->on_inbox;
+  if (call) call(task_id);
+  absl::MutexLock lock(&callbacks_mu_);
+  --callbacks_running_;
 }
 
 absl::Status PostgresStore::Join(absl::Duration lease) {

@@ -57,11 +57,12 @@ class Calls {
     absl::MutexLock lock(&mu_);
     return lost_;
   }
-  // Waits until on_inbox was called with `id`.
-  bool WaitForInbox(const std::string& id) {
+  // Waits until on_inbox was called `times` times with `id` ("": the
+  // listener (re)connected).
+  bool WaitForInbox(const std::string& id, int times = 1) {
     absl::MutexLock lock(&mu_);
     auto told = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return std::count(inbox_.begin(), inbox_.end(), id) > 0;
+      return std::count(inbox_.begin(), inbox_.end(), id) >= times;
     };
     return mu_.AwaitWithTimeout(absl::Condition(&told), kPatience);
   }
@@ -223,6 +224,21 @@ TEST_F(PostgresStoreTest, AClaimFencesOutTheOwnerWhoseLeaseExpired) {
   EXPECT_EQ(b->OwnerOf("t").value_or("?"), b->daemon_id());
 }
 
+TEST_F(PostgresStoreTest, ReplacedCallbacksAreNotCalledAgain) {
+  Calls calls;
+  auto a = Daemon(&calls);
+  auto b = Daemon();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(
+      BlockingStore(*a).CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  a->SetClusterCallbacks({});  // as a runtime does before it goes away
+  ExpireLease(*a);
+  ASSERT_EQ(b->ClaimTasks(10).value_or(std::vector<ClaimedTask>{}).size(), 1u);
+  EXPECT_TRUE(IsLeaseLost(
+      BlockingStore(*a).RecordProgress("t", Progress(1, "x")).status()));
+  EXPECT_TRUE(calls.lost().empty());
+}
+
 TEST_F(PostgresStoreTest, ReleasedTasksAreClaimedAtOnce) {
   auto a = Daemon();
   auto b = Daemon();
@@ -348,6 +364,9 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_TRUE(store);
   BlockingStore blocking(*store);
   ASSERT_TRUE(blocking.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      blocking.CreateTask(Task("w", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(calls.WaitForInbox(""));  // the listener is connected
 
   ASSERT_TRUE(Server("--stop-server"));
   for (int i = 0; i < 3; ++i) {
@@ -390,6 +409,10 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].record.id, "t");
   EXPECT_EQ((*claimed)[0].epoch, 2u);
+  // The listener is back too: it says so, and notifications arrive again.
+  EXPECT_TRUE(calls.WaitForInbox("", 2));
+  ASSERT_TRUE(Enqueue(*store, "w", "after").ok());
+  EXPECT_TRUE(calls.WaitForInbox("w"));
 }
 
 }  // namespace
