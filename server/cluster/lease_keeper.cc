@@ -46,8 +46,6 @@ LeaseKeeper::LeaseKeeper(ClusterStore& store, Clock& clock,
 
 LeaseKeeper::~LeaseKeeper() {
   Stop();
-  // The store may outlive the keeper: its callbacks must not reach it.
-  store_.SetClusterCallbacks({});
   clock_.RemoveListener(this);
 }
 
@@ -90,13 +88,19 @@ void LeaseKeeper::StopClaiming() {
 }
 
 void LeaseKeeper::Stop() {
+  bool first;
   {
     absl::MutexLock lock(&mu_);
+    first = !stopping_;
     stopping_ = true;
     claiming_ = false;
   }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  // The store may outlive the keeper: its callbacks must not reach it. Only
+  // the first time, while the store surely exists (the Daemon closes it
+  // before the keeper is destroyed).
+  if (first) store_.SetClusterCallbacks({});
 }
 
 absl::Status LeaseKeeper::Leave() {

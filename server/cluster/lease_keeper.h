@@ -123,7 +123,9 @@ class LeaseKeeper final : private ClockListener {
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
   // No more claims (drain): the tasks this daemon runs stay its own.
   void StopClaiming() ABSL_LOCKS_EXCLUDED(mu_);
-  // Stops and joins the threads. Idempotent.
+  // Stops and joins the threads, and detaches from the store's callbacks
+  // (a lost task lease or a notification no longer reaches the keeper).
+  // Idempotent; only the first call touches the store.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Stop, then gives every task back and leaves the store (drain, once
   // the executor stopped: the tasks left unfinished are claimed by the
