@@ -85,7 +85,9 @@ struct ClusterTaskHooks {
 //     the margin; the margin also covers this host's clock running slower
 //     than the database's by up to margin / lease.
 //  5. Claimed tasks are resumed under the same lock as the abandon, and
-//     only while the deadline has not passed: none starts after it.
+//     only while the deadline has not passed: none starts after it. (A
+//     claimed task that cannot resume is recorded FAILED under that lock
+//     too, waiting for the store: rare, and a fenced write either way.)
 // So every poll here ends before s + lease, and none elsewhere begins
 // before it. Fencing (cluster_store.h) makes a write after that refused
 // anyway; the lease is what keeps the polls themselves apart.
