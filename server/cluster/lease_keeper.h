@@ -46,7 +46,8 @@ struct ClusterTaskHooks {
   // How many more tasks this daemon may run now (admission).
   absl::AnyInvocable<size_t()> free_capacity;
   // Runs claimed tasks here (TaskService::ResumeClaimed); returns the ids
-  // of those it could not start, which the keeper gives back.
+  // of those it could not start, which the keeper gives back. Must not
+  // wait for the store (it runs under the keeper's lock).
   absl::AnyInvocable<std::vector<std::string>(std::vector<TaskRecord>)> resume;
   // Drops live task `id`, or every live task, without recording anything
   // more (TaskRunner::Abandon, AbandonAll); must not block.
@@ -85,9 +86,9 @@ struct ClusterTaskHooks {
 //     the margin; the margin also covers this host's clock running slower
 //     than the database's by up to margin / lease.
 //  5. Claimed tasks are resumed under the same lock as the abandon, and
-//     only while the deadline has not passed: none starts after it. (A
-//     claimed task that cannot resume is recorded FAILED under that lock
-//     too, waiting for the store: rare, and a fenced write either way.)
+//     only while the deadline has not passed: none starts after it.
+//     hooks.resume never waits for the store, so it cannot hold the
+//     abandon back.
 // So every poll here ends before s + lease, and none elsewhere begins
 // before it. Fencing (cluster_store.h) makes a write after that refused
 // anyway; the lease is what keeps the polls themselves apart.
