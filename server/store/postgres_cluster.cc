@@ -294,6 +294,7 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::TasksWithInbox() {
             params);
         if (!rows.ok()) return rows.status();
         std::vector<std::string> tasks;
+        tasks.reserve(rows->rows());
         for (int row = 0; row < rows->rows(); ++row) {
           tasks.emplace_back(rows->Bytes(row, 0));
         }

@@ -87,7 +87,7 @@ absl::Status PostgresStore::InTransaction(
   return pool_->Run([&](PgConnection& c) {
     absl::Status status = c.Exec("BEGIN");
     if (status.ok()) status = body(c);
-    if (status.ok()) status = c.Exec("COMMIT");
+    if (status.ok()) status = c.Commit();
     if (!status.ok() && !c.broken()) (void)c.Exec("ROLLBACK");
     return status;
   });

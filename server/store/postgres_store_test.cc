@@ -146,6 +146,7 @@ TEST_F(PostgresStoreTest, DaemonsStartingTogetherMigrateOnce) {
   constexpr int kDaemons = 6;
   std::vector<absl::Status> opened(kDaemons);
   std::vector<std::thread> threads;
+  threads.reserve(kDaemons);
   for (int i = 0; i < kDaemons; ++i) {
     threads.emplace_back([&, i] {
       opened[i] =
@@ -327,7 +328,7 @@ TEST_F(PostgresStoreTest, TheInboxQueuesOnceAndNotifiesTheOwner) {
   ASSERT_TRUE(Wait<bool>([&](TaskStore::Done<bool> done) {
                 owner->DeleteInboxAsync(
                     {queued->id},
-                    [done = std::move(done)](absl::Status s) mutable {
+                    [done = std::move(done)](const absl::Status& s) mutable {
                       if (s.ok()) {
                         std::move(done)(true);
                       } else {
@@ -348,15 +349,21 @@ TEST_F(PostgresStoreTest, TheInboxQueuesOnceAndNotifiesTheOwner) {
   EXPECT_THAT(ended.message(), HasSubstr("has ended (COMPLETED)"));
 }
 
-// Stops or starts the test's server (tests/testing/postgres.sh).
+// tests/testing/postgres.sh, which can stop and start the test's server.
+const char* ServerScript() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment
+  return std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT");
+}
+
+// Stops or starts the test's server.
 bool Server(const std::string& command) {
-  const char* script = std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT");
-  if (script == nullptr) return false;
-  return std::system(absl::StrCat(script, " ", command).c_str()) == 0;
+  if (ServerScript() == nullptr) return false;
+  const std::string run = absl::StrCat(ServerScript(), " ", command);
+  return std::system(run.c_str()) == 0;  // NOLINT(concurrency-mt-unsafe)
 }
 
 TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
-  if (std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT") == nullptr) {
+  if (ServerScript() == nullptr) {
     GTEST_SKIP() << "needs tests/testing/with_test_postgres.sh";
   }
   Calls calls;
