@@ -55,12 +55,14 @@ absl::Status LeaseKeeper::Start() {
     absl::MutexLock lock(&mu_);
     if (!joined_) return last_failure_;
   }
-  ClaimNow();
   {
     absl::MutexLock lock(&mu_);
+    // The first claim is this thread's, below.
     next_claim_ = clock_.Now() + claim_interval_;
     next_sweep_ = clock_.Now() + sweep_interval_;
   }
+  // Renewals and the deadline's watch run before the first claim: resuming
+  // a large backlog may take longer than the lease.
   threads_.emplace_back([this] {
     Loop([this] { RenewIfDue(); },
          [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return next_renew_; });
@@ -79,6 +81,7 @@ absl::Status LeaseKeeper::Start() {
                            next_sweep_);
          });
   });
+  ClaimNow();
   return absl::OkStatus();
 }
 
@@ -88,17 +91,28 @@ void LeaseKeeper::StopClaiming() {
 }
 
 void LeaseKeeper::Stop() {
+  bool first;
   {
     absl::MutexLock lock(&mu_);
+    first = !stopping_;
     stopping_ = true;
     claiming_ = false;
   }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  // The store may outlive the keeper: its callbacks must not reach it. Only
+  // the first time, while the store surely exists (the Daemon closes it
+  // before the keeper is destroyed).
+  if (first) store_.SetClusterCallbacks({});
 }
 
 absl::Status LeaseKeeper::Leave() {
   Stop();
+  {
+    absl::MutexLock lock(&mu_);
+    // Never joined, or lost a lease that holds no task any more.
+    if (!joined_ && !leave_first_) return absl::OkStatus();
+  }
   absl::Status left = store_.Leave();
   absl::MutexLock lock(&mu_);
   joined_ = false;
