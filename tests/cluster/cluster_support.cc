@@ -205,6 +205,8 @@ std::vector<v1::Scheduler::Stub*> ClusterTest::LiveStubs() {
 void ClusterTest::ExpectEpochsHold() {
   absl::StatusOr<CommandResult> checked = database_->CheckEpochs();
   ASSERT_TRUE(checked.ok()) << checked.status();
+  // Its summary (tasks and events checked) shows in every test's output.
+  std::printf("%s", checked->output.c_str());
   EXPECT_EQ(checked->exit_code, 0)
       << "the epoch checker found a poll recorded twice or a stale write "
          "(exit 1), or could not read the database (exit 2):\n"
