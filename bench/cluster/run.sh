@@ -11,9 +11,9 @@
 # corosched_tasks_finished_total{outcome="completed"}); tasks/s is tasks over that time.
 # CPU, as deltas over the measurement from /proc: each daemon's utime+stime; PostgreSQL's
 # postmaster (with cutime+cstime: backends that exited) plus its live backends.
-# Prints a markdown table per round and then the ratios the targets are about
-# (docs/PERFORMANCE.md, "Scale-out"): pg1 / sqlite (target >= 0.5), pg2 / pg1 and
-# pg3 / pg1, pg1 / graphile (target >= 3).
+# Prints a markdown table of every measurement and then the ratios of each side's best
+# round the targets are about: pg1 / sqlite (target >= 0.5), pg2 / pg1 and pg3 / pg1
+# (how far more daemons carry one PostgreSQL), pg1 / graphile (target >= 3).
 #
 # Usage: bench/cluster/run.sh [options]
 #   --build-dir DIR    Release build tree (default: build); corosched-server and
@@ -297,9 +297,15 @@ echo "${tasks} tasks per measurement; corosched: ${channels} x ${inflight} submi
   "per daemon; graphile-worker: concurrency ${concurrency}; $(nproc) CPUs; load average" \
   "${load_before} before, ${load_after} after."
 echo
-echo "| round | side | daemons | tasks/s | daemon (graphile: worker) CPU us/task | PostgreSQL CPU us/task | PostgreSQL cores busy | errors |"
+echo "| round | side | daemons | tasks/s | daemon (graphile: worker) CPU us/task | PostgreSQL CPU us/task | PostgreSQL cores busy (share of $(nproc)) | errors |"
 echo "|---|---|---|---|---|---|---|---|"
-jq -s -r 'sort_by(.round)[] | "| \(.round) | \(.side) | \(.daemons // "-") | \(.tasks_per_s | floor) | \(.daemon_cpu_us_per_task | . * 10 | floor / 10) | \(if .pg_cpu_us_per_task == null then "-" else (.pg_cpu_us_per_task | . * 10 | floor / 10) end) | \(if .pg_cores == null then "-" else (.pg_cores | . * 100 | floor / 100) end) | \(.loadgen_errors) |"' \
+jq -s -r --argjson cpus "$(nproc)" '
+  def r(digits): . * digits | floor / digits;
+  def order: .side as $s | ["sqlite", "pg1", "pg2", "pg3", "graphile"] | index($s);
+  sort_by(.round, order)[]
+  | (.pg_cores // (if .pg_cpu_us_per_task then .pg_cpu_us_per_task * .tasks_per_s / 1e6
+                   else null end)) as $cores
+  | "| \(.round) | \(.side) | \(.daemons // "-") | \(.tasks_per_s | floor) | \(.daemon_cpu_us_per_task | r(10)) | \(if .pg_cpu_us_per_task == null then "-" else (.pg_cpu_us_per_task | r(10)) end) | \(if $cores == null then "-" else "\($cores | r(100)) (\($cores / $cpus * 100 | floor)%)" end) | \(.loadgen_errors) |"' \
   "${work}"/*-[0-9]*.json
 
 # Ratios of the best round of each side (highest tasks/s).
