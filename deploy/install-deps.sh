@@ -7,9 +7,9 @@
 #   runtime  only the shared libraries the daemon loads (for a slim container image)
 #   test     tools the test suites call, the Prometheus server the monitoring
 #            end-to-end test scrapes the daemon with, nginx for the cluster front's checks,
-#            and PostgreSQL, whose private
-#            servers the scale-out store's tests start (tests/testing/postgres.sh); it is
-#            installed up front so that tests running in parallel never race on apt
+#            and PostgreSQL, whose private servers the scale-out store's tests start
+#            (tests/testing/postgres.sh); installed up front so that tests running in
+#            parallel never race on apt
 #   bench    Rust and Tokio for the side-by-side executor benchmark; PostgreSQL, Redis and
 #            Node.js/npm (and python3) for the peer job-queue benchmark (bench/peers/run.sh)
 #   postgres PostgreSQL alone (tests/testing/postgres.sh installs it this way)
