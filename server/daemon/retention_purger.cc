@@ -13,7 +13,7 @@ absl::Duration RetentionPurger::IntervalFor(absl::Duration retention) {
   return std::clamp(retention / 8, absl::Seconds(1), absl::Minutes(5));
 }
 
-RetentionPurger::RetentionPurger(SqliteStore& store, const Clock& clock,
+RetentionPurger::RetentionPurger(PurgeableStore& store, const Clock& clock,
                                  absl::Duration retention,
                                  absl::Duration interval)
     : store_(store),

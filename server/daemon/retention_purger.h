@@ -8,7 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "core/time/clock.h"
-#include "server/store/sqlite_store.h"
+#include "server/store/purgeable_store.h"
 
 namespace corosched::server {
 
@@ -16,7 +16,7 @@ namespace corosched::server {
 // the retention (--retention), on a thread of its own: every `interval` it
 // deletes those that finished before `now - retention`, in rounds of at most
 // kRoundTasks, each made of the store's small chunked deletes that queue
-// behind other writes (SqliteStore::PurgeFinishedBeforeAsync), so the writer
+// behind other writes (PurgeableStore::PurgeFinishedBeforeAsync), so the writer
 // is never held up by more than one small delete. Its thread waits for each
 // round's answer; nothing else does. A full round is followed at once by
 // another; a short one means nothing older is left.
@@ -33,7 +33,7 @@ class RetentionPurger {
   // to 5 min, so that a task is purged at most 12.5% late.
   static absl::Duration IntervalFor(absl::Duration retention);
 
-  RetentionPurger(SqliteStore& store, const Clock& clock,
+  RetentionPurger(PurgeableStore& store, const Clock& clock,
                   absl::Duration retention, absl::Duration interval);
   ~RetentionPurger();
   RetentionPurger(const RetentionPurger&) = delete;
@@ -49,7 +49,7 @@ class RetentionPurger {
   // One round, waited for: how many tasks it deleted.
   absl::StatusOr<int> PurgeRound(absl::Time cutoff);
 
-  SqliteStore& store_;
+  PurgeableStore& store_;
   const Clock& clock_;
   const absl::Duration retention_;
   const absl::Duration interval_;

@@ -132,7 +132,8 @@ class ClusterStore {
       int max_tasks) = 0;
   // Gives `task_ids` up (only those this daemon still owns at the epoch it
   // holds), so others can claim them at once. Forgets them.
-  virtual absl::Status ReleaseTasks(const std::vector<std::string>& task_ids) = 0;
+  virtual absl::Status ReleaseTasks(
+      const std::vector<std::string>& task_ids) = 0;
   // Releases every task and deletes this daemon's row (drain).
   virtual absl::Status Leave() = 0;
   // The epoch this daemon holds for `task_id`, 0 when it does not own it.

@@ -50,30 +50,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/store/commit_observer.h"
 #include "server/store/sqlite_connection.h"
 
 namespace corosched::server {
-
-struct CommitStats {
-  // Writes in the transaction (including those whose apply failed).
-  int writes = 0;
-  // Writes still queued when this batch was taken: the next batch's start.
-  int queued = 0;
-  // BEGIN to the end of COMMIT, fsync included.
-  absl::Duration duration;
-  // False when the batch committed without fsync (synchronous=NORMAL).
-  bool synced = true;
-};
-
-// Metrics hooks for the daemon (commit latency histogram, batch sizes,
-// failures). Called on the writer thread: keep it cheap, never block.
-class CommitObserver {
- public:
-  virtual ~CommitObserver() = default;
-  virtual void OnCommit(const CommitStats& stats) = 0;
-  // Once, when the writer enters its failed state.
-  virtual void OnStorageFailure(const absl::Status& reason) = 0;
-};
 
 struct GroupCommitOptions {
   // At most this many writes per transaction, so one commit never grows

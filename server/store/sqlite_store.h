@@ -12,6 +12,7 @@
 #include "server/store/data_dir_lock.h"
 #include "server/store/group_commit.h"
 #include "server/store/progress_joiner.h"
+#include "server/store/purgeable_store.h"
 #include "server/store/read_threads.h"
 #include "server/store/sqlite_reader_pool.h"
 #include "server/store/sqlite_writes.h"
@@ -80,7 +81,7 @@ struct SqliteStoreOptions {
 // on_fatal_error fires once. Reads keep working while they can.
 //
 // Thread-safety: every method may be called from any thread.
-class SqliteStore final : public TaskStore {
+class SqliteStore final : public TaskStore, public PurgeableStore {
  public:
   static constexpr const char* kDatabaseFile = "corosched.db";
 
@@ -138,15 +139,11 @@ class SqliteStore final : public TaskStore {
       int page_size) override;
   absl::StatusOr<uint64_t> CountUnfinishedTasks();
 
-  // --- Retention ---
+  // --- Retention (PurgeableStore) ---
 
-  // Deletes up to `max_rows` tasks that finished before `cutoff`, with their
-  // events, labels and wake ids, in writes of purge_chunk_tasks that queue
-  // behind other writes (never one long transaction). Answers how many it
-  // deleted; fewer than `max_rows` means none older are left. Not fsynced
-  // on its own: a crash may bring some back, for the next purge.
+  // In writes of purge_chunk_tasks tasks each; labels go with their tasks.
   void PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
-                                Done<int> done);
+                                Done<int> done) override;
 
   // OK, or why the store stopped accepting writes.
   absl::Status failure() const { return writer_->failure(); }

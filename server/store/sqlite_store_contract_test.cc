@@ -1,6 +1,8 @@
-// The TaskStore contract (task_store.h), run against both implementations:
-// the in-memory reference and the SQLite store on a real file in a temporary
-// directory. What the daemon relies on must hold for either.
+// The TaskStore contract (task_store.h), run against every implementation:
+// the in-memory reference, the SQLite store on a real file in a temporary
+// directory and, when COROSCHED_TEST_POSTGRES_URL names a server, the
+// PostgreSQL store on a fresh database of its own (joined, so that it owns
+// the tasks it creates). What the daemon relies on must hold for each.
 
 #include <atomic>
 #include <functional>
@@ -14,8 +16,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
+#include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/testing/blocking_store.h"
+#include "server/store/testing/postgres_test_database.h"
 #include "server/store/testing/sqlite_test_dir.h"
 #include "server/store/testing/store_test_records.h"
 
@@ -35,6 +39,7 @@ using ::testing::IsEmpty;
 struct StoreKind {
   std::string name;
   bool durable = false;
+  bool postgres = false;
 };
 
 // Events each store keeps per task in these tests.
@@ -46,6 +51,17 @@ class TaskStoreContractTest : public ::testing::TestWithParam<StoreKind> {
     if (!GetParam().durable) {
       store_ = std::make_unique<MemoryStore>(
           MemoryStoreOptions{.max_events_per_task = kMaxEvents});
+      return;
+    }
+    if (GetParam().postgres) {
+      pg_ = std::make_unique<PostgresTestDatabase>();
+      ASSERT_TRUE(pg_->error().ok()) << pg_->error();
+      auto opened = PostgresStore::Open({.url = pg_->url(),
+                                         .connections = 2,
+                                         .max_events_per_task = kMaxEvents});
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      ASSERT_TRUE((*opened)->Join(absl::Minutes(10)).ok());
+      store_ = *std::move(opened);
       return;
     }
     ASSERT_FALSE(dir_.path().empty());
@@ -60,6 +76,7 @@ class TaskStoreContractTest : public ::testing::TestWithParam<StoreKind> {
   BlockingStore blocking() { return BlockingStore(*store_); }
 
   SqliteTestDir dir_;
+  std::unique_ptr<PostgresTestDatabase> pg_;  // outlives the store
   std::unique_ptr<TaskStore> store_;
 };
 
@@ -498,9 +515,16 @@ TEST_P(TaskStoreContractTest, ConcurrentCreatesOfOneIdCreateItOnce) {
   EXPECT_EQ(store().ReadEvents("same", 0, 10)->events.size(), 1u);
 }
 
+std::vector<StoreKind> Kinds() {
+  std::vector<StoreKind> kinds = {{"Memory", false}, {"Sqlite", true}};
+  if (!PostgresTestDatabase::ServerUrl().empty()) {
+    kinds.push_back({"Postgres", true, true});
+  }
+  return kinds;
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, TaskStoreContractTest,
-                         ::testing::Values(StoreKind{"Memory", false},
-                                           StoreKind{"Sqlite", true}),
+                         ::testing::ValuesIn(Kinds()),
                          [](const ::testing::TestParamInfo<StoreKind>& info) {
                            return info.param.name;
                          });

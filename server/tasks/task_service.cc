@@ -255,6 +255,12 @@ void TaskService::CancelTask(
 }
 
 absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
+  return ResumeTasks([this](absl::FunctionRef<absl::Status(TaskRecord)> visit) {
+    return store_.ForEachUnfinishedTask(visit, /*page_size=*/4096);
+  });
+}
+
+absl::StatusOr<uint64_t> TaskService::ResumeTasks(TaskSource for_each) {
   uint64_t resumed = 0;
   // Millions of spawns from this thread: no worker wake-up for each.
   Executor::SpawnBatch batch(executor_);
@@ -264,40 +270,37 @@ absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
       const v1::TaskDefinition*,
       std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>
       compiled;
-  absl::Status scanned = store_.ForEachUnfinishedTask(
-      [&](TaskRecord record) -> absl::Status {
-        const v1::TaskDefinition* key = record.definition.shared().get();
-        absl::StatusOr<std::shared_ptr<const machine::Program>> program;
-        if (auto it = compiled.find(key); it != compiled.end()) {
-          program = it->second.second;
-        } else {
-          program = programs_.Get(*record.definition);
-          if (program.ok() && key != nullptr) {
-            if (compiled.size() >= 4096) compiled.clear();  // many distinct
-            compiled.try_emplace(key, record.definition, *program);
-          }
-        }
-        absl::Status resumed_one =
-            program.ok()
-                ? runner_.Resume(
-                      record, *std::move(program),
-                      admission_.Restore(
-                          SplitNamespacedKey(record.id).namespace_name))
-                : Prefixed(
-                      "its recorded definition no longer "
-                      "compiles",
-                      program.status());
-        if (absl::IsResourceExhausted(resumed_one) ||
-            absl::IsUnavailable(resumed_one)) {
-          return resumed_one;  // the daemon's trouble, not the task's
-        }
-        if (!resumed_one.ok()) {
-          return FailUnresumable(std::move(record), resumed_one);
-        }
-        ++resumed;
-        return absl::OkStatus();
-      },
-      /*page_size=*/4096);
+  absl::Status scanned = for_each([&](TaskRecord record) -> absl::Status {
+    const v1::TaskDefinition* key = record.definition.shared().get();
+    absl::StatusOr<std::shared_ptr<const machine::Program>> program;
+    if (auto it = compiled.find(key); it != compiled.end()) {
+      program = it->second.second;
+    } else {
+      program = programs_.Get(*record.definition);
+      if (program.ok() && key != nullptr) {
+        if (compiled.size() >= 4096) compiled.clear();  // many distinct
+        compiled.try_emplace(key, record.definition, *program);
+      }
+    }
+    absl::Status resumed_one =
+        program.ok()
+            ? runner_.Resume(record, *std::move(program),
+                             admission_.Restore(
+                                 SplitNamespacedKey(record.id).namespace_name))
+            : Prefixed(
+                  "its recorded definition no longer "
+                  "compiles",
+                  program.status());
+    if (absl::IsResourceExhausted(resumed_one) ||
+        absl::IsUnavailable(resumed_one)) {
+      return resumed_one;  // the daemon's trouble, not the task's
+    }
+    if (!resumed_one.ok()) {
+      return FailUnresumable(std::move(record), resumed_one);
+    }
+    ++resumed;
+    return absl::OkStatus();
+  });
   if (!scanned.ok()) return scanned;
   return resumed;
 }

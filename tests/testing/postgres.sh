@@ -8,7 +8,13 @@
 #   ...
 #   pg_stop             # stops it and removes its directory (also run on EXIT)
 #
+#   pg_server_stop      # stops the running server, keeping its data (a restart test)
+#   pg_server_start     # starts it again, with the same data, port and options
+#
 # As a command:
+#   tests/testing/postgres.sh --stop-server | --start-server
+#     pg_server_stop / pg_server_start on the server the exported PG_* variables name
+#     (for a test running under the next form)
 #   tests/testing/postgres.sh [CMD ARGS...]
 #     with CMD: starts a server, exports PG_URL (and PG_*), runs CMD, stops the server,
 #               exits with CMD's status
@@ -109,6 +115,7 @@ pg_start() {
     opts+=" -c max_connections=200 ${PG_EXTRA_OPTS:-}"
     if _pg_as "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -l "${PG_DIR}/server.log" -o "${opts}" \
       -w -t 60 start >/dev/null 2>&1; then
+      echo "${opts}" >"${PG_DIR}/options"
       break
     fi
     _pg_log "start on port ${PG_PORT} failed (attempt ${attempt}):"
@@ -140,6 +147,24 @@ pg_start() {
   _pg_log "PostgreSQL $("${PG_BIN}/postgres" --version | awk '{print $3}') at ${PG_URL} (pid ${PG_PID}, fsync=on synchronous_commit=on)"
 }
 
+# Runs commands as the server's user from now on (root: postgres), for the
+# --stop-server and --start-server commands, which run in a process of their own.
+_pg_set_run_as() {
+  _PG_RUN_AS=""
+  if [[ "$(id -u)" -eq 0 ]]; then _PG_RUN_AS=postgres; fi
+}
+
+# Stops the server (fast shutdown), keeping its data directory.
+pg_server_stop() {
+  _pg_as "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -m fast -w -t 60 stop >/dev/null
+}
+
+# Starts the server pg_server_stop stopped, on the same port with the same options.
+pg_server_start() {
+  _pg_as "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -l "${PG_DIR}/server.log" \
+    -o "$(cat "${PG_DIR}/options")" -w -t 60 start >/dev/null
+}
+
 # Stops the server (fast shutdown) and removes its directory. Safe to call twice.
 pg_stop() {
   if [[ -n "${PG_DATA:-}" && -f "${PG_DATA}/postmaster.pid" && -n "${PG_BIN:-}" ]]; then
@@ -155,6 +180,12 @@ pg_stop() {
 # Run as a command (not sourced).
 if [[ "${BASH_SOURCE[0]}" == "${0}" ]]; then
   set -euo pipefail
+  if [[ "${1:-}" == "--stop-server" || "${1:-}" == "--start-server" ]]; then
+    : "${PG_DATA:?--stop-server and --start-server act on the exported PG_DATA}"
+    _pg_set_run_as
+    if [[ "$1" == "--stop-server" ]]; then pg_server_stop; else pg_server_start; fi
+    exit 0
+  fi
   # A signal during the start must not leave a server behind.
   trap 'pg_stop; exit 143' INT TERM
   pg_start
