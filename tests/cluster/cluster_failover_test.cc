@@ -173,6 +173,13 @@ TEST_F(ClusterTest, PostgresRestartUnderLoadLosesNothingAcknowledged) {
   }
   ExpectAcknowledgedApplied(load.ledger(), LiveStubs(), absl::Seconds(30));
   PrintSummary("PostgreSQL restart", load.ledger());
+  // The outage outlasted every lease: the daemons abandoned the unfinished
+  // tasks and claimed them again, at a higher epoch.
+  absl::StatusOr<long long> reclaimed = database_->QueryNumber(
+      "SELECT count(*) FROM corosched_tasks WHERE epoch >= 2");
+  ASSERT_TRUE(reclaimed.ok()) << reclaimed.status();
+  EXPECT_GT(*reclaimed, 0) << "no task was claimed again after the outage: "
+                              "the daemons kept leases the outage outlasted";
 }
 
 }  // namespace
