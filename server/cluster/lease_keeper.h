@@ -112,7 +112,8 @@ class LeaseKeeper final : private ClockListener {
  public:
   // Sets the store's ClusterCallbacks: a lost task lease abandons the task,
   // a notification queues a delivery of its inbox. `metrics` may be null.
-  // Everything passed must outlive the keeper.
+  // Everything passed must outlive the keeper. REQUIRES: `clock` never goes
+  // back (a steady clock, or a ManualClock): the deadline is measured on it.
   LeaseKeeper(ClusterStore& store, Clock& clock, InboxDispatcher& inbox,
               ClusterTaskHooks hooks, LeaseKeeperOptions options,
               ClusterMetrics* metrics = nullptr);
