@@ -71,7 +71,8 @@ struct ClusterTaskHooks {
 //   keeper.Leave();        // give every task back, leave
 //
 // The guarantee: no two daemons poll a task inside one lease. Why:
-//  1. A renewal sent at local time s extends the lease in the database to
+//  1. A renewal sent at local time s (on a clock that never goes back)
+//     extends the lease in the database to
 //     at least (the database's now() when it runs) + lease, which is no
 //     earlier than s + lease as the database's clock counts it.
 //  2. The keeper keeps deadline = s + lease - margin, s being the send time
