@@ -72,9 +72,9 @@ struct ClusterTaskHooks {
 //
 // The guarantee: no two daemons poll a task inside one lease. Why:
 //  1. A renewal sent at local time s (on a clock that never goes back)
-//     extends the lease in the database to
-//     at least (the database's now() when it runs) + lease, which is no
-//     earlier than s + lease as the database's clock counts it.
+//     extends the lease in the database to at least (the database's now()
+//     when it runs) + lease, which is no earlier than s + lease as the
+//     database's clock counts it.
 //  2. The keeper keeps deadline = s + lease - margin, s being the send time
 //     of the last renewal (or join) that succeeded.
 //  3. Another daemon claims a task of this one only once the database's
