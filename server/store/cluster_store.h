@@ -105,6 +105,10 @@ struct ClusterCallbacks {
   // have been missed: read every owned task's inbox. The listener's thread;
   // must not block.
   absl::AnyInvocable<void(const std::string& task_id)> on_inbox;
+  // Another daemon handed task `task_id` over to this one
+  // (work_routing_store.h): claim soon. The listener's thread; must not
+  // block. May be empty.
+  absl::AnyInvocable<void(const std::string& task_id)> on_handover;
 };
 
 class ClusterStore {
@@ -126,13 +130,16 @@ class ClusterStore {
   virtual absl::Status RenewDaemonLease(absl::Duration lease) = 0;
 
   // Claims up to `max_tasks` unfinished tasks nobody runs (no owner, or an
-  // owner whose lease expired), oldest due first, skipping rows another
-  // daemon is claiming (FOR UPDATE SKIP LOCKED).
+  // owner whose lease expired), those handed over to this daemon first
+  // (work_routing_store.h), then oldest due first, skipping rows another
+  // daemon is claiming (FOR UPDATE SKIP LOCKED) and, for a while, tasks
+  // handed over to another live daemon.
   virtual absl::StatusOr<std::vector<ClaimedTask>> ClaimTasks(
       int max_tasks) = 0;
   // Gives `task_ids` up (only those this daemon still owns at the epoch it
   // holds), so others can claim them at once. Forgets them.
-  virtual absl::Status ReleaseTasks(const std::vector<std::string>& task_ids) = 0;
+  virtual absl::Status ReleaseTasks(
+      const std::vector<std::string>& task_ids) = 0;
   // Releases every task and deletes this daemon's row (drain).
   virtual absl::Status Leave() = 0;
   // The epoch this daemon holds for `task_id`, 0 when it does not own it.
