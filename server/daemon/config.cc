@@ -105,6 +105,30 @@ absl::Status SetDataDir(absl::string_view value, ServerConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status SetPostgresUrl(absl::string_view value, ServerConfig& config) {
+  config.postgres_url = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetPostgresConnections(absl::string_view value,
+                                    ServerConfig& config) {
+  uint64_t n = 0;
+  absl::Status ok = ParseCount(value, 1, 64, &n);
+  config.postgres_connections = static_cast<int>(n);
+  return ok;
+}
+
+absl::Status SetLeaseDuration(absl::string_view value, ServerConfig& config) {
+  absl::Duration d;
+  if (!absl::ParseDuration(value, &d) || d < absl::Seconds(1) ||
+      d > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        "expected a duration from 1s to 1h, such as 15s");
+  }
+  config.lease_duration = d;
+  return absl::OkStatus();
+}
+
 absl::Status SetDurability(absl::string_view value, ServerConfig& config) {
   if (value == "sync") {
     config.durability = ServerConfig::Durability::kSync;
@@ -350,6 +374,28 @@ constexpr Option kOptions[] = {
      "Directory of the durable store (created if missing). One daemon at a "
      "time: a second one on the same directory refuses to start.",
      SetDataDir},
+    {"postgres-url", "COROSCHED_POSTGRES_URL", "URL",
+     [](const ServerConfig& c) {
+       // Never the URL itself: it may hold a password.
+       return std::string(c.postgres_url.empty() ? "none" : "(set)");
+     },
+     "Keep every task in this PostgreSQL database (such as "
+     "postgresql://user:password@host:5432/corosched), shared with the other "
+     "daemons given the same URL: each runs a share of the tasks under a "
+     "lease, and any of them answers any call (docs/postgres-store.md). "
+     "Overrides --durability and --data-dir, which are then unused.",
+     SetPostgresUrl},
+    {"postgres-connections", "COROSCHED_POSTGRES_CONNECTIONS", "N",
+     [](const ServerConfig& c) { return absl::StrCat(c.postgres_connections); },
+     "With --postgres-url: connections for reads and lease calls, from 1 to "
+     "64 (the writer and the notification listener have one each besides).",
+     SetPostgresConnections},
+    {"lease-duration", "COROSCHED_LEASE_DURATION", "DURATION",
+     [](const ServerConfig& c) { return ShowDuration(c.lease_duration); },
+     "With --postgres-url: how long this daemon's hold on its tasks lasts "
+     "unless renewed; after a crash other daemons resume its tasks this "
+     "long after its last renewal. From 1s to 1h.",
+     SetLeaseDuration},
     {"min-free-disk", "COROSCHED_MIN_FREE_DISK", "SIZE",
      [](const ServerConfig& c) { return FlagByteSize(c.min_free_disk); },
      "With --durability=sync: refuse to start (exit code 1, before serving) "

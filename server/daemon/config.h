@@ -86,6 +86,15 @@ struct ServerConfig {
   Durability durability = Durability::kSync;
   // The durable store's directory (created if missing, locked while open).
   std::string data_dir = "./data";
+  // Non-empty: the PostgreSQL store at this URL, shared with other daemons
+  // (docs/postgres-store.md), instead of durability and data_dir.
+  std::string postgres_url;
+  // With postgres_url: reader connections in the pool (the writer and the
+  // notification listener have one each besides).
+  int postgres_connections = 4;
+  // With postgres_url: this daemon's lease on the tasks it runs; another
+  // daemon resumes them this long after it stops renewing.
+  absl::Duration lease_duration = absl::Seconds(15);
   // With kSync: the start fails unless data_dir's disk has this many bytes
   // free (see CheckFreeDisk); 0: no check.
   uint64_t min_free_disk = uint64_t{64} << 20;

@@ -145,6 +145,27 @@ TEST(ConfigTest, RetentionTakesDaysAndAbslDurations) {
   EXPECT_EQ(minutes->config.retention, absl::Minutes(90));
 }
 
+TEST(ConfigTest, PostgresFlagsSelectTheSharedStoreAndItsLease) {
+  auto defaults = Parse({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.postgres_url, "");
+  EXPECT_EQ(defaults->config.postgres_connections, 4);
+  EXPECT_EQ(defaults->config.lease_duration, absl::Seconds(15));
+  auto parsed = Parse({"--postgres-url=postgresql://u:pw@db/corosched",
+                       "--postgres-connections", "8"},
+                      {{"COROSCHED_LEASE_DURATION", "30s"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->config.postgres_url, "postgresql://u:pw@db/corosched");
+  EXPECT_EQ(parsed->config.postgres_connections, 8);
+  EXPECT_EQ(parsed->config.lease_duration, absl::Seconds(30));
+  auto short_lease = Parse({"--lease-duration=500ms"});
+  EXPECT_EQ(short_lease.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(short_lease.status().message(), HasSubstr("--lease-duration"));
+  EXPECT_FALSE(Parse({"--postgres-connections=0"}).ok());
+  // The help never shows a URL, which may hold a password.
+  EXPECT_THAT(HelpText(), HasSubstr("COROSCHED_POSTGRES_URL"));
+}
+
 TEST(ConfigTest, AnEmptyMetricsListenTurnsMetricsOff) {
   auto flag = Parse({"--metrics-listen="});
   ASSERT_TRUE(flag.ok()) << flag.status();

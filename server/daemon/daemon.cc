@@ -169,9 +169,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
   spdlog::info("event=listening address={} workers={}",
                LogValue(daemon->address_),
                daemon->executor_->Stats().worker_queue_depths.size());
-  if (daemon->sqlite_ != nullptr) {
+  PurgeableStore* purgeable = daemon->sqlite_;
+  if (daemon->postgres_ != nullptr) purgeable = daemon->postgres_;
+  if (purgeable != nullptr) {
     daemon->purger_ = std::make_unique<RetentionPurger>(
-        *daemon->sqlite_, *daemon->executor_->clock(), config.retention,
+        *purgeable, *daemon->executor_->clock(), config.retention,
         RetentionPurger::IntervalFor(config.retention));
   }
   absl::StatusOr<MetricsEndpointSecurity> metrics_security =
@@ -198,6 +200,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
 }
 
 absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
+  if (!config_.postgres_url.empty()) return OpenPostgresStore();
   if (config_.durability == ServerConfig::Durability::kNone) {
     store_ = std::make_unique<MemoryStore>(
         MemoryStoreOptions{.retain_finished = config_.retain_finished,
@@ -230,15 +233,73 @@ absl::Status Daemon::OpenStore(FatalCallback on_fatal) {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::OpenPostgresStore() {
+  const absl::Time begin = absl::Now();
+  PostgresStoreOptions options{.url = config_.postgres_url,
+                               .connections = config_.postgres_connections,
+                               .max_events_per_task = config_.task_max_events,
+                               .observer = metrics_->commit_observer()};
+  options.on_warning = [](const std::string& message) {
+    spdlog::warn("event=postgres_settings detail={}", LogValue(message));
+  };
+  absl::StatusOr<std::unique_ptr<PostgresStore>> opened =
+      PostgresStore::Open(std::move(options));
+  if (!opened.ok()) return opened.status();
+  if (absl::Status joined = (*opened)->Join(config_.lease_duration);
+      !joined.ok()) {
+    return joined;
+  }
+  postgres_ = opened->get();
+  store_ = *std::move(opened);
+  spdlog::info(
+      "event=store_open store=postgres url={} daemon_id={} lease={} took={}",
+      LogValue(RedactedUrl(config_.postgres_url)),
+      LogValue(postgres_->daemon_id()),
+      absl::FormatDuration(config_.lease_duration),
+      absl::FormatDuration(absl::Now() - begin));
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The tasks a PostgreSQL daemon resumes at start: those no live daemon
+// runs, claimed in rounds, up to the admission bound.
+absl::Status ClaimForRecovery(
+    PostgresStore& store, size_t max_tasks,
+    absl::FunctionRef<absl::Status(TaskRecord)> visit) {
+  constexpr size_t kRound = 1000;
+  for (size_t claimed = 0; claimed < max_tasks;) {
+    const int round = static_cast<int>(std::min(kRound, max_tasks - claimed));
+    absl::StatusOr<std::vector<ClaimedTask>> tasks = store.ClaimTasks(round);
+    if (!tasks.ok()) return tasks.status();
+    for (ClaimedTask& task : *tasks) {
+      if (absl::Status visited = visit(std::move(task.record)); !visited.ok()) {
+        return visited;
+      }
+    }
+    claimed += tasks->size();
+    if (static_cast<int>(tasks->size()) < round) break;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Daemon::Recover() {
   const absl::Time begin = absl::Now();
-  absl::StatusOr<uint64_t> resumed = tasks_->ResumeUnfinished();
+  absl::StatusOr<uint64_t> resumed =
+      postgres_ == nullptr
+          ? tasks_->ResumeUnfinished()
+          : tasks_->ResumeTasks(
+                [this](absl::FunctionRef<absl::Status(TaskRecord)> visit) {
+                  return ClaimForRecovery(*postgres_, config_.max_tasks, visit);
+                });
   if (!resumed.ok()) {
     return absl::Status(
         resumed.status().code(),
         absl::StrCat("recovery failed: ", resumed.status().message()));
   }
-  if (*resumed > 0 || sqlite_ != nullptr) {
+  if (*resumed > 0 || sqlite_ != nullptr || postgres_ != nullptr) {
     spdlog::info("event=recovered tasks={} took={}", *resumed,
                  absl::FormatDuration(absl::Now() - begin));
   }
@@ -366,6 +427,7 @@ void Daemon::Stop(absl::Time deadline) {
   // still find the runner and the hub), then close it and unlock the data
   // directory.
   sqlite_ = nullptr;
+  postgres_ = nullptr;
   store_.reset();
   spdlog::debug("event=store_closed");
 }

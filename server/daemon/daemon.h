@@ -12,6 +12,7 @@
 #include "server/daemon/retention_purger.h"
 #include "server/grpc/scheduler_service.h"
 #include "server/metrics/daemon_metrics.h"
+#include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
 #include "server/store/task_store.h"
 #include "server/tasks/namespace_admission.h"
@@ -28,11 +29,14 @@ namespace corosched::server {
 //   ... a termination signal arrives ...
 //   (*daemon)->Drain();                    // returns when everything stopped
 //
-// Startup: opens the store (with --durability=sync: checks --data-dir's
+// Startup: opens the store (with --postgres-url: connects, migrates the
+// schema and joins under a fresh daemon id with --lease-duration; with
+// --durability=sync: checks --data-dir's
 // free space against --min-free-disk, locks it, checks and migrates the
 // database and commits one write to it, so a disk that is full or takes no
 // writes stops the start before anything is served), resumes every
-// unfinished task it holds, then
+// unfinished task it holds (with --postgres-url: the unfinished tasks no
+// live daemon runs, claimed up to --max-tasks), then
 // listens (with SO_REUSEPORT off, so a second daemon on the same address
 // fails), reports health SERVING, and writes the ready file.
 //
@@ -77,8 +81,10 @@ class Daemon {
  private:
   explicit Daemon(const ServerConfig& config) : config_(config) {}
 
-  // Opens the store --durability names.
+  // Opens the store --postgres-url or --durability names.
   absl::Status OpenStore(FatalCallback on_fatal);
+  // Opens the PostgreSQL store and joins its daemons.
+  absl::Status OpenPostgresStore();
   // Resumes the store's unfinished tasks (before listening).
   absl::Status Recover();
   absl::Status BuildServer();
@@ -97,7 +103,8 @@ class Daemon {
   // Who may call (MakeAuthorizer); outlives the service that asks it.
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<TaskStore> store_;
-  SqliteStore* sqlite_ = nullptr;  // store_, when it is the durable one
+  SqliteStore* sqlite_ = nullptr;      // store_, when it is the SQLite one
+  PostgresStore* postgres_ = nullptr;  // store_, with --postgres-url
   // Before the executor: its task futures hold slots of it until they
   // are destroyed.
   std::unique_ptr<NamespaceAdmission> admission_;

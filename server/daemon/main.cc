@@ -29,17 +29,22 @@ std::optional<std::string> GetEnv(const char* name) {
 }
 
 void LogConfig(const ServerConfig& config) {
-  const bool sync = config.durability == ServerConfig::Durability::kSync;
+  // With --postgres-url, --durability and --data-dir are unused; the URL is
+  // logged (without its password) once the store is open.
+  const bool postgres = !config.postgres_url.empty();
+  const bool sync =
+      !postgres && config.durability == ServerConfig::Durability::kSync;
   spdlog::info(
       "event=start listen={} workers={} max_tasks={} max_message_bytes={} "
       "durability={} data_dir={} min_free_disk={} retention={} "
       "max_start_delay={} "
       "drain_timeout={}",
       LogValue(config.listen), config.workers, config.max_tasks,
-      config.max_message_bytes, sync ? "sync" : "none",
+      config.max_message_bytes,
+      postgres ? "postgres" : (sync ? "sync" : "none"),
       sync ? LogValue(config.data_dir) : "-",
       sync ? std::to_string(config.min_free_disk) : "-",
-      sync ? absl::FormatDuration(config.retention) : "-",
+      sync || postgres ? absl::FormatDuration(config.retention) : "-",
       absl::FormatDuration(config.max_start_delay),
       absl::FormatDuration(config.drain_timeout));
 }

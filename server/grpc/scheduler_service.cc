@@ -133,6 +133,15 @@ void SchedulerService::HandleUnary(absl::string_view name,
           }));
 }
 
+void SchedulerService::PollWatchesOnSharedStore(DelayedCalls& timer) {
+  watch_polling_ = std::make_unique<WatchPolling>();
+  watch_polling_->timer = &timer;
+  watch_polling_->runs_here = [runner =
+                                   &tasks_.runner()](const std::string& id) {
+    return runner->IsLive(id);
+  };
+}
+
 void SchedulerService::HandleWatchTask() {
   using Request = ParsedRequest<v1::WatchTaskRequest>;
   using Reactor = grpc::ServerWriteReactor<v1::TaskEvent>;
@@ -149,7 +158,7 @@ void SchedulerService::HandleWatchTask() {
               return new Refusal<Reactor>(request->status);
             }
             return WatchReactor::Start(store_, hub_, *std::move(scope),
-                                       request->message);
+                                       request->message, watch_polling_.get());
           }));
 }
 

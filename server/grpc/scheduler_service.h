@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
+
 #include "absl/strings/string_view.h"
 #include "corosched/v1/scheduler.grpc.pb.h"
 #include "server/auth/authorizer.h"
+#include "server/grpc/watch_reactor.h"
 #include "server/store/task_store.h"
 #include "server/tasks/stream_hub.h"
 #include "server/tasks/task_service.h"
@@ -35,6 +38,11 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   // `authorizer` must outlive the service.
   SchedulerService(TaskService& tasks, TaskStore& store, StreamHub& hub,
                    Authorizer& authorizer);
+
+  // Watches of tasks other daemons run read the store on `timer` (see
+  // WatchPolling); for a daemon on a shared store. `timer` must outlive the
+  // service. Call before serving.
+  void PollWatchesOnSharedStore(DelayedCalls& timer);
 
  private:
   // A method served in the namespace of a granted call. The methods are
@@ -107,6 +115,8 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   TaskStore& store_;
   StreamHub& hub_;
   Authorizer& authorizer_;
+  // Set by PollWatchesOnSharedStore.
+  std::unique_ptr<WatchPolling> watch_polling_;
 };
 
 }  // namespace corosched::server

@@ -16,10 +16,11 @@ constexpr int kReadBatch = 64;
 
 grpc::ServerWriteReactor<v1::TaskEvent>* WatchReactor::Start(
     TaskStore& store, StreamHub& hub, CallScope scope,
-    const v1::WatchTaskRequest& request) {
+    const v1::WatchTaskRequest& request, const WatchPolling* polling) {
   std::shared_ptr<WatchReactor> reactor(
-      new WatchReactor(store, hub, std::move(scope), request));
+      new WatchReactor(store, hub, std::move(scope), request, polling));
   reactor->self_ = reactor;
+  reactor->weak_self_ = reactor;
   if (absl::Status id = CheckLookupId(request.task_id()); !id.ok()) {
     reactor->RequestFinish(ToGrpcStatus(id));
     return reactor.get();
@@ -51,6 +52,7 @@ grpc::Status WatchReactor::DroppedEvents(uint64_t after, uint64_t first_kept) {
 
 void WatchReactor::Pump() {
   bool write = false;
+  bool caught_up = false;
   grpc::Status finish_with;
   {
     absl::MutexLock lock(&mu_);
@@ -67,10 +69,15 @@ void WatchReactor::Pump() {
         for (v1::TaskEvent& event : batch->events) {
           pending_.push_back(std::move(event));
         }
-        if (pending_.empty() && !batch->task_ended) return;  // caught up
+        caught_up = pending_.empty() && !batch->task_ended;
       }
     }
-    if (pending_.empty()) {
+    if (caught_up) {
+      // Nothing new: the hub says when there is, and the timer looks too
+      // (scheduled below, outside mu_) in case another daemon writes it.
+      if (polling_ == nullptr || poll_pending_) return;
+      poll_pending_ = true;
+    } else if (pending_.empty()) {
       finished_ = true;  // after an error, or past the task's last event
     } else {
       in_flight_ = std::move(pending_.front());
@@ -79,10 +86,38 @@ void WatchReactor::Pump() {
       writing_ = write = true;
     }
   }
-  if (write) {
+  if (caught_up) {
+    SchedulePoll();
+  } else if (write) {
     StartWrite(&in_flight_);
   } else {
     Finish(std::move(finish_with));
+  }
+}
+
+void WatchReactor::SchedulePoll() {
+  polling_->timer->After(polling_->interval, [weak = weak_self_](bool due) {
+    std::shared_ptr<WatchReactor> reactor = weak.lock();
+    // Not due: the daemon stops, and the hub's
+    // OnShutdown finishes the stream.
+    if (reactor != nullptr && due) reactor->PollDue();
+  });
+}
+
+void WatchReactor::PollDue() {
+  // Live here: the hub publishes its writes, and the timer only looks again
+  // later, in case it moves to another daemon. Otherwise the store is read
+  // (and Pump schedules the next look once caught up).
+  const bool here = polling_->runs_here(task_id_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (!here) poll_pending_ = false;
+  }
+  if (here) {
+    SchedulePoll();
+  } else {
+    Pump();
   }
 }
 

@@ -13,7 +13,8 @@ DaemonMetrics::DaemonMetrics(int workers, std::string listen)
       store_(std::make_shared<StoreMetrics>()),
       work_(std::make_shared<WorkMetrics>()),
       auth_(std::make_shared<AuthMetrics>()),
-      namespaces_(std::make_shared<NamespaceMetrics>()) {}
+      namespaces_(std::make_shared<NamespaceMetrics>()),
+      cluster_(std::make_shared<ClusterMetrics>()) {}
 
 void DaemonMetrics::AddInterceptor(grpc::ServerBuilder& builder) {
   if (listen_.empty()) return;  // nobody would see what it measures
@@ -37,10 +38,10 @@ absl::Status DaemonMetrics::Serve(Executor& executor, TaskStore& store,
   }
   if (listen_.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<MetricsEndpoint>> endpoint =
-      MetricsEndpoint::Start(
-          listen_,
-          {executor_, tasks_, grpc_, store_, work_, auth_, namespaces_}, {},
-          security);
+      MetricsEndpoint::Start(listen_,
+                             {executor_, tasks_, grpc_, store_, work_, auth_,
+                              namespaces_, cluster_},
+                             {}, security);
   if (!endpoint.ok()) return endpoint.status();
   endpoint_ = *std::move(endpoint);
   return absl::OkStatus();

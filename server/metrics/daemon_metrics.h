@@ -8,6 +8,7 @@
 #include "core/metrics/executor_metrics.h"
 #include "grpcpp/server_builder.h"
 #include "server/metrics/auth_metrics.h"
+#include "server/metrics/cluster_metrics.h"
 #include "server/metrics/grpc_metrics.h"
 #include "server/metrics/metrics_endpoint.h"
 #include "server/metrics/namespace_metrics.h"
@@ -58,6 +59,8 @@ class DaemonMetrics {
   // Per-namespace metrics: TaskService reports submits to it, and the
   // Daemon sets its source (NamespaceAdmission's counts); Detach clears it.
   NamespaceMetrics& namespaces() { return *namespaces_; }
+  // Scale-out: what the ClusterNode reports (at 0 on a daemon's own store).
+  ClusterMetrics& cluster() { return *cluster_; }
 
   // Measures every call the server will serve (unless metrics are off).
   void AddInterceptor(grpc::ServerBuilder& builder);
@@ -85,6 +88,7 @@ class DaemonMetrics {
   const std::shared_ptr<WorkMetrics> work_;
   const std::shared_ptr<AuthMetrics> auth_;
   const std::shared_ptr<NamespaceMetrics> namespaces_;
+  const std::shared_ptr<ClusterMetrics> cluster_;
   std::unique_ptr<MetricsEndpoint> endpoint_;
 };
 

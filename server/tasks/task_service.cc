@@ -255,19 +255,22 @@ void TaskService::CancelTask(
 }
 
 absl::StatusOr<uint64_t> TaskService::ResumeUnfinished() {
+  return ResumeTasks([this](absl::FunctionRef<absl::Status(TaskRecord)> visit) {
+    return store_.ForEachUnfinishedTask(visit, /*page_size=*/4096);
+  });
+}
+
+absl::StatusOr<uint64_t> TaskService::ResumeTasks(TaskSource for_each) {
   uint64_t resumed = 0;
   // Millions of spawns from this thread: no worker wake-up for each.
   Executor::SpawnBatch batch(executor_);
   CompiledDefinitions compiled;
-  absl::Status scanned = store_.ForEachUnfinishedTask(
-      [&](TaskRecord record) -> absl::Status {
-        absl::StatusOr<bool> resumed_one =
-            ResumeRecord(std::move(record), compiled);
-        if (!resumed_one.ok()) return resumed_one.status();
-        if (*resumed_one) ++resumed;
-        return absl::OkStatus();
-      },
-      /*page_size=*/4096);
+  absl::Status scanned = for_each([&](TaskRecord record) -> absl::Status {
+    absl::StatusOr<bool> resumed_one = ResumeRecord(std::move(record), compiled);
+    if (!resumed_one.ok()) return resumed_one.status();
+    if (*resumed_one) ++resumed;
+    return absl::OkStatus();
+  });
   if (!scanned.ok()) return scanned;
   return resumed;
 }

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/executor.h"
@@ -109,6 +110,11 @@ class TaskService {
   // rest go on: one task never keeps the daemon from starting. Fails only
   // for the daemon's own trouble (the store, the admission bound).
   absl::StatusOr<uint64_t> ResumeUnfinished();
+  // ResumeUnfinished over the tasks `for_each` visits instead of the
+  // store's unfinished ones (a PostgreSQL daemon resumes what it claimed).
+  using TaskSource = absl::FunctionRef<absl::Status(
+      absl::FunctionRef<absl::Status(TaskRecord)> visit)>;
+  absl::StatusOr<uint64_t> ResumeTasks(TaskSource for_each);
 
   // --- Scale-out (docs/scale-out.md) ---
 

@@ -47,6 +47,11 @@ REQUIRED = {
     "corosched_namespace_submits_total": "counter",
     "corosched_auth_denials_total": "counter",
     "corosched_auth_reloads_total": "counter",
+    "corosched_cluster_owned_tasks": "gauge",
+    "corosched_cluster_claims_total": "counter",
+    "corosched_cluster_lease_lost_total": "counter",
+    "corosched_cluster_lease_renewal_failures_total": "counter",
+    "corosched_cluster_inbox_delivered_total": "counter",
 }
 LATENCY_BOUNDS = [
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3,
