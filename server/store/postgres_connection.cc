@@ -220,6 +220,7 @@ absl::Status PgConnection::Reset() {
                      Trimmed(PQerrorMessage(conn_))));
   }
   lost_ = false;
+  prepared_.clear();  // a new session has none
   PQsetNoticeProcessor(conn_, &IgnoreNotice, nullptr);
   return absl::OkStatus();
 }
@@ -262,12 +263,34 @@ absl::Status PgConnection::Exec(const char* sql) {
   return outcome;
 }
 
+absl::StatusOr<std::string> PgConnection::Prepared(const char* sql,
+                                                   int params) {
+  if (auto it = prepared_.find(sql); it != prepared_.end()) return it->second;
+  if (prepared_.size() >= kMaxPrepared) return std::string();
+  std::string name = absl::StrCat("corosched_", prepared_.size());
+  PGresult* raw = PQprepare(conn_, name.c_str(), sql, params,
+                            /*paramTypes=*/nullptr);
+  const bool ok = raw != nullptr && PQresultStatus(raw) == PGRES_COMMAND_OK;
+  absl::Status error = ok ? absl::OkStatus() : ErrorOf(raw);
+  if (raw != nullptr) PQclear(raw);
+  if (!error.ok()) return error;
+  prepared_.emplace(sql, name);
+  return name;
+}
+
 absl::StatusOr<PgResult> PgConnection::Query(const char* sql,
                                              const PgParams& params) {
+  absl::StatusOr<std::string> name = Prepared(sql, params.size());
+  if (!name.ok()) return name.status();
   const std::vector<const char*> values = params.Values();
-  PGresult* raw = PQexecParams(
-      conn_, sql, params.size(), /*paramTypes=*/nullptr, values.data(),
-      params.lengths(), params.formats(), /*resultFormat=*/1);
+  PGresult* raw =
+      name->empty()
+          ? PQexecParams(conn_, sql, params.size(), /*paramTypes=*/nullptr,
+                         values.data(), params.lengths(), params.formats(),
+                         /*resultFormat=*/1)
+          : PQexecPrepared(conn_, name->c_str(), params.size(), values.data(),
+                           params.lengths(), params.formats(),
+                           /*resultFormat=*/1);
   const ExecStatusType status =
       raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {

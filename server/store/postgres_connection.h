@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -101,7 +102,11 @@ class PgConnection {
   // One or more statements without parameters, in text: BEGIN, COMMIT,
   // schema scripts.
   absl::Status Exec(const char* sql);
-  // One statement with parameters; results in binary.
+  // One statement with parameters; results in binary. The first
+  // kMaxPrepared distinct statements are prepared once per session and then
+  // only executed (the store's statements are few and fixed, but for the
+  // listings' and the event inserts' variants); later ones are parsed each
+  // time.
   absl::StatusOr<PgResult> Query(const char* sql, const PgParams& params);
   absl::StatusOr<PgResult> Query(const std::string& sql,
                                  const PgParams& params) {
@@ -125,9 +130,16 @@ class PgConnection {
   // connection).
   absl::Status ErrorOf(const PGresult* result);
 
+  static constexpr size_t kMaxPrepared = 256;
+  // The name of `sql`'s prepared statement in this session, preparing it
+  // now if need be; empty when it is not to be prepared.
+  absl::StatusOr<std::string> Prepared(const char* sql, int params);
+
   PGconn* conn_;
   const std::string redacted_url_;
   bool lost_ = false;
+  // Statement text -> its name, for this session (cleared by Reset).
+  absl::flat_hash_map<std::string, std::string> prepared_;
 };
 
 // Whether `status` says the database could not be reached (the connection

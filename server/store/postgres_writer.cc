@@ -175,8 +175,11 @@ absl::Status PgWriter::CommitBatch(std::vector<Write>& batch,
 
 void PgWriter::Answer(std::vector<Write>& batch, const absl::Status& status,
                       bool stopping) {
+  // Kept only while the database cannot be reached: a write the database
+  // refuses for another reason would be retried for ever.
+  const bool keep = !stopping && connection_->broken();
   for (Write& write : batch) {
-    if (write.retry_until_reachable && !stopping) {
+    if (write.retry_until_reachable && keep) {
       deferred_.push_back(std::move(write));
     } else if (write.done) {
       std::move(write.done)(status);
