@@ -75,10 +75,10 @@ void WorkRouter::Advertise(const std::vector<QueueConsumers>& waiting) {
     return;
   }
   const absl::Time now = clock_.Now();
-  const bool added = std::any_of(waiting.begin(), waiting.end(),
-                                 [this](const QueueConsumers& queue) {
-                                   return !advertised_.contains(queue.queue);
-                                 });
+  bool added = false;
+  for (const QueueConsumers& queue : waiting) {
+    added = added || !advertised_.contains(queue.queue);
+  }
   if (!added && now < next_advertise_) return;
   absl::Status advertised =
       store_.AdvertiseConsumers(waiting, options_.advertisement_ttl);
