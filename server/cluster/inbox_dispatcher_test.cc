@@ -70,6 +70,22 @@ TEST_F(InboxDispatcherTest, AWakeOnAnotherDaemonReachesTheTaskThroughItsOwner) {
   EXPECT_EQ(repeat->sequence(), 1u);
 }
 
+TEST_F(InboxDispatcherTest, ARemoteWakeAnswersWithTheOwnersReceiptIfItComes) {
+  ASSERT_TRUE(owner_.Submit("t").ok());
+  ASSERT_TRUE(Eventually(
+      [&] { return owner_.Status("t") == v1::TASK_STATUS_AWAITING; }));
+  std::thread owner_runs([&] {
+    ASSERT_TRUE(Eventually([&] { return database_.InboxSize() == 1; }));
+    owner_.node->keeper().DeliverInboxes();
+  });
+  absl::StatusOr<v1::WakeTaskResponse> woken = other_.Wake("t", "go", "");
+  owner_runs.join();
+  ASSERT_TRUE(woken.ok()) << woken.status();
+  EXPECT_EQ(woken->disposition(), v1::WakeTaskResponse::CONSUMED);
+  EXPECT_EQ(woken->sequence(), 1u);
+  EXPECT_FALSE(woken->duplicate());
+}
+
 TEST_F(InboxDispatcherTest, AMessageAppliedTwiceDeliversItsSignalOnce) {
   ASSERT_TRUE(owner_.Submit("t", StartThenGoDefinition()).ok());
   ASSERT_TRUE(Eventually(

@@ -89,17 +89,28 @@ void LeaseKeeper::StopClaiming() {
 }
 
 void LeaseKeeper::Stop() {
+  bool first;
   {
     absl::MutexLock lock(&mu_);
+    first = !stopping_;
     stopping_ = true;
     claiming_ = false;
   }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  // The store may outlive the keeper: its callbacks must not reach it. Only
+  // the first time, while the store surely exists (the Daemon closes it
+  // before the keeper is destroyed).
+  if (first) store_.SetClusterCallbacks({});
 }
 
 absl::Status LeaseKeeper::Leave() {
   Stop();
+  {
+    absl::MutexLock lock(&mu_);
+    // Never joined, or lost a lease that holds no task any more.
+    if (!joined_ && !leave_first_) return absl::OkStatus();
+  }
   absl::Status left = store_.Leave();
   absl::MutexLock lock(&mu_);
   joined_ = false;

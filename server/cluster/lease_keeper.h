@@ -46,7 +46,8 @@ struct ClusterTaskHooks {
   // How many more tasks this daemon may run now (admission).
   absl::AnyInvocable<size_t()> free_capacity;
   // Runs claimed tasks here (TaskService::ResumeClaimed); returns the ids
-  // of those it could not start, which the keeper gives back.
+  // of those it could not start, which the keeper gives back. Must not
+  // wait for the store (it runs under the keeper's lock).
   absl::AnyInvocable<std::vector<std::string>(std::vector<TaskRecord>)> resume;
   // Drops live task `id`, or every live task, without recording anything
   // more (TaskRunner::Abandon, AbandonAll); must not block.
@@ -86,6 +87,8 @@ struct ClusterTaskHooks {
 //     than the database's by up to margin / lease.
 //  5. Claimed tasks are resumed under the same lock as the abandon, and
 //     only while the deadline has not passed: none starts after it.
+//     hooks.resume never waits for the store, so it cannot hold the
+//     abandon back.
 // So every poll here ends before s + lease, and none elsewhere begins
 // before it. Fencing (cluster_store.h) makes a write after that refused
 // anyway; the lease is what keeps the polls themselves apart.
@@ -123,7 +126,9 @@ class LeaseKeeper final : private ClockListener {
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
   // No more claims (drain): the tasks this daemon runs stay its own.
   void StopClaiming() ABSL_LOCKS_EXCLUDED(mu_);
-  // Stops and joins the threads. Idempotent.
+  // Stops and joins the threads, and detaches from the store's callbacks
+  // (a lost task lease or a notification no longer reaches the keeper).
+  // Idempotent; only the first call touches the store.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Stop, then gives every task back and leaves the store (drain, once
   // the executor stopped: the tasks left unfinished are claimed by the

@@ -162,6 +162,15 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
       });
   daemon->service_ = std::make_unique<SchedulerService>(
       *daemon->tasks_, *daemon->store_, *daemon->hub_, *daemon->authorizer_);
+  if (auto* shared = dynamic_cast<ClusterStore*>(daemon->store_.get());
+      shared != nullptr) {
+    LeaseKeeperOptions lease;
+    lease.lease = config.lease_duration;
+    daemon->cluster_ = std::make_unique<ClusterNode>(
+        *shared, *daemon->executor_, *daemon->runner_, *daemon->tasks_,
+        *Clock::Real(), lease, &daemon->metrics_->cluster());
+    daemon->service_->PollWatchesOnSharedStore(daemon->cluster_->timer());
+  }
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {
     return recovered;
   }
@@ -245,61 +254,39 @@ absl::Status Daemon::OpenPostgresStore() {
   absl::StatusOr<std::unique_ptr<PostgresStore>> opened =
       PostgresStore::Open(std::move(options));
   if (!opened.ok()) return opened.status();
-  if (absl::Status joined = (*opened)->Join(config_.lease_duration);
-      !joined.ok()) {
-    return joined;
-  }
   postgres_ = opened->get();
   store_ = *std::move(opened);
-  spdlog::info(
-      "event=store_open store=postgres url={} daemon_id={} lease={} took={}",
-      LogValue(RedactedUrl(config_.postgres_url)),
-      LogValue(postgres_->daemon_id()),
-      absl::FormatDuration(config_.lease_duration),
-      absl::FormatDuration(absl::Now() - begin));
+  // Not joined yet: the ClusterNode joins once the store's callbacks are
+  // set (Recover), and logs the daemon id then.
+  spdlog::info("event=store_open store=postgres url={} lease={} took={}",
+               LogValue(RedactedUrl(config_.postgres_url)),
+               absl::FormatDuration(config_.lease_duration),
+               absl::FormatDuration(absl::Now() - begin));
   return absl::OkStatus();
 }
-
-namespace {
-
-// The tasks a PostgreSQL daemon resumes at start: those no live daemon
-// runs, claimed in rounds, up to the admission bound.
-absl::Status ClaimForRecovery(
-    PostgresStore& store, size_t max_tasks,
-    absl::FunctionRef<absl::Status(TaskRecord)> visit) {
-  constexpr size_t kRound = 1000;
-  for (size_t claimed = 0; claimed < max_tasks;) {
-    const int round = static_cast<int>(std::min(kRound, max_tasks - claimed));
-    absl::StatusOr<std::vector<ClaimedTask>> tasks = store.ClaimTasks(round);
-    if (!tasks.ok()) return tasks.status();
-    for (ClaimedTask& task : *tasks) {
-      if (absl::Status visited = visit(std::move(task.record)); !visited.ok()) {
-        return visited;
-      }
-    }
-    claimed += tasks->size();
-    if (static_cast<int>(tasks->size()) < round) break;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status Daemon::Recover() {
   const absl::Time begin = absl::Now();
-  absl::StatusOr<uint64_t> resumed =
-      postgres_ == nullptr
-          ? tasks_->ResumeUnfinished()
-          : tasks_->ResumeTasks(
-                [this](absl::FunctionRef<absl::Status(TaskRecord)> visit) {
-                  return ClaimForRecovery(*postgres_, config_.max_tasks, visit);
-                });
+  if (cluster_ != nullptr) {
+    // Joins, then claims the tasks no live daemon runs (up to --max-tasks)
+    // and resumes them, before SERVING; from then on it keeps the lease
+    // and claims on its own threads.
+    if (absl::Status started = cluster_->Start(); !started.ok()) {
+      return absl::Status(
+          started.code(),
+          absl::StrCat("cannot join the shared store: ", started.message()));
+    }
+    spdlog::info("event=recovered tasks={} took={}", runner_->live_count(),
+                 absl::FormatDuration(absl::Now() - begin));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> resumed = tasks_->ResumeUnfinished();
   if (!resumed.ok()) {
     return absl::Status(
         resumed.status().code(),
         absl::StrCat("recovery failed: ", resumed.status().message()));
   }
-  if (*resumed > 0 || sqlite_ != nullptr || postgres_ != nullptr) {
+  if (*resumed > 0 || sqlite_ != nullptr) {
     spdlog::info("event=recovered tasks={} took={}", *resumed,
                  absl::FormatDuration(absl::Now() - begin));
   }
@@ -390,6 +377,7 @@ void Daemon::Drain() {
                absl::FormatDuration(config_.drain_timeout));
   SetServing(false);
   tasks_->BeginDrain();
+  if (cluster_ != nullptr) cluster_->BeginDrain();  // no more claims
   // Keep part of the budget for stopping the executor and closing calls.
   const absl::Duration reserve =
       std::min(config_.drain_timeout / 4, absl::Seconds(2));
@@ -417,9 +405,21 @@ void Daemon::Stop(absl::Time deadline) {
   if (runner_ != nullptr) runner_->BeginShutdown();
   if (executor_ != nullptr) executor_->Shutdown(ShutdownMode::kCancel);
   spdlog::debug("event=executor_stopped");
+  // Remote cancels still waiting for another daemon answer now (queued).
+  if (cluster_ != nullptr) cluster_->StopTimer();
   if (hub_ != nullptr) hub_->CloseAll();
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(deadline));
   spdlog::debug("event=grpc_stopped");
+  if (cluster_ != nullptr) {
+    // The tasks left unfinished go to the other daemons at their next
+    // claim, not after this daemon's lease expires.
+    if (absl::Status left = cluster_->Leave(); left.ok()) {
+      spdlog::info("event=cluster_left");
+    } else {
+      spdlog::warn("event=cluster_leave_failed action=lease_expires {}",
+                   LogStatus(left));
+    }
+  }
   // Scrapes stop reading the store (and the runner's work queues) before
   // they go away.
   if (metrics_ != nullptr) metrics_->Detach();

@@ -8,6 +8,7 @@
 #include "core/executor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth/authorizer.h"
+#include "server/daemon/cluster_node.h"
 #include "server/daemon/config.h"
 #include "server/daemon/retention_purger.h"
 #include "server/grpc/scheduler_service.h"
@@ -29,14 +30,14 @@ namespace corosched::server {
 //   ... a termination signal arrives ...
 //   (*daemon)->Drain();                    // returns when everything stopped
 //
-// Startup: opens the store (with --postgres-url: connects, migrates the
-// schema and joins under a fresh daemon id with --lease-duration; with
-// --durability=sync: checks --data-dir's
+// Startup: opens the store (with --postgres-url: connects and migrates the
+// schema; with --durability=sync: checks --data-dir's
 // free space against --min-free-disk, locks it, checks and migrates the
 // database and commits one write to it, so a disk that is full or takes no
 // writes stops the start before anything is served), resumes every
-// unfinished task it holds (with --postgres-url: the unfinished tasks no
-// live daemon runs, claimed up to --max-tasks), then
+// unfinished task it holds (with --postgres-url: joins under a fresh
+// daemon id with --lease-duration and claims the unfinished tasks no live
+// daemon runs, up to --max-tasks; see ClusterNode), then
 // listens (with SO_REUSEPORT off, so a second daemon on the same address
 // fails), reports health SERVING, and writes the ready file.
 //
@@ -47,7 +48,8 @@ namespace corosched::server {
 //
 // Drain, within config.drain_timeout:
 //  1. health NOT_SERVING; SubmitTask/SubmitTasks answer UNAVAILABLE; wakes,
-//     watches, cancels and reads keep working.
+//     watches, cancels and reads keep working. A daemon on a shared store
+//     claims no more tasks.
 //  2. Wait for unfinished tasks to finish (until shortly before the
 //     deadline, or until Hurry).
 //  3. Stop the executor: polls in progress finish, the rest are dropped
@@ -55,6 +57,9 @@ namespace corosched::server {
 //  4. Close open streams (WatchTask ends UNAVAILABLE with the sequence to
 //     resume from), then shut the gRPC server down, giving calls still open
 //     the time kept in reserve (a quarter of the timeout, at most 2 s).
+//     Remote cancels still waiting answer UNAVAILABLE first.
+//  5. On a shared store: give every task still owned back and leave, so the
+//     other daemons claim them at once.
 //
 // Thread-safety: Start, Drain and destruction on one thread; Hurry from any.
 class Daemon {
@@ -113,6 +118,10 @@ class Daemon {
   std::unique_ptr<TaskRunner> runner_;
   std::unique_ptr<TaskService> tasks_;
   std::unique_ptr<SchedulerService> service_;
+  // With a shared store (--postgres-url): the lease, claims and inboxes
+  // (docs/scale-out.md). Before the gRPC server, whose calls its timer
+  // answers; Stop leaves the cluster before the store closes.
+  std::unique_ptr<ClusterNode> cluster_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<RetentionPurger> purger_;
   std::string address_;

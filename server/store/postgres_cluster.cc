@@ -66,17 +66,30 @@ constexpr const char* kClaimSql =
 }  // namespace
 
 void PostgresStore::SetClusterCallbacks(ClusterCallbacks callbacks) {
-  absl::MutexLock lock(&mu_);
-  callbacks_ = std::move(callbacks);
+  absl::MutexLock lock(&callbacks_mu_);
+  callbacks_ = std::make_shared<ClusterCallbacks>(std::move(callbacks));
+  // Calls of the old callbacks that already started finish first.
+  callbacks_mu_.Await(absl::Condition(this, &PostgresStore::CallbacksIdle));
 }
 
-void PostgresStore::OnNotification(const std::string& payload) {
-  const absl::string_view handover = PgHandoverTask(payload);
-  if (!handover.empty()) {
-    if (callbacks_.on_handover) callbacks_.on_handover(std::string(handover));
-  } else if (callbacks_.on_inbox) {
-    callbacks_.on_inbox(payload);
+void PostgresStore::Notify(bool lease_lost, const std::string& payload) {
+  std::shared_ptr<ClusterCallbacks> callbacks;
+  {
+    absl::MutexLock lock(&callbacks_mu_);
+    if (callbacks_ == nullptr) return;
+    callbacks = callbacks_;
+    ++callbacks_running_;
   }
+  const absl::string_view handover = PgHandoverTask(payload);
+  if (lease_lost) {
+    if (callbacks->on_lease_lost) callbacks->on_lease_lost(payload);
+  } else if (!handover.empty()) {
+    if (callbacks->on_handover) callbacks->on_handover(std::string(handover));
+  } else if (callbacks->on_inbox) {
+    callbacks->on_inbox(payload);
+  }
+  absl::MutexLock lock(&callbacks_mu_);
+  --callbacks_running_;
 }
 
 absl::Status PostgresStore::Join(absl::Duration lease) {
@@ -297,6 +310,7 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::TasksWithInbox() {
             params);
         if (!rows.ok()) return rows.status();
         std::vector<std::string> tasks;
+        tasks.reserve(rows->rows());
         for (int row = 0; row < rows->rows(); ++row) {
           tasks.emplace_back(rows->Bytes(row, 0));
         }

@@ -180,12 +180,14 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
     const std::string& url, absl::Duration connect_timeout) {
   const std::string timeout =
       absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(connect_timeout)));
-  // The URL's own settings come last and win, except that it cannot turn
-  // the timeout off: a daemon must never hang on an unreachable server.
-  const char* keywords[] = {"connect_timeout", "application_name", "dbname",
-                            nullptr};
-  const char* values[] = {timeout.c_str(), "corosched-server", url.c_str(),
-                          nullptr};
+  // Defaults first; the URL's own settings come last and win. GSSAPI
+  // encryption is off unless the URL asks for it (gssencmode=prefer): the
+  // probe for Kerberos credentials costs every connect for nothing on the
+  // usual password, certificate or trust setups.
+  const char* keywords[] = {"connect_timeout", "application_name", "gssencmode",
+                            "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "corosched-server", "disable",
+                          url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("out of memory for a connection");
@@ -258,6 +260,21 @@ absl::Status PgConnection::Exec(const char* sql) {
   absl::Status outcome = absl::OkStatus();
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     outcome = ErrorOf(raw);
+  }
+  if (raw != nullptr) PQclear(raw);
+  return outcome;
+}
+
+absl::Status PgConnection::Commit() {
+  PGresult* raw = PQexec(conn_, "COMMIT");
+  const ExecStatusType status =
+      raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
+  absl::Status outcome = absl::OkStatus();
+  if (status != PGRES_COMMAND_OK) {
+    outcome = ErrorOf(raw);
+  } else if (absl::string_view(PQcmdStatus(raw)) != "COMMIT") {
+    outcome = absl::InternalError(
+        "PostgreSQL rolled the transaction back instead of committing it");
   }
   if (raw != nullptr) PQclear(raw);
   return outcome;

@@ -102,6 +102,9 @@ class PgConnection {
   // One or more statements without parameters, in text: BEGIN, COMMIT,
   // schema scripts.
   absl::Status Exec(const char* sql);
+  // COMMIT, and whether it committed: a transaction an error aborted
+  // answers COMMIT with ROLLBACK, which is refused here (INTERNAL).
+  absl::Status Commit();
   // One statement with parameters; results in binary. The first
   // kMaxPrepared distinct statements are prepared once per session and then
   // only executed (the store's statements are few and fixed, but for the

@@ -168,7 +168,7 @@ absl::Status MigratePostgresSchema(PgConnection& connection,
       std::clamp<int64_t>(target_version, 0, kPostgresSchemaVersion);
   absl::Status status = connection.Exec("BEGIN");
   if (status.ok()) status = Migrate(connection, target_version);
-  if (status.ok()) status = connection.Exec("COMMIT");
+  if (status.ok()) status = connection.Commit();
   if (status.ok()) return status;
   (void)connection.Exec("ROLLBACK");  // best effort; the cause is `status`
   if (absl::IsFailedPrecondition(status)) return status;

@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   store->listener_ = std::make_unique<PgListener>(
       options.url, options.connect_timeout,
       [self = store.get()](const std::string& task_id) {
-        self->OnNotification(task_id);
+        self->Notify(/*lease_lost=*/false, task_id);
       });
   return store;
 }
@@ -87,7 +87,7 @@ absl::Status PostgresStore::InTransaction(
   return pool_->Run([&](PgConnection& c) {
     absl::Status status = c.Exec("BEGIN");
     if (status.ok()) status = body(c);
-    if (status.ok()) status = c.Exec("COMMIT");
+    if (status.ok()) status = c.Commit();
     if (!status.ok() && !c.broken()) (void)c.Exec("ROLLBACK");
     return status;
   });
@@ -130,9 +130,7 @@ void PostgresStore::AfterFencedWrite(const std::string& id,
   // The database has the task as of its last stored write: give it up
   // there once the database answers, so that a daemon resumes it.
   if (behind && forgot) ReleaseWhenReachable(id, fence);
-  if ((forgot || lost) && callbacks_.on_lease_lost) {
-    callbacks_.on_lease_lost(id);
-  }
+  if (forgot || lost) Notify(/*lease_lost=*/true, id);
 }
 
 // --- Writes ------------------------------------------------------------------

@@ -138,8 +138,10 @@ class PostgresStore final : public TaskStore,
                                 Done<int> done) override;
 
   // --- ClusterStore ---
+  // Any time, from any thread but a callback's: once it returns, the
+  // callbacks it replaced are neither running nor called again.
   void SetClusterCallbacks(ClusterCallbacks callbacks) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(callbacks_mu_);
   absl::Status Join(absl::Duration lease) override ABSL_LOCKS_EXCLUDED(mu_);
   std::string daemon_id() const override ABSL_LOCKS_EXCLUDED(mu_);
   // On a lost lease, forgets every task without calling on_lease_lost.
@@ -210,8 +212,13 @@ class PostgresStore final : public TaskStore,
   // is released once the database can be reached.
   void AfterFencedWrite(const std::string& id, const PgFence& fence,
                         const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
-  // A payload on this daemon's channel: on_inbox or on_handover.
-  void OnNotification(const std::string& payload);
+  // Calls on_lease_lost of task `payload` (`lease_lost`), or, for a
+  // payload on this daemon's channel, on_handover or on_inbox, if set.
+  void Notify(bool lease_lost, const std::string& payload)
+      ABSL_LOCKS_EXCLUDED(callbacks_mu_);
+  bool CallbacksIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(callbacks_mu_) {
+    return callbacks_running_ == 0;
+  }
 
   const std::string url_;
   const uint64_t max_events_per_task_;
@@ -222,9 +229,11 @@ class PostgresStore final : public TaskStore,
   std::string daemon_id_ ABSL_GUARDED_BY(mu_);
   // The tasks this daemon owns, with the epoch it holds for each.
   absl::flat_hash_map<std::string, uint64_t> owned_ ABSL_GUARDED_BY(mu_);
-  // Set before Join; read without mu_ afterwards (the callbacks never
-  // change once set).
-  ClusterCallbacks callbacks_;
+  // Replaced whole by SetClusterCallbacks; each call takes a reference
+  // under callbacks_mu_ and runs outside it, counted in callbacks_running_.
+  mutable absl::Mutex callbacks_mu_;
+  std::shared_ptr<ClusterCallbacks> callbacks_ ABSL_GUARDED_BY(callbacks_mu_);
+  int callbacks_running_ ABSL_GUARDED_BY(callbacks_mu_) = 0;
 
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgWriter> writer_;

@@ -57,11 +57,12 @@ class Calls {
     absl::MutexLock lock(&mu_);
     return lost_;
   }
-  // Waits until on_inbox was called with `id`.
-  bool WaitForInbox(const std::string& id) {
+  // Waits until on_inbox was called `times` times with `id` ("": the
+  // listener (re)connected).
+  bool WaitForInbox(const std::string& id, int times = 1) {
     absl::MutexLock lock(&mu_);
     auto told = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return std::count(inbox_.begin(), inbox_.end(), id) > 0;
+      return std::count(inbox_.begin(), inbox_.end(), id) >= times;
     };
     return mu_.AwaitWithTimeout(absl::Condition(&told), kPatience);
   }
@@ -145,6 +146,7 @@ TEST_F(PostgresStoreTest, DaemonsStartingTogetherMigrateOnce) {
   constexpr int kDaemons = 6;
   std::vector<absl::Status> opened(kDaemons);
   std::vector<std::thread> threads;
+  threads.reserve(kDaemons);
   for (int i = 0; i < kDaemons; ++i) {
     threads.emplace_back([&, i] {
       opened[i] =
@@ -221,6 +223,21 @@ TEST_F(PostgresStoreTest, AClaimFencesOutTheOwnerWhoseLeaseExpired) {
                  "sequence) FROM corosched_task_events WHERE task_key = 't'"),
             "1:0,1:1,2:2");
   EXPECT_EQ(b->OwnerOf("t").value_or("?"), b->daemon_id());
+}
+
+TEST_F(PostgresStoreTest, ReplacedCallbacksAreNotCalledAgain) {
+  Calls calls;
+  auto a = Daemon(&calls);
+  auto b = Daemon();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(
+      BlockingStore(*a).CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  a->SetClusterCallbacks({});  // as a runtime does before it goes away
+  ExpireLease(*a);
+  ASSERT_EQ(b->ClaimTasks(10).value_or(std::vector<ClaimedTask>{}).size(), 1u);
+  EXPECT_TRUE(IsLeaseLost(
+      BlockingStore(*a).RecordProgress("t", Progress(1, "x")).status()));
+  EXPECT_TRUE(calls.lost().empty());
 }
 
 TEST_F(PostgresStoreTest, ReleasedTasksAreClaimedAtOnce) {
@@ -311,7 +328,7 @@ TEST_F(PostgresStoreTest, TheInboxQueuesOnceAndNotifiesTheOwner) {
   ASSERT_TRUE(Wait<bool>([&](TaskStore::Done<bool> done) {
                 owner->DeleteInboxAsync(
                     {queued->id},
-                    [done = std::move(done)](absl::Status s) mutable {
+                    [done = std::move(done)](const absl::Status& s) mutable {
                       if (s.ok()) {
                         std::move(done)(true);
                       } else {
@@ -332,15 +349,21 @@ TEST_F(PostgresStoreTest, TheInboxQueuesOnceAndNotifiesTheOwner) {
   EXPECT_THAT(ended.message(), HasSubstr("has ended (COMPLETED)"));
 }
 
-// Stops or starts the test's server (tests/testing/postgres.sh).
+// tests/testing/postgres.sh, which can stop and start the test's server.
+const char* ServerScript() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment
+  return std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT");
+}
+
+// Stops or starts the test's server.
 bool Server(const std::string& command) {
-  const char* script = std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT");
-  if (script == nullptr) return false;
-  return std::system(absl::StrCat(script, " ", command).c_str()) == 0;
+  if (ServerScript() == nullptr) return false;
+  const std::string run = absl::StrCat(ServerScript(), " ", command);
+  return std::system(run.c_str()) == 0;  // NOLINT(concurrency-mt-unsafe)
 }
 
 TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
-  if (std::getenv("COROSCHED_TEST_POSTGRES_SCRIPT") == nullptr) {
+  if (ServerScript() == nullptr) {
     GTEST_SKIP() << "needs tests/testing/with_test_postgres.sh";
   }
   Calls calls;
@@ -348,6 +371,9 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_TRUE(store);
   BlockingStore blocking(*store);
   ASSERT_TRUE(blocking.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
+  ASSERT_TRUE(
+      blocking.CreateTask(Task("w", v1::TASK_STATUS_AWAITING), {}).ok());
+  ASSERT_TRUE(calls.WaitForInbox(""));  // the listener is connected
 
   ASSERT_TRUE(Server("--stop-server"));
   for (int i = 0; i < 3; ++i) {
@@ -390,6 +416,10 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].record.id, "t");
   EXPECT_EQ((*claimed)[0].epoch, 2u);
+  // The listener is back too: it says so, and notifications arrive again.
+  EXPECT_TRUE(calls.WaitForInbox("", 2));
+  ASSERT_TRUE(Enqueue(*store, "w", "after").ok());
+  EXPECT_TRUE(calls.WaitForInbox("w"));
 }
 
 }  // namespace

@@ -112,7 +112,7 @@ TEST_F(PostgresStoreWriterTest, OnlyBatchesOfProgressCommitUnsynced) {
   progress.snapshot.set_status(v1::TASK_STATUS_READY);
   absl::Notification stored;
   store_->RecordProgressAsync("t", progress,
-                              [&](absl::StatusOr<uint64_t> written) {
+                              [&](const absl::StatusOr<uint64_t>& written) {
                                 EXPECT_TRUE(written.ok()) << written.status();
                                 stored.Notify();
                               });
@@ -144,7 +144,7 @@ TEST_F(PostgresStoreWriterTest, PurgesFinishedTasksInChunksWithTheirEvents) {
   absl::StatusOr<int> deleted = absl::UnknownError("unanswered");
   store_->PurgeFinishedBeforeAsync(kT0 + absl::Seconds(1), 4,
                                    [&](absl::StatusOr<int> answer) {
-                                     deleted = answer;
+                                     deleted = std::move(answer);
                                      purged.Notify();
                                    });
   purged.WaitForNotification();
@@ -153,7 +153,7 @@ TEST_F(PostgresStoreWriterTest, PurgesFinishedTasksInChunksWithTheirEvents) {
   absl::Notification rest;
   store_->PurgeFinishedBeforeAsync(kT0 + absl::Seconds(1), 100,
                                    [&](absl::StatusOr<int> answer) {
-                                     deleted = answer;
+                                     deleted = std::move(answer);
                                      rest.Notify();
                                    });
   rest.WaitForNotification();

@@ -170,7 +170,7 @@ absl::Status PgWriter::CommitBatch(std::vector<Write>& batch,
     if (!step.ok()) return step;
     results[i] = std::move(applied);
   }
-  return connection_->Exec("COMMIT");
+  return connection_->Commit();
 }
 
 void PgWriter::Answer(std::vector<Write>& batch, const absl::Status& status,

@@ -266,19 +266,17 @@ absl::Status PgWriteWakeSignal(PgConnection& connection, absl::string_view id,
                                const v1::PendingSignal& signal,
                                const PgFence& fence) {
   // The snapshot as stored now (every write queued before this one
-  // applied), locked until the batch commits.
+  // applied), locked until the batch commits. Fenced in the query itself: a
+  // row another daemon owns is neither returned nor locked, so a stale
+  // write never waits for that daemon's batch.
   PgParams key;
-  key.Text(id);
+  key.Text(id).Text(fence.owner).Int(static_cast<int64_t>(fence.epoch));
   absl::StatusOr<PgResult> task = connection.Query(
-      "SELECT snapshot, owner, epoch FROM corosched_tasks WHERE key = $1 "
-      "FOR UPDATE",
+      "SELECT snapshot FROM corosched_tasks WHERE key = $1 AND owner = $2 "
+      "AND epoch = $3 FOR NO KEY UPDATE",
       key);
   if (!task.ok()) return task.status();
-  if (task->rows() == 0) return PgTaskNotFound(id);
-  if (task->IsNull(0, 1) || task->Bytes(0, 1) != fence.owner ||
-      static_cast<uint64_t>(task->Int(0, 2)) != fence.epoch) {
-    return LeaseLostError(id);
-  }
+  if (task->rows() == 0) return Unfenced(connection, id);
   v1::TaskSnapshot snapshot;
   if (!snapshot.ParseFromArray(task->Bytes(0, 0).data(),
                                static_cast<int>(task->Bytes(0, 0).size()))) {
@@ -323,12 +321,14 @@ absl::StatusOr<InboxReceipt> PgWriteInbox(PgConnection& connection,
                                           const InboxMessage& message) {
   PgParams key;
   key.Text(message.task_id);
-  // Shares the row with other enqueues; an end of the task waits for it.
+  // Not locked: the owner's batch may hold the row, and waiting for it
+  // (while the owner's batch waits for a row of ours) could deadlock. A
+  // task that ends just after this check finds the message as its owner
+  // ends it; the purge deletes it with the task.
   absl::StatusOr<PgResult> task = connection.Query(
       "SELECT t.status, t.finished_at_ns IS NOT NULL, d.id "
       "FROM corosched_tasks t LEFT JOIN corosched_daemons d "
-      "ON d.id = t.owner AND d.lease_until > now() "
-      "WHERE t.key = $1 FOR SHARE OF t",
+      "ON d.id = t.owner AND d.lease_until > now() WHERE t.key = $1",
       key);
   if (!task.ok()) return task.status();
   if (task->rows() == 0) return PgTaskNotFound(message.task_id);

@@ -133,11 +133,12 @@ class TaskRunner {
   //
   // A task another daemon runs (Reach::kAnyDaemon after RouteToOwners):
   // the signal is checked against the task's recorded definition as above,
-  // then queued in its inbox, and the answer is BUFFERED with sequence 0
-  // once it is queued (durably): its owner delivers it under the same
-  // request id (or "inbox:<message id>"), so it is delivered once. A
-  // repeated request id is answered duplicate = true, with the owner's
-  // first answer once it has recorded one.
+  // then queued in its inbox (durably); its owner delivers it under the
+  // same request id (or "inbox:<message id>"), so it is delivered once.
+  // The answer is the owner's receipt once the owner has stored it, if
+  // that is within a second; else BUFFERED with sequence 0 (queued, to be
+  // delivered). A repeated request id is answered duplicate = true, with
+  // the owner's first answer once it has recorded one.
   void Wake(const std::string& id, v1::Signal signal,
             const std::string& request_id, WakeCallback done,
             Reach reach = Reach::kAnyDaemon) ABSL_LOCKS_EXCLUDED(mu_);
@@ -294,6 +295,12 @@ class TaskRunner {
                      const std::string& request_id, WakeCallback done);
   void CancelElsewhere(const std::string& id, std::string reason,
                        CancelCallback done);
+  // Looks for the owner's answer to wake `request_id` of task `id` after
+  // `delay`, answering `done` with it, or as queued once `deadline` would
+  // pass before the next look.
+  void AwaitWakeRecord(const std::string& id, const std::string& request_id,
+                       absl::Time deadline, absl::Duration delay,
+                       WakeCallback done);
   // Reads task `id` after `delay`, answering `done` once it shows ended or
   // `deadline` would pass before the next read.
   void AwaitEndElsewhere(const std::string& id, absl::Time deadline,

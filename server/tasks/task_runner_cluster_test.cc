@@ -41,6 +41,20 @@ std::shared_ptr<const machine::Program> AwaitGo() {
   return *machine::Program::Compile(definition);
 }
 
+// WORK puts one item on queue `jobs` and waits for its answer.
+std::shared_ptr<const machine::Program> WorkOnce() {
+  v1::TaskDefinition definition;
+  definition.set_name("work-once");
+  definition.set_initial("WORK");
+  auto& states = *definition.mutable_states();
+  v1::Work& work = *states["WORK"].mutable_work();
+  work.set_queue("jobs");
+  work.mutable_timeout()->set_seconds(600);
+  work.set_next("DONE");
+  states["DONE"].mutable_complete();
+  return *machine::Program::Compile(definition);
+}
+
 template <typename Condition>
 bool Eventually(Condition condition) {
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
@@ -131,6 +145,21 @@ TEST_F(TaskRunnerAbandonTest, AnAbandonedTaskIsNoLongerWokenOrCancelledHere) {
   EXPECT_EQ(store_.GetTask("waiting")->snapshot.status(),
             v1::TASK_STATUS_AWAITING);
   EXPECT_EQ(store_.GetTask("waiting")->snapshot.mailbox_size(), 0);
+}
+
+TEST_F(TaskRunnerAbandonTest, AnAbandonedTasksWorkItemLeavesItsQueue) {
+  auto depth = [&] {
+    uint64_t items = 0;
+    for (const WorkQueueStats& queue : runner_->work_queues().Stats()) {
+      items += queue.depth;
+    }
+    return items;
+  };
+  Start("worker", WorkOnce());
+  ASSERT_TRUE(Eventually([&] { return depth() == 1; }));
+  runner_->Abandon("worker");
+  EXPECT_TRUE(Eventually([&] { return depth() == 0; }));
+  EXPECT_FALSE(store_.GetTask("worker")->finished_at.has_value());
 }
 
 TEST_F(TaskRunnerAbandonTest, AbandonAllDropsEveryLiveTask) {

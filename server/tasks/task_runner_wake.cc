@@ -42,6 +42,11 @@ absl::Status NoSuchAwait(const machine::Program& program,
 // owner delivers it (it then lands in the task's mailbox, or is taken at
 // once, under the owner's own sequence number, which the queued answer
 // cannot know).
+// How long a remote wake waits for its owner's receipt before it answers
+// as queued, and the first pause before looking (each later one doubles).
+constexpr absl::Duration kWaitForOwnerReceipt = absl::Seconds(1);
+constexpr absl::Duration kFirstReceiptRead = absl::Milliseconds(5);
+
 v1::WakeTaskResponse QueuedWake(bool duplicate) {
   v1::WakeTaskResponse response;
   response.set_disposition(v1::WakeTaskResponse::BUFFERED);
@@ -293,10 +298,23 @@ void TaskRunner::WakeElsewhere(const std::string& id, v1::Signal signal,
     routing_.cluster->EnqueueInboxAsync(
         std::move(message), [this, id, request_id, done = std::move(done)](
                                 absl::StatusOr<InboxReceipt> queued) mutable {
-          if (!queued.ok() || !queued->duplicate || request_id.empty()) {
-            std::move(done)(queued.ok() ? absl::StatusOr<v1::WakeTaskResponse>(
-                                              QueuedWake(queued->duplicate))
-                                        : queued.status());
+          if (!queued.ok()) {
+            std::move(done)(queued.status());
+            return;
+          }
+          if (!queued->duplicate) {
+            // The owner usually applies it within milliseconds: its own
+            // receipt is the better answer, if it comes soon.
+            AwaitWakeRecord(id,
+                            request_id.empty()
+                                ? absl::StrCat("inbox:", queued->id)
+                                : request_id,
+                            executor_.clock()->Now() + kWaitForOwnerReceipt,
+                            kFirstReceiptRead, std::move(done));
+            return;
+          }
+          if (request_id.empty()) {
+            std::move(done)(QueuedWake(true));
             return;
           }
           // A repeat: the first answer, once the owner has recorded it.
@@ -308,6 +326,34 @@ void TaskRunner::WakeElsewhere(const std::string& id, v1::Signal signal,
                                     ? WakeResponse(**first, true)
                                     : QueuedWake(true));
               });
+        });
+  });
+}
+
+void TaskRunner::AwaitWakeRecord(const std::string& id,
+                                 const std::string& request_id,
+                                 absl::Time deadline, absl::Duration delay,
+                                 WakeCallback done) {
+  routing_.timer->After(delay, [this, id, request_id, deadline, delay,
+                                done = std::move(done)](bool due) mutable {
+    if (!due) {  // the daemon is stopping: the wake is queued all the same
+      std::move(done)(QueuedWake(false));
+      return;
+    }
+    store_.FindWakeAsync(
+        id, request_id,
+        [this, id, request_id, deadline, delay, done = std::move(done)](
+            absl::StatusOr<std::optional<WakeRecord>> first) mutable {
+          if (first.ok() && first->has_value()) {
+            std::move(done)(WakeResponse(**first, false));
+            return;
+          }
+          const absl::Duration next = delay * 2;
+          if (!first.ok() || executor_.clock()->Now() + next > deadline) {
+            std::move(done)(QueuedWake(false));
+            return;
+          }
+          AwaitWakeRecord(id, request_id, deadline, next, std::move(done));
         });
   });
 }

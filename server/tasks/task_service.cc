@@ -266,7 +266,8 @@ absl::StatusOr<uint64_t> TaskService::ResumeTasks(TaskSource for_each) {
   Executor::SpawnBatch batch(executor_);
   CompiledDefinitions compiled;
   absl::Status scanned = for_each([&](TaskRecord record) -> absl::Status {
-    absl::StatusOr<bool> resumed_one = ResumeRecord(std::move(record), compiled);
+    absl::StatusOr<bool> resumed_one =
+        ResumeRecord(std::move(record), compiled, /*wait=*/true);
     if (!resumed_one.ok()) return resumed_one.status();
     if (*resumed_one) ++resumed;
     return absl::OkStatus();
@@ -282,7 +283,8 @@ std::vector<std::string> TaskService::ResumeClaimed(
   CompiledDefinitions compiled;
   for (TaskRecord& record : records) {
     std::string id = record.id;
-    absl::StatusOr<bool> resumed = ResumeRecord(std::move(record), compiled);
+    absl::StatusOr<bool> resumed =
+        ResumeRecord(std::move(record), compiled, /*wait=*/false);
     if (absl::IsResourceExhausted(resumed.status()) ||
         absl::IsUnavailable(resumed.status())) {
       not_spawned.push_back(std::move(id));
@@ -295,7 +297,8 @@ std::vector<std::string> TaskService::ResumeClaimed(
 }
 
 absl::StatusOr<bool> TaskService::ResumeRecord(TaskRecord record,
-                                               CompiledDefinitions& compiled) {
+                                               CompiledDefinitions& compiled,
+                                               bool wait) {
   const v1::TaskDefinition* key = record.definition.shared().get();
   absl::StatusOr<std::shared_ptr<const machine::Program>> program;
   if (auto it = compiled.find(key); it != compiled.end()) {
@@ -318,7 +321,7 @@ absl::StatusOr<bool> TaskService::ResumeRecord(TaskRecord record,
     return resumed;  // the daemon's trouble, not the task's
   }
   if (resumed.ok()) return true;
-  absl::Status failed = FailUnresumable(std::move(record), resumed);
+  absl::Status failed = FailUnresumable(std::move(record), resumed, wait);
   if (!failed.ok()) return failed;
   return false;
 }
@@ -329,7 +332,7 @@ void TaskService::RouteToOwners(ClusterStore& cluster, DelayedCalls& timer) {
 }
 
 absl::Status TaskService::FailUnresumable(TaskRecord record,
-                                          const absl::Status& why) {
+                                          const absl::Status& why, bool wait) {
   std::string error = absl::StrCat(
       "the daemon could not resume this task after a restart: ", why.message());
   spdlog::warn("event=task_not_resumed task={} action=failed {}",
@@ -349,6 +352,20 @@ absl::Status TaskService::FailUnresumable(TaskRecord record,
   }
   progress.finished_at = now;
   progress.durable = true;  // the next start must not resume it again
+  if (!wait) {
+    // A claim must not wait for the store (LeaseKeeper resumes under the
+    // lock its deadline's abandon takes); a write that fails leaves the
+    // task unfinished, for the next claim to try again.
+    store_.RecordProgressAsync(
+        record.id, std::move(progress),
+        [id = record.id](const absl::StatusOr<uint64_t>& last) {
+          if (!last.ok()) {
+            spdlog::error("event=task_not_resumed task={} action=none {}",
+                          LogValue(id), LogStatus(last.status()));
+          }
+        });
+    return absl::OkStatus();
+  }
   // Recovery runs before serving: waiting here for the write holds up no
   // request (and this thread is not the store's).
   absl::Notification stored;

@@ -123,9 +123,10 @@ class TaskService {
   // both outlive the service. Call before serving.
   void RouteToOwners(ClusterStore& cluster, DelayedCalls& timer);
   // Resumes tasks this daemon just claimed, as ResumeUnfinished resumes
-  // them (a task that cannot resume is recorded FAILED). Returns the ids
-  // of those it could not spawn for the daemon's own reasons (the
-  // admission bound, shutdown): the caller gives them back to the store.
+  // them (a task that cannot resume is recorded FAILED, without waiting
+  // for the store). Returns the ids of those it could not spawn for the
+  // daemon's own reasons (the admission bound, shutdown): the caller gives
+  // them back to the store.
   std::vector<std::string> ResumeClaimed(std::vector<TaskRecord> records);
 
   // From now on submissions are refused with UNAVAILABLE; everything else
@@ -154,18 +155,21 @@ class TaskService {
       const v1::TaskDefinition*,
       std::pair<SharedDefinition, std::shared_ptr<const machine::Program>>>;
   // Resumes one recorded task (ResumeUnfinished's step): true when it
-  // runs, false when it could not resume and is recorded FAILED; errors:
-  // the daemon's own trouble (RESOURCE_EXHAUSTED, UNAVAILABLE), or the
-  // store's, recording that FAILED.
+  // runs, false when it could not resume and is recorded FAILED (`wait`:
+  // as FailUnresumable's); errors: the daemon's own trouble
+  // (RESOURCE_EXHAUSTED, UNAVAILABLE), or the store's, recording that
+  // FAILED.
   absl::StatusOr<bool> ResumeRecord(TaskRecord record,
-                                    CompiledDefinitions& compiled);
+                                    CompiledDefinitions& compiled, bool wait);
   // A fresh daemon-chosen task id.
   std::string NewTaskId();
   // Records `record`'s task FAILED because it could not resume (`why`),
-  // with a transition and a `finished` event, and waits until that is
-  // stored (on disk): recovery runs before serving, so no request waits
-  // meanwhile. Returns the store's error, if any.
-  absl::Status FailUnresumable(TaskRecord record, const absl::Status& why);
+  // with a transition and a `finished` event. With `wait`, waits until that
+  // is stored (on disk) and returns the store's error, if any: recovery
+  // runs before serving, so no request waits meanwhile. Without (a claim),
+  // returns at once and logs a failed write.
+  absl::Status FailUnresumable(TaskRecord record, const absl::Status& why,
+                               bool wait);
 
   Executor& executor_;
   TaskStore& store_;

@@ -24,6 +24,7 @@ std::string WithDatabase(const std::string& url, const std::string& name) {
 }  // namespace
 
 std::string PostgresTestDatabase::ServerUrl() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing sets the environment
   const char* url = std::getenv("COROSCHED_TEST_POSTGRES_URL");
   return url == nullptr ? "" : url;
 }
