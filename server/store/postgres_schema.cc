@@ -1,6 +1,5 @@
 #include "server/store/postgres_schema.h"
 
-#include <algorithm>
 #include <iterator>
 #include <string>
 
@@ -162,10 +161,8 @@ absl::Status Migrate(PgConnection& connection, int64_t target) {
 
 }  // namespace
 
-absl::Status MigratePostgresSchema(PgConnection& connection,
-                                   int64_t target_version) {
-  target_version =
-      std::clamp<int64_t>(target_version, 0, kPostgresSchemaVersion);
+absl::Status MigratePostgresSchema(PgConnection& connection) {
+  const int64_t target_version = kPostgresSchemaVersion;
   absl::Status status = connection.Exec("BEGIN");
   if (status.ok()) status = Migrate(connection, target_version);
   if (status.ok()) status = connection.Commit();

@@ -20,10 +20,9 @@ inline constexpr int64_t kPostgresSchemaVersion = 2;
 // same in every release: "corosch" in ASCII).
 inline constexpr int64_t kPostgresMigrationLock = 0x636f726f736368;
 
-// Brings the database to `target_version` (tests: an older one), or
-// refuses a database whose schema is newer than this build knows
-// (FAILED_PRECONDITION, naming both versions), changing nothing.
-absl::Status MigratePostgresSchema(
-    PgConnection& connection, int64_t target_version = kPostgresSchemaVersion);
+// Brings the database to this build's schema version, or refuses a
+// database whose schema is newer than this build knows (FAILED_PRECONDITION,
+// naming both versions), changing nothing.
+absl::Status MigratePostgresSchema(PgConnection& connection);
 
 }  // namespace corosched::server

@@ -39,10 +39,7 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   absl::StatusOr<std::unique_ptr<PgConnection>> writer =
       PgConnection::Connect(options.url, options.connect_timeout);
   if (!writer.ok()) return writer.status();
-  if (absl::Status migrated = MigratePostgresSchema(
-          **writer, options.schema_version > 0 ? options.schema_version
-                                               : kPostgresSchemaVersion);
-      !migrated.ok()) {
+  if (absl::Status migrated = MigratePostgresSchema(**writer); !migrated.ok()) {
     return migrated;
   }
   WarnOfUnsafeSettings(**writer, options.on_warning);

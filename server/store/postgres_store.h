@@ -49,8 +49,6 @@ struct PostgresStoreOptions {
   absl::AnyInvocable<void(const std::string& message)> on_warning;
   // Commit latency and batch sizes. Not owned; outlives the store.
   CommitObserver* observer = nullptr;
-  // The schema version to migrate to (tests: an older one).
-  int64_t schema_version = 0;  // 0: this build's
 };
 
 // The TaskStore and ClusterStore several daemons share (--postgres-url):
