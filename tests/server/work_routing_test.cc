@@ -47,7 +47,7 @@ class WorkRoutingTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> StartDaemon() {
     auto daemon = ServerProcess::Start(
         {.args = {"--postgres-url", url_, "--lease-duration", kLease,
-                  "--drain-timeout", "1s"}});
+                  "--drain-timeout", "1s", "--log-level", "debug"}});
     EXPECT_TRUE(daemon.ok()) << daemon.status();
     return daemon.ok() ? *std::move(daemon) : nullptr;
   }
@@ -55,7 +55,8 @@ class WorkRoutingTest : public ::testing::Test {
   // Submits a job on A and waits until A runs it in its `work` state, with
   // its item queued there.
   std::string SubmitOnA(const std::string& queue, const std::string& job) {
-    const std::string id = SubmitJob(*stub_a_, WorkJob(queue, ""), job).id();
+    const std::string id =
+        SubmitJob(*stub_a_, WorkJob(queue, R"("timeout": "60s")"), job).id();
     EXPECT_TRUE(WaitFor([&] {
       return GetTask(*stub_a_, id).status() == v1::TASK_STATUS_WORKING;
     })) << a_->Stderr();
