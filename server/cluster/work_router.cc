@@ -82,11 +82,10 @@ void WorkRouter::Advertise(const std::vector<QueueConsumers>& waiting) {
   if (!added && now < next_advertise_) return;
   absl::Status advertised =
       store_.AdvertiseConsumers(waiting, options_.advertisement_ttl);
+  // A failure is tried again when the renewal is due, not at every look:
+  // while the database is away, one warning a second is enough.
   if (!advertised.ok()) {
-    // Tried again at the next look: nothing is remembered as advertised.
     spdlog::warn("event=work_advertise_failed {}", LogStatus(advertised));
-    advertised_.clear();
-    return;
   }
   advertised_.clear();
   for (const QueueConsumers& queue : waiting) advertised_.insert(queue.queue);

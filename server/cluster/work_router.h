@@ -54,8 +54,8 @@ struct WorkRouterHooks {
 //  1. Queues on which local consumers wait (parked polls, streams with
 //     credit) are advertised in the store with their count
 //     (WorkRoutingStore::AdvertiseConsumers): at once for a queue not
-//     advertised at the last look, else every `advertise_every`, each
-//     current for `advertisement_ttl`.
+//     advertised at the last look, else every `advertise_every` (also
+//     after a failed advertisement), each current for `advertisement_ttl`.
 //  2. For the queues that hold waiting items and no local consumer, the
 //     store is asked which other live daemons advertise consumers there.
 //     Oldest item first, each such task is handed to one of them (up to

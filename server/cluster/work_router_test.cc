@@ -70,6 +70,10 @@ class RecordingRoutingStore final : public WorkRoutingStore {
     absl::MutexLock lock(&mu_);
     return advertisements_;
   }
+  absl::Duration ttl() {
+    absl::MutexLock lock(&mu_);
+    return ttl_;
+  }
   std::vector<std::pair<std::string, std::string>> handovers() {
     absl::MutexLock lock(&mu_);
     return handovers_;
@@ -137,6 +141,7 @@ TEST_F(WorkRouterTest, AdvertisesQueuesWithWaitingConsumers) {
   router_->Look();
   EXPECT_THAT(store_.advertisements(),
               ElementsAre(ElementsAre(Pair("jobs", 2u), Pair("mail", 1u))));
+  EXPECT_EQ(store_.ttl(), WorkRouterOptions{}.advertisement_ttl);
 }
 
 TEST_F(WorkRouterTest, RenewsAnAdvertisementOnlyWhenDue) {
@@ -166,11 +171,14 @@ TEST_F(WorkRouterTest, AdvertisesNothingWithoutConsumers) {
   EXPECT_THAT(store_.advertisements(), IsEmpty());
 }
 
-TEST_F(WorkRouterTest, AFailedAdvertisementIsTriedAgainAtTheNextLook) {
+TEST_F(WorkRouterTest, AFailedAdvertisementIsTriedAgainWhenTheRenewalIsDue) {
   Park("jobs");
   store_.SetReachable(false);
   router_->Look();
   store_.SetReachable(true);
+  router_->Look();
+  EXPECT_TRUE(store_.advertisements().empty()) << "not at every look";
+  clock_.Advance(absl::Seconds(1));
   router_->Look();
   EXPECT_EQ(store_.advertisements().size(), 1u);
 }
