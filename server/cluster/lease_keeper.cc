@@ -56,12 +56,14 @@ absl::Status LeaseKeeper::Start() {
     absl::MutexLock lock(&mu_);
     if (!joined_) return last_failure_;
   }
-  ClaimNow();
   {
     absl::MutexLock lock(&mu_);
+    // The first claim is this thread's, below.
     next_claim_ = clock_.Now() + claim_interval_;
     next_sweep_ = clock_.Now() + sweep_interval_;
   }
+  // Renewals and the deadline's watch run before the first claim: resuming
+  // a large backlog may take longer than the lease.
   threads_.emplace_back([this] {
     Loop([this] { RenewIfDue(); },
          [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return next_renew_; });
@@ -80,6 +82,7 @@ absl::Status LeaseKeeper::Start() {
                            next_sweep_);
          });
   });
+  ClaimNow();
   return absl::OkStatus();
 }
 

@@ -120,9 +120,9 @@ class LeaseKeeper final : private ClockListener {
   LeaseKeeper(const LeaseKeeper&) = delete;
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
-  // Joins, claims every task nobody runs (up to free capacity) and
-  // applies their inboxes, then starts the threads. The store's error
-  // when the join fails.
+  // Joins, starts the threads, then claims every task nobody runs (up to
+  // free capacity) and applies their inboxes before it returns. The
+  // store's error when the join fails.
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
   // No more claims (drain): the tasks this daemon runs stay its own.
   void StopClaiming() ABSL_LOCKS_EXCLUDED(mu_);
