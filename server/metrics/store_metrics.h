@@ -8,12 +8,13 @@
 #include "prometheus/collectable.h"
 #include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
-#include "server/store/group_commit.h"
+#include "server/store/commit_observer.h"
 
 namespace corosched::server {
 
 // The durable store's group commits, as Prometheus metrics: a
-// CommitObserver to give SqliteStoreOptions, and a Collectable.
+// CommitObserver to give SqliteStoreOptions or PostgresStoreOptions, and a
+// Collectable.
 //
 //   auto metrics = std::make_shared<StoreMetrics>();
 //   SqliteStore::Open({..., .observer = metrics.get()});

@@ -147,6 +147,13 @@ absl::StatusOr<std::vector<ClaimedTask>> PostgresStore::ClaimTasks(
   if (id.empty()) return NotJoined();
   std::vector<ClaimedTask> claimed;
   if (max_tasks <= 0) return claimed;
+  absl::MutexLock claiming(&claim_mu_);
+  if (strays_possible_) {
+    if (absl::Status released = ReleaseStrays(id); !released.ok()) {
+      return released;
+    }
+    strays_possible_ = false;
+  }
   PgParams params;
   params.Text(id).Int(max_tasks).Int(
       absl::ToInt64Microseconds(kHandoverReserve));
@@ -167,15 +174,71 @@ absl::StatusOr<std::vector<ClaimedTask>> PostgresStore::ClaimTasks(
     for (auto& [position, task] : ordered) claimed.push_back(std::move(task));
     return absl::OkStatus();
   });
-  // A claim whose answer was lost may still have committed: those tasks
-  // stay owned by this daemon in the database until its lease expires.
-  if (!read.ok()) return read;
+  if (!read.ok()) {
+    // The claim may have committed all the same: its tasks would stay
+    // owned by this daemon, and run by nobody, for as long as it lives.
+    strays_possible_ = true;
+    return read;
+  }
   absl::MutexLock lock(&mu_);
   if (daemon_id_ != id) return DaemonLeaseLost(id);  // joined anew meanwhile
   for (const ClaimedTask& task : claimed) {
     owned_[task.record.id] = task.epoch;
   }
   return claimed;
+}
+
+absl::Status PostgresStore::ReleaseStrays(const std::string& id) {
+  PgParams params;
+  params.Text(id);
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> held =
+      Read<std::vector<std::pair<std::string, int64_t>>>(
+          [&](PgConnection& c)
+              -> absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> {
+            absl::StatusOr<PgResult> rows = c.Query(
+                "SELECT key, epoch FROM corosched_tasks "
+                "WHERE owner = $1 AND finished_at_ns IS NULL",
+                params);
+            if (!rows.ok()) return rows.status();
+            std::vector<std::pair<std::string, int64_t>> tasks;
+            tasks.reserve(rows->rows());
+            for (int row = 0; row < rows->rows(); ++row) {
+              tasks.emplace_back(rows->Bytes(row, 0), rows->Int(row, 1));
+            }
+            return tasks;
+          });
+  if (!held.ok()) return held.status();
+  std::vector<std::string> keys;
+  std::vector<int64_t> epochs;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [key, epoch] : *held) {
+      auto it = owned_.find(key);
+      if (it != owned_.end() && it->second == static_cast<uint64_t>(epoch)) {
+        continue;
+      }
+      keys.push_back(std::move(key));
+      epochs.push_back(epoch);
+    }
+  }
+  if (keys.empty()) return absl::OkStatus();
+  return ReleaseInDatabase(id, keys, epochs);
+}
+
+absl::Status PostgresStore::ReleaseInDatabase(
+    const std::string& id, const std::vector<std::string>& keys,
+    const std::vector<int64_t>& epochs) {
+  PgParams params;
+  params.Text(id).Text(ArrayLiteral(keys)).Text(ArrayLiteral(epochs));
+  return pool_->Run([&](PgConnection& c) {
+    return c
+        .Query(
+            "UPDATE corosched_tasks t SET owner = NULL "
+            "FROM unnest($2::text[], $3::bigint[]) AS r(key, epoch) "
+            "WHERE t.key = r.key AND t.epoch = r.epoch AND t.owner = $1",
+            params)
+        .status();
+  });
 }
 
 absl::Status PostgresStore::ReleaseTasks(
@@ -195,17 +258,7 @@ absl::Status PostgresStore::ReleaseTasks(
     }
   }
   if (keys.empty()) return absl::OkStatus();
-  PgParams params;
-  params.Text(id).Text(ArrayLiteral(keys)).Text(ArrayLiteral(epochs));
-  absl::Status released = pool_->Run([&](PgConnection& c) {
-    return c
-        .Query(
-            "UPDATE corosched_tasks t SET owner = NULL "
-            "FROM unnest($2::text[], $3::bigint[]) AS r(key, epoch) "
-            "WHERE t.key = r.key AND t.epoch = r.epoch AND t.owner = $1",
-            params)
-        .status();
-  });
+  absl::Status released = ReleaseInDatabase(id, keys, epochs);
   if (absl::IsUnavailable(released)) {
     for (size_t i = 0; i < keys.size(); ++i) {
       ReleaseWhenReachable(keys[i], {id, static_cast<uint64_t>(epochs[i])});

@@ -145,8 +145,11 @@ class PostgresStore final : public TaskStore,
   // On a lost lease, forgets every task without calling on_lease_lost.
   absl::Status RenewDaemonLease(absl::Duration lease) override
       ABSL_LOCKS_EXCLUDED(mu_);
+  // One claim at a time. After a claim whose answer was lost (it may have
+  // committed), the next one first releases the tasks the database shows
+  // this daemon owning that it does not hold.
   absl::StatusOr<std::vector<ClaimedTask>> ClaimTasks(int max_tasks) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(mu_, claim_mu_);
   absl::Status ReleaseTasks(const std::vector<std::string>& task_ids) override
       ABSL_LOCKS_EXCLUDED(mu_);
   // REQUIRES: the task writes issued before it were answered (they are
@@ -199,6 +202,15 @@ class PostgresStore final : public TaskStore,
   // Whether `fence` is still what this store holds for `id`.
   bool Holds(absl::string_view id, const PgFence& fence) const
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Gives up `keys` at `epochs` in the database, where daemon `id` still
+  // owns them at those epochs.
+  absl::Status ReleaseInDatabase(const std::string& id,
+                                 const std::vector<std::string>& keys,
+                                 const std::vector<int64_t>& epochs);
+  // Releases the unfinished tasks the database shows daemon `id` owning
+  // that this store does not hold (a lost claim answer's).
+  absl::Status ReleaseStrays(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(claim_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // Forgets `id` if this store holds it at `epoch`; whether it did.
   bool Forget(absl::string_view id, uint64_t epoch) ABSL_LOCKS_EXCLUDED(mu_);
   // Queues the release of `id` under `fence`, kept until the database
@@ -222,6 +234,9 @@ class PostgresStore final : public TaskStore,
   const uint64_t max_events_per_task_;
   const int purge_chunk_tasks_;
   ProgressJoiner joiner_;
+
+  absl::Mutex claim_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  bool strays_possible_ ABSL_GUARDED_BY(claim_mu_) = false;
 
   mutable absl::Mutex mu_;
   std::string daemon_id_ ABSL_GUARDED_BY(mu_);

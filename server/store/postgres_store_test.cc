@@ -386,6 +386,8 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
   EXPECT_EQ(calls.lost(), std::vector<std::string>{"t"});  // ahead of the db
   EXPECT_EQ(store->GetTask("t").status().code(),
             absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->ClaimTasks(10).status().code(),
+            absl::StatusCode::kUnavailable);
   ASSERT_TRUE(Server("--start-server"));
 
   // The same store writes again once it has reconnected.
@@ -411,11 +413,17 @@ TEST_F(PostgresStoreTest, WritesAnswerUnavailableWhileTheServerIsDown) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_EQ(released, "true");
+  // As if the claim that failed during the outage had committed and taken
+  // `t`: the next claim gives such strays up first, then claims them.
+  ASSERT_TRUE(db_.Exec(absl::StrCat("UPDATE corosched_tasks SET owner = '",
+                                    store->daemon_id(),
+                                    "', epoch = epoch + 1 WHERE key = 't'"))
+                  .ok());
   auto claimed = store->ClaimTasks(10);
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].record.id, "t");
-  EXPECT_EQ((*claimed)[0].epoch, 2u);
+  EXPECT_EQ((*claimed)[0].epoch, 3u);
   // The listener is back too: it says so, and notifications arrive again.
   EXPECT_TRUE(calls.WaitForInbox("", 2));
   ASSERT_TRUE(Enqueue(*store, "w", "after").ok());
