@@ -52,8 +52,8 @@ void TaskRunner::AnswerRefusedToken(const std::string& token,
   }
   const std::string id = decoded->task_id;
   store_.GetTaskAsync(
-      id, [id, refused = std::move(refused), done = std::move(done)](
-              absl::StatusOr<TaskRecord> task) mutable {
+      id, [id, refused = std::move(refused),
+           done = std::move(done)](absl::StatusOr<TaskRecord> task) mutable {
         if (!task.ok() || task->finished_at.has_value()) {
           std::move(done)(std::move(refused));
           return;
