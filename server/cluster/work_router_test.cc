@@ -30,6 +30,7 @@ class RecordingRoutingStore final : public WorkRoutingStore {
     absl::MutexLock lock(&mu_);
     if (!reachable_) return absl::UnavailableError("database down");
     std::vector<std::pair<std::string, uint64_t>> round;
+    round.reserve(queues.size());
     for (const QueueConsumers& queue : queues) {
       round.emplace_back(queue.queue, queue.consumers);
     }
@@ -129,7 +130,7 @@ class WorkRouterTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  WorkQueues queues_{clock_, [](WorkOutcome) {}};
+  WorkQueues queues_{clock_, [](const WorkOutcome&) {}};
   RecordingRoutingStore store_;
   std::unique_ptr<WorkRouter> router_;
 };

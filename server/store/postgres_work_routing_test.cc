@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -66,7 +67,7 @@ absl::Status HandOver(PostgresStore& store, const std::string& id,
   absl::Notification answered;
   absl::Status result;
   store.HandOverAsync(id, target, [&](absl::Status status) {
-    result = status;
+    result = std::move(status);
     answered.Notify();
   });
   answered.WaitForNotification();
@@ -75,6 +76,7 @@ absl::Status HandOver(PostgresStore& store, const std::string& id,
 
 std::vector<std::string> Ids(const std::vector<ClaimedTask>& claimed) {
   std::vector<std::string> ids;
+  ids.reserve(claimed.size());
   for (const ClaimedTask& task : claimed) ids.push_back(task.record.id);
   return ids;
 }
@@ -158,7 +160,7 @@ TEST_F(PostgresWorkRoutingTest, AHandoverFollowsTheTasksWritesAndNotifies) {
   // Queued, not awaited: the handover must still come after it.
   absl::Notification progressed;
   a->RecordProgressAsync("t", Progress(1),
-                         [&](absl::StatusOr<uint64_t> stored) {
+                         [&](const absl::StatusOr<uint64_t>& stored) {
                            EXPECT_TRUE(stored.ok()) << stored.status();
                            progressed.Notify();
                          });

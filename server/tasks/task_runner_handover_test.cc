@@ -60,7 +60,7 @@ class TaskRunnerHandOverTest : public ::testing::Test {
     absl::Notification answered;
     runner_->Start(std::move(record), WorkOnce(),
                    machine::Machine::Start(WorkOnce()),
-                   [&](absl::StatusOr<StartedTask> started) {
+                   [&](const absl::StatusOr<StartedTask>& started) {
                      EXPECT_TRUE(started.ok()) << started.status();
                      answered.Notify();
                    });

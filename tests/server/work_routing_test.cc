@@ -25,6 +25,7 @@ constexpr char kLease[] = "3s";
 class WorkRoutingTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
     const char* url = std::getenv("COROSCHED_TEST_POSTGRES_URL");
     ASSERT_NE(url, nullptr)
         << "run under tests/testing/with_test_postgres.sh (ctest does)";
@@ -55,7 +56,7 @@ class WorkRoutingTest : public ::testing::Test {
   // Submits a job on A and waits until A runs it in its `work` state, with
   // its item queued there.
   std::string SubmitOnA(const std::string& queue, const std::string& job) {
-    const std::string id =
+    std::string id =
         SubmitJob(*stub_a_, WorkJob(queue, R"("timeout": "60s")"), job).id();
     EXPECT_TRUE(WaitFor([&] {
       return GetTask(*stub_a_, id).status() == v1::TASK_STATUS_WORKING;
@@ -113,6 +114,7 @@ TEST_F(WorkRoutingTest, ATokenCallOnTheDaemonThatGaveTheTaskUpIsUnavailable) {
 
 TEST_F(WorkRoutingTest, EveryItemOfABatchReachesTheOnlyWorker) {
   std::vector<std::string> ids;
+  ids.reserve(5);
   for (int i = 0; i < 5; ++i) {
     ids.push_back(SubmitOnA("batch", "job-" + std::to_string(i)));
   }
