@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the development credentials of the compose stack, once: a CA, a server certificate
 # for the daemon, a client certificate, an admin bearer token with the tokens file that
-# grants it, and the password Prometheus scrapes /metrics with. Files that exist are kept,
+# grants it, the password Prometheus scrapes /metrics with, and the PostgreSQL server
+# certificate and password of the compose cluster profile. Files that exist are kept,
 # so restarting the stack keeps its credentials; delete the directory (the compose volume
 # corosched-secrets) to make new ones. See docs/security.md.
 #
@@ -17,10 +18,17 @@
 #   tokens.json                   the daemon's --auth-tokens: only the token's sha256
 #   metrics-password              the password Prometheus sends to /metrics
 #   metrics-users                 the daemon's --metrics-basic-auth: prometheus:SHA256
+#   postgres.pem postgres.key     PostgreSQL's server certificate (names postgres,
+#                                 corosched-postgres, localhost, 127.0.0.1, ::1)
+#   postgres-password             the password of PostgreSQL's user corosched
+#                                 (the postgres image's POSTGRES_PASSWORD_FILE)
+#   pgpass                        the same password as libpq's password file, for the
+#                                 daemons' --postgres-url (passfile=...)
 #
 # Ownership (when run as root, as the compose one-shot service is): the daemon's image runs
-# as uid 10001 and Prometheus' as 65534 (nobody); each secret is readable only by the one
-# that needs it. Certificates and tokens.json are world-readable: they hold no secret.
+# as uid 10001, Prometheus' as 65534 (nobody) and PostgreSQL's (postgres:15-bookworm) as
+# 999; each secret is readable only by the one that needs it. Certificates and tokens.json
+# are world-readable: they hold no secret.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -33,7 +41,7 @@ names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
   names=(corosched localhost)
 fi
-readonly DAEMON_UID=10001 PROMETHEUS_UID=65534 DAYS=825
+readonly DAEMON_UID=10001 PROMETHEUS_UID=65534 POSTGRES_UID=999 DAYS=825
 
 mkdir -p "${dir}"
 cd "${dir}"
@@ -74,6 +82,9 @@ done
 issue server "${names[0]}" "subjectAltName=${san}
 extendedKeyUsage=serverAuth
 keyUsage=digitalSignature"
+issue postgres postgres "subjectAltName=IP:127.0.0.1,IP:::1,DNS:postgres,DNS:corosched-postgres,DNS:localhost
+extendedKeyUsage=serverAuth
+keyUsage=digitalSignature"
 issue client corosched-dev "subjectAltName=DNS:corosched-dev
 extendedKeyUsage=clientAuth
 keyUsage=digitalSignature"
@@ -103,11 +114,20 @@ password_sha256="$(tr -d '\n' <metrics-password | openssl dgst -sha256 -r | cut 
 printf 'prometheus:%s\n' "${password_sha256}" >metrics-users.tmp
 finish metrics-users
 
-chmod 0644 ca.pem server.pem client.pem tokens.json metrics-users
+if [[ ! -s postgres-password ]]; then
+  openssl rand -hex 24 >postgres-password.tmp
+  finish postgres-password
+fi
+# host:port:database:user:password; libpq ignores the file unless only its owner may read it.
+printf '*:*:corosched:corosched:%s\n' "$(tr -d '\n' <postgres-password)" >pgpass.tmp
+finish pgpass
+
+chmod 0644 ca.pem server.pem client.pem postgres.pem tokens.json metrics-users
 chmod 0600 ca.key
-chmod 0400 server.key client.key token metrics-password
+chmod 0400 server.key client.key token metrics-password postgres.key postgres-password pgpass
 if [[ "$(id -u)" -eq 0 ]]; then
-  chown "${DAEMON_UID}:${DAEMON_UID}" server.key client.key token
+  chown "${DAEMON_UID}:${DAEMON_UID}" server.key client.key token pgpass
   chown "${PROMETHEUS_UID}:${PROMETHEUS_UID}" metrics-password
+  chown "${POSTGRES_UID}:${POSTGRES_UID}" postgres.key postgres-password
 fi
 echo "dev-certs: credentials in ${dir} (CA: ca.pem; token: token)"

@@ -5,9 +5,11 @@
 #
 #   build    compiler, CMake/Ninja, formatters, and every -dev package the build links
 #   runtime  only the shared libraries the daemon loads (for a slim container image)
-#   test     tools the test suites call, and the Prometheus server the monitoring
-#            end-to-end test scrapes the daemon with (that test also runs this script
-#            when it is missing; PostgreSQL is installed by the tests that need it)
+#   test     tools the test suites call, the Prometheus server the monitoring
+#            end-to-end test scrapes the daemon with, nginx for the cluster front's checks,
+#            and PostgreSQL, whose private servers the scale-out store's tests start
+#            (tests/testing/postgres.sh); installed up front so that tests running in
+#            parallel never race on apt
 #   bench    Rust and Tokio for the side-by-side executor benchmark; PostgreSQL, Redis and
 #            Node.js/npm (and python3) for the peer job-queue benchmark (bench/peers/run.sh)
 #   postgres PostgreSQL alone (tests/testing/postgres.sh installs it this way)
@@ -36,7 +38,7 @@ readonly RUNTIME_PACKAGES=(
   libsqlite3-0 libspdlog1.10 libpq5 libjwt0
   libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libtcmalloc-minimal4 ca-certificates
 )
-readonly TEST_PACKAGES=(procps python3 strace curl prometheus openssl)
+readonly TEST_PACKAGES=(procps python3 strace curl prometheus openssl postgresql nginx-light)
 readonly BENCH_PACKAGES=(cargo librust-tokio-dev postgresql redis-server nodejs npm python3)
 
 # Packages that count as present when their command is on PATH, whichever package brought

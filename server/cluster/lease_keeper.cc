@@ -160,6 +160,7 @@ void LeaseKeeper::RenewIfDue() {
     } else {
       Joined(sent);
     }
+    if (metrics_ != nullptr) metrics_->SetOwnedTasks(hooks_.live_count());
     return;
   }
   if (joined && IsLeaseLost(answer)) {

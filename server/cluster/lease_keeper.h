@@ -71,9 +71,10 @@ struct ClusterTaskHooks {
 //   keeper.Leave();        // give every task back, leave
 //
 // The guarantee: no two daemons poll a task inside one lease. Why:
-//  1. A renewal sent at local time s extends the lease in the database to
-//     at least (the database's now() when it runs) + lease, which is no
-//     earlier than s + lease as the database's clock counts it.
+//  1. A renewal sent at local time s (on a clock that never goes back)
+//     extends the lease in the database to at least (the database's now()
+//     when it runs) + lease, which is no earlier than s + lease as the
+//     database's clock counts it.
 //  2. The keeper keeps deadline = s + lease - margin, s being the send time
 //     of the last renewal (or join) that succeeded.
 //  3. Another daemon claims a task of this one only once the database's
@@ -113,6 +114,8 @@ class LeaseKeeper final : private ClockListener {
   // Sets the store's ClusterCallbacks: a lost task lease abandons the task,
   // a notification queues a delivery of its inbox, a handover claims soon.
   // `metrics` may be null. Everything passed must outlive the keeper.
+  // REQUIRES: `clock` never goes back (a steady clock, or a ManualClock):
+  // the deadline is measured on it.
   LeaseKeeper(ClusterStore& store, Clock& clock, InboxDispatcher& inbox,
               ClusterTaskHooks hooks, LeaseKeeperOptions options,
               ClusterMetrics* metrics = nullptr);

@@ -1,10 +1,31 @@
 #include "server/daemon/cluster_node.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace corosched::server {
+namespace {
+
+class SteadyClockImpl final : public Clock {
+ public:
+  absl::Time Now() const override {
+    return absl::UnixEpoch() +
+           absl::FromChrono(
+               std::chrono::steady_clock::now().time_since_epoch());
+  }
+  absl::Duration RealTimeUntil(absl::Time deadline) const override {
+    return deadline - Now();
+  }
+};
+
+}  // namespace
+
+Clock& ClusterNode::SteadyClock() {
+  static SteadyClockImpl* const clock = new SteadyClockImpl();
+  return *clock;
+}
 
 ClusterNode::ClusterNode(ClusterStore& store, Executor& executor,
                          TaskRunner& runner, TaskService& tasks, Clock& clock,

@@ -30,7 +30,8 @@ namespace corosched::server {
 //   node.StopTimer();   // remote cancels still waiting answer UNAVAILABLE
 //   node.Leave();       // unfinished tasks go to the other daemons at once
 //
-// `clock` is the lease's (LeaseKeeper's); the timer runs on the executor's.
+// `clock` is the lease's (LeaseKeeper's: SteadyClock() in the daemon); the
+// timer runs on the executor's.
 //
 // Thread-safety: as LeaseKeeper's. Everything passed must outlive the node;
 // the node must outlive the gRPC server (its timer answers calls).
@@ -41,6 +42,11 @@ class ClusterNode {
               ClusterMetrics* metrics);
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // A clock that never goes back (std::chrono::steady_clock), for the
+  // lease's local deadline: a wall clock stepped back would push the
+  // deadline past the lease. Its Now() is not the date.
+  static Clock& SteadyClock();
 
   DelayedCalls& timer() { return timer_; }
   InboxDispatcher& inbox() { return inbox_; }

@@ -168,7 +168,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(
     lease.lease = config.lease_duration;
     daemon->cluster_ = std::make_unique<ClusterNode>(
         *shared, *daemon->executor_, *daemon->runner_, *daemon->tasks_,
-        *Clock::Real(), lease, &daemon->metrics_->cluster());
+        ClusterNode::SteadyClock(), lease, &daemon->metrics_->cluster());
     daemon->service_->PollWatchesOnSharedStore(daemon->cluster_->timer());
   }
   if (absl::Status recovered = daemon->Recover(); !recovered.ok()) {

@@ -14,7 +14,9 @@ namespace corosched::server {
 //
 // Exported (each from 0, also by a daemon on its own store):
 //   corosched_cluster_owned_tasks                  gauge, tasks this daemon
-//                                                  runs under its lease
+//                                                  runs under its lease (as
+//                                                  of its last renewal or
+//                                                  claim)
 //   corosched_cluster_claims_total                 counter, tasks claimed
 //                                                  (resumed here after
 //                                                  another daemon ran them,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/prometheus with Debian's promtool (installed if missing):
-#   - prometheus.yml is a valid configuration, and the rule files it names exist and parse;
+#   - prometheus.yml and prometheus-cluster.yml (the compose cluster profile's) are valid
+#     configurations, and the rule files they name exist and parse;
 #   - alerts.yml is valid;
 #   - the alerts fire, and stay quiet, as tests/deploy/alerts_test.yml says they should;
 #   - the Grafana dashboard is well-formed and every query in it is valid PromQL.
@@ -13,6 +14,7 @@ source "${here}/lib.sh"
 ensure_command promtool prometheus
 
 promtool check config deploy/prometheus/prometheus.yml
+promtool check config deploy/prometheus/prometheus-cluster.yml
 promtool check rules deploy/prometheus/alerts.yml
 promtool test rules "${here}/alerts_test.yml"
 
