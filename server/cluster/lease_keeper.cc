@@ -40,6 +40,7 @@ LeaseKeeper::LeaseKeeper(ClusterStore& store, Clock& clock,
     hooks_.abandon(id);
   };
   callbacks.on_inbox = [this](const std::string& id) { OnInbox(id); };
+  callbacks.on_handover = [this](const std::string&) { ClaimSoon(); };
   store_.SetClusterCallbacks(std::move(callbacks));
   clock_.AddListener(this);
 }
@@ -310,6 +311,12 @@ void LeaseKeeper::ClaimThreadStep() {
 void LeaseKeeper::OnInbox(const std::string& task_id) {
   absl::MutexLock lock(&mu_);
   notified_.insert(task_id);  // "": every owned task's
+  ++pokes_;
+}
+
+void LeaseKeeper::ClaimSoon() {
+  absl::MutexLock lock(&mu_);
+  next_claim_ = absl::InfinitePast();
   ++pokes_;
 }
 

@@ -112,9 +112,10 @@ struct ClusterTaskHooks {
 class LeaseKeeper final : private ClockListener {
  public:
   // Sets the store's ClusterCallbacks: a lost task lease abandons the task,
-  // a notification queues a delivery of its inbox. `metrics` may be null.
-  // Everything passed must outlive the keeper. REQUIRES: `clock` never goes
-  // back (a steady clock, or a ManualClock): the deadline is measured on it.
+  // a notification queues a delivery of its inbox, a handover claims soon.
+  // `metrics` may be null. Everything passed must outlive the keeper.
+  // REQUIRES: `clock` never goes back (a steady clock, or a ManualClock):
+  // the deadline is measured on it.
   LeaseKeeper(ClusterStore& store, Clock& clock, InboxDispatcher& inbox,
               ClusterTaskHooks hooks, LeaseKeeperOptions options,
               ClusterMetrics* metrics = nullptr);
@@ -148,6 +149,10 @@ class LeaseKeeper final : private ClockListener {
   // inboxes of notified tasks (all owned ones when a sweep is due).
   void ClaimNow() ABSL_LOCKS_EXCLUDED(mu_);
   void DeliverInboxes() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The claim thread claims at once instead of at the next interval (a
+  // task was handed over to this daemon).
+  void ClaimSoon() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Until when polls may run here (InfinitePast while no lease is held).
   absl::Time deadline() ABSL_LOCKS_EXCLUDED(mu_);

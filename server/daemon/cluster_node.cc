@@ -36,6 +36,36 @@ ClusterNode::ClusterNode(ClusterStore& store, Executor& executor,
       keeper_(store, clock, inbox_, Hooks(executor, runner, tasks), options,
               metrics) {
   tasks.RouteToOwners(store, timer_);
+  // Only stores several daemons share over a database route work; the
+  // cluster tests' fake does not.
+  if (auto* routing = dynamic_cast<WorkRoutingStore*>(&store)) {
+    router_ =
+        std::make_unique<WorkRouter>(*routing, clock, RouterHooks(runner));
+  }
+}
+
+absl::Status ClusterNode::Start() {
+  absl::Status started = keeper_.Start();
+  if (started.ok() && router_ != nullptr) router_->Start();
+  return started;
+}
+
+void ClusterNode::BeginDrain() {
+  keeper_.StopClaiming();
+  if (router_ != nullptr) router_->Stop();
+}
+
+WorkRouterHooks ClusterNode::RouterHooks(TaskRunner& runner) {
+  WorkRouterHooks hooks;
+  hooks.stats = [&runner] { return runner.work_queues().Stats(); };
+  hooks.queued = [&runner](const std::string& queue, size_t max) {
+    return runner.work_queues().QueuedTasks(queue, max);
+  };
+  hooks.hand_over = [&runner](const std::string& id,
+                              absl::FunctionRef<void()> hand_over) {
+    return runner.HandOver(id, hand_over);
+  };
+  return hooks;
 }
 
 LocalTaskCalls ClusterNode::LocalCalls(TaskRunner& runner) {

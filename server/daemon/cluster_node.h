@@ -7,6 +7,7 @@
 #include "core/time/clock.h"
 #include "server/cluster/inbox_dispatcher.h"
 #include "server/cluster/lease_keeper.h"
+#include "server/cluster/work_router.h"
 #include "server/metrics/cluster_metrics.h"
 #include "server/store/cluster_store.h"
 #include "server/tasks/delayed_calls.h"
@@ -17,8 +18,10 @@ namespace corosched::server {
 
 // A daemon's part in a cluster of daemons sharing one store
 // (docs/scale-out.md): the LeaseKeeper and InboxDispatcher wired to the
-// daemon's TaskRunner and TaskService, and the timer that paces remote
-// cancels and watches of tasks other daemons run.
+// daemon's TaskRunner and TaskService, the timer that paces remote
+// cancels and watches of tasks other daemons run, and, when the store
+// routes work (a WorkRoutingStore: PostgresStore), the WorkRouter that
+// hands tasks whose items wait here to daemons whose workers wait.
 //
 //   ClusterNode node(store, executor, runner, tasks, clock, options, m);
 //   node.Start();       // join, claim, resume: before serving
@@ -49,19 +52,29 @@ class ClusterNode {
   InboxDispatcher& inbox() { return inbox_; }
   LeaseKeeper& keeper() { return keeper_; }
 
-  absl::Status Start() { return keeper_.Start(); }
-  void BeginDrain() { keeper_.StopClaiming(); }
+  // The router (if any) starts once the keeper joined.
+  absl::Status Start();
+  // No more claims, and no more handovers or advertisements: a draining
+  // daemon attracts no work.
+  void BeginDrain();
   void StopTimer() { timer_.Stop(); }
-  absl::Status Leave() { return keeper_.Leave(); }
+  absl::Status Leave() {
+    if (router_ != nullptr) router_->Stop();
+    return keeper_.Leave();
+  }
 
  private:
   static LocalTaskCalls LocalCalls(TaskRunner& runner);
   static ClusterTaskHooks Hooks(Executor& executor, TaskRunner& runner,
                                 TaskService& tasks);
 
+  static WorkRouterHooks RouterHooks(TaskRunner& runner);
+
   DelayedCalls timer_;
   InboxDispatcher inbox_;
   LeaseKeeper keeper_;
+  // Null when the store does not route work.
+  std::unique_ptr<WorkRouter> router_;
 };
 
 }  // namespace corosched::server

@@ -340,11 +340,15 @@ grpc::ServerUnaryReactor* SchedulerService::ServeHeartbeatWork(
       tasks_.runner().work_queues().Heartbeat(request->token(),
                                               request->details());
   if (!beat.ok()) {
-    // Not StatusOr<>(beat.status()) for both paths: an OK status is no
-    // StatusOr argument (Abseil aborts the process on it).
-    return Answer(context,
-                  absl::StatusOr<v1::HeartbeatWorkResponse>(beat.status()),
-                  response);
+    // The lease may be another daemon's now (TaskRunner::AnswerRefusedToken).
+    return AnswerLater(context, response, [&](auto done) {
+      tasks_.runner().AnswerRefusedToken(
+          request->token(), beat.status(),
+          [done = std::move(done)](absl::Status status) mutable {
+            // Never OK: it answers a refusal.
+            std::move(done)(std::move(status));
+          });
+    });
   }
   v1::HeartbeatWorkResponse answer;
   answer.set_cancel_requested(beat->cancel_requested);

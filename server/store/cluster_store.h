@@ -105,6 +105,10 @@ struct ClusterCallbacks {
   // have been missed: read every owned task's inbox. The listener's thread;
   // must not block.
   absl::AnyInvocable<void(const std::string& task_id)> on_inbox;
+  // Another daemon handed task `task_id` over to this one
+  // (work_routing_store.h): claim soon. The listener's thread; must not
+  // block. May be empty.
+  absl::AnyInvocable<void(const std::string& task_id)> on_handover;
 };
 
 class ClusterStore {
@@ -126,8 +130,10 @@ class ClusterStore {
   virtual absl::Status RenewDaemonLease(absl::Duration lease) = 0;
 
   // Claims up to `max_tasks` unfinished tasks nobody runs (no owner, or an
-  // owner whose lease expired), oldest due first, skipping rows another
-  // daemon is claiming (FOR UPDATE SKIP LOCKED).
+  // owner whose lease expired), those handed over to this daemon first
+  // (work_routing_store.h), then oldest due first, skipping rows another
+  // daemon is claiming (FOR UPDATE SKIP LOCKED) and, for a while, tasks
+  // handed over to another live daemon.
   virtual absl::StatusOr<std::vector<ClaimedTask>> ClaimTasks(
       int max_tasks) = 0;
   // Gives `task_ids` up (only those this daemon still owns at the epoch it

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/store/postgres_queries.h"
 #include "server/store/postgres_store.h"
+#include "server/store/work_routing_store.h"
 
 namespace corosched::server {
 namespace {
@@ -38,16 +39,24 @@ absl::Status NotJoined() {
 }
 
 // Unfinished tasks nobody runs (no owner, or an owner whose lease expired
-// or whose row is gone), most due first, claimed in one statement that
-// also reads what the claimer resumes from. Skips rows another daemon is
-// claiming. Claims nothing once this daemon's own lease expired.
+// or whose row is gone), those handed over to this daemon first, then most
+// due first, claimed in one statement that also reads what the claimer
+// resumes from. Skips rows another daemon is claiming, and a task handed
+// over to another live daemon less than kHandoverReserve ago. Claims
+// nothing once this daemon's own lease expired.
 constexpr const char* kClaimSql =
-    "UPDATE corosched_tasks t SET owner = $1, epoch = t.epoch + 1 "
+    "UPDATE corosched_tasks t SET owner = $1, epoch = t.epoch + 1, "
+    "handoff_to = NULL, handoff_at = NULL "
     "WHERE t.key = ANY(ARRAY("
     "  SELECT c.key FROM corosched_tasks c WHERE c.finished_at_ns IS NULL "
     "  AND (c.owner IS NULL OR NOT EXISTS (SELECT 1 FROM corosched_daemons d "
     "    WHERE d.id = c.owner AND d.lease_until > now())) "
-    "  ORDER BY c.due_at_ns, c.position LIMIT $2 FOR UPDATE SKIP LOCKED)) "
+    "  AND (c.handoff_to IS NULL OR c.handoff_to = $1 "
+    "    OR c.handoff_at < now() - $3::bigint * interval '1 microsecond' "
+    "    OR NOT EXISTS (SELECT 1 FROM corosched_daemons h "
+    "      WHERE h.id = c.handoff_to AND h.lease_until > now())) "
+    "  ORDER BY c.handoff_to IS NOT DISTINCT FROM $1 DESC, c.due_at_ns, "
+    "  c.position LIMIT $2 FOR UPDATE SKIP LOCKED)) "
     "AND EXISTS (SELECT 1 FROM corosched_daemons m "
     "  WHERE m.id = $1 AND m.lease_until > now()) "
     "RETURNING t.position, t.key, t.request_fingerprint, t.definition, "
@@ -63,7 +72,7 @@ void PostgresStore::SetClusterCallbacks(ClusterCallbacks callbacks) {
   callbacks_mu_.Await(absl::Condition(this, &PostgresStore::CallbacksIdle));
 }
 
-void PostgresStore::Notify(bool lease_lost, const std::string& task_id) {
+void PostgresStore::Notify(bool lease_lost, const std::string& payload) {
   std::shared_ptr<ClusterCallbacks> callbacks;
   {
     absl::MutexLock lock(&callbacks_mu_);
@@ -71,8 +80,14 @@ void PostgresStore::Notify(bool lease_lost, const std::string& task_id) {
     callbacks = callbacks_;
     ++callbacks_running_;
   }
-  auto& call = lease_lost ? callbacks->on_lease_lost : callbacks->on_inbox;
-  if (call) call(task_id);
+  const absl::string_view handover = PgHandoverTask(payload);
+  if (lease_lost) {
+    if (callbacks->on_lease_lost) callbacks->on_lease_lost(payload);
+  } else if (!handover.empty()) {
+    if (callbacks->on_handover) callbacks->on_handover(std::string(handover));
+  } else if (callbacks->on_inbox) {
+    callbacks->on_inbox(payload);
+  }
   absl::MutexLock lock(&callbacks_mu_);
   --callbacks_running_;
 }
@@ -140,7 +155,8 @@ absl::StatusOr<std::vector<ClaimedTask>> PostgresStore::ClaimTasks(
     strays_possible_ = false;
   }
   PgParams params;
-  params.Text(id).Int(max_tasks);
+  params.Text(id).Int(max_tasks).Int(
+      absl::ToInt64Microseconds(kHandoverReserve));
   absl::Status read = pool_->Run([&](PgConnection& c) -> absl::Status {
     absl::StatusOr<PgResult> rows = c.Query(kClaimSql, params);
     if (!rows.ok()) return rows.status();

@@ -1,10 +1,10 @@
 #pragma once
 
 // The thread that LISTENs on this daemon's inbox channel (cluster_store.h,
-// on_inbox) over a connection of its own: each notification's payload (a
-// task id) is handed to `on_message`, and "" after every (re)connect, since
-// notifications sent while it was away are lost. A lost connection is
-// re-established with back-off (100 ms doubling to 5 s).
+// on_inbox, on_handover) over a connection of its own: each notification's
+// payload (postgres_writes.h, PgInboxChannel) is handed to `on_message`, and ""
+// after every (re)connect, since notifications sent while it was away are lost.
+// A lost connection is re-established with back-off (100 ms doubling to 5 s).
 //
 // Thread-safety: Listen from any thread; `on_message` runs on the listener's
 // thread.

@@ -99,8 +99,25 @@ CREATE UNIQUE INDEX corosched_inbox_request_ids
   ON corosched_inbox (task_key, request_id) WHERE request_id <> '';
 )sql";
 
+// Version 2: routing work items to the daemons whose workers wait
+// (work_routing_store.h). `handoff_to`, `handoff_at`: the daemon a task was
+// handed over to and when (the database's clock), cleared by the claim;
+// corosched_work_consumers: each daemon's advertisement of the consumers
+// waiting on a work queue, current until `seen_until`.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE corosched_tasks ADD COLUMN handoff_to text;
+ALTER TABLE corosched_tasks ADD COLUMN handoff_at timestamptz;
+CREATE TABLE corosched_work_consumers (
+  queue text NOT NULL,
+  daemon text NOT NULL,
+  consumers bigint NOT NULL,
+  seen_until timestamptz NOT NULL,
+  PRIMARY KEY (queue, daemon)
+);
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV2};
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 
 absl::Status Migrate(PgConnection& connection, int64_t target) {

@@ -14,7 +14,7 @@
 namespace corosched::server {
 
 // The schema version this build writes and reads.
-inline constexpr int64_t kPostgresSchemaVersion = 1;
+inline constexpr int64_t kPostgresSchemaVersion = 2;
 
 // The advisory lock every migration runs under (an arbitrary constant, the
 // same in every release: "corosch" in ASCII).

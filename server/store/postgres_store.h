@@ -22,6 +22,7 @@
 #include "server/store/purgeable_store.h"
 #include "server/store/read_threads.h"
 #include "server/store/task_store.h"
+#include "server/store/work_routing_store.h"
 
 namespace corosched::server {
 
@@ -79,6 +80,7 @@ struct PostgresStoreOptions {
 // Thread-safety: every method from any thread.
 class PostgresStore final : public TaskStore,
                             public ClusterStore,
+                            public WorkRoutingStore,
                             public PurgeableStore {
  public:
   // Connects (failing after connect_timeout, with the URL shown without its
@@ -164,6 +166,15 @@ class PostgresStore final : public TaskStore,
       ABSL_LOCKS_EXCLUDED(mu_);
   void DeleteInboxAsync(std::vector<int64_t> ids, StatusDone done) override;
 
+  // --- WorkRoutingStore (postgres_work_routing.cc) ---
+  absl::Status AdvertiseConsumers(const std::vector<QueueConsumers>& queues,
+                                  absl::Duration ttl) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::vector<QueueConsumers>> FindConsumers(
+      const std::vector<std::string>& queues) override ABSL_LOCKS_EXCLUDED(mu_);
+  void HandOverAsync(std::string task_id, std::string target,
+                     StatusDone done) override ABSL_LOCKS_EXCLUDED(mu_);
+
   // True on the writer thread, where every write's `done` runs.
   bool OnWriterThread() const { return writer_->OnWriterThread(); }
 
@@ -211,8 +222,9 @@ class PostgresStore final : public TaskStore,
   // is released once the database can be reached.
   void AfterFencedWrite(const std::string& id, const PgFence& fence,
                         const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
-  // Calls on_lease_lost or on_inbox (`lease_lost`), if set.
-  void Notify(bool lease_lost, const std::string& task_id)
+  // Calls on_lease_lost of task `payload` (`lease_lost`), or, for a
+  // payload on this daemon's channel, on_handover or on_inbox, if set.
+  void Notify(bool lease_lost, const std::string& payload)
       ABSL_LOCKS_EXCLUDED(callbacks_mu_);
   bool CallbacksIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(callbacks_mu_) {
     return callbacks_running_ == 0;

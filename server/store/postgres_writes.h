@@ -70,7 +70,13 @@ absl::Status PgDeleteInbox(PgConnection& connection,
 absl::Status PgReleaseTask(PgConnection& connection, absl::string_view id,
                            const PgFence& fence);
 
-// The NOTIFY channel of daemon `daemon_id`.
+// The NOTIFY channel of daemon `daemon_id`. A payload is the id of a task
+// whose inbox got a message, or PgHandoverPayload(id) for a task handed
+// over to the daemon (postgres_work_routing.cc).
 std::string PgInboxChannel(absl::string_view daemon_id);
+// '*' and the task's id: '*' is in no task id (request_checks.h).
+std::string PgHandoverPayload(absl::string_view task_id);
+// The task id of a handover payload; empty for any other payload.
+absl::string_view PgHandoverTask(absl::string_view payload);
 
 }  // namespace corosched::server

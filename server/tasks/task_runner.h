@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -184,6 +185,16 @@ class TaskRunner {
   // short mutexes, and takes no task's record_mu: the store may call it
   // from inside a write.
   void Abandon(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Gives live task `id` up to another daemon if its work item still waits
+  // on work_queues() for a worker (WorkRouter, docs/scale-out.md): only
+  // when every poll it ran is recorded or queued for the store, and under
+  // the task's record_mu, it withdraws the item (a worker that leased it
+  // first keeps it, and nothing changes), drops the task as Abandon does,
+  // and calls `hand_over`, which must queue the store's handover write: it
+  // then follows every write of the task queued before, and nothing of the
+  // task is written after it. False, changing nothing, otherwise.
+  bool HandOver(const std::string& id, absl::FunctionRef<void()> hand_over)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Abandon of every live task (the daemon's lease may have expired);
   // returns how many.
   size_t AbandonAll() ABSL_LOCKS_EXCLUDED(mu_);
@@ -210,6 +221,14 @@ class TaskRunner {
                     WorkAnswerCallback done);
   void FailWork(std::string token, machine::WorkFailure failure,
                 WorkAnswerCallback done);
+  // A token call that work_queues() refused with `refused`, answered: as
+  // refused, except on a daemon of a cluster (RouteToOwners) when the
+  // token's task is not live here and unfinished in the store: then
+  // UNAVAILABLE saying the lease is held by another daemon (the task moved
+  // after a failover or a handover, and its new owner restored the lease),
+  // so the worker retries. Reads the store; `done` as CompleteWork's.
+  void AnswerRefusedToken(const std::string& token, absl::Status refused,
+                          WorkAnswerCallback done);
   // Records each lease in its task's snapshot (work.lease) before its
   // worker hears of it, so a restart keeps it (see RecordLease); `done`
   // gets the leases that were stored. Those that were not (the write

@@ -235,8 +235,9 @@ void TaskRunner::AnswerWork(const std::string& token,
   std::shared_ptr<LiveTask> live = FindRunning(decoded->task_id);
   if (live == nullptr) {
     // No task runs here under that id: no lease can be current, and
-    // WorkQueues says which refusal (ended, or an "already" answer).
-    std::move(done)(answer());
+    // WorkQueues says which refusal (ended, or an "already" answer), unless
+    // the task runs on another daemon now.
+    AnswerRefusedToken(token, answer(), std::move(done));
     return;
   }
   // Expected before the lease ends: the record that shows the answer taken

@@ -55,9 +55,11 @@ namespace corosched::server {
 //      outcome not yet decided). After the lease ends (any outcome, or
 //      ReturnUndelivered) it is refused FAILED_PRECONDITION and changes
 //      nothing; a malformed token is INVALID_ARGUMENT.
-//   3. Each attempt Enqueue()d (or Restore()d) has exactly one outcome:
-//      it is decided under the mutex by the one caller that removes the
-//      item, and reported once, after the mutex is released.
+//   3. Each attempt Enqueue()d (or Restore()d) has exactly one outcome,
+//      unless it is Withdraw()n (its task went to another daemon, which
+//      reports the attempt's end there): it is decided under the mutex by
+//      the one caller that removes the item, and reported once, after the
+//      mutex is released.
 //   4. No queue holds ready items while a consumer with credit is parked on
 //      it: every change that adds either dispatches before unlocking.
 //
@@ -178,6 +180,22 @@ class WorkQueues {
   // kCancelled at once; a leased one answers cancel_requested to its next
   // heartbeat and refuses completion. False if the task has no item here.
   bool RequestCancel(absl::string_view task_id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // --- Handing tasks to other daemons (work_withdraw.cc, work_router.h) ---
+
+  // The tasks whose items wait in `queue` (the queue key) for a worker,
+  // oldest first, at most `max_items` of them.
+  std::vector<std::string> QueuedTasks(absl::string_view queue,
+                                       size_t max_items)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes the task's item out of its queue if it still waits there, in the
+  // critical section that would lease it: a worker that took it first
+  // keeps it (nullopt), otherwise no worker can take it any more. The
+  // attempt then has no outcome here (invariant 3) and the observer hears
+  // nothing; the item's spec is returned. nullopt when the item is leased
+  // or the task has none.
+  std::optional<WorkSpec> Withdraw(absl::string_view task_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Takes back a lease recorded before a restart, so its worker's token
   // stays valid. The timeout deadline is kept as recorded; the heartbeat
