@@ -311,7 +311,9 @@ absl::StatusOr<std::string> PostgresStore::OwnerOf(absl::string_view task_id) {
 
 void PostgresStore::EnqueueInboxAsync(InboxMessage message,
                                       Done<InboxReceipt> done) {
+  const std::string key = message.task_id;
   Submit<InboxReceipt>(
+      key,
       [message = std::move(message)](PgConnection& c) {
         return PgWriteInbox(c, message);
       },
@@ -373,7 +375,9 @@ absl::StatusOr<std::vector<std::string>> PostgresStore::TasksWithInbox() {
 
 void PostgresStore::DeleteInboxAsync(std::vector<int64_t> ids,
                                      StatusDone done) {
+  // Messages of several tasks, each already applied: no order to keep.
   Submit<bool>(
+      "",
       [ids = std::move(ids)](PgConnection& c) -> absl::StatusOr<bool> {
         absl::Status deleted = PgDeleteInbox(c, ids);
         if (!deleted.ok()) return deleted;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "server/store/postgres_queries.h"
 #include "server/store/postgres_schema.h"
@@ -36,13 +37,18 @@ PostgresStore::PostgresStore(const PostgresStoreOptions& options)
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
     PostgresStoreOptions options) {
-  absl::StatusOr<std::unique_ptr<PgConnection>> writer =
-      PgConnection::Connect(options.url, options.connect_timeout);
-  if (!writer.ok()) return writer.status();
-  if (absl::Status migrated = MigratePostgresSchema(**writer); !migrated.ok()) {
+  std::vector<std::unique_ptr<PgConnection>> writers;
+  for (int i = 0; i < std::max(1, options.writers); ++i) {
+    absl::StatusOr<std::unique_ptr<PgConnection>> writer =
+        PgConnection::Connect(options.url, options.connect_timeout);
+    if (!writer.ok()) return writer.status();
+    writers.push_back(*std::move(writer));
+  }
+  if (absl::Status migrated = MigratePostgresSchema(*writers.front());
+      !migrated.ok()) {
     return migrated;
   }
-  WarnOfUnsafeSettings(**writer, options.on_warning);
+  WarnOfUnsafeSettings(*writers.front(), options.on_warning);
   std::vector<std::unique_ptr<PgConnection>> readers;
   for (int i = 0; i < std::max(1, options.connections); ++i) {
     absl::StatusOr<std::unique_ptr<PgConnection>> reader =
@@ -53,12 +59,14 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
   std::unique_ptr<PostgresStore> store(new PostgresStore(options));
   store->pool_ = std::make_unique<PgPool>(
       std::move(readers), options.min_backoff, options.max_backoff);
-  store->writer_ = std::make_unique<PgWriter>(
-      *std::move(writer),
-      PgWriterOptions{.max_batch_writes = options.max_batch_writes,
-                      .observer = options.observer,
-                      .min_backoff = options.min_backoff,
-                      .max_backoff = options.max_backoff});
+  for (std::unique_ptr<PgConnection>& writer : writers) {
+    store->writers_.push_back(std::make_unique<PgWriter>(
+        std::move(writer),
+        PgWriterOptions{.max_batch_writes = options.max_batch_writes,
+                        .observer = options.observer,
+                        .min_backoff = options.min_backoff,
+                        .max_backoff = options.max_backoff}));
+  }
   store->read_threads_ =
       std::make_unique<ReadThreads>(std::max(1, options.read_threads));
   store->listener_ = std::make_unique<PgListener>(
@@ -70,14 +78,27 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
 }
 
 PostgresStore::~PostgresStore() {
-  listener_.reset();      // no more notifications
-  writer_->Stop();        // callbacks of the last writes may still read,
-  read_threads_.reset();  // and queued reads still run; then the
-  writer_.reset();        // connections close
+  listener_.reset();  // no more notifications
+  // Callbacks of the last writes may still read, and queued reads still
+  // run; then the connections close.
+  for (std::unique_ptr<PgWriter>& writer : writers_) writer->Stop();
+  read_threads_.reset();
+  writers_.clear();
   pool_.reset();
 }
 
 // --- Plumbing ----------------------------------------------------------------
+
+PgWriter& PostgresStore::WriterFor(absl::string_view key) const {
+  return *writers_[absl::HashOf(key) % writers_.size()];
+}
+
+bool PostgresStore::OnWriterThread() const {
+  for (const std::unique_ptr<PgWriter>& writer : writers_) {
+    if (writer->OnWriterThread()) return true;
+  }
+  return false;
+}
 
 absl::Status PostgresStore::InTransaction(
     absl::FunctionRef<absl::Status(PgConnection&)> body) {
@@ -111,7 +132,7 @@ bool PostgresStore::Forget(absl::string_view id, uint64_t epoch) {
 
 void PostgresStore::ReleaseWhenReachable(const std::string& id,
                                          const PgFence& fence) {
-  writer_->Submit(
+  WriterFor(id).Submit(
       {.apply =
            [id, fence](PgConnection& c) { return PgReleaseTask(c, id, fence); },
        .retry_until_reachable = true});
@@ -135,7 +156,9 @@ void PostgresStore::AfterFencedWrite(const std::string& id,
 void PostgresStore::PutDefinitionAsync(v1::TaskDefinition definition,
                                        absl::Time now,
                                        Done<PutDefinitionResult> done) {
+  // Definitions are few: all on the first writer.
   Submit<PutDefinitionResult>(
+      "",
       [definition = std::move(definition), now](PgConnection& c) {
         return PgWriteDefinition(c, definition, now);
       },
@@ -179,6 +202,7 @@ void PostgresStore::CreateOwned(TaskRecord record,
       absl::InternalError("the create was not written"));
   const std::string id = record.id;
   Submit<CreateTaskResult>(
+      id,
       [record = std::move(record), events = std::move(first_events), owner,
        joinable_write, joined_last](PgConnection& c) mutable {
         std::optional<TaskProgress> joined;
@@ -215,6 +239,7 @@ void PostgresStore::RecordProgressAsync(std::string id, TaskProgress progress,
       joiner_.AddProgress(id, std::move(progress), std::move(done));
   if (queued == nullptr) return;  // joined a write still queued
   Submit<uint64_t>(
+      id,
       [this, id, queued, fence](PgConnection& c) {
         // Forgotten meanwhile (a lease lost): refused, whatever the row says.
         const PgFence now = Holds(id, fence) ? fence : PgFence{fence.owner, 0};
@@ -236,6 +261,7 @@ void PostgresStore::RecordWakeSignalAsync(std::string id,
   joiner_.EndJoining(id);  // later progress is the wake's successor
   const PgFence fence = FenceOf(id);
   Submit<bool>(
+      id,
       [this, id, request_id = std::move(request_id), wake,
        signal = std::move(signal),
        fence](PgConnection& c) -> absl::StatusOr<bool> {
@@ -266,6 +292,7 @@ void PostgresStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
     return;
   }
   Submit<int>(
+      "",
       [cutoff, chunk](PgConnection& c) {
         return PgDeleteFinishedBefore(c, cutoff, chunk);
       },

@@ -30,8 +30,14 @@ struct PostgresStoreOptions {
   // A postgresql:// URL or a libpq key=value string.
   std::string url;
   // Reader connections (reads and the cluster calls that answer at once);
-  // the writer and the listener have one each besides.
+  // the writers and the listener have their own besides.
   int connections = 4;
+  // Writer connections, each with its thread. A task's writes always go to
+  // the same writer (chosen by its id), so they apply in the order issued;
+  // the writes of tasks on different writers commit in parallel. One writer
+  // waits for a round trip per statement; a second overlaps its waits with
+  // the first's (bench/cluster/run.sh, docs/PERFORMANCE.md).
+  int writers = 2;
   int max_batch_writes = 512;
   // Events kept per task, at least (as SqliteStoreOptions').
   uint64_t max_events_per_task = 10000;
@@ -61,7 +67,8 @@ struct PostgresStoreOptions {
 //   (*store)->Join(absl::Seconds(15));
 //   claimed = (*store)->ClaimTasks(100);  // resume them
 //
-// Writes queue for one writer thread that commits whatever is queued as one
+// Writes queue for a writer thread (the task's: options.writers of them,
+// each task's writes on one) that commits whatever is queued as one
 // transaction (postgres_writer.h); `done` runs there after COMMIT returned
 // success, or with UNAVAILABLE when the database could not be reached (the
 // write may or may not be stored then). Reads and the cluster calls run on
@@ -176,14 +183,18 @@ class PostgresStore final : public TaskStore,
                      StatusDone done) override ABSL_LOCKS_EXCLUDED(mu_);
 
   // True on the writer thread, where every write's `done` runs.
-  bool OnWriterThread() const { return writer_->OnWriterThread(); }
+  bool OnWriterThread() const;
 
  private:
   explicit PostgresStore(const PostgresStoreOptions& options);
 
-  // Queues `apply` for the writer and hands its result to `done`.
+  // The writer of the task (or other row) `key`: always the same one, so
+  // that one task's writes apply in order.
+  PgWriter& WriterFor(absl::string_view key) const;
+  // Queues `apply` for the writer of `key` and hands its result to `done`.
   template <typename T>
-  void Submit(absl::AnyInvocable<absl::StatusOr<T>(PgConnection&)> apply,
+  void Submit(absl::string_view key,
+              absl::AnyInvocable<absl::StatusOr<T>(PgConnection&)> apply,
               Done<T> done, bool durable);
   // Runs `read` on a pooled connection.
   template <typename T>
@@ -249,7 +260,7 @@ class PostgresStore final : public TaskStore,
   int callbacks_running_ ABSL_GUARDED_BY(callbacks_mu_) = 0;
 
   std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<PgWriter> writer_;
+  std::vector<std::unique_ptr<PgWriter>> writers_;
   // Stopped after the writer (a write's callback may read), before the pool.
   std::unique_ptr<ReadThreads> read_threads_;
   std::unique_ptr<PgListener> listener_;
@@ -260,11 +271,12 @@ class PostgresStore final : public TaskStore,
 
 template <typename T>
 void PostgresStore::Submit(
+    absl::string_view key,
     absl::AnyInvocable<absl::StatusOr<T>(PgConnection&)> apply, Done<T> done,
     bool durable) {
   // Written by `apply` and read by `done`, both on the writer thread.
   auto result = std::make_shared<std::optional<absl::StatusOr<T>>>();
-  writer_->Submit(
+  WriterFor(key).Submit(
       {.apply =
            [apply = std::move(apply), result](PgConnection& c) mutable {
              *result = apply(c);

@@ -3,6 +3,7 @@
 // test has a database of its own on the server that
 // tests/testing/with_test_postgres.sh starts.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,7 +81,9 @@ class PostgresStoreWriterTest : public ::testing::Test {
 TEST_F(PostgresStoreWriterTest, ARefusedWriteDoesNotSpoilItsBatch) {
   RecordingObserver observer;
   observer.HoldFirstCommit();
-  Open({.observer = &observer});
+  // One writer, so that the writes queued behind the held commit are one
+  // batch.
+  Open({.writers = 1, .observer = &observer});
   Answers answers;
   store_->CreateTaskAsync(Task("a", v1::TASK_STATUS_READY), {},
                           answers.Expect<CreateTaskResult>());
@@ -105,7 +108,7 @@ TEST_F(PostgresStoreWriterTest, ARefusedWriteDoesNotSpoilItsBatch) {
 
 TEST_F(PostgresStoreWriterTest, OnlyBatchesOfProgressCommitUnsynced) {
   RecordingObserver observer;
-  Open({.observer = &observer});
+  Open({.writers = 1, .observer = &observer});
   BlockingStore blocking(*store_);
   ASSERT_TRUE(blocking.CreateTask(Task("t", v1::TASK_STATUS_READY), {}).ok());
   TaskProgress progress;
@@ -119,6 +122,59 @@ TEST_F(PostgresStoreWriterTest, OnlyBatchesOfProgressCommitUnsynced) {
   stored.WaitForNotification();
   ASSERT_TRUE(blocking.RecordProgress("t", progress).ok());  // durable
   EXPECT_THAT(observer.synced(), ElementsAre(true, false, true));
+}
+
+// With several writers, each task's writes still apply in the order they
+// were issued: every task's answers count its events up one by one, and its
+// log reads back in that order.
+TEST_F(PostgresStoreWriterTest, SeveralWritersKeepEachTasksWritesInOrder) {
+  Open({.writers = 3});
+  constexpr int kTasks = 24;
+  constexpr int kWrites = 15;
+  BlockingStore blocking(*store_);
+  for (int t = 0; t < kTasks; ++t) {
+    ASSERT_TRUE(
+        blocking
+            .CreateTask(Task(absl::StrCat("t", t), v1::TASK_STATUS_READY), {})
+            .ok());
+  }
+  absl::Mutex mu;
+  std::vector<std::vector<uint64_t>> sequences(kTasks);
+  Answers answers;
+  for (int w = 0; w < kWrites; ++w) {
+    for (int t = 0; t < kTasks; ++t) {
+      TaskProgress progress;
+      progress.snapshot.set_status(v1::TASK_STATUS_READY);
+      progress.events.push_back(Output(absl::StrCat(w)));
+      TaskStore::Done<uint64_t> counted = answers.Expect<uint64_t>();
+      store_->RecordProgressAsync(
+          absl::StrCat("t", t), std::move(progress),
+          [&mu, &sequences, t, counted = std::move(counted)](
+              absl::StatusOr<uint64_t> written) mutable {
+            if (written.ok()) {
+              absl::MutexLock lock(&mu);
+              sequences[t].push_back(*written);
+            }
+            counted(std::move(written));
+          });
+    }
+  }
+  for (absl::StatusCode code : answers.Wait()) {
+    ASSERT_EQ(code, absl::StatusCode::kOk);
+  }
+  for (int t = 0; t < kTasks; ++t) {
+    // Joined writes answer with the same last sequence: non-decreasing.
+    EXPECT_TRUE(std::is_sorted(sequences[t].begin(), sequences[t].end()))
+        << "task t" << t;
+    absl::StatusOr<EventBatch> events =
+        store_->ReadEvents(absl::StrCat("t", t), 0, kWrites + 10);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->events.size(), static_cast<size_t>(kWrites));
+    for (int w = 0; w < kWrites; ++w) {
+      EXPECT_EQ(events->events[w].output().text(), absl::StrCat(w))
+          << "task t" << t;
+    }
+  }
 }
 
 TEST_F(PostgresStoreWriterTest, PurgesFinishedTasksInChunksWithTheirEvents) {

@@ -104,6 +104,7 @@ void PostgresStore::HandOverAsync(std::string task_id, std::string target,
   joiner_.EndJoining(task_id);
   const PgFence fence = FenceOf(task_id);
   Submit<bool>(
+      task_id,
       [this, task_id, target, fence](PgConnection& c) -> absl::StatusOr<bool> {
         // The writes of the task queued before this one were applied (the
         // writer applies in order) while the store held it; from here on
