@@ -388,7 +388,8 @@ constexpr Option kOptions[] = {
     {"postgres-connections", "COROSCHED_POSTGRES_CONNECTIONS", "N",
      [](const ServerConfig& c) { return absl::StrCat(c.postgres_connections); },
      "With --postgres-url: connections for reads and lease calls, from 1 to "
-     "64 (the writer and the notification listener have one each besides).",
+     "64 (two writers and the notification listener have their own "
+     "besides).",
      SetPostgresConnections},
     {"lease-duration", "COROSCHED_LEASE_DURATION", "DURATION",
      [](const ServerConfig& c) { return ShowDuration(c.lease_duration); },
