@@ -296,6 +296,9 @@ TEST_F(PostgresStoreTest, TheInboxQueuesOnceAndNotifiesTheOwner) {
   auto owner = Daemon(&owner_calls);
   auto other = Daemon();
   ASSERT_TRUE(owner && other);
+  // A notification sent before the owner's LISTEN ran is not delivered (the
+  // daemon's sweep would find it; this test waits for the notification).
+  ASSERT_TRUE(owner_calls.WaitForInbox(""));
   BlockingStore blocking(*owner);
   ASSERT_TRUE(
       blocking.CreateTask(Task("t", v1::TASK_STATUS_AWAITING), {}).ok());

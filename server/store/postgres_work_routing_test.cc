@@ -39,7 +39,19 @@ class Handovers {
       absl::MutexLock lock(&mu_);
       told_.push_back(id);
     };
+    // "": the listener (re)connected and runs LISTEN from here on.
+    callbacks.on_inbox = [this](const std::string& id) {
+      absl::MutexLock lock(&mu_);
+      if (id.empty()) listening_ = true;
+    };
     return callbacks;
+  }
+  // A notification sent before the LISTEN ran is lost (the daemon's sweep
+  // and claim loop would find the task; these tests wait for the
+  // notification itself), so a test waits for this first.
+  bool WaitUntilListening() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&listening_), kPatience);
   }
   bool WaitFor(const std::string& id) {
     absl::MutexLock lock(&mu_);
@@ -52,6 +64,7 @@ class Handovers {
  private:
   absl::Mutex mu_;
   std::vector<std::string> told_ ABSL_GUARDED_BY(mu_);
+  bool listening_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 TaskProgress Progress(uint64_t polls) {
@@ -154,6 +167,7 @@ TEST_F(PostgresWorkRoutingTest, AHandoverFollowsTheTasksWritesAndNotifies) {
   auto a = Daemon();
   auto b = Daemon(&told);
   ASSERT_TRUE(a && b);
+  ASSERT_TRUE(told.WaitUntilListening());
   ASSERT_TRUE(BlockingStore(*a)
                   .CreateTask(Task("t", v1::TASK_STATUS_READY), {Output("0")})
                   .ok());
