@@ -3,7 +3,6 @@
 // the other. Runs under tests/testing/with_test_postgres.sh, which starts a
 // private PostgreSQL and names it in COROSCHED_TEST_POSTGRES_URL.
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -11,46 +10,14 @@
 
 #include "gtest/gtest.h"
 #include "tests/server/e2e_support.h"
+#include "tests/server/two_daemons_fixture.h"
 #include "tests/testing/server_process.h"
 
 namespace corosched::e2e {
 namespace {
 
-using testing::ServerProcess;
-
-// Short, so that claims (every fifth of it) come within the test's waits.
-constexpr char kLease[] = "3s";
-
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public TwoDaemonsTest {
  protected:
-  void SetUp() override {
-    const char* url = std::getenv("COROSCHED_TEST_POSTGRES_URL");
-    ASSERT_NE(url, nullptr)
-        << "run under tests/testing/with_test_postgres.sh (ctest does)";
-    url_ = url;
-    a_ = StartDaemon();
-    b_ = StartDaemon();
-    ASSERT_NE(a_, nullptr);
-    ASSERT_NE(b_, nullptr);
-    stub_a_ = v1::Scheduler::NewStub(a_->NewChannel());
-    stub_b_ = v1::Scheduler::NewStub(b_->NewChannel());
-  }
-  void TearDown() override {
-    for (ServerProcess* daemon : {a_.get(), b_.get()}) {
-      if (daemon == nullptr || !daemon->running()) continue;
-      absl::StatusOr<int> code = daemon->Stop();
-      EXPECT_TRUE(code.ok() && *code == 0) << daemon->Stderr();
-    }
-  }
-
-  std::unique_ptr<ServerProcess> StartDaemon() {
-    auto daemon = ServerProcess::Start(
-        {.args = {"--postgres-url", url_, "--lease-duration", kLease,
-                  "--drain-timeout", "1s"}});
-    EXPECT_TRUE(daemon.ok()) << daemon.status();
-    return daemon.ok() ? *std::move(daemon) : nullptr;
-  }
-
   absl::StatusOr<v1::WakeTaskResponse> Wake(v1::Scheduler::Stub& stub,
                                             const std::string& id,
                                             const std::string& request_id) {
@@ -66,12 +33,6 @@ class ClusterTest : public ::testing::Test {
     }
     return response;
   }
-
-  std::string url_;
-  std::unique_ptr<ServerProcess> a_;
-  std::unique_ptr<ServerProcess> b_;
-  std::unique_ptr<v1::Scheduler::Stub> stub_a_;
-  std::unique_ptr<v1::Scheduler::Stub> stub_b_;
 };
 
 TEST_F(ClusterTest, AWakeOnOneDaemonRunsTheTaskTheOtherOwns) {

@@ -4,7 +4,6 @@
 // tests/testing/with_test_postgres.sh, which starts a private PostgreSQL and
 // names it in COROSCHED_TEST_POSTGRES_URL.
 
-#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,46 +11,16 @@
 
 #include "gtest/gtest.h"
 #include "tests/server/e2e_support.h"
+#include "tests/server/two_daemons_fixture.h"
 #include "tests/server/work_support.h"
 #include "tests/testing/server_process.h"
 
 namespace corosched::e2e {
 namespace {
 
-using testing::ServerProcess;
-
-constexpr char kLease[] = "3s";
-
-class WorkRoutingTest : public ::testing::Test {
+class WorkRoutingTest : public TwoDaemonsTest {
  protected:
-  void SetUp() override {
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts
-    const char* url = std::getenv("COROSCHED_TEST_POSTGRES_URL");
-    ASSERT_NE(url, nullptr)
-        << "run under tests/testing/with_test_postgres.sh (ctest does)";
-    url_ = url;
-    a_ = StartDaemon();
-    b_ = StartDaemon();
-    ASSERT_NE(a_, nullptr);
-    ASSERT_NE(b_, nullptr);
-    stub_a_ = v1::Scheduler::NewStub(a_->NewChannel());
-    stub_b_ = v1::Scheduler::NewStub(b_->NewChannel());
-  }
-  void TearDown() override {
-    for (ServerProcess* daemon : {a_.get(), b_.get()}) {
-      if (daemon == nullptr || !daemon->running()) continue;
-      absl::StatusOr<int> code = daemon->Stop();
-      EXPECT_TRUE(code.ok() && *code == 0) << daemon->Stderr();
-    }
-  }
-
-  std::unique_ptr<ServerProcess> StartDaemon() {
-    auto daemon = ServerProcess::Start(
-        {.args = {"--postgres-url", url_, "--lease-duration", kLease,
-                  "--drain-timeout", "1s", "--log-level", "debug"}});
-    EXPECT_TRUE(daemon.ok()) << daemon.status();
-    return daemon.ok() ? *std::move(daemon) : nullptr;
-  }
+  WorkRoutingTest() : TwoDaemonsTest({"--log-level", "debug"}) {}
 
   // Submits a job on A and waits until A runs it in its `work` state, with
   // its item queued there.
@@ -63,12 +32,6 @@ class WorkRoutingTest : public ::testing::Test {
     })) << a_->Stderr();
     return id;
   }
-
-  std::string url_;
-  std::unique_ptr<ServerProcess> a_;
-  std::unique_ptr<ServerProcess> b_;
-  std::unique_ptr<v1::Scheduler::Stub> stub_a_;
-  std::unique_ptr<v1::Scheduler::Stub> stub_b_;
 };
 
 TEST_F(WorkRoutingTest, AWorkerPollingTheOtherDaemonGetsTheItemAndFinishesIt) {
