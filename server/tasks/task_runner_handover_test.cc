@@ -9,72 +9,26 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/store/memory_store.h"
+#include "server/tasks/runner_test_fixture.h"
 #include "server/tasks/task_runner.h"
 
 namespace corosched::server {
 namespace {
 
-// WORK puts one item on queue `jobs` and waits for its answer.
-std::shared_ptr<const machine::Program> WorkOnce() {
-  v1::TaskDefinition definition;
-  definition.set_name("work-once");
-  definition.set_initial("WORK");
-  auto& states = *definition.mutable_states();
-  v1::Work& work = *states["WORK"].mutable_work();
-  work.set_queue("jobs");
-  work.mutable_timeout()->set_seconds(600);
-  work.set_next("DONE");
-  states["DONE"].mutable_complete();
-  return *machine::Program::Compile(definition);
-}
+using runner_test::Eventually;
+using runner_test::WorkOnce;
 
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
-}
-
-class TaskRunnerHandOverTest : public ::testing::Test {
+class TaskRunnerHandOverTest : public runner_test::RunnerTest {
  protected:
-  void SetUp() override {
-    executor_ = *Executor::Create({.workers = 2});
-    runner_ = std::make_unique<TaskRunner>(*executor_, store_, hub_);
-  }
-  void TearDown() override {
-    runner_->BeginShutdown();
-    executor_->Shutdown(ShutdownMode::kCancel);
-    runner_.reset();
-  }
-
   // Starts a WorkOnce task and waits until its item is queued and its
   // record shows the work state.
   void StartWorking(const std::string& id) {
-    TaskRecord record;
-    record.id = id;
-    record.definition = WorkOnce()->definition();
-    record.created_at = absl::Now();
-    absl::Notification answered;
-    runner_->Start(std::move(record), WorkOnce(),
-                   machine::Machine::Start(WorkOnce()),
-                   [&](const absl::StatusOr<StartedTask>& started) {
-                     EXPECT_TRUE(started.ok()) << started.status();
-                     answered.Notify();
-                   });
-    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    Start(id, WorkOnce());
     ASSERT_TRUE(Eventually([&] {
       return store_.GetTask(id)->snapshot.status() == v1::TASK_STATUS_WORKING &&
              !runner_->work_queues().QueuedTasks("jobs", 10).empty();
     }));
   }
-
-  MemoryStore store_;
-  StreamHub hub_;
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<TaskRunner> runner_;
 };
 
 TEST_F(TaskRunnerHandOverTest, ATaskWhoseItemWaitsIsDroppedAndHandedOver) {
