@@ -134,14 +134,14 @@ class PgConnection {
   absl::Status ErrorOf(const PGresult* result);
 
   static constexpr size_t kMaxPrepared = 256;
-  // The name of `sql`'s prepared statement in this session, preparing it
+  // The name of `sql`'s prepared statement on this connection, preparing it
   // now if need be; empty when it is not to be prepared.
   absl::StatusOr<std::string> Prepared(const char* sql, int params);
 
   PGconn* conn_;
   const std::string redacted_url_;
   bool lost_ = false;
-  // Statement text -> its name, for this session (cleared by Reset).
+  // Statement text -> its name, on this connection (cleared by Reset).
   absl::flat_hash_map<std::string, std::string> prepared_;
 };
 
