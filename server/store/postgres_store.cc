@@ -281,34 +281,17 @@ void PostgresStore::RecordWakeSignalAsync(std::string id,
 
 void PostgresStore::PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
                                              Done<int> done) {
-  PurgeChunk(cutoff, max_rows, 0, std::move(done));
-}
-
-void PostgresStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
-                               Done<int> done) {
-  const int chunk = std::min(remaining, std::max(1, purge_chunk_tasks_));
-  if (chunk <= 0) {
-    std::move(done)(deleted);
-    return;
-  }
-  Submit<int>(
-      "",
-      [cutoff, chunk](PgConnection& c) {
-        return PgDeleteFinishedBefore(c, cutoff, chunk);
+  PurgeInChunks(
+      purge_chunk_tasks_, max_rows,
+      [this, cutoff](int chunk, Done<int> deleted) {
+        Submit<int>(
+            "",
+            [cutoff, chunk](PgConnection& c) {
+              return PgDeleteFinishedBefore(c, cutoff, chunk);
+            },
+            std::move(deleted), /*durable=*/false);
       },
-      [this, cutoff, remaining, deleted, chunk,
-       done = std::move(done)](absl::StatusOr<int> removed) mutable {
-        if (!removed.ok()) {
-          std::move(done)(removed.status());
-        } else if (*removed < chunk) {
-          std::move(done)(deleted + *removed);  // nothing older is left
-        } else {
-          // The next chunk queues behind whatever arrived meanwhile.
-          PurgeChunk(cutoff, remaining - *removed, deleted + *removed,
-                     std::move(done));
-        }
-      },
-      /*durable=*/false);
+      std::move(done));
 }
 
 // --- Reads -------------------------------------------------------------------

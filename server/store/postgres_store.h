@@ -206,8 +206,6 @@ class PostgresStore final : public TaskStore,
 
   void CreateOwned(TaskRecord record, std::vector<v1::TaskEvent> first_events,
                    Done<CreateTaskResult> done, bool joinable);
-  void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
-                  Done<int> done);
   // The fence this store holds for `id` now (epoch 0: none).
   PgFence FenceOf(absl::string_view id) const ABSL_LOCKS_EXCLUDED(mu_);
   // Whether `fence` is still what this store holds for `id`.

@@ -214,33 +214,16 @@ void SqliteStore::RecordProgressAsync(std::string id, TaskProgress progress,
 
 void SqliteStore::PurgeFinishedBeforeAsync(absl::Time cutoff, int max_rows,
                                            Done<int> done) {
-  PurgeChunk(cutoff, max_rows, 0, std::move(done));
-}
-
-void SqliteStore::PurgeChunk(absl::Time cutoff, int remaining, int deleted,
-                             Done<int> done) {
-  const int chunk = std::min(remaining, std::max(1, purge_chunk_tasks_));
-  if (chunk <= 0) {
-    std::move(done)(deleted);
-    return;
-  }
-  Submit<int>(
-      [cutoff, chunk, state = writer_state_.get()](SqliteConnection& c) {
-        return DeleteFinishedBefore(c, cutoff, chunk, *state);
+  PurgeInChunks(
+      purge_chunk_tasks_, max_rows,
+      [this, cutoff](int chunk, Done<int> deleted) {
+        Submit<int>(
+            [cutoff, chunk, state = writer_state_.get()](SqliteConnection& c) {
+              return DeleteFinishedBefore(c, cutoff, chunk, *state);
+            },
+            std::move(deleted), /*durable=*/false);
       },
-      [this, cutoff, remaining, deleted, chunk,
-       done = std::move(done)](absl::StatusOr<int> removed) mutable {
-        if (!removed.ok()) {
-          std::move(done)(removed.status());
-        } else if (*removed < chunk) {
-          std::move(done)(deleted + *removed);  // nothing older is left
-        } else {
-          // The next chunk queues behind whatever arrived meanwhile.
-          PurgeChunk(cutoff, remaining - *removed, deleted + *removed,
-                     std::move(done));
-        }
-      },
-      /*durable=*/false);
+      std::move(done));
 }
 
 // --- Reads -------------------------------------------------------------------

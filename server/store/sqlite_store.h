@@ -167,8 +167,6 @@ class SqliteStore final : public TaskStore, public PurgeableStore {
   template <typename T>
   absl::StatusOr<T> Read(
       absl::FunctionRef<absl::StatusOr<T>(SqliteConnection&)> read);
-  void PurgeChunk(absl::Time cutoff, int remaining, int deleted,
-                  Done<int> done);
   // CreateTaskAsync for a daemon-chosen id: progress may join it.
   void CreateJoinable(TaskRecord record,
                       std::vector<v1::TaskEvent> first_events,
